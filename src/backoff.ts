@@ -1,0 +1,29 @@
+// Exponential backoff with full jitter (the AWS Architecture Blog's "Exponential Backoff and Jitter"):
+// attempt n waits a random time in [0, min(max, base * 2^n)). Used by every retry loop in the collector,
+// so that many collectors on one queue do not retry in lockstep.
+
+export interface BackoffOptions {
+  baseMs?: number
+  maxMs?: number
+}
+
+export function backoffDelay(attempt: number, { baseMs = 100, maxMs = 30_000 }: BackoffOptions = {}): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30))
+  return Math.floor(Math.random() * ceiling)
+}
+
+/** Resolves after `ms`, or at once (to false) when `signal` aborts; true when the full time passed. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
+  if (signal?.aborted) return Promise.resolve(false)
+  return new Promise((resolve) => {
+    const onAbort = () => {
+      clearTimeout(timer)
+      resolve(false)
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort)
+      resolve(true)
+    }, ms)
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
+}

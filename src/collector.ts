@@ -1,0 +1,153 @@
+// The `run` job: receivers -> ring -> processor (fetch, parse pool, sink) -> acker, plus the metrics
+// endpoint. Owns start-up checks and the order of shutdown.
+
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs'
+import { Acker } from './acker.ts'
+import { createClients, type AwsClients } from './aws.ts'
+import { sleep } from './backoff.ts'
+import type { Config } from './config.ts'
+import { CollectorError, describeError } from './errors.ts'
+import { Fetcher } from './fetcher.ts'
+import type { Logger } from './log.ts'
+import { Metrics } from './metrics.ts'
+import { ParsePool } from './pool.ts'
+import { Processor, type Received } from './processor.ts'
+import { Receivers } from './receiver.ts'
+import { Ring } from './ring.ts'
+import { startMetricsServer, type MetricsServer } from './server.ts'
+import { parseOptions, sinkFor } from './setup.ts'
+import type { Sink } from './sinks/sink.ts'
+
+export type StopReason = 'signal' | 'drained' | 'fatal'
+
+export interface CollectorHandle {
+  readonly metrics: Metrics
+  readonly server: MetricsServer | null
+  /** Graceful stop: no more receives; finish what is in flight (up to shutdown_timeout); flush. */
+  stop(reason?: StopReason): void
+  /** Resolves with the exit status once everything is closed. */
+  readonly done: Promise<number>
+}
+
+interface QueueInfo {
+  visibilityTimeout: number
+  redrive: boolean
+}
+
+async function queueInfo(clients: AwsClients, config: Config, log: Logger): Promise<QueueInfo> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const out = await clients.sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: config.queueUrl, AttributeNames: ['VisibilityTimeout', 'RedrivePolicy'] }),
+      )
+      return { visibilityTimeout: Number(out.Attributes?.VisibilityTimeout ?? 30), redrive: Boolean(out.Attributes?.RedrivePolicy) }
+    } catch (err) {
+      const { code, message } = describeError(err)
+      const permanent = /NonExistentQueue|QueueDoesNotExist|AccessDenied|InvalidAddress|InvalidClientTokenId|SignatureDoesNotMatch/.test(code)
+      if (permanent || attempt >= 5) {
+        throw new CollectorError('ERR_SQS', `cannot read the queue's attributes (${code}): ${message}`, { cause: err })
+      }
+      log.warn({ stage: 'sqs', code, reason: message, attempt }, 'GetQueueAttributes failed; retrying')
+      await sleep(1000 * attempt)
+    }
+  }
+}
+
+export async function startCollector(config: Config, log: Logger, metrics = new Metrics(config.organization ? { organization: config.organization } : {})): Promise<CollectorHandle> {
+  const clients = createClients(config)
+  let queue: QueueInfo
+  try {
+    queue = await queueInfo(clients, config, log)
+  } catch (err) {
+    clients.destroy()
+    throw err
+  }
+  log.info(
+    {
+      queueUrl: config.queueUrl,
+      region: config.region,
+      buckets: config.buckets ?? '*',
+      organization: config.organization || undefined,
+      pullThreads: config.pullThreads,
+      parseThreads: config.parseThreads,
+      pullInterval: config.pullInterval,
+      visibilityTimeout: config.visibilityTimeout,
+      queueVisibilityTimeout: queue.visibilityTimeout,
+      redrive: queue.redrive,
+      format: config.format,
+      output: config.output.replace(/\/\/[^@/]*@/, '//***@'),
+    },
+    'collector starting',
+  )
+
+  const sink: Sink = sinkFor(config, log)
+  const pool = new ParsePool({ threads: config.parseThreads, parse: parseOptions(config) })
+  const ring = new Ring<Received>(config.ringSize)
+  const acker = new Acker(clients.sqs, { queueUrl: config.queueUrl, visibilityTimeout: config.visibilityTimeout, redrive: queue.redrive }, metrics, log)
+  const fetcher = new Fetcher(clients.s3, log)
+  const processor = new Processor(ring, acker, fetcher, pool, sink, metrics, log, {
+    buckets: config.buckets,
+    keyPattern: config.keyPattern,
+    maxObjectsInFlight: config.maxObjectsInFlight,
+  })
+
+  const stopReceiving = new AbortController()
+  let stopReason: StopReason = 'signal'
+  const stop = (reason: StopReason = 'signal') => {
+    if (stopReceiving.signal.aborted) return
+    stopReason = reason
+    log.info({ reason }, reason === 'drained' ? 'queue drained; stopping' : 'stopping: finishing what is in flight')
+    stopReceiving.abort()
+  }
+
+  const drained = () => ring.size === 0 && receivers.receiving === 0 && processor.inFlight === 0 && acker.idle
+  const receivers = new Receivers(clients.sqs, ring, acker, metrics, log, {
+    queueUrl: config.queueUrl,
+    waitTime: config.waitTime,
+    visibilityTimeout: config.visibilityTimeout,
+    onEmpty: config.drain
+      ? async () => {
+          // Backfills and tests: wait for what is in flight, then stop if the queue is still empty.
+          await processor.whenIdle()
+          await acker.whenIdle()
+          if (drained()) stop('drained')
+        }
+      : (signal) => sleep(config.pullInterval * 1000, signal),
+  })
+
+  metrics.setSources({
+    ring: () => ({ used: ring.size, capacity: ring.capacity }),
+    poolUtilization: () => pool.utilization,
+    messagesInFlight: () => acker.size,
+    objectsInFlight: () => processor.inFlight,
+  })
+  let server: MetricsServer | null = null
+  if (config.metricsPort > 0) {
+    server = await startMetricsServer(metrics, { checks: () => ({ sqs: receivers.healthy, sink: sink.healthy }) }, config.metricsHost, config.metricsPort)
+    log.info({ url: `${server.url}/metrics` }, 'metrics endpoint listening')
+  }
+
+  const receiving = receivers.run(config.pullThreads, stopReceiving.signal)
+  const processing = processor.run(stopReceiving.signal)
+
+  const done = (async (): Promise<number> => {
+    await receiving
+    // Receivers are stopped; the processor drains the ring and the objects in flight, for a while.
+    const finished = await Promise.race([processing.then(() => true), sleep(config.shutdownTimeout * 1000).then(() => false)])
+    if (!finished) {
+      log.warn({ objects: processor.inFlight, timeout: config.shutdownTimeout }, 'shutdown timeout: abandoning objects in flight; SQS will deliver them again')
+      processor.abortInFlight()
+      sink.destroy()
+      await processing
+    }
+    await acker.close()
+    await sink.close()
+    await pool.close()
+    await server?.close()
+    clients.destroy()
+    log.info({ reason: stopReason }, 'collector stopped')
+    return (stopReason as StopReason) === 'fatal' ? 1 : 0
+  })()
+
+  return { metrics, server, stop, done }
+}

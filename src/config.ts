@@ -1,0 +1,406 @@
+// Every setting, read once at start from (lowest to highest precedence) defaults, a config file
+// (--config), environment variables and flags; validated with errors that name the setting; frozen.
+//
+// One table describes each setting: its name in config files (FortiSIEM's names for the three tuning
+// knobs), its flag, its environment variable (CLOUDTRAIL_INGEST_<NAME>), its default and its help line.
+// The CLI's flags, --help and the README's settings table all come from it.
+
+import { readFileSync } from 'node:fs'
+import { hostname } from 'node:os'
+import { ConfigError } from './errors.ts'
+import { logLevels, type LogLevel } from './log.ts'
+import { compileKeyPattern, DEFAULT_KEY_PATTERN } from './object-keys.ts'
+import { sinkFraming } from './sinks/index.ts'
+import type { Format, Framing } from '../workers/protocol.ts'
+
+export type Command = 'run' | 'parse' | 'demo'
+type Kind = 'int' | 'seconds' | 'bytes' | 'string' | 'list' | 'bool' | 'enum'
+
+export interface Setting {
+  name: string
+  flag: string
+  kind: Kind
+  default?: string
+  help: string
+  commands: readonly Command[]
+  min?: number
+  max?: number
+  values?: readonly string[]
+  /** Never logged, never echoed in an error. */
+  secret?: boolean
+  /** Only a flag: not read from files or the environment. */
+  flagOnly?: boolean
+}
+
+const RUN: Command[] = ['run', 'demo']
+const ALL: Command[] = ['run', 'parse', 'demo']
+
+export const settings: readonly Setting[] = [
+  // FortiSIEM's three tuning parameters, with its names and defaults.
+  { name: 'cloudtrail_msg_pull_interval', flag: 'pull-interval', kind: 'seconds', default: '30', min: 0, max: 3600, commands: RUN,
+    help: 'seconds a receiver waits after an empty receive before polling again' },
+  { name: 'cloudtrail_msg_pull_thread_num', flag: 'pull-threads', kind: 'int', default: '1', min: 1, max: 256, commands: RUN,
+    help: 'concurrent SQS receive loops (each asks for up to 10 messages)' },
+  { name: 'cloudtrail_file_parse_thread_num', flag: 'parse-threads', kind: 'int', default: '3', min: 1, max: 256, commands: ALL,
+    help: 'OS threads that gunzip, parse and format objects (parse: also --threads)' },
+  // The seed's access settings.
+  { name: 'queue_url', flag: 'queue-url', kind: 'string', commands: ['run'],
+    help: 'SQS queue URL, URL without scheme, or queue ARN (arn:aws:sqs:REGION:ACCOUNT:NAME)' },
+  { name: 'region', flag: 'region', kind: 'string', commands: ['run'],
+    help: 'AWS region; default: from the queue URL or ARN, else AWS_REGION' },
+  { name: 'bucket', flag: 'bucket', kind: 'list', commands: ['run'],
+    help: 'bucket(s) the collector may read (repeat the flag or comma-separate); "*" allows any' },
+  { name: 'access_key_id', flag: 'access-key-id', kind: 'string', commands: ['run'],
+    help: 'AWS access key id; default: the standard credential chain (env, profile, instance/container role)' },
+  { name: 'secret_key', flag: 'secret-key', kind: 'string', secret: true, commands: ['run'],
+    help: 'AWS secret key, with access_key_id (prefer the file or the environment: flags show in ps)' },
+  { name: 'session_token', flag: 'session-token', kind: 'string', secret: true, commands: ['run'],
+    help: 'AWS session token for temporary credentials' },
+  { name: 'organization', flag: 'organization', kind: 'string', default: '', commands: RUN,
+    help: 'tenant name carried in logs and metric labels (records are unchanged)' },
+  { name: 'endpoint', flag: 'endpoint', kind: 'string', commands: ['run'],
+    help: 'custom endpoint for SQS and S3 (emulators, VPC endpoints, S3-compatible stores)' },
+  { name: 'sqs_endpoint', flag: 'sqs-endpoint', kind: 'string', commands: ['run'], help: 'custom endpoint for SQS only' },
+  { name: 's3_endpoint', flag: 's3-endpoint', kind: 'string', commands: ['run'], help: 'custom endpoint for S3 only' },
+  { name: 's3_force_path_style', flag: 's3-force-path-style', kind: 'bool', commands: ['run'],
+    help: 'path-style S3 URLs; default: true when an S3 endpoint is set' },
+  // Output.
+  { name: 'format', flag: 'format', kind: 'enum', values: ['fortisiem', 'json'], default: 'fortisiem', commands: ALL,
+    help: 'fortisiem: "<ctime> FortiSIEM-CloudTrail [path]=value …"; json: each record as CloudTrail wrote it' },
+  { name: 'output', flag: 'output', kind: 'string', default: 'stdout', commands: ALL,
+    help: 'stdout, file:PATH, tcp://host:port, tls://host:port (syslog RFC 5424/6587), http(s)://…' },
+  { name: 'tls_ca_file', flag: 'tls-ca-file', kind: 'string', commands: ALL, help: 'PEM CA bundle to trust for tls:// and https:// sinks' },
+  { name: 'tls_insecure', flag: 'tls-insecure', kind: 'bool', default: 'false', commands: ALL,
+    help: 'do not verify the sink certificate (testing only)' },
+  { name: 'http_header', flag: 'http-header', kind: 'list', commands: ALL, secret: true,
+    help: '"Name: value" header for http(s) sinks, e.g. Authorization (repeatable)' },
+  { name: 'http_batch_bytes', flag: 'http-batch-bytes', kind: 'bytes', default: '1MiB', min: 1024, commands: ALL,
+    help: 'largest body of one POST to an http(s) sink' },
+  { name: 'syslog_facility', flag: 'syslog-facility', kind: 'int', default: '16', min: 0, max: 23, commands: ALL,
+    help: 'syslog facility number (16 = local0); severity is informational' },
+  { name: 'syslog_app_name', flag: 'syslog-app-name', kind: 'string', default: 'cloudtrail-ingest', commands: ALL,
+    help: 'syslog APP-NAME' },
+  { name: 'syslog_hostname', flag: 'syslog-hostname', kind: 'string', commands: ALL, help: 'syslog HOSTNAME; default: this host' },
+  { name: 'key_pattern', flag: 'key-pattern', kind: 'string', default: DEFAULT_KEY_PATTERN, commands: RUN,
+    help: 'regular expression for object keys to parse (digests and other keys are skipped and counted)' },
+  // Limits and tuning.
+  { name: 'max_object_size', flag: 'max-object-size', kind: 'bytes', default: '2GiB', min: 1024, commands: ALL,
+    help: 'decompressed size beyond which an object is a permanent error (gzip bombs)' },
+  { name: 'max_record_size', flag: 'max-record-size', kind: 'bytes', default: '8MiB', min: 1024, commands: ALL,
+    help: 'a single record larger than this is skipped and counted' },
+  { name: 'max_depth', flag: 'max-depth', kind: 'int', default: '128', min: 2, max: 10000, commands: ALL,
+    help: 'records nested deeper than this are skipped and counted' },
+  { name: 'visibility_timeout', flag: 'visibility-timeout', kind: 'seconds', default: '300', min: 1, max: 43200, commands: RUN,
+    help: 'seconds a received message stays hidden; extended while its objects are in flight' },
+  { name: 'wait_time', flag: 'wait-time', kind: 'seconds', default: '20', min: 0, max: 20, commands: RUN,
+    help: 'SQS long-poll wait per receive' },
+  { name: 'ring_size', flag: 'ring-size', kind: 'int', default: '64', min: 1, max: 65536, commands: RUN,
+    help: 'received messages waiting for processing (rounded up to a power of two)' },
+  { name: 'max_objects_in_flight', flag: 'max-objects-in-flight', kind: 'int', min: 1, max: 4096, commands: ALL,
+    help: 'objects being fetched, parsed or written at once; default: 2 x parse threads + 2' },
+  { name: 'shutdown_timeout', flag: 'shutdown-timeout', kind: 'seconds', default: '30', min: 0, max: 3600, commands: RUN,
+    help: 'on SIGINT/SIGTERM, how long to finish what is in flight' },
+  // Operations.
+  { name: 'metrics_port', flag: 'metrics-port', kind: 'int', default: '9464', min: 0, max: 65535, commands: RUN,
+    help: 'port of /metrics, /healthz, /readyz; 0 turns the endpoint off' },
+  { name: 'metrics_host', flag: 'metrics-host', kind: 'string', default: '127.0.0.1', commands: RUN,
+    help: 'address the metrics endpoint listens on' },
+  { name: 'log_level', flag: 'log-level', kind: 'enum', values: logLevels, default: 'info', commands: ALL, help: 'log level (logs go to stderr)' },
+  { name: 'drain', flag: 'drain', kind: 'bool', default: 'false', flagOnly: true, commands: ['run'],
+    help: 'exit 0 once a receive comes back empty and nothing is in flight' },
+]
+
+const byName = new Map(settings.map((s) => [s.name, s]))
+const byFlag = new Map(settings.map((s) => [s.flag, s]))
+
+export function envName(setting: Setting): string {
+  return `CLOUDTRAIL_INGEST_${setting.name.toUpperCase()}`
+}
+
+export function settingForFlag(flag: string): Setting | undefined {
+  return byFlag.get(flag)
+}
+
+export interface Credentials {
+  accessKeyId: string
+  secretAccessKey: string
+  sessionToken?: string
+}
+
+export interface Config {
+  command: Command
+  pullInterval: number
+  pullThreads: number
+  parseThreads: number
+  queueUrl: string
+  region: string
+  /** null: any bucket ("*"). */
+  buckets: readonly string[] | null
+  organization: string
+  sqsEndpoint?: string
+  s3Endpoint?: string
+  s3ForcePathStyle: boolean
+  format: Format
+  output: string
+  framing: Framing
+  tlsCaFile?: string
+  tlsInsecure: boolean
+  httpBatchBytes: number
+  syslog: { pri: number; hostname: string; appName: string }
+  keyPattern: RegExp
+  maxObjectSize: number
+  maxRecordSize: number
+  maxDepth: number
+  visibilityTimeout: number
+  waitTime: number
+  ringSize: number
+  maxObjectsInFlight: number
+  shutdownTimeout: number
+  metricsPort: number
+  metricsHost: string
+  logLevel: LogLevel
+  drain: boolean
+  /** Not enumerable: JSON.stringify(config) and loggers never see them. */
+  readonly credentials?: Credentials
+  readonly httpHeaders: Readonly<Record<string, string>>
+}
+
+/** Raw values by setting name: strings, or string lists for list settings. */
+export type RawSettings = Record<string, string | string[] | boolean | undefined>
+
+/** key = value lines (FortiSIEM's phoenix_config.txt style, # comments) or, for *.json, a JSON object. */
+export function readConfigFile(path: string): RawSettings {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    throw new ConfigError('config', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`)
+  }
+  const out: RawSettings = {}
+  if (path.endsWith('.json')) {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(text)
+    } catch (err) {
+      throw new ConfigError('config', `${path} is not valid JSON: ${(err as Error).message}`)
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError('config', `${path} must hold a JSON object`)
+    for (const [name, value] of Object.entries(parsed)) {
+      if (Array.isArray(value)) out[name] = value.map(String)
+      else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') out[name] = String(value)
+      else throw new ConfigError(name, `in ${path}: expected a string, number, boolean or list`)
+    }
+  } else {
+    text.split(/\r?\n/).forEach((line, i) => {
+      const trimmed = line.trim()
+      if (trimmed === '' || trimmed.startsWith('#')) return
+      const eq = trimmed.indexOf('=')
+      if (eq <= 0) throw new ConfigError('config', `${path}:${i + 1}: expected "name = value"`)
+      const name = trimmed.slice(0, eq).trim()
+      const value = trimmed.slice(eq + 1).trim()
+      const previous = out[name]
+      out[name] = byName.get(name)?.kind === 'list' && previous !== undefined ? [...[previous].flat().map(String), value] : value
+    })
+  }
+  for (const name of Object.keys(out)) {
+    const setting = byName.get(name)
+    if (!setting || setting.flagOnly) throw new ConfigError(name, `unknown setting in ${path}`)
+  }
+  return out
+}
+
+export function readEnvironment(env: NodeJS.ProcessEnv): RawSettings {
+  const out: RawSettings = {}
+  for (const setting of settings) {
+    if (setting.flagOnly) continue
+    const value = env[envName(setting)]
+    if (value !== undefined && value !== '') out[setting.name] = value
+  }
+  return out
+}
+
+const UNITS: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1e3, kib: 1024, m: 1e6, mb: 1e6, mib: 1024 ** 2, g: 1e9, gb: 1e9, gib: 1024 ** 3 }
+
+function parseValue(setting: Setting, raw: string | string[] | boolean): string | string[] | number | boolean {
+  const shown = setting.secret ? '(hidden)' : JSON.stringify(raw)
+  const bad = (expected: string): never => {
+    throw new ConfigError(setting.name, `expected ${expected}, got ${shown}`)
+  }
+  const range = (n: number, unit = '') => {
+    if (setting.min !== undefined && n < setting.min) bad(`at least ${setting.min}${unit}`)
+    if (setting.max !== undefined && n > setting.max) bad(`at most ${setting.max}${unit}`)
+    return n
+  }
+  if (setting.kind === 'list') {
+    const list = (Array.isArray(raw) ? raw : [String(raw)]).flatMap((v) => (setting.name === 'http_header' ? [v] : v.split(',')))
+    return list.map((v) => v.trim()).filter((v) => v !== '')
+  }
+  if (Array.isArray(raw)) return bad('a single value')
+  if (setting.kind === 'bool') {
+    if (typeof raw === 'boolean') return raw
+    const v = raw.trim().toLowerCase()
+    if (['true', 'yes', '1', 'on'].includes(v)) return true
+    if (['false', 'no', '0', 'off'].includes(v)) return false
+    return bad('true or false')
+  }
+  const text = String(raw).trim()
+  switch (setting.kind) {
+    case 'int': {
+      if (!/^-?\d+$/.test(text)) bad('an integer')
+      return range(Number(text))
+    }
+    case 'seconds': {
+      if (!/^\d+(\.\d+)?$/.test(text)) bad('a number of seconds')
+      return range(Number(text), ' s')
+    }
+    case 'bytes': {
+      const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text)
+      const unit = m ? UNITS[m[2].toLowerCase()] : undefined
+      if (!m || unit === undefined) return bad('a size such as 1048576, 512MiB or 2GiB')
+      return range(Math.floor(Number(m[1]) * unit), ' bytes')
+    }
+    case 'enum':
+      if (!setting.values?.includes(text)) bad(`one of ${setting.values?.join(', ')}`)
+      return text
+    default:
+      return text
+  }
+}
+
+/** Queue URL, URL without scheme, or ARN -> { url, region }. */
+export function resolveQueue(value: string, sqsEndpoint?: string): { url: string; region?: string } {
+  const arn = /^arn:(aws[\w-]*):sqs:([a-z0-9-]+):(\d{12}):([\w-]+(?:\.fifo)?)$/.exec(value)
+  if (arn) {
+    const [, partition, region, account, name] = arn
+    const domain = partition === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com'
+    const base = sqsEndpoint ? sqsEndpoint.replace(/\/+$/, '') : `https://sqs.${region}.${domain}`
+    return { url: `${base}/${account}/${name}`, region }
+  }
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `https://${value}`
+  let url: URL
+  try {
+    url = new URL(withScheme)
+  } catch {
+    throw new ConfigError('queue_url', `expected a queue URL or ARN, got ${JSON.stringify(value)}`)
+  }
+  if (!/^https?:$/.test(url.protocol) || url.pathname.split('/').filter(Boolean).length < 2) {
+    throw new ConfigError('queue_url', `expected https://sqs.REGION.amazonaws.com/ACCOUNT/NAME or an ARN, got ${JSON.stringify(value)}`)
+  }
+  const region = /(?:^|\.)sqs[.-]([a-z]{2}(?:-[a-z]+)+-\d)\./.exec(url.hostname)?.[1] ?? /^([a-z]{2}(?:-[a-z]+)+-\d)\.queue\./.exec(url.hostname)?.[1]
+  return { url: url.toString(), region }
+}
+
+function endpoint(name: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined
+  try {
+    const url = new URL(String(value))
+    if (!/^https?:$/.test(url.protocol)) throw new Error()
+    return url.toString().replace(/\/$/, '')
+  } catch {
+    throw new ConfigError(name, `expected an http(s) URL, got ${JSON.stringify(value)}`)
+  }
+}
+
+/**
+ * Merges defaults < file < environment < flags for `command`, validates everything and returns the
+ * frozen configuration. Throws ConfigError naming the first bad setting.
+ */
+export function loadConfig(command: Command, flags: RawSettings, env: NodeJS.ProcessEnv = process.env): Config {
+  const file = typeof flags.config === 'string' ? readConfigFile(flags.config) : {}
+  const merged: RawSettings = { ...file, ...readEnvironment(env) }
+  for (const [name, value] of Object.entries(flags)) if (name !== 'config' && value !== undefined) merged[name] = value
+
+  const v: Record<string, string | string[] | number | boolean | undefined> = {}
+  for (const setting of settings) {
+    const raw = merged[setting.name] ?? setting.default
+    v[setting.name] = raw === undefined ? undefined : parseValue(setting, raw)
+  }
+
+  const sqsEndpoint = endpoint('sqs_endpoint', v.sqs_endpoint ?? v.endpoint)
+  const s3Endpoint = endpoint('s3_endpoint', v.s3_endpoint ?? v.endpoint)
+  let queueUrl = ''
+  let region = (v.region as string | undefined) ?? ''
+  if (command === 'run') {
+    if (v.queue_url === undefined) throw new ConfigError('queue_url', 'required: the SQS queue URL or ARN')
+    const queue = resolveQueue(v.queue_url as string, sqsEndpoint)
+    queueUrl = queue.url
+    region ||= queue.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? ''
+    if (!region) throw new ConfigError('region', 'required: cannot be derived from queue_url, and AWS_REGION is not set')
+    if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new ConfigError('region', `expected a region such as us-east-1, got ${JSON.stringify(region)}`)
+  }
+
+  const bucketList = (v.bucket as string[] | undefined) ?? []
+  if (command === 'run' && bucketList.length === 0) {
+    throw new ConfigError('bucket', 'required: the bucket(s) CloudTrail writes to (or "*" to allow any)')
+  }
+  for (const b of bucketList) {
+    if (b !== '*' && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(b)) throw new ConfigError('bucket', `not a valid bucket name: ${JSON.stringify(b)}`)
+  }
+
+  const accessKeyId = v.access_key_id as string | undefined
+  const secretAccessKey = v.secret_key as string | undefined
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+    throw new ConfigError(accessKeyId === undefined ? 'access_key_id' : 'secret_key', 'access_key_id and secret_key go together')
+  }
+
+  const headers: Record<string, string> = {}
+  for (const line of (v.http_header as string[] | undefined) ?? []) {
+    const colon = line.indexOf(':')
+    if (colon <= 0) throw new ConfigError('http_header', 'expected "Name: value"')
+    headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim()
+  }
+
+  const output = v.output as string
+  let framing: Framing
+  try {
+    framing = sinkFraming(output)
+  } catch {
+    throw new ConfigError('output', `expected stdout, file:PATH, tcp://host:port, tls://host:port or http(s)://…, got ${JSON.stringify(output)}`)
+  }
+  const parseThreads = v.cloudtrail_file_parse_thread_num as number
+  const config: Config = {
+    command,
+    pullInterval: v.cloudtrail_msg_pull_interval as number,
+    pullThreads: v.cloudtrail_msg_pull_thread_num as number,
+    parseThreads,
+    queueUrl,
+    region: region || 'us-east-1',
+    buckets: bucketList.includes('*') ? null : bucketList,
+    organization: v.organization as string,
+    sqsEndpoint,
+    s3Endpoint,
+    s3ForcePathStyle: (v.s3_force_path_style as boolean | undefined) ?? s3Endpoint !== undefined,
+    format: v.format as Format,
+    output,
+    framing,
+    tlsCaFile: v.tls_ca_file as string | undefined,
+    tlsInsecure: v.tls_insecure as boolean,
+    httpBatchBytes: v.http_batch_bytes as number,
+    syslog: {
+      pri: (v.syslog_facility as number) * 8 + 6,
+      hostname: ((v.syslog_hostname as string | undefined) ?? hostname()).replace(/\s+/g, '-') || '-',
+      appName: (v.syslog_app_name as string).replace(/\s+/g, '-').slice(0, 48) || '-',
+    },
+    keyPattern: compileKeyPattern(v.key_pattern as string),
+    maxObjectSize: v.max_object_size as number,
+    maxRecordSize: v.max_record_size as number,
+    maxDepth: v.max_depth as number,
+    visibilityTimeout: v.visibility_timeout as number,
+    waitTime: v.wait_time as number,
+    ringSize: 2 ** Math.ceil(Math.log2(v.ring_size as number)),
+    maxObjectsInFlight: (v.max_objects_in_flight as number | undefined) ?? parseThreads * 2 + 2,
+    shutdownTimeout: v.shutdown_timeout as number,
+    metricsPort: v.metrics_port as number,
+    metricsHost: v.metrics_host as string,
+    logLevel: v.log_level as LogLevel,
+    drain: v.drain as boolean,
+    httpHeaders: {},
+  }
+  Object.defineProperty(config, 'httpHeaders', { value: Object.freeze(headers), enumerable: false })
+  if (accessKeyId !== undefined && secretAccessKey !== undefined) {
+    const credentials: Credentials = { accessKeyId, secretAccessKey }
+    if (v.session_token !== undefined) credentials.sessionToken = v.session_token as string
+    Object.defineProperty(config, 'credentials', { value: Object.freeze(credentials), enumerable: false })
+  }
+  return Object.freeze(config)
+}

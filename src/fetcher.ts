@@ -1,0 +1,105 @@
+// S3 GETs on the main thread, asynchronous, over the keep-alive pool of aws.ts. Small objects are read
+// whole into one buffer of their own (transferred to a worker, never copied again); larger ones are
+// handed over as a stream of 256 KiB chunks, so no object is held whole because it is large.
+
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3'
+import type { Readable } from 'node:stream'
+import { backoffDelay, sleep } from './backoff.ts'
+import { CollectorError } from './errors.ts'
+import type { Logger } from './log.ts'
+import type { ObjectRef } from './notifications.ts'
+import type { ObjectInput } from './pool.ts'
+
+/** Objects up to this size (compressed) travel to the worker in one piece. */
+export const WHOLE_OBJECT_BYTES = 4 << 20
+const STREAM_CHUNK = 256 << 10
+/** Attempts to read a small object whose body failed mid-way (the SDK retries the request itself). */
+const BODY_ATTEMPTS = 3
+
+export interface Opened {
+  size: number
+  input: ObjectInput
+}
+
+function s3Error(err: unknown, ref: ObjectRef): CollectorError {
+  const e = err as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number }; message?: string }
+  const name = e.name ?? e.Code ?? ''
+  const status = e.$metadata?.httpStatusCode
+  const context = { bucket: ref.bucket, key: ref.key, cause: err }
+  if (name === 'NoSuchKey' || (status === 404 && name !== 'NoSuchBucket')) return new CollectorError('ERR_S3_NO_SUCH_KEY', 'the object does not exist', context)
+  if (name === 'NoSuchBucket') return new CollectorError('ERR_S3_NO_SUCH_BUCKET', 'the bucket does not exist', context)
+  if (name === 'AccessDenied' || status === 403) return new CollectorError('ERR_S3_ACCESS_DENIED', 'access denied (check s3:GetObject on the bucket)', context)
+  return new CollectorError('ERR_S3_TRANSIENT', `S3 GET failed: ${name || 'error'}${status ? ` (HTTP ${status})` : ''}: ${e.message ?? ''}`.trim(), context)
+}
+
+export class Fetcher {
+  constructor(
+    private readonly s3: S3Client,
+    private readonly log: Logger,
+    private readonly wholeObjectBytes = WHOLE_OBJECT_BYTES,
+  ) {}
+
+  /** Starts the GET; throws CollectorError (ERR_S3_…) when the object cannot be had. */
+  async open(ref: ObjectRef, signal?: AbortSignal): Promise<Opened> {
+    for (let attempt = 1; ; attempt++) {
+      const { body, size } = await this.get(ref, signal)
+      if (size > this.wholeObjectBytes) return { size, input: { chunks: coalesce(body, STREAM_CHUNK) } }
+      try {
+        return { size, input: { whole: await readWhole(body, size) } }
+      } catch (err) {
+        if (signal?.aborted || attempt >= BODY_ATTEMPTS) throw s3Error(err, ref)
+        this.log.warn({ bucket: ref.bucket, key: ref.key, attempt, reason: (err as Error).message }, 'S3 body read failed; retrying')
+        await sleep(backoffDelay(attempt, { baseMs: 200, maxMs: 5000 }), signal)
+      }
+    }
+  }
+
+  private async get(ref: ObjectRef, signal?: AbortSignal): Promise<{ body: Readable; size: number }> {
+    try {
+      const out = await this.s3.send(new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key }), { abortSignal: signal })
+      const body = out.Body as Readable | undefined
+      if (!body) throw new Error('empty response body')
+      return { body, size: out.ContentLength ?? Number.MAX_SAFE_INTEGER }
+    } catch (err) {
+      throw err instanceof CollectorError ? err : s3Error(err, ref)
+    }
+  }
+}
+
+/** Reads a body of known size into one buffer of its own. */
+async function readWhole(body: Readable, size: number): Promise<Uint8Array> {
+  const out = new Uint8Array(size)
+  let at = 0
+  for await (const chunk of body as AsyncIterable<Uint8Array>) {
+    if (at + chunk.length > size) throw new Error(`body longer than its Content-Length (${size})`)
+    out.set(chunk, at)
+    at += chunk.length
+  }
+  if (at !== size) throw new Error(`body ended after ${at} of ${size} bytes`)
+  return out
+}
+
+/** Socket reads (16–64 KiB) gathered into chunks of `size` bytes, each its own buffer. */
+async function* coalesce(body: Readable, size: number): AsyncGenerator<Uint8Array> {
+  let buf = new Uint8Array(size)
+  let at = 0
+  try {
+    for await (const chunk of body as AsyncIterable<Uint8Array>) {
+      let from = 0
+      while (from < chunk.length) {
+        const n = Math.min(size - at, chunk.length - from)
+        buf.set(chunk.subarray(from, from + n), at)
+        at += n
+        from += n
+        if (at === size) {
+          yield buf
+          buf = new Uint8Array(size)
+          at = 0
+        }
+      }
+    }
+    if (at > 0) yield buf.subarray(0, at).slice()
+  } finally {
+    body.destroy()
+  }
+}

@@ -1,0 +1,166 @@
+// The parse pool: cloudtrail_file_parse_thread_num OS threads (Piscina) that gunzip, cut, flatten and
+// frame. This side feeds a worker the compressed bytes and hands its output to the caller; see
+// workers/protocol.ts for the messages and their flow control.
+
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { MessageChannel, type MessagePort } from 'node:worker_threads'
+import { Piscina } from 'piscina'
+import { emptyStats, type ParseOptions, type ParseResult, type ParseTask, type ToMain, type ToWorker } from '../workers/protocol.ts'
+
+/**
+ * Transferring a view's buffer detaches all of it: a view into a larger buffer (Node's 8 KiB pool, a
+ * socket read) is copied once so that only its own bytes move. Buffers of their own move as they are.
+ */
+function standalone(bytes: Uint8Array): Uint8Array {
+  // new Uint8Array(view) copies; Buffer#slice would not.
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes)
+}
+
+/** Compiled worker next to this module (dist/src → dist/workers); under vitest, the build in dist/. */
+function workerFile(): string {
+  const compiled = fileURLToPath(new URL('../workers/parse.worker.js', import.meta.url))
+  if (existsSync(compiled)) return compiled
+  const built = fileURLToPath(new URL('../dist/workers/parse.worker.js', import.meta.url))
+  if (existsSync(built)) return built
+  throw new Error(`parse worker not found at ${compiled}: run "make build" first`)
+}
+
+/** What the caller does with each output chunk; resolves when the sink can take more. */
+export type OutputHandler = (data: Uint8Array, records: number) => void | Promise<void>
+
+/** The object's compressed bytes: all at once (small objects), or as a stream of chunks. */
+export type ObjectInput = { whole: Uint8Array } | { chunks: AsyncIterable<Uint8Array> }
+
+/** The source of the compressed bytes failed (e.g. the S3 connection reset): not the object's fault. */
+export interface SourceFailure {
+  ok: false
+  code: 'ERR_SOURCE'
+  message: string
+  cause: unknown
+  stats: ParseResult['stats']
+}
+
+export interface PoolOptions {
+  threads: number
+  parse: ParseOptions
+}
+
+export class ParsePool {
+  private readonly piscina: Piscina<ParseTask, ParseResult>
+
+  constructor(private readonly options: PoolOptions) {
+    this.piscina = new Piscina({
+      filename: workerFile(),
+      minThreads: options.threads,
+      maxThreads: options.threads,
+      idleTimeout: 60_000,
+      concurrentTasksPerWorker: 1,
+    })
+  }
+
+  get threads(): number {
+    return this.options.threads
+  }
+
+  /** Share of the pool's capacity spent running tasks since it started (Piscina's measure, 0–1). */
+  get utilization(): number {
+    return this.piscina.utilization
+  }
+
+  /** Tasks waiting for a free thread. */
+  get queueSize(): number {
+    return this.piscina.queueSize
+  }
+
+  /**
+   * Parses one object. Output chunks reach `onOutput` in order, each before the result; the promise
+   * resolves after the worker's last message and never rejects.
+   */
+  parse(name: string, input: ObjectInput, onOutput: OutputHandler, signal?: AbortSignal): Promise<ParseResult | SourceFailure> {
+    const { port1, port2 } = new MessageChannel()
+    const first = 'whole' in input ? standalone(input.whole) : null
+    const task: ParseTask = { ...this.options.parse, port: port2, first, last: first !== null, name }
+    const transferList = first ? [port2, first.buffer as ArrayBuffer] : [port2]
+    const running = this.piscina.run(task, { transferList })
+    return feed(port1, 'chunks' in input ? input.chunks : null, onOutput, running, signal)
+  }
+
+  async close(): Promise<void> {
+    await this.piscina.close()
+  }
+
+  async destroy(): Promise<void> {
+    await this.piscina.destroy()
+  }
+}
+
+/** The main-thread half of the protocol, for one object. Exported for tests that run the worker side in-thread. */
+export function feed(
+  port: MessagePort,
+  chunks: AsyncIterable<Uint8Array> | null,
+  onOutput: OutputHandler,
+  running: Promise<unknown>,
+  signal?: AbortSignal,
+): Promise<ParseResult | SourceFailure> {
+  return new Promise((resolve) => {
+    const iterator = chunks?.[Symbol.asyncIterator]()
+    let sourceFailure: SourceFailure | null = null
+    let settled = false
+    const send = (msg: ToWorker, transfer?: ArrayBuffer[]) => {
+      if (!settled) port.postMessage(msg, transfer)
+    }
+    const settle = (result: ParseResult | SourceFailure) => {
+      if (settled) return
+      settled = true
+      signal?.removeEventListener('abort', onAbort)
+      port.close()
+      void iterator?.return?.()
+      resolve(result)
+    }
+    const onAbort = () => send({ type: 'abort' })
+    signal?.addEventListener('abort', onAbort, { once: true })
+
+    port.on('message', (msg: ToMain) => {
+      switch (msg.type) {
+        case 'want':
+          if (!iterator) return
+          iterator.next().then(
+            (next) => {
+              if (next.done) send({ type: 'end' })
+              else {
+                const data = standalone(next.value)
+                send({ type: 'chunk', data }, [data.buffer as ArrayBuffer])
+              }
+            },
+            (err: unknown) => {
+              sourceFailure = {
+                ok: false,
+                code: 'ERR_SOURCE',
+                message: err instanceof Error ? err.message : String(err),
+                cause: err,
+                stats: emptyStats(),
+              }
+              send({ type: 'abort' })
+            },
+          )
+          return
+        case 'output': {
+          const ready = onOutput(msg.data, msg.records)
+          if (ready) void ready.then(() => send({ type: 'credit' }))
+          else send({ type: 'credit' })
+          return
+        }
+        case 'done':
+          if (sourceFailure) settle({ ...sourceFailure, stats: msg.result.stats })
+          else settle(msg.result)
+          return
+      }
+    })
+    running.catch((err: unknown) => {
+      // The worker died (or the pool closed) before its last message.
+      const message = err instanceof Error ? err.message : String(err)
+      settle({ ok: false, code: 'ERR_WORKER', message, stats: emptyStats() })
+    })
+  })
+}

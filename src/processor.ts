@@ -1,0 +1,253 @@
+// Takes received messages off the ring, works out their objects, and runs each object through
+// fetch -> parse pool -> sink, reporting its outcome to the acker. At most maxObjectsInFlight objects
+// are in flight; when that many are waiting (on S3, a parse thread or the sink), no message is taken
+// off the ring, the ring fills and the receivers stop asking SQS for more.
+
+import type { Message } from '@aws-sdk/client-sqs'
+import type { Acker, InFlight, Outcome } from './acker.ts'
+import { CollectorError, errorInfo, isCollectorError, isErrorCode, type ErrorCode } from './errors.ts'
+import type { Fetcher } from './fetcher.ts'
+import type { Logger } from './log.ts'
+import type { Metrics } from './metrics.ts'
+import { parseNotification, type ObjectRef } from './notifications.ts'
+import { classifyKey } from './object-keys.ts'
+import type { ParsePool } from './pool.ts'
+import type { Ring } from './ring.ts'
+import type { Sink } from './sinks/sink.ts'
+import type { SkipReason } from '../workers/protocol.ts'
+
+export interface Received {
+  message: Message
+  entry: InFlight
+}
+
+export interface ProcessorOptions {
+  /** null: any bucket. */
+  buckets: readonly string[] | null
+  keyPattern: RegExp
+  maxObjectsInFlight: number
+}
+
+/** Counts a write's records until the sink confirms them; settles once the object's last one is in. */
+class Confirmations {
+  private pending = 0
+  private error: Error | null = null
+  private closed = false
+  private waiter: ((err: Error | null) => void) | null = null
+
+  constructor(private readonly onConfirmed: (records: number) => void) {}
+
+  add(): void {
+    this.pending++
+  }
+
+  confirm(err: Error | null, records: number): void {
+    this.pending--
+    if (err) this.error ??= err
+    else this.onConfirmed(records)
+    this.check()
+  }
+
+  /** No more writes: resolves with the first sink error, or null once everything is confirmed. */
+  settled(): Promise<Error | null> {
+    this.closed = true
+    return new Promise((resolve) => {
+      this.waiter = resolve
+      this.check()
+    })
+  }
+
+  private check(): void {
+    if (this.closed && this.pending === 0 && this.waiter) {
+      this.waiter(this.error)
+      this.waiter = null
+    }
+  }
+}
+
+export class Processor {
+  private objectsInFlight = 0
+  private slotWaiters: (() => void)[] = []
+  private idleWaiters: (() => void)[] = []
+  /** Aborts objects in flight (hard stop after the shutdown timeout). */
+  private readonly abort = new AbortController()
+
+  constructor(
+    private readonly ring: Ring<Received>,
+    private readonly acker: Acker,
+    private readonly fetcher: Fetcher,
+    private readonly pool: ParsePool,
+    private readonly sink: Sink,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+    private readonly options: ProcessorOptions,
+  ) {}
+
+  get inFlight(): number {
+    return this.objectsInFlight
+  }
+
+  /**
+   * Processes messages until `stop` aborts and the ring is empty; then waits for the objects in flight.
+   * The receivers must already have stopped when `stop` aborts, so that the ring only drains.
+   */
+  async run(stop: AbortSignal): Promise<void> {
+    for (;;) {
+      const item = this.ring.shift()
+      if (item) {
+        await this.handle(item)
+        continue
+      }
+      if (stop.aborted) break
+      await this.ring.waitForItem(stop)
+    }
+    await this.whenIdle()
+  }
+
+  /** Gives up on the objects in flight: each fails as 'retry', and its message comes back from SQS. */
+  abortInFlight(): void {
+    this.abort.abort()
+  }
+
+  whenIdle(): Promise<void> {
+    if (this.objectsInFlight === 0) return Promise.resolve()
+    return new Promise((resolve) => this.idleWaiters.push(resolve))
+  }
+
+  private async handle({ message, entry }: Received): Promise<void> {
+    let refs: ObjectRef[]
+    try {
+      const notification = parseNotification(message.Body ?? '')
+      if (notification.kind === 'test-event') {
+        this.metrics.testEvents.inc()
+        this.log.info({ messageId: entry.id }, 's3:TestEvent received; deleting it')
+        this.acker.seal(entry, 'ok')
+        return
+      }
+      refs = notification.objects
+    } catch (err) {
+      const e = isCollectorError(err) ? err : new CollectorError('ERR_NOTIFICATION_INVALID', String(err))
+      this.log.error({ stage: 'notification', messageId: entry.id, code: e.code, reason: e.message }, 'cannot use this SQS message')
+      this.metrics.error('notification', e.reason)
+      this.acker.seal(entry, 'permanent')
+      return
+    }
+    let outcome: Outcome = 'ok'
+    for (const ref of refs) {
+      if (this.options.buckets && !this.options.buckets.includes(ref.bucket)) {
+        // Anyone who can publish to the queue must not be able to make the collector read other buckets.
+        this.log.error({ stage: 'notification', messageId: entry.id, bucket: ref.bucket, key: ref.key, code: 'ERR_BUCKET_NOT_ALLOWED' }, 'refused: the bucket is not configured')
+        this.metrics.error('notification', errorInfo('ERR_BUCKET_NOT_ALLOWED').reason)
+        this.metrics.objects.labels('skipped').inc()
+        outcome = 'permanent'
+        continue
+      }
+      const kind = classifyKey(ref.key, this.options.keyPattern)
+      if (kind !== 'log') {
+        this.log.debug({ bucket: ref.bucket, key: ref.key, kind }, 'skipping: not a CloudTrail log')
+        this.metrics.objects.labels('skipped').inc()
+        continue
+      }
+      await this.acquireSlot()
+      this.acker.add(entry)
+      void this.processObject(ref, entry).then((o) => {
+        this.releaseSlot()
+        this.acker.done(entry, o)
+      })
+    }
+    this.acker.seal(entry, outcome)
+  }
+
+  private async processObject(ref: ObjectRef, entry: InFlight): Promise<Outcome> {
+    const started = performance.now()
+    const where = { bucket: ref.bucket, key: ref.key, messageId: entry.id }
+    const confirmations = new Confirmations((records) => this.metrics.events.inc(records))
+    const signal = this.abort.signal
+    let failure: { stage: 's3' | 'object' | 'sink'; code: ErrorCode; message: string } | null = null
+    try {
+      const opened = await this.fetcher.open(ref, signal)
+      this.metrics.s3Bytes.inc(Math.min(opened.size, Number.MAX_SAFE_INTEGER))
+      const result = await this.pool.parse(
+        `s3://${ref.bucket}/${ref.key}`,
+        opened.input,
+        (data, records) => this.write(data, records, confirmations),
+        signal,
+      )
+      this.countSkips(result.stats.skipped, result.stats.invalidUtf8, where)
+      if (!result.ok) {
+        // The S3 body failing mid-stream is S3's fault, not the object's.
+        if (result.code === 'ERR_SOURCE') failure = { stage: 's3', code: 'ERR_S3_TRANSIENT', message: result.message }
+        else failure = { stage: 'object', code: isErrorCode(result.code) ? result.code : 'ERR_WORKER', message: result.message }
+      }
+    } catch (err) {
+      const e = isCollectorError(err) ? err : new CollectorError('ERR_S3_TRANSIENT', String(err), { bucket: ref.bucket, key: ref.key })
+      failure = { stage: 's3', code: e.code, message: e.message }
+    }
+    const sinkError = await confirmations.settled()
+    if (!failure && sinkError) failure = { stage: 'sink', code: 'ERR_SINK', message: sinkError.message }
+    this.metrics.parseSeconds.observe((performance.now() - started) / 1000)
+    if (!failure) {
+      this.metrics.objects.labels('processed').inc()
+      return 'ok'
+    }
+    const { permanent: isPermanent, reason } = errorInfo(failure.code)
+    // An object cut short by shutdown is not the object's fault, whatever the worker reported.
+    const permanent = isPermanent && !signal.aborted
+    this.metrics.objects.labels('failed').inc()
+    this.metrics.error(failure.stage, reason)
+    const level = permanent ? 'error' : 'warn'
+    this.log[level](
+      { stage: failure.stage, ...where, code: failure.code, reason: failure.message },
+      permanent ? 'object failed for good; counted and not retried' : 'object failed; its message will be retried',
+    )
+    return permanent ? 'permanent' : 'retry'
+  }
+
+  /** Hands one output chunk to the sink; resolves when the sink can take more. */
+  private write(data: Uint8Array, records: number, confirmations: Confirmations): void | Promise<void> {
+    confirmations.add()
+    const more = this.sink.write(data, (err) => confirmations.confirm(err, records))
+    if (more) return
+    return new Promise((resolve) => {
+      const done = () => {
+        this.sink.off('drain', done)
+        this.abort.signal.removeEventListener('abort', done)
+        resolve()
+      }
+      this.sink.on('drain', done)
+      this.abort.signal.addEventListener('abort', done, { once: true })
+    })
+  }
+
+  private countSkips(skipped: Partial<Record<SkipReason, number>>, invalidUtf8: number, where: Record<string, string>): void {
+    for (const [reason, n] of Object.entries(skipped)) {
+      if (!n) continue
+      this.metrics.errors.labels('record', reason).inc(n)
+      this.log.warn({ stage: 'record', ...where, reason, records: n }, 'records skipped')
+    }
+    if (invalidUtf8 > 0) {
+      this.metrics.errors.labels('record', 'invalid_utf8').inc(invalidUtf8)
+      this.log.warn({ stage: 'record', ...where, reason: 'invalid_utf8', records: invalidUtf8 }, 'invalid UTF-8 replaced with U+FFFD')
+    }
+  }
+
+  private acquireSlot(): Promise<void> {
+    if (this.objectsInFlight < this.options.maxObjectsInFlight) {
+      this.objectsInFlight++
+      return Promise.resolve()
+    }
+    return new Promise((resolve) =>
+      this.slotWaiters.push(() => {
+        this.objectsInFlight++
+        resolve()
+      }),
+    )
+  }
+
+  private releaseSlot(): void {
+    this.objectsInFlight--
+    const next = this.slotWaiters.shift()
+    if (next) next()
+    else if (this.objectsInFlight === 0) for (const w of this.idleWaiters.splice(0)) w()
+  }
+}

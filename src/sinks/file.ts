@@ -1,0 +1,225 @@
+// file:PATH sink. Chunks are buffered and, every fsyncIntervalMs (or at once on flush/close), written with
+// one writev and fsynced; only then are the chunks covered confirmed. One fsync per interval instead of
+// per chunk is what makes a durable file sink affordable.
+//
+// On an error (ENOSPC, EIO, a missing directory) the chunks are kept and the cycle is retried with backoff,
+// reopening the file; nothing is confirmed that has not been fsynced.
+
+import { EventEmitter } from 'node:events'
+import { open, type FileHandle } from 'node:fs/promises'
+import { backoffDelay, sleep } from '../backoff.ts'
+import { CollectorError, describeError } from '../errors.ts'
+import type { Logger } from '../log.ts'
+import type { Confirm, Sink } from './sink.ts'
+
+export interface FileSinkOptions {
+  logger: Logger
+  highWaterMark?: number
+  retryMaxDelayMs?: number
+  fsyncIntervalMs?: number
+}
+
+interface Entry {
+  chunk: Uint8Array
+  confirm: Confirm
+}
+
+export class FileSink extends EventEmitter implements Sink {
+  readonly kind = 'file'
+  readonly framing = 'lines' as const
+  readonly path: string
+  readonly #logger: Logger
+  readonly #highWaterMark: number
+  readonly #retryMaxDelayMs: number
+  readonly #intervalMs: number
+  /** Unconfirmed chunks in write order: buffered, or written but not yet fsynced. */
+  #queue: Entry[] = []
+  #bytes = 0
+  #needDrain = false
+  #writes = 0
+  #settled = 0
+  #waiters: Array<{ target: number; resolve: () => void }> = []
+  /** How far into #queue the bytes have reached the kernel: whole entries, then bytes of the next. */
+  #writtenEntries = 0
+  #writtenOffset = 0
+  #handle: FileHandle | null = null
+  #timer: NodeJS.Timeout | null = null
+  /** The running write+fsync cycle, if any; only one runs at a time. */
+  #cycle: Promise<void> | null = null
+  #healthy = true
+  #closed = false
+  #destroyed = false
+  #closing: Promise<void> | null = null
+  #released: Promise<void> | null = null
+  readonly #abort = new AbortController()
+
+  constructor(path: string, options: FileSinkOptions) {
+    super()
+    this.path = path
+    this.#logger = options.logger
+    this.#highWaterMark = options.highWaterMark ?? 8 * 1024 * 1024
+    this.#retryMaxDelayMs = options.retryMaxDelayMs ?? 30_000
+    this.#intervalMs = options.fsyncIntervalMs ?? 100
+  }
+
+  get healthy(): boolean {
+    return this.#healthy
+  }
+
+  /** Failures confirm synchronously, before write returns. */
+  write(chunk: Uint8Array, confirm: Confirm): boolean {
+    if (this.#closed) {
+      confirm(new CollectorError('ERR_SINK_CLOSED', 'file sink is closed'))
+      return false
+    }
+    this.#queue.push({ chunk, confirm })
+    this.#bytes += chunk.byteLength
+    this.#writes++
+    this.#schedule()
+    if (this.#bytes >= this.#highWaterMark) this.#needDrain = true
+    return !this.#needDrain
+  }
+
+  flush(): Promise<void> {
+    if (this.#settled >= this.#writes) return Promise.resolve()
+    const done = new Promise<void>((resolve) => this.#waiters.push({ target: this.#writes, resolve }))
+    this.#runNow()
+    return done
+  }
+
+  close(): Promise<void> {
+    this.#closed = true
+    this.#closing ??= this.flush().then(() => this.#release())
+    return this.#closing
+  }
+
+  destroy(): void {
+    if (this.#destroyed) return
+    this.#destroyed = this.#closed = true
+    this.#abort.abort()
+    const err = new CollectorError('ERR_SINK_CLOSED', 'file sink destroyed')
+    this.#settle(this.#queue.length, err)
+    void this.#release()
+  }
+
+  /** Starts a cycle after the interval; the timer is unref'd so an idle sink never holds the process open. */
+  #schedule(): void {
+    if (this.#cycle !== null || this.#timer !== null || this.#queue.length === 0 || this.#destroyed) return
+    this.#timer = setTimeout(() => {
+      this.#timer = null
+      this.#run()
+    }, this.#intervalMs)
+    this.#timer.unref()
+  }
+
+  #runNow(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer)
+    this.#timer = null
+    if (this.#cycle === null) this.#run()
+  }
+
+  #run(): void {
+    this.#cycle = this.#syncWithRetry().finally(() => {
+      this.#cycle = null
+      if (this.#destroyed) return
+      // Writes made while the cycle ran wait for the next interval, unless someone is flushing.
+      if (this.#waiters.length > 0) this.#runNow()
+      else this.#schedule()
+    })
+  }
+
+  /** Writes and fsyncs everything queued now, retrying until it sticks or the sink is destroyed. */
+  async #syncWithRetry(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const count = this.#queue.length
+      if (count === 0 || this.#destroyed) return
+      try {
+        await this.#writeAndSync(count)
+        if (this.#destroyed) return
+        this.#healthy = true
+        this.#settle(count, null)
+        return
+      } catch (err) {
+        if (this.#destroyed) return
+        this.#healthy = false
+        const delayMs = backoffDelay(attempt, { maxMs: this.#retryMaxDelayMs })
+        const { code } = describeError(err)
+        this.#logger.warn({ sink: this.kind, code, path: this.path, attempt, delayMs }, 'file write failed; retrying')
+        await this.#closeHandle()
+        if (!(await sleep(delayMs, this.#abort.signal))) return
+      }
+    }
+  }
+
+  async #writeAndSync(count: number): Promise<void> {
+    // 'a' is O_WRONLY | O_CREAT | O_APPEND; the mode applies only when the file is created.
+    this.#handle ??= await open(this.path, 'a', 0o640)
+    const handle = this.#handle
+    if (this.#destroyed) return
+    while (this.#writtenEntries < count) {
+      const buffers = [this.#queue[this.#writtenEntries].chunk.subarray(this.#writtenOffset)]
+      for (let i = this.#writtenEntries + 1; i < count; i++) buffers.push(this.#queue[i].chunk)
+      const { bytesWritten } = await handle.writev(buffers)
+      if (this.#destroyed) return
+      // A short write (e.g. the disk filled up mid-way) continues where it stopped, so no record is torn.
+      this.#advance(bytesWritten, count)
+    }
+    try {
+      await handle.sync()
+    } catch (err) {
+      // After a failed fsync the kernel may have dropped the dirty pages: write the whole batch again.
+      // That may duplicate records, which at-least-once allows; losing them it does not.
+      this.#writtenEntries = 0
+      this.#writtenOffset = 0
+      throw err
+    }
+  }
+
+  #advance(bytesWritten: number, count: number): void {
+    let left = bytesWritten
+    while (this.#writtenEntries < count) {
+      const rest = this.#queue[this.#writtenEntries].chunk.byteLength - this.#writtenOffset
+      if (left < rest) {
+        if (left === 0 && bytesWritten === 0) throw new CollectorError('ERR_SINK', 'writev wrote nothing')
+        this.#writtenOffset += left
+        return
+      }
+      left -= rest
+      this.#writtenEntries++
+      this.#writtenOffset = 0
+    }
+  }
+
+  /** Confirms the oldest `count` entries, in order. */
+  #settle(count: number, err: Error | null): void {
+    const done = this.#queue.splice(0, count)
+    this.#writtenEntries = Math.max(0, this.#writtenEntries - count)
+    if (this.#writtenEntries === 0) this.#writtenOffset = 0
+    for (const entry of done) {
+      this.#bytes -= entry.chunk.byteLength
+      this.#settled++
+      entry.confirm(err)
+    }
+    if (this.#needDrain && this.#bytes < this.#highWaterMark) {
+      this.#needDrain = false
+      this.emit('drain')
+    }
+    while (this.#waiters.length > 0 && this.#waiters[0].target <= this.#settled) this.#waiters.shift()!.resolve()
+  }
+
+  #release(): Promise<void> {
+    this.#released ??= (async () => {
+      if (this.#timer !== null) clearTimeout(this.#timer)
+      this.#timer = null
+      await this.#cycle
+      await this.#closeHandle()
+    })()
+    return this.#released
+  }
+
+  async #closeHandle(): Promise<void> {
+    const handle = this.#handle
+    this.#handle = null
+    await handle?.close().catch(() => {}) // nothing unconfirmed depends on this close
+  }
+}

@@ -1,0 +1,235 @@
+// http:// and https:// sink: chunks are batched into POST bodies of at most httpBatchBytes (a larger chunk
+// goes alone), a partial batch waiting at most httpLingerMs. A 2xx confirms every chunk of its batch.
+// Anything else is retried with backoff, forever, until it succeeds or the sink is destroyed: a SIEM
+// that is down, overloaded or misconfigured (401, 413) must not lose data; the caller sees backpressure.
+// At most `maxInFlight` batches are outstanding, and they are confirmed in order.
+
+import { EventEmitter } from 'node:events'
+import tls from 'node:tls'
+import { Pool } from 'undici'
+import { backoffDelay, sleep } from '../backoff.ts'
+import { CollectorError, describeError } from '../errors.ts'
+import type { Logger } from '../log.ts'
+import type { Confirm, Sink } from './sink.ts'
+
+export interface HttpSinkOptions {
+  logger: Logger
+  highWaterMark?: number
+  retryMaxDelayMs?: number
+  /** PEM trusted in addition to Node's default CAs (https only). */
+  ca?: string
+  tlsInsecure?: boolean
+  httpHeaders?: Record<string, string>
+  httpBatchBytes?: number
+  httpLingerMs?: number
+  httpContentType?: string
+}
+
+interface Entry {
+  chunk: Uint8Array
+  confirm: Confirm
+  queuedAt: number
+}
+
+interface Batch {
+  entries: Entry[]
+  body: Buffer
+  done: boolean
+}
+
+/** Two POSTs in flight keep the pipe full while one waits for its response, without reordering much. */
+const maxInFlight = 2
+const timeoutMs = 30_000
+
+export class HttpSink extends EventEmitter implements Sink {
+  readonly kind: 'http' | 'https'
+  readonly framing = 'lines' as const
+  readonly #pool: Pool
+  readonly #path: string
+  readonly #headers: Record<string, string>
+  readonly #logger: Logger
+  readonly #highWaterMark: number
+  readonly #retryMaxDelayMs: number
+  readonly #batchBytes: number
+  readonly #lingerMs: number
+  /** Chunks not yet in a batch, in write order. */
+  #pending: Entry[] = []
+  /** Batches sent and not yet confirmed, oldest first. */
+  #window: Batch[] = []
+  #linger: NodeJS.Timeout | null = null
+  #bytes = 0
+  #needDrain = false
+  #writes = 0
+  #settled = 0
+  #waiters: Array<{ target: number; resolve: () => void }> = []
+  #healthy = true
+  #closed = false
+  #destroyed = false
+  #closing: Promise<void> | null = null
+  readonly #abort = new AbortController()
+
+  constructor(url: URL, options: HttpSinkOptions) {
+    super()
+    this.kind = url.protocol === 'https:' ? 'https' : 'http'
+    this.#path = `${url.pathname}${url.search}`
+    this.#headers = { 'content-type': options.httpContentType ?? 'application/x-ndjson', ...options.httpHeaders }
+    this.#logger = options.logger
+    this.#highWaterMark = options.highWaterMark ?? 8 * 1024 * 1024
+    this.#retryMaxDelayMs = options.retryMaxDelayMs ?? 30_000
+    this.#batchBytes = options.httpBatchBytes ?? 1024 * 1024
+    this.#lingerMs = options.httpLingerMs ?? 100
+    this.#pool = new Pool(url.origin, {
+      connections: maxInFlight,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      connect: {
+        timeout: 10_000,
+        // `ca` replaces Node's bundle, so the defaults are added back. undici sets the servername.
+        ca: options.ca === undefined ? undefined : [...tls.rootCertificates, options.ca],
+        rejectUnauthorized: options.tlsInsecure !== true,
+      },
+    })
+  }
+
+  get healthy(): boolean {
+    return this.#healthy
+  }
+
+  /** Failures confirm synchronously, before write returns. */
+  write(chunk: Uint8Array, confirm: Confirm): boolean {
+    if (this.#closed) {
+      confirm(new CollectorError('ERR_SINK_CLOSED', `${this.kind} sink is closed`))
+      return false
+    }
+    this.#pending.push({ chunk, confirm, queuedAt: performance.now() })
+    this.#bytes += chunk.byteLength
+    this.#writes++
+    this.#pump()
+    if (this.#bytes >= this.#highWaterMark) this.#needDrain = true
+    return !this.#needDrain
+  }
+
+  flush(): Promise<void> {
+    if (this.#settled >= this.#writes) return Promise.resolve()
+    const done = new Promise<void>((resolve) => this.#waiters.push({ target: this.#writes, resolve }))
+    this.#pump()
+    return done
+  }
+
+  close(): Promise<void> {
+    this.#closed = true
+    this.#closing ??= this.flush().then(() => this.#pool.close())
+    return this.#closing
+  }
+
+  destroy(): void {
+    if (this.#destroyed) return
+    this.#destroyed = this.#closed = true
+    this.#abort.abort()
+    if (this.#linger !== null) clearTimeout(this.#linger)
+    const err = new CollectorError('ERR_SINK_CLOSED', `${this.kind} sink destroyed`)
+    const entries = [...this.#window.flatMap((batch) => batch.entries), ...this.#pending]
+    this.#window = []
+    this.#pending = []
+    this.#settle(entries, err)
+    this.#pool.destroy().catch(() => {})
+  }
+
+  /** Sends every batch that is ready while there is room in the window. */
+  #pump(): void {
+    while (this.#window.length < maxInFlight && this.#pending.length > 0 && !this.#destroyed) {
+      let size = this.#pending[0].chunk.byteLength
+      let count = 1
+      while (count < this.#pending.length && size + this.#pending[count].chunk.byteLength <= this.#batchBytes) {
+        size += this.#pending[count++].chunk.byteLength
+      }
+      const full = count < this.#pending.length || size >= this.#batchBytes
+      const waited = performance.now() - this.#pending[0].queuedAt
+      if (!full && waited < this.#lingerMs && this.#waiters.length === 0) {
+        this.#armLinger(this.#lingerMs - waited)
+        return
+      }
+      const entries = this.#pending.splice(0, count)
+      const batch: Batch = { entries, body: Buffer.concat(entries.map((e) => e.chunk), size), done: false }
+      this.#window.push(batch)
+      void this.#post(batch)
+    }
+  }
+
+  /** Unref'd: an idle sink never holds the process open; flush() and close() send without waiting. */
+  #armLinger(ms: number): void {
+    if (this.#linger !== null) return
+    this.#linger = setTimeout(() => {
+      this.#linger = null
+      this.#pump()
+    }, Math.ceil(ms))
+    this.#linger.unref()
+  }
+
+  /** POSTs one batch until a 2xx, or until the sink is destroyed. */
+  async #post(batch: Batch): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      let delayMs: number
+      try {
+        const res = await this.#pool.request({
+          method: 'POST',
+          path: this.#path,
+          headers: this.#headers,
+          body: batch.body,
+          signal: this.#abort.signal,
+        })
+        // The response body is not needed; dump() frees the connection (and may fail harmlessly).
+        await res.body.dump().catch(() => {})
+        if (this.#destroyed) return
+        if (res.statusCode >= 200 && res.statusCode < 300) {
+          this.#healthy = true
+          batch.done = true
+          this.#confirmDone()
+          return
+        }
+        this.#healthy = false
+        const status = res.statusCode
+        delayMs = retryAfterMs(res.headers['retry-after'], this.#retryMaxDelayMs) ?? backoffDelay(attempt, { maxMs: this.#retryMaxDelayMs })
+        // 408, 429 and 5xx are the SIEM being busy; anything else is a misconfiguration someone must fix.
+        const transient = status === 408 || status === 429 || status >= 500
+        const fields = { sink: this.kind, code: `HTTP_${status}`, status, attempt, delayMs }
+        if (transient) this.#logger.warn(fields, 'POST failed; retrying')
+        else this.#logger.error(fields, 'POST rejected; retrying until the destination accepts it')
+      } catch (err) {
+        if (this.#destroyed) return
+        this.#healthy = false
+        delayMs = backoffDelay(attempt, { maxMs: this.#retryMaxDelayMs })
+        this.#logger.warn({ sink: this.kind, code: describeError(err).code, attempt, delayMs }, 'POST failed; retrying')
+      }
+      if (!(await sleep(delayMs, this.#abort.signal))) return
+    }
+  }
+
+  /** Confirms finished batches from the front of the window, so confirmations keep write order. */
+  #confirmDone(): void {
+    while (this.#window.length > 0 && this.#window[0].done) this.#settle(this.#window.shift()!.entries, null)
+    this.#pump()
+  }
+
+  #settle(entries: Entry[], err: Error | null): void {
+    for (const entry of entries) {
+      this.#bytes -= entry.chunk.byteLength
+      this.#settled++
+      entry.confirm(err)
+    }
+    if (this.#needDrain && this.#bytes < this.#highWaterMark) {
+      this.#needDrain = false
+      this.emit('drain')
+    }
+    while (this.#waiters.length > 0 && this.#waiters[0].target <= this.#settled) this.#waiters.shift()!.resolve()
+  }
+}
+
+/** Retry-After as delta-seconds or an HTTP-date, in ms capped at `maxMs`; undefined when absent or invalid. */
+export function retryAfterMs(header: string | string[] | undefined, maxMs: number): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header
+  if (value === undefined || value.trim() === '') return undefined
+  const ms = /^\s*\d+\s*$/.test(value) ? Number(value) * 1000 : Date.parse(value) - Date.now()
+  if (!Number.isFinite(ms)) return undefined
+  return Math.min(Math.max(0, ms), maxMs)
+}

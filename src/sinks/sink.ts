@@ -1,0 +1,34 @@
+import type { EventEmitter } from 'node:events'
+
+/** Called once per write, when the bytes are durable at the destination (null) or can never be (an error). */
+export type Confirm = (err: Error | null) => void
+
+/**
+ * How the parse workers frame each record for this sink:
+ * - `lines`: the record followed by `\n` (stdout, file, HTTP bodies);
+ * - `syslog`: RFC 5424 message with RFC 6587 octet counting, `LEN SP <PRI>1 TIMESTAMP HOST APP - - - MSG`.
+ */
+export type Framing = 'lines' | 'syslog'
+
+/**
+ * A destination for formatted records. Chunks handed to `write` always hold whole framed records.
+ *
+ * Backpressure is by return value, as in Node's streams and undici: `write` returns false when the sink
+ * holds more than its high-water mark; the caller stops writing until the sink emits `drain`. A sink never
+ * drops a chunk: it retries (with backoff) until the destination takes it, or until `close`/`destroy`,
+ * which fail the pending confirmations with ERR_SINK_CLOSED.
+ */
+export interface Sink extends EventEmitter {
+  /** For logs and metrics: `stdout`, `file`, `tcp`, `tls`, `http`, `https`. */
+  readonly kind: string
+  readonly framing: Framing
+  /** True while the destination accepts writes (the last attempt succeeded); feeds /readyz. */
+  readonly healthy: boolean
+  write(chunk: Uint8Array, confirm: Confirm): boolean
+  /** Pushes out what is buffered now; resolves once every write so far is confirmed or failed. */
+  flush(): Promise<void>
+  /** flush(), then releases connections and files. Safe to call twice. */
+  close(): Promise<void>
+  /** Fails every pending confirmation with ERR_SINK_CLOSED at once and releases everything (hard stop). */
+  destroy(): void
+}

@@ -1,0 +1,206 @@
+// tcp:// and tls:// syslog sink. The caller has already applied RFC 6587 octet counting; chunks are
+// written as they are, over one persistent connection that is reopened with backoff when it fails.
+//
+// What a confirmation means here: TCP syslog has no application-level acknowledgement, so a chunk is
+// confirmed when socket.write's callback reports it handed to the kernel. Bytes the kernel accepted but the
+// receiver never read (it crashed, or reset the connection) are lost although confirmed; no plain
+// TCP syslog client can do better. Chunks whose callback had not fired when the connection failed are
+// written again, in order, on the next connection (at-least-once).
+
+import { EventEmitter } from 'node:events'
+import net from 'node:net'
+import tls from 'node:tls'
+import { backoffDelay, sleep } from '../backoff.ts'
+import { CollectorError, describeError } from '../errors.ts'
+import type { Logger } from '../log.ts'
+import type { Confirm, Sink } from './sink.ts'
+
+export interface SyslogTarget {
+  kind: 'tcp' | 'tls'
+  host: string
+  port: number
+}
+
+export interface SyslogSinkOptions {
+  logger: Logger
+  highWaterMark?: number
+  retryMaxDelayMs?: number
+  /** PEM trusted in addition to Node's default CAs (tls only). */
+  ca?: string
+  tlsInsecure?: boolean
+}
+
+interface Entry {
+  chunk: Uint8Array
+  confirm: Confirm
+}
+
+const connectTimeoutMs = 10_000
+const keepAliveDelayMs = 30_000
+
+export class SyslogSink extends EventEmitter implements Sink {
+  readonly kind: 'tcp' | 'tls'
+  readonly framing = 'syslog' as const
+  readonly #target: SyslogTarget
+  readonly #logger: Logger
+  readonly #highWaterMark: number
+  readonly #retryMaxDelayMs: number
+  readonly #tlsOptions: tls.ConnectionOptions
+  /** Unconfirmed chunks in write order; those already written to the current socket come first. */
+  #queue: Entry[] = []
+  #bytes = 0
+  #needDrain = false
+  #writes = 0
+  #settled = 0
+  #waiters: Array<{ target: number; resolve: () => void }> = []
+  #socket: net.Socket | null = null
+  #connected = false
+  #lastError: Error | null = null
+  #waitingToReconnect = false
+  #attempt = 0
+  #healthy = true
+  #closed = false
+  #destroyed = false
+  #closing: Promise<void> | null = null
+  readonly #abort = new AbortController()
+
+  constructor(target: SyslogTarget, options: SyslogSinkOptions) {
+    super()
+    this.kind = target.kind
+    this.#target = target
+    this.#logger = options.logger
+    this.#highWaterMark = options.highWaterMark ?? 8 * 1024 * 1024
+    this.#retryMaxDelayMs = options.retryMaxDelayMs ?? 30_000
+    this.#tlsOptions = {
+      host: target.host,
+      port: target.port,
+      // SNI takes names only; with an IP the certificate is checked against the IP (subjectAltName IP:).
+      servername: net.isIP(target.host) === 0 ? target.host : undefined,
+      // `ca` replaces Node's bundle, so the defaults are added back.
+      ca: options.ca === undefined ? undefined : [...tls.rootCertificates, options.ca],
+      rejectUnauthorized: options.tlsInsecure !== true,
+    }
+  }
+
+  get healthy(): boolean {
+    return this.#healthy
+  }
+
+  /** Failures confirm synchronously, before write returns. */
+  write(chunk: Uint8Array, confirm: Confirm): boolean {
+    if (this.#closed) {
+      confirm(new CollectorError('ERR_SINK_CLOSED', `${this.kind} sink is closed`))
+      return false
+    }
+    const entry = { chunk, confirm }
+    this.#queue.push(entry)
+    this.#bytes += chunk.byteLength
+    this.#writes++
+    if (this.#connected) this.#send(this.#socket!, entry)
+    else this.#connect()
+    if (this.#bytes >= this.#highWaterMark) this.#needDrain = true
+    return !this.#needDrain
+  }
+
+  flush(): Promise<void> {
+    if (this.#settled >= this.#writes) return Promise.resolve()
+    return new Promise((resolve) => this.#waiters.push({ target: this.#writes, resolve }))
+  }
+
+  close(): Promise<void> {
+    this.#closed = true
+    this.#closing ??= this.flush().then(() => this.#endSocket())
+    return this.#closing
+  }
+
+  destroy(): void {
+    if (this.#destroyed) return
+    this.#destroyed = this.#closed = true
+    this.#abort.abort()
+    this.#socket?.destroy()
+    this.#settleThrough(this.#queue.length - 1, new CollectorError('ERR_SINK_CLOSED', `${this.kind} sink destroyed`))
+  }
+
+  /** Opens a connection when there is something to send and none is open or pending. Connecting is lazy. */
+  #connect(): void {
+    if (this.#socket !== null || this.#waitingToReconnect || this.#destroyed || this.#queue.length === 0) return
+    this.#lastError = null
+    const socket = this.kind === 'tls' ? tls.connect(this.#tlsOptions) : net.connect({ host: this.#target.host, port: this.#target.port })
+    this.#socket = socket
+    socket.setTimeout(connectTimeoutMs, () => socket.destroy(new CollectorError('ERR_SINK', 'connect timed out')))
+    socket.once(this.kind === 'tls' ? 'secureConnect' : 'connect', () => {
+      socket.setTimeout(0)
+      socket.setNoDelay(true)
+      socket.setKeepAlive(true, keepAliveDelayMs)
+      this.#connected = true
+      this.#healthy = true
+      for (const entry of this.#queue) this.#send(socket, entry)
+    })
+    socket.on('error', (err) => {
+      this.#lastError = err
+    })
+    // A syslog receiver sends nothing; reading is only how we learn that it closed (it never half-closes
+    // on purpose), so that the next chunks go to a new connection instead of into a dead one.
+    socket.on('data', () => {})
+    socket.on('end', () => socket.destroy())
+    socket.on('close', () => this.#onClose(socket))
+  }
+
+  #send(socket: net.Socket, entry: Entry): void {
+    socket.write(entry.chunk, (err) => {
+      // Callbacks from a socket that has since been replaced are ignored: its unconfirmed chunks are
+      // already queued for the next connection. A socket calls back in write order.
+      if (err || this.#socket !== socket) return
+      this.#attempt = 0
+      this.#healthy = true
+      const index = this.#queue.indexOf(entry)
+      if (index >= 0) this.#settleThrough(index, null)
+    })
+  }
+
+  #onClose(socket: net.Socket): void {
+    if (this.#socket !== socket) return
+    this.#socket = null
+    this.#connected = false
+    if (this.#destroyed || this.#queue.length === 0) return // idle close: reconnect on the next write
+    this.#healthy = false
+    const delayMs = backoffDelay(this.#attempt++, { maxMs: this.#retryMaxDelayMs })
+    const code = this.#lastError === null ? 'ECLOSED' : describeError(this.#lastError).code
+    this.#logger.warn({ sink: this.kind, code, attempt: this.#attempt, delayMs }, 'syslog connection failed; reconnecting')
+    this.#waitingToReconnect = true
+    void sleep(delayMs, this.#abort.signal).then(() => {
+      this.#waitingToReconnect = false
+      this.#connect()
+    })
+  }
+
+  /** Confirms queue entries 0..index, in order. */
+  #settleThrough(index: number, err: Error | null): void {
+    const done = this.#queue.splice(0, index + 1)
+    for (const entry of done) {
+      this.#bytes -= entry.chunk.byteLength
+      this.#settled++
+      entry.confirm(err)
+    }
+    if (this.#needDrain && this.#bytes < this.#highWaterMark) {
+      this.#needDrain = false
+      this.emit('drain')
+    }
+    while (this.#waiters.length > 0 && this.#waiters[0].target <= this.#settled) this.#waiters.shift()!.resolve()
+  }
+
+  /** Graceful end after everything is confirmed; destroys the socket if the peer does not close in time. */
+  async #endSocket(): Promise<void> {
+    const socket = this.#socket
+    this.#abort.abort() // a pending reconnect has nothing left to send
+    if (socket === null || socket.destroyed) return
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => socket.destroy(), 2_000)
+      socket.once('close', () => {
+        clearTimeout(timer)
+        resolve()
+      })
+      socket.end()
+    })
+  }
+}

@@ -1,0 +1,159 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pino from 'pino'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { silentLogger } from '../../src/log.ts'
+import { FileSink } from '../../src/sinks/file.ts'
+import { waitUntil } from '../helpers/servers.ts'
+
+function recorder() {
+  const results: Array<{ i: number; err: Error | null }> = []
+  return { results, confirmFor: (i: number) => (err: Error | null) => results.push({ i, err }) }
+}
+
+function captureLogger() {
+  const lines: Array<Record<string, unknown>> = []
+  const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line)) })
+  return { logger, lines }
+}
+
+const line = (i: number, pad = 0) => Buffer.from(`{"eventID":"${i}","userAgent":"${'x'.repeat(pad)}"}\n`)
+const codeOf = (err: Error | null) => (err as { code?: string } | null)?.code ?? null
+
+describe('FileSink', () => {
+  let dir: string
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'file-sink-'))
+  })
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('confirms nothing before the interval, then everything in order once written and fsynced', async () => {
+    const path = join(dir, 'out.ndjson')
+    const sink = new FileSink(path, { logger: silentLogger(), fsyncIntervalMs: 60_000 })
+    const { results, confirmFor } = recorder()
+    for (let i = 0; i < 3; i++) sink.write(line(i), confirmFor(i))
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(results).toEqual([])
+    expect(existsSync(path) ? readFileSync(path).length : 0).toBe(0)
+    await sink.flush()
+    expect(results).toEqual([0, 1, 2].map((i) => ({ i, err: null })))
+    expect(await readFile(path)).toEqual(Buffer.concat([0, 1, 2].map((i) => line(i))))
+    await sink.close()
+  })
+
+  it('writes on its own timer, and the bytes are in the file when the confirm fires', async () => {
+    const path = join(dir, 'out.ndjson')
+    const sink = new FileSink(path, { logger: silentLogger(), fsyncIntervalMs: 20 })
+    const seenAtConfirm = await new Promise<Buffer>((resolve) => {
+      sink.write(line(7), () => resolve(readFileSync(path)))
+    })
+    expect(seenAtConfirm).toEqual(line(7))
+    await sink.close()
+  })
+
+  it('keeps every confirm once and in order across many cycles, and the file holds exactly the bytes', async () => {
+    const path = join(dir, 'out.ndjson')
+    const sink = new FileSink(path, { logger: silentLogger(), fsyncIntervalMs: 2 })
+    const { results, confirmFor } = recorder()
+    const chunks: Buffer[] = []
+    for (let i = 0; i < 300; i++) {
+      chunks.push(Buffer.concat([line(i, i % 50), line(i + 10_000)]))
+      sink.write(chunks[i], confirmFor(i))
+      if (i % 20 === 0) await new Promise((resolve) => setTimeout(resolve, 3))
+    }
+    await sink.close()
+    expect(results.map((r) => r.i)).toEqual(chunks.map((_, i) => i))
+    expect(results.every((r) => r.err === null)).toBe(true)
+    expect(await readFile(path)).toEqual(Buffer.concat(chunks))
+  })
+
+  it('appends to an existing file and creates new files with mode 0640', async () => {
+    const existing = join(dir, 'existing.ndjson')
+    await writeFile(existing, 'old line\n')
+    const a = new FileSink(existing, { logger: silentLogger() })
+    a.write(line(1), () => {})
+    await a.close()
+    expect(await readFile(existing, 'utf8')).toBe(`old line\n${line(1).toString()}`)
+
+    const fresh = join(dir, 'fresh.ndjson')
+    const b = new FileSink(fresh, { logger: silentLogger() })
+    b.write(line(2), () => {})
+    await b.close()
+    const umask = process.umask()
+    expect((await stat(fresh)).mode & 0o777).toBe(0o640 & ~umask)
+  })
+
+  it('returns false at the high-water mark and emits drain once the bytes are fsynced', async () => {
+    const sink = new FileSink(join(dir, 'out.ndjson'), { logger: silentLogger(), highWaterMark: 100, fsyncIntervalMs: 60_000 })
+    let drains = 0
+    sink.on('drain', () => drains++)
+    const chunk = Buffer.from(`${'a'.repeat(59)}\n`)
+    expect(sink.write(chunk, () => {})).toBe(true)
+    expect(sink.write(chunk, () => {})).toBe(false)
+    expect(sink.write(chunk, () => {})).toBe(false) // the caller may overshoot; nothing is dropped
+    expect(drains).toBe(0)
+    await sink.flush()
+    expect(drains).toBe(1)
+    await sink.close()
+  })
+
+  it('keeps the chunks and retries while the file cannot be opened, then writes them', async () => {
+    const { logger, lines } = captureLogger()
+    const path = join(dir, 'not-yet', 'out.ndjson')
+    const sink = new FileSink(path, { logger, fsyncIntervalMs: 5, retryMaxDelayMs: 100 })
+    const { results, confirmFor } = recorder()
+    sink.write(line(1), confirmFor(1))
+    sink.write(line(2), confirmFor(2))
+    await waitUntil(() => lines.filter((l) => l.code === 'ENOENT').length >= 2, 'two failed attempts')
+    expect(sink.healthy).toBe(false)
+    expect(results).toEqual([])
+    await mkdir(join(dir, 'not-yet'))
+    await sink.flush()
+    expect(results).toEqual([
+      { i: 1, err: null },
+      { i: 2, err: null },
+    ])
+    expect(sink.healthy).toBe(true)
+    expect(await readFile(path)).toEqual(Buffer.concat([line(1), line(2)]))
+    const warning = lines.find((l) => l.code === 'ENOENT')!
+    expect(warning).toMatchObject({ level: 40, sink: 'file' })
+    expect(JSON.stringify(lines)).not.toContain('eventID')
+    await sink.close()
+  })
+
+  it('close flushes, is idempotent, and a write after it fails with ERR_SINK_CLOSED', async () => {
+    const path = join(dir, 'out.ndjson')
+    const sink = new FileSink(path, { logger: silentLogger(), fsyncIntervalMs: 60_000 })
+    const { results, confirmFor } = recorder()
+    sink.write(line(1), confirmFor(1))
+    await Promise.all([sink.close(), sink.close()])
+    await sink.close()
+    expect(results).toEqual([{ i: 1, err: null }])
+    expect(await readFile(path)).toEqual(line(1))
+    expect(sink.write(line(2), confirmFor(2))).toBe(false)
+    expect(codeOf(results[1].err)).toBe('ERR_SINK_CLOSED')
+    await sink.flush()
+  })
+
+  it('destroy fails every pending confirm with ERR_SINK_CLOSED, in order, without writing', async () => {
+    const path = join(dir, 'out.ndjson')
+    const sink = new FileSink(path, { logger: silentLogger(), fsyncIntervalMs: 60_000 })
+    const { results, confirmFor } = recorder()
+    sink.write(line(1), confirmFor(1))
+    sink.write(line(2), confirmFor(2))
+    const flushed = sink.flush()
+    sink.destroy()
+    await flushed
+    expect(results.map((r) => [r.i, codeOf(r.err)])).toEqual([
+      [1, 'ERR_SINK_CLOSED'],
+      [2, 'ERR_SINK_CLOSED'],
+    ])
+    await sink.close()
+    expect(results).toHaveLength(2)
+    expect(existsSync(path) ? readFileSync(path).length : 0).toBe(0)
+  })
+})

@@ -1,0 +1,227 @@
+import pino from 'pino'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { silentLogger } from '../../src/log.ts'
+import { createSink, type DestroyableSink } from '../../src/sinks/index.ts'
+import { SyslogSink } from '../../src/sinks/syslog.ts'
+import { SyslogServer, waitUntil } from '../helpers/servers.ts'
+import { makeTestCerts, type TestCerts } from '../helpers/tls-cert.ts'
+
+function recorder() {
+  const results: Array<{ i: number; err: Error | null }> = []
+  return { results, confirmFor: (i: number) => (err: Error | null) => results.push({ i, err }) }
+}
+
+function captureLogger() {
+  const lines: Array<Record<string, unknown>> = []
+  const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line)) })
+  return { logger, lines }
+}
+
+/** One RFC 5424 message with RFC 6587 octet counting, as the parse workers frame it. */
+function frame(i: number, pad = 0): Buffer {
+  const msg = `<110>1 2024-05-27T15:40:00Z ip-10-0-0-1 cloudtrail - - - {"eventID":"${i}","p":"${'x'.repeat(pad)}"}`
+  return Buffer.from(`${Buffer.byteLength(msg)} ${msg}`)
+}
+
+const codeOf = (err: Error | null) => (err as { code?: string } | null)?.code ?? null
+
+describe('SyslogSink over tcp://', () => {
+  const servers: SyslogServer[] = []
+  const sinks: Array<{ destroy(): void }> = []
+  afterEach(async () => {
+    for (const sink of sinks.splice(0)) sink.destroy()
+    for (const server of servers.splice(0)) await server.close()
+  })
+  async function setup(options: { highWaterMark?: number; logger?: pino.Logger } = {}) {
+    const server = await SyslogServer.start()
+    servers.push(server)
+    const sink = new SyslogSink(
+      { kind: 'tcp', host: '127.0.0.1', port: server.port },
+      { logger: options.logger ?? silentLogger(), retryMaxDelayMs: 200, highWaterMark: options.highWaterMark },
+    )
+    sinks.push(sink)
+    return { server, sink }
+  }
+
+  it('delivers every frame exactly once, byte for byte, and confirms each once in order', async () => {
+    const { server, sink } = await setup()
+    const { results, confirmFor } = recorder()
+    const frames = Array.from({ length: 500 }, (_, i) => frame(i, i % 40))
+    // Chunks hold several whole frames, as the parse workers hand them over.
+    for (let i = 0; i < 100; i++) sink.write(Buffer.concat(frames.slice(i * 5, i * 5 + 5)), confirmFor(i))
+    await sink.flush()
+    expect(results.map((r) => r.i)).toEqual(Array.from({ length: 100 }, (_, i) => i))
+    expect(results.every((r) => r.err === null)).toBe(true)
+    await waitUntil(() => server.frames.length >= 500, '500 frames')
+    expect(Buffer.concat(server.frames)).toEqual(Buffer.concat(frames))
+    expect(server.frames).toHaveLength(500)
+    expect(server.connections).toBe(1)
+    expect(server.framingErrors).toBe(0)
+    expect(sink.kind).toBe('tcp')
+    expect(sink.framing).toBe('syslog')
+  })
+
+  it('returns false at the high-water mark while the receiver does not read, and drains after', async () => {
+    const { server, sink } = await setup({ highWaterMark: 1024 * 1024 })
+    server.pause()
+    let drains = 0
+    sink.on('drain', () => drains++)
+    const chunk = Buffer.concat(Array.from({ length: 100 }, (_, i) => frame(i, 500)))
+    let written = 0
+    // The kernel takes a few MB before the socket stops calling back, so keep writing until it pushes back.
+    while (sink.write(chunk, () => {})) {
+      written++
+      if (written % 50 === 0) await new Promise((resolve) => setTimeout(resolve, 5))
+      if (written > 2_000) throw new Error('write never returned false')
+    }
+    expect(drains).toBe(0)
+    server.resume()
+    await waitUntil(() => drains === 1, 'drain')
+    await sink.flush()
+  })
+
+  it('reconnects after the receiver drops the connection, and loses nothing written since', async () => {
+    const { server, sink } = await setup()
+    const { results, confirmFor } = recorder()
+    for (let i = 0; i < 10; i++) sink.write(frame(i), confirmFor(i))
+    await sink.flush()
+    await waitUntil(() => server.frames.length === 10, 'first frames')
+    server.reset()
+    // Let the sink see the reset (reading is how it notices), then write through it.
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    for (let i = 10; i < 20; i++) sink.write(frame(i), confirmFor(i))
+    await sink.flush()
+    await waitUntil(() => server.frames.length >= 20, 'frames after the reset')
+    expect(results.map((r) => [r.i, r.err])).toEqual(Array.from({ length: 20 }, (_, i) => [i, null]))
+    expect(Buffer.concat(server.frames)).toEqual(Buffer.concat(Array.from({ length: 20 }, (_, i) => frame(i))))
+    expect(server.connections).toBe(2)
+  })
+
+  it('re-sends, in order, every chunk not yet confirmed when the connection failed', async () => {
+    const { server, sink } = await setup({ highWaterMark: 256 * 1024 * 1024 })
+    server.pause()
+    const { results, confirmFor } = recorder()
+    const chunks = Array.from({ length: 400 }, (_, i) => Buffer.concat(Array.from({ length: 50 }, (_, j) => frame(i * 50 + j, 800))))
+    chunks.forEach((chunk, i) => sink.write(chunk, confirmFor(i)))
+    // ~17 MB: more than loopback socket buffers hold, so the tail stays unconfirmed in the sink.
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    const confirmedBefore = results.length
+    server.reset()
+    server.resume()
+    await sink.flush()
+    expect(results.map((r) => [r.i, r.err])).toEqual(chunks.map((_, i) => [i, null]))
+    // What the kernel had accepted before the reset is lost (TCP syslog has no acks) and was confirmed;
+    // everything after it must arrive on the new connection: whole chunks, in order, up to the last one.
+    const lastFrame = frame(400 * 50 - 1, 800)
+    await waitUntil(() => server.byConnection[1]?.at(-1)?.equals(lastFrame) === true, 'the last frame on a new connection')
+    const resent = Buffer.concat(server.byConnection[1])
+    const expectedBytes = (k: number) => chunks.slice(k).reduce((n, c) => n + c.length, 0)
+    const k = chunks.findIndex((_, k) => expectedBytes(k) === resent.length)
+    expect(k).toBeGreaterThanOrEqual(confirmedBefore)
+    expect(k).toBeLessThan(chunks.length - 10) // a good part of the data was re-sent
+    expect(resent).toEqual(Buffer.concat(chunks.slice(k)))
+    expect(server.byConnection[0]).toEqual([]) // the receiver never read the first connection
+    expect(server.framingErrors).toBe(0)
+  })
+
+  it('holds the chunks while the receiver is down, is unhealthy, and delivers them when it is back', async () => {
+    const { logger, lines } = captureLogger()
+    const { server, sink } = await setup({ logger })
+    await server.stop()
+    const { results, confirmFor } = recorder()
+    for (let i = 0; i < 5; i++) sink.write(frame(i), confirmFor(i))
+    await waitUntil(() => lines.filter((l) => l.code === 'ECONNREFUSED').length >= 2, 'failed connects')
+    expect(sink.healthy).toBe(false)
+    expect(results).toEqual([])
+    await server.restart()
+    await sink.flush()
+    expect(sink.healthy).toBe(true)
+    expect(results.map((r) => [r.i, r.err])).toEqual(Array.from({ length: 5 }, (_, i) => [i, null]))
+    await waitUntil(() => server.frames.length >= 5, 'frames')
+    expect(Buffer.concat(server.frames)).toEqual(Buffer.concat(Array.from({ length: 5 }, (_, i) => frame(i))))
+    expect(lines[0]).toMatchObject({ level: 40, sink: 'tcp', code: 'ECONNREFUSED' })
+    expect(JSON.stringify(lines)).not.toContain('eventID')
+  })
+
+  it('close flushes and is idempotent; writes after close and pending writes at destroy fail ERR_SINK_CLOSED', async () => {
+    const { server, sink } = await setup()
+    const { results, confirmFor } = recorder()
+    sink.write(frame(0), confirmFor(0))
+    await Promise.all([sink.close(), sink.close()])
+    expect(results).toEqual([{ i: 0, err: null }])
+    expect(sink.write(frame(1), confirmFor(1))).toBe(false)
+    expect(codeOf(results[1].err)).toBe('ERR_SINK_CLOSED')
+    await waitUntil(() => server.frames.length === 1, 'the frame')
+
+    await server.stop()
+    const other = new SyslogSink({ kind: 'tcp', host: '127.0.0.1', port: server.port }, { logger: silentLogger(), retryMaxDelayMs: 100 })
+    other.write(frame(2), confirmFor(2))
+    other.write(frame(3), confirmFor(3))
+    const closing = other.close() // cannot finish while the receiver is down...
+    other.destroy() // ...until a forced shutdown fails what is pending
+    await closing
+    expect(results.slice(2).map((r) => [r.i, codeOf(r.err)])).toEqual([
+      [2, 'ERR_SINK_CLOSED'],
+      [3, 'ERR_SINK_CLOSED'],
+    ])
+  })
+})
+
+describe('SyslogSink over tls://', () => {
+  let certs: TestCerts
+  let server: SyslogServer
+  const sinks: DestroyableSink[] = []
+  beforeAll(async () => {
+    certs = await makeTestCerts()
+    server = await SyslogServer.start({ key: certs.key, cert: certs.cert })
+  })
+  afterEach(() => {
+    for (const sink of sinks.splice(0)) sink.destroy()
+  })
+  afterAll(async () => {
+    await server?.close()
+    await certs?.cleanup()
+  })
+  function tlsSink(host: string, options: { tlsCaFile?: string; tlsInsecure?: boolean; logger?: pino.Logger } = {}) {
+    const sink = createSink({ output: `tls://${host}:${server.port}`, logger: silentLogger(), retryMaxDelayMs: 200, ...options })
+    sinks.push(sink)
+    return sink
+  }
+
+  it('verifies the receiver against tlsCaFile, by name and by IP, and delivers the frames', async () => {
+    for (const host of ['localhost', '127.0.0.1']) {
+      const before = server.frames.length
+      const sink = tlsSink(host, { tlsCaFile: certs.caFile })
+      expect(sink.kind).toBe('tls')
+      const { results, confirmFor } = recorder()
+      for (let i = 0; i < 20; i++) sink.write(frame(i), confirmFor(i))
+      await sink.close()
+      expect(results.map((r) => [r.i, r.err])).toEqual(Array.from({ length: 20 }, (_, i) => [i, null]))
+      await waitUntil(() => server.frames.length >= before + 20, 'frames')
+      expect(Buffer.concat(server.frames.slice(before))).toEqual(Buffer.concat(Array.from({ length: 20 }, (_, i) => frame(i))))
+    }
+  })
+
+  it('does not confirm to an untrusted certificate and stays unhealthy', async () => {
+    const { logger, lines } = captureLogger()
+    const before = server.frames.length
+    const sink = tlsSink('localhost', { logger })
+    const { results, confirmFor } = recorder()
+    sink.write(frame(1), confirmFor(1))
+    await waitUntil(() => lines.length >= 2, 'failed handshakes')
+    expect(lines[0]).toMatchObject({ sink: 'tls', code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' })
+    expect(sink.healthy).toBe(false)
+    expect(results).toEqual([])
+    expect(server.frames.length).toBe(before)
+    sink.destroy()
+    expect(codeOf(results[0].err)).toBe('ERR_SINK_CLOSED')
+  })
+
+  it('with tlsInsecure, sends to an untrusted certificate', async () => {
+    const sink = tlsSink('localhost', { tlsInsecure: true })
+    const { results, confirmFor } = recorder()
+    sink.write(frame(1), confirmFor(1))
+    await sink.close()
+    expect(results).toEqual([{ i: 1, err: null }])
+  })
+})

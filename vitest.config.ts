@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    // Integration suites start servers and child collectors; on a 2-core machine running them two at a
+    // time keeps timings honest.
+    maxWorkers: 2,
+  },
+})

@@ -1,0 +1,187 @@
+// The reference FortiSIEM flattener: straightforward on purpose. It parses a record into a tree and walks
+// it. The fast single-pass flattener (flatten-fast.ts) is tested against it byte for byte.
+//
+// FortiSIEM's line for one record (the seed's "Sample Events"):
+//   <ctime> FortiSIEM-CloudTrail [path]=value [path]=value …
+// - depth first, object keys sorted at each level (JavaScript's default sort: UTF-16 code units);
+// - path segments joined with '/', array elements by index;
+// - strings raw, except control characters, written \n \r \t or \u00XX, so that a record is one line;
+// - numbers as written in the source (1.0 stays 1.0, 1e400 stays 1e400), booleans, null;
+// - {} and [] for empty objects and arrays;
+// - the top-level eventSource as the service name in capitals: signin.amazonaws.com -> SIGNIN.
+//
+// JSON.parse cannot be the parser here: it turns 1e400 into Infinity and 1.0 into 1, and on Node 20 a
+// reviver cannot see the source text. So this is a small recursive-descent parser that keeps number text.
+// Recursion is safe: the record cutter skips records deeper than maxDepth before they get here.
+
+export class RawNumber {
+  constructor(readonly text: string) {}
+}
+
+export type JsonValue = null | boolean | string | RawNumber | JsonValue[] | { [key: string]: JsonValue }
+
+export class RecordSyntaxError extends Error {}
+
+export function parseLossless(text: string, maxDepth = 1000): JsonValue {
+  let i = 0
+  const fail = (what: string): never => {
+    throw new RecordSyntaxError(`${what} at character ${i}`)
+  }
+  const space = () => {
+    while (i < text.length) {
+      const c = text.charCodeAt(i)
+      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break
+      i++
+    }
+  }
+  const string = (): string => {
+    const start = i
+    i++
+    for (;;) {
+      const q = text.indexOf('"', i)
+      if (q < 0) fail('unterminated string')
+      let run = 0
+      for (let k = q - 1; k > start && text.charCodeAt(k) === 0x5c; k--) run++
+      i = q + 1
+      if ((run & 1) === 0) break
+    }
+    // JSON.parse validates escapes and rejects raw control characters, as JSON requires.
+    try {
+      return JSON.parse(text.slice(start, i)) as string
+    } catch {
+      return fail('invalid string')
+    }
+  }
+  const value = (depth: number): JsonValue => {
+    if (depth > maxDepth) fail('nested too deep')
+    space()
+    const c = text[i]
+    if (c === '{') {
+      i++
+      // A null-prototype object: "__proto__" and "constructor" are plain data keys.
+      const obj: { [key: string]: JsonValue } = Object.create(null)
+      space()
+      if (text[i] === '}') {
+        i++
+        return obj
+      }
+      for (;;) {
+        space()
+        if (text[i] !== '"') fail('expected a key')
+        const key = string()
+        space()
+        if (text[i] !== ':') fail('expected ":"')
+        i++
+        obj[key] = value(depth + 1)
+        space()
+        if (text[i] === ',') {
+          i++
+          continue
+        }
+        if (text[i] === '}') {
+          i++
+          return obj
+        }
+        fail('expected "," or "}"')
+      }
+    }
+    if (c === '[') {
+      i++
+      const arr: JsonValue[] = []
+      space()
+      if (text[i] === ']') {
+        i++
+        return arr
+      }
+      for (;;) {
+        arr.push(value(depth + 1))
+        space()
+        if (text[i] === ',') {
+          i++
+          continue
+        }
+        if (text[i] === ']') {
+          i++
+          return arr
+        }
+        fail('expected "," or "]"')
+      }
+    }
+    if (c === '"') return string()
+    if (text.startsWith('true', i)) {
+      i += 4
+      return true
+    }
+    if (text.startsWith('false', i)) {
+      i += 5
+      return false
+    }
+    if (text.startsWith('null', i)) {
+      i += 4
+      return null
+    }
+    const m = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y
+    m.lastIndex = i
+    const found = m.exec(text)
+    if (found === null || found[0].length === 0) return fail('unexpected character')
+    i += found[0].length
+    return new RawNumber(found[0])
+  }
+  const result = value(1)
+  space()
+  if (i !== text.length) fail('unexpected text after the record')
+  return result
+}
+
+/** Control characters written as \n \r \t or \u00XX; everything else raw. */
+export function escapeControls(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u001f]/g, (c) => {
+    if (c === '\n') return '\\n'
+    if (c === '\r') return '\\r'
+    if (c === '\t') return '\\t'
+    return '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0')
+  })
+}
+
+/** signin.amazonaws.com -> SIGNIN */
+export function serviceName(eventSource: string): string {
+  const suffix = '.amazonaws.com'
+  const name = eventSource.endsWith(suffix) ? eventSource.slice(0, -suffix.length) : eventSource
+  return name.toUpperCase()
+}
+
+function walk(value: JsonValue, path: string, parts: string[]): void {
+  if (value === null) {
+    parts.push(`[${path}]=null`)
+  } else if (typeof value === 'string') {
+    parts.push(`[${path}]=${escapeControls(value)}`)
+  } else if (typeof value === 'boolean') {
+    parts.push(`[${path}]=${value}`)
+  } else if (value instanceof RawNumber) {
+    parts.push(`[${path}]=${value.text}`)
+  } else if (Array.isArray(value)) {
+    if (value.length === 0) parts.push(`[${path}]=[]`)
+    for (let i = 0; i < value.length; i++) walk(value[i], `${path}/${i}`, parts)
+  } else {
+    const keys = Object.keys(value).sort()
+    if (keys.length === 0) parts.push(`[${path}]={}`)
+    for (const key of keys) walk(value[key], `${path}/${escapeControls(key)}`, parts)
+  }
+}
+
+/** `[path]=value …` for one record's text; throws RecordSyntaxError when it is not a JSON object. */
+export function flattenRecord(text: string, maxDepth?: number): string {
+  const record = parseLossless(text, maxDepth)
+  if (record === null || typeof record !== 'object' || Array.isArray(record) || record instanceof RawNumber) {
+    throw new RecordSyntaxError('a record must be a JSON object')
+  }
+  const parts: string[] = []
+  for (const key of Object.keys(record).sort()) {
+    const value = record[key]
+    const path = escapeControls(key)
+    if (key === 'eventSource' && typeof value === 'string') parts.push(`[eventSource]=${escapeControls(serviceName(value))}`)
+    else walk(value, path, parts)
+  }
+  return parts.join(' ')
+}

@@ -1,0 +1,90 @@
+// Decompressed bytes of one CloudTrail object in, framed output records out. Pure and synchronous: the
+// worker drives it from its gunzip stream; tests and benchmarks drive it directly on the main thread.
+
+import { isUtf8 } from 'node:buffer'
+import { gunzipSync } from 'node:zlib'
+import { PerSecond, ctime } from './ctime.ts'
+import { flattenRecord } from './flatten.ts'
+import { minifyRecord } from './json-line.ts'
+import { OutputBuilder } from './output.ts'
+import { emptyStats, type ParseOptions, type ParseStats, type SkipReason } from './protocol.ts'
+import { RecordCutter, type RecordHandler } from './records.ts'
+
+const decoder = new TextDecoder('utf-8')
+
+export class ObjectParser implements RecordHandler {
+  readonly stats: ParseStats = emptyStats()
+  private readonly cutter: RecordCutter
+  private readonly out: OutputBuilder
+  private readonly header: PerSecond | null
+
+  constructor(
+    private readonly options: ParseOptions,
+    clock: () => number = Date.now,
+  ) {
+    this.cutter = new RecordCutter(this, options.limits)
+    this.out = new OutputBuilder(options.limits.outputChunkBytes, options.framing, options.syslog, clock)
+    this.header = options.format === 'fortisiem' ? new PerSecond((d) => `${ctime(d)} FortiSIEM-CloudTrail`, clock) : null
+  }
+
+  /** Feeds decompressed bytes; throws CutError when the document is not a CloudTrail log. */
+  push(bytes: Uint8Array): void {
+    this.stats.decompressedBytes += bytes.length
+    this.cutter.push(bytes)
+  }
+
+  /** The document is complete; throws CutError when it was not well formed. */
+  end(): void {
+    this.cutter.end()
+  }
+
+  /** True when a chunk's worth of output is waiting. */
+  get full(): boolean {
+    return this.out.full
+  }
+
+  take(): { data: Uint8Array; records: number } | null {
+    const taken = this.out.take()
+    if (taken) this.stats.outputBytes += taken.data.length
+    return taken
+  }
+
+  onRecord(buf: Uint8Array, start: number, end: number): void {
+    const bytes = buf.subarray(start, end)
+    if (!isUtf8(bytes)) this.stats.invalidUtf8++
+    const text = decoder.decode(bytes)
+    this.out.beginRecord()
+    try {
+      if (this.header) {
+        const fields = flattenRecord(text, this.options.limits.maxDepth)
+        this.out.writeString(fields.length > 0 ? `${this.header.get()} ${fields}` : this.header.get())
+      } else {
+        this.out.writeString(minifyRecord(text))
+      }
+    } catch {
+      this.out.abandonRecord()
+      this.onSkip('record_not_json')
+      return
+    }
+    this.out.endRecord()
+    this.stats.records++
+  }
+
+  onSkip(reason: SkipReason): void {
+    this.stats.skipped[reason] = (this.stats.skipped[reason] ?? 0) + 1
+  }
+}
+
+/**
+ * The whole of a small object at once, on the calling thread: for tests, benchmarks and tools. Throws
+ * what gunzip or the cutter throw.
+ */
+export function parseObjectSync(gzipped: Uint8Array, options: ParseOptions, clock?: () => number): { output: Buffer; stats: ParseStats } {
+  const parser = new ObjectParser(options, clock)
+  parser.stats.compressedBytes = gzipped.length
+  parser.push(gunzipSync(gzipped, { maxOutputLength: options.limits.maxDecompressedBytes }))
+  parser.end()
+  const chunks: Uint8Array[] = []
+  for (let taken = parser.take(); taken; taken = parser.take()) chunks.push(taken.data)
+  return { output: Buffer.concat(chunks), stats: parser.stats }
+}

@@ -1,0 +1,136 @@
+// Drives one object through gunzip and the ObjectParser, speaking the port protocol of protocol.ts.
+// Runs inside a parse worker; tests run it on the main thread over a real MessageChannel.
+//
+// Gunzip is zlib's stream with 256 KiB output chunks: the inflate itself runs on libuv's thread pool
+// while this thread cuts and formats the previous chunk. (A sync incremental inflate does not exist in
+// Node's public API; measured on this machine: 1.43 ms per 1.3 MB object vs 1.84 ms for gunzipSync.)
+
+import type { MessagePort } from 'node:worker_threads'
+import { createGunzip, type Gunzip } from 'node:zlib'
+import { ObjectParser } from './object-parser.ts'
+import type { ParseResult, ParseTask, ToMain, ToWorker } from './protocol.ts'
+import { CutError } from './records.ts'
+
+const INFLATE_CHUNK = 256 * 1024
+/** Output chunks handed over and not yet credited before inflating pauses. */
+const MAX_OUTSTANDING = 2
+
+function zlibFailure(err: NodeJS.ErrnoException): { code: string; message: string } {
+  if (err.code === 'Z_BUF_ERROR' || /unexpected end/i.test(err.message)) {
+    return { code: 'ERR_OBJECT_TRUNCATED', message: 'gzip stream ends early (truncated object)' }
+  }
+  return { code: 'ERR_OBJECT_CORRUPT_GZIP', message: `corrupt gzip: ${err.message}` }
+}
+
+export function runObject(task: Omit<ParseTask, 'port'>, port: MessagePort): Promise<ParseResult> {
+  return new Promise((resolve) => {
+    const parser = new ObjectParser(task)
+    const stats = parser.stats
+    const gunzip: Gunzip = createGunzip({ chunkSize: INFLATE_CHUNK })
+    let outstanding = 0
+    let magic = 0 // gzip header bytes checked so far
+    let settled = false
+
+    const post = (msg: ToMain, transfer?: ArrayBuffer[]) => port.postMessage(msg, transfer)
+
+    const sendOutput = () => {
+      const taken = parser.take()
+      if (!taken) return
+      outstanding++
+      post({ type: 'output', data: taken.data, records: taken.records }, [taken.data.buffer as ArrayBuffer])
+      if (outstanding >= MAX_OUTSTANDING) gunzip.pause()
+    }
+
+    const finish = (failure?: { code: string; message: string }) => {
+      if (settled) return
+      settled = true
+      gunzip.removeAllListeners('data')
+      gunzip.on('error', () => {}) // errors after the verdict (e.g. from destroy) change nothing
+      gunzip.destroy()
+      port.off('message', onMessage)
+      // Records complete before a failure are still delivered: the object's other records are not lost.
+      sendOutput()
+      const result: ParseResult = failure ? { ok: false, ...failure, stats } : { ok: true, stats }
+      post({ type: 'done', result })
+      port.close()
+      resolve(result)
+    }
+
+    const fail = (err: unknown) => {
+      if (err instanceof CutError) finish({ code: err.code, message: err.message })
+      else finish({ code: 'ERR_WORKER', message: err instanceof Error ? err.message : String(err) })
+    }
+
+    const write = (data: Uint8Array) => {
+      if (settled) return
+      stats.compressedBytes += data.length
+      // The gzip magic (1f 8b), checked before zlib sees the bytes, for a clear reason.
+      for (let i = 0; magic < 2 && i < data.length; i++, magic++) {
+        if (data[i] !== (magic === 0 ? 0x1f : 0x8b)) {
+          const hint = data[0] === 0x7b || data[0] === 0x5b ? ' (it looks like plain JSON)' : ''
+          finish({ code: 'ERR_OBJECT_NOT_GZIP', message: `object is not gzip${hint}` })
+          return
+        }
+      }
+      if (task.last) gunzip.write(data)
+      else if (gunzip.write(data)) post({ type: 'want' })
+      else gunzip.once('drain', () => settled || post({ type: 'want' }))
+    }
+
+    const end = () => {
+      if (settled) return
+      if (magic < 2) finish({ code: 'ERR_OBJECT_NOT_GZIP', message: 'object is empty or too short for gzip' })
+      else gunzip.end()
+    }
+
+    const onMessage = (msg: ToWorker) => {
+      switch (msg.type) {
+        case 'chunk':
+          write(msg.data)
+          break
+        case 'end':
+          end()
+          break
+        case 'credit':
+          outstanding--
+          if (outstanding < MAX_OUTSTANDING && !settled) gunzip.resume()
+          break
+        case 'abort':
+          finish({ code: 'ERR_SHUTDOWN', message: 'aborted' })
+          break
+      }
+    }
+
+    gunzip.on('data', (chunk: Buffer) => {
+      if (stats.decompressedBytes + chunk.length > task.limits.maxDecompressedBytes) {
+        finish({
+          code: 'ERR_OBJECT_TOO_LARGE',
+          message: `decompressed size exceeds the limit of ${task.limits.maxDecompressedBytes} bytes`,
+        })
+        return
+      }
+      try {
+        parser.push(chunk)
+      } catch (err) {
+        fail(err)
+        return
+      }
+      if (parser.full) sendOutput()
+    })
+    gunzip.on('end', () => {
+      if (settled) return
+      try {
+        parser.end()
+      } catch (err) {
+        return fail(err)
+      }
+      finish()
+    })
+    gunzip.on('error', (err: NodeJS.ErrnoException) => finish(zlibFailure(err)))
+    port.on('message', onMessage)
+
+    if (task.first && task.first.length > 0) write(task.first)
+    else if (!task.last) post({ type: 'want' })
+    if (task.last) end()
+  })
+}

@@ -1,0 +1,96 @@
+// Collects framed records into chunks of bytes that move to the main thread without a copy.
+//
+// Each chunk is its own ArrayBuffer (Buffer.allocUnsafeSlow: not from Node's shared pool, so it can be
+// transferred, and not zero-filled, since every byte handed over is written first).
+
+import { PerSecond, syslogTime } from './ctime.ts'
+import type { Framing, SyslogFraming } from './protocol.ts'
+
+const encoder = new TextEncoder()
+
+export class OutputBuilder {
+  private buf: Uint8Array
+  private length = 0
+  private recordStart = 0
+  private recordsInChunk = 0
+  private readonly syslogHeader?: PerSecond
+
+  constructor(
+    private readonly chunkBytes: number,
+    private readonly framing: Framing,
+    syslog?: SyslogFraming,
+    clock: () => number = Date.now,
+  ) {
+    this.buf = Buffer.allocUnsafeSlow(chunkBytes + (chunkBytes >> 2))
+    if (framing === 'syslog') {
+      if (!syslog) throw new Error('syslog framing needs hostname, app name and PRI')
+      const tail = ` ${syslog.hostname} ${syslog.appName} - - - `
+      this.syslogHeader = new PerSecond((d) => `<${syslog.pri}>1 ${syslogTime(d)}${tail}`, clock)
+    }
+  }
+
+  /** Bytes of whole records waiting to be taken. */
+  get pending(): number {
+    return this.length
+  }
+
+  get full(): boolean {
+    return this.length >= this.chunkBytes
+  }
+
+  beginRecord(): void {
+    this.recordStart = this.length
+    if (this.syslogHeader) this.writeString(this.syslogHeader.get())
+  }
+
+  endRecord(): void {
+    if (this.framing === 'lines') {
+      this.reserve(1)
+      this.buf[this.length++] = 0x0a
+    } else {
+      // RFC 6587 octet counting: "LEN SP MSG"; LEN is known only now, so shift the message right.
+      const prefix = `${this.length - this.recordStart} `
+      this.reserve(prefix.length)
+      this.buf.copyWithin(this.recordStart + prefix.length, this.recordStart, this.length)
+      encoder.encodeInto(prefix, this.buf.subarray(this.recordStart))
+      this.length += prefix.length
+    }
+    this.recordsInChunk++
+  }
+
+  /** Drops a record begun with beginRecord() (its formatter failed). */
+  abandonRecord(): void {
+    this.length = this.recordStart
+  }
+
+  writeString(s: string): void {
+    // UTF-8 needs at most 3 bytes per UTF-16 code unit.
+    this.reserve(s.length * 3)
+    this.length += encoder.encodeInto(s, this.buf.subarray(this.length)).written
+  }
+
+  writeBytes(src: Uint8Array, start: number, end: number): void {
+    this.reserve(end - start)
+    this.buf.set(src.subarray(start, end), this.length)
+    this.length += end - start
+  }
+
+  /** Hands over the records written so far, or null when there are none. */
+  take(): { data: Uint8Array; records: number } | null {
+    if (this.length === 0) return null
+    const data = this.buf.subarray(0, this.length)
+    const records = this.recordsInChunk
+    this.buf = Buffer.allocUnsafeSlow(this.chunkBytes + (this.chunkBytes >> 2))
+    this.length = 0
+    this.recordStart = 0
+    this.recordsInChunk = 0
+    return { data, records }
+  }
+
+  private reserve(n: number): void {
+    if (this.length + n <= this.buf.length) return
+    const grown = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.length + n))
+    grown.set(this.buf.subarray(0, this.length))
+    this.buf = grown
+  }
+}

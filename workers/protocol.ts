@@ -1,0 +1,84 @@
+import type { MessagePort } from 'node:worker_threads'
+
+// Everything that crosses the thread boundary between the main thread (src/pool.ts) and a parse worker
+// (workers/parse.worker.ts) is typed here, in one place.
+//
+// One object = one Piscina task. The task carries a MessagePort for the object's bytes in both
+// directions, with credit-based flow control so that neither side ever queues without bound:
+//
+//   main                                   worker
+//   run({ port, first, last, … }) ───────▶ gunzip → cut records → format → frame
+//   ◀─────────────── { type: 'want' }      (ready for more compressed input)
+//   { type: 'chunk', data } ─────────────▶ (transferred, never copied)
+//   { type: 'end' } ─────────────────────▶
+//   ◀─────────────── { type: 'output', data } (≤ outputChunkBytes of whole framed records, transferred)
+//   { type: 'credit' } ──────────────────▶ (the sink accepted one output chunk)
+//   ◀─────────────── { type: 'done', result }  (counts, or a failure code; always the last message)
+//
+// Everything the main thread needs travels over the port, so it arrives in order; the Piscina task
+// itself resolves only to free the worker. Small objects travel whole in `first` with `last: true`.
+
+export type Format = 'fortisiem' | 'json'
+export type Framing = 'lines' | 'syslog'
+
+export interface SyslogFraming {
+  /** RFC 5424 PRI = facility * 8 + severity. */
+  pri: number
+  hostname: string
+  appName: string
+}
+
+export interface ParseLimits {
+  /** Stop inflating beyond this many bytes: the object is a permanent error (gzip bombs). */
+  maxDecompressedBytes: number
+  /** A single record larger than this is skipped and counted (memory follows the largest record). */
+  maxRecordBytes: number
+  /** Records nested deeper than this are skipped and counted (no recursion on untrusted depth). */
+  maxDepth: number
+  /** Output is handed to the main thread in chunks of about this size. */
+  outputChunkBytes: number
+}
+
+export interface ParseOptions {
+  format: Format
+  framing: Framing
+  syslog?: SyslogFraming
+  limits: ParseLimits
+}
+
+export interface ParseTask extends ParseOptions {
+  port: MessagePort
+  /** The first compressed bytes (maybe all of them). */
+  first: Uint8Array | null
+  /** True when `first` is the whole object and no 'chunk' messages follow. */
+  last: boolean
+  /** For error messages only. */
+  name: string
+}
+
+export type ToWorker = { type: 'chunk'; data: Uint8Array } | { type: 'end' } | { type: 'credit' } | { type: 'abort' }
+export type ToMain = { type: 'want' } | { type: 'output'; data: Uint8Array; records: number } | { type: 'done'; result: ParseResult }
+
+/** Counts of records left out, by reason; the object itself still succeeds. */
+export type SkipReason = 'non_object' | 'record_too_large' | 'record_too_deep' | 'record_not_json'
+export type SkipCounts = Partial<Record<SkipReason, number>>
+
+export interface ParseStats {
+  /** Records written to the output. */
+  records: number
+  skipped: SkipCounts
+  /** Records written with invalid UTF-8 replaced by U+FFFD. */
+  invalidUtf8: number
+  compressedBytes: number
+  decompressedBytes: number
+  outputBytes: number
+}
+
+export type ParseResult =
+  | { ok: true; stats: ParseStats }
+  /** `code` is an ErrorCode from src/errors.ts. Records complete before the failure were still sent. */
+  | { ok: false; code: string; message: string; stats: ParseStats }
+
+export function emptyStats(): ParseStats {
+  return { records: 0, skipped: {}, invalidUtf8: 0, compressedBytes: 0, decompressedBytes: 0, outputBytes: 0 }
+}
