@@ -59,6 +59,7 @@ export class Acker {
   private idleWaiters: (() => void)[] = []
   private closed = false
   private extending = false
+  private retryAt = 0
 
   constructor(
     private readonly sqs: SQSClient,
@@ -115,6 +116,11 @@ export class Acker {
     return new Promise((resolve) => this.idleWaiters.push(resolve))
   }
 
+  /** When the last message handed back for a retry becomes visible again (ms since the epoch). */
+  get retriesVisibleAt(): number {
+    return this.retryAt
+  }
+
   get idle(): boolean {
     return this.inFlight.size === 0 && this.deletesRunning === 0 && this.deletes.length === 0
   }
@@ -149,8 +155,9 @@ export class Acker {
     this.inFlight.delete(entry.receipt)
     if (entry.outcome === 'retry') {
       // Back to the queue after a pause that grows with each receive: 10 s, 20 s, 40 s … up to 15 min.
-      const seconds = Math.min(900, 10 * 2 ** Math.min(entry.receiveCount - 1, 10))
-      void this.changeVisibility(entry, Math.min(seconds, this.options.visibilityTimeout))
+      const seconds = Math.min(900, 10 * 2 ** Math.min(entry.receiveCount - 1, 10), this.options.visibilityTimeout)
+      this.retryAt = Math.max(this.retryAt, Date.now() + seconds * 1000)
+      void this.changeVisibility(entry, seconds)
     }
     // permanent with a redrive policy: the visibility timeout runs out and SQS counts one more receive.
     this.checkIdle()

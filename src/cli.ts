@@ -126,6 +126,8 @@ function onSignals(log: Logger, stop: () => void): void {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // The SDK's notice about its own future releases needing Node 22: this build pins its SDK (README: Node).
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
   const [command, ...rest] = argv
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(usage() + '\n')
@@ -183,13 +185,25 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// If the event loop empties while a command is still running, a promise is waiting on something that
+// can no longer happen: a bug. Exit loudly rather than 0.
+let finished = false
+process.on('exit', (code) => {
+  if (!finished && code === 0) {
+    process.stderr.write('cloudtrail-ingest: internal error: the event loop emptied before the command finished\n')
+    process.exitCode = 70
+  }
+})
+
 main(process.argv.slice(2)).then(
   (status) => {
+    finished = true
     process.exitCode = status
     // Everything is closed and confirmed by now; should a handle still hold the loop, do not hang.
     setTimeout(() => process.exit(status), 5000).unref()
   },
   (err: unknown) => {
+    finished = true
     process.stderr.write(`cloudtrail-ingest: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
     process.exitCode = 1
   },

@@ -4,7 +4,7 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs'
 import { Acker } from './acker.ts'
 import { createClients, type AwsClients } from './aws.ts'
-import { sleep } from './backoff.ts'
+import { sleep, within } from './backoff.ts'
 import type { Config } from './config.ts'
 import { CollectorError, describeError } from './errors.ts'
 import { Fetcher } from './fetcher.ts'
@@ -106,11 +106,14 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
     waitTime: config.waitTime,
     visibilityTimeout: config.visibilityTimeout,
     onEmpty: config.drain
-      ? async () => {
-          // Backfills and tests: wait for what is in flight, then stop if the queue is still empty.
+      ? async (signal) => {
+          // Backfills and tests: wait for what is in flight, and for messages handed back for a retry to
+          // become visible again; stop once a receive still finds nothing.
           await processor.whenIdle()
           await acker.whenIdle()
-          if (drained()) stop('drained')
+          const retryIn = acker.retriesVisibleAt - Date.now()
+          if (retryIn > 0) await sleep(retryIn + 250, signal)
+          else if (drained()) stop('drained')
         }
       : (signal) => sleep(config.pullInterval * 1000, signal),
   })
@@ -133,15 +136,18 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
   const done = (async (): Promise<number> => {
     await receiving
     // Receivers are stopped; the processor drains the ring and the objects in flight, for a while.
-    const finished = await Promise.race([processing.then(() => true), sleep(config.shutdownTimeout * 1000).then(() => false)])
-    if (!finished) {
+    if (!(await within(processing, config.shutdownTimeout * 1000))) {
       log.warn({ objects: processor.inFlight, timeout: config.shutdownTimeout }, 'shutdown timeout: abandoning objects in flight; SQS will deliver them again')
       processor.abortInFlight()
       sink.destroy()
       await processing
     }
     await acker.close()
-    await sink.close()
+    // A sink whose destination is down never confirms: after the timeout, fail what it holds.
+    if (!(await within(sink.close(), config.shutdownTimeout * 1000))) {
+      log.warn({ sink: sink.kind }, 'the sink did not flush in time; its unconfirmed records come back from SQS')
+      sink.destroy()
+    }
     await pool.close()
     await server?.close()
     clients.destroy()

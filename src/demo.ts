@@ -22,7 +22,7 @@ const credentials = { accessKeyId: 'demo', secretAccessKey: 'demo' }
 export async function runDemo(flags: RawSettings, log: Logger, options: DemoOptions): Promise<number> {
   // fauxqs is loaded only here: `run` never needs it.
   const { startFauxqs } = await import('fauxqs')
-  const emulator = await startFauxqs({ port: 0, logger: false, host: '127.0.0.1' })
+  const emulator = await startFauxqs({ port: 0, logger: false })
   const names = { queue: 'cloudtrail-demo', topic: 'cloudtrail-demo', bucket: 'cloudtrail-demo-logs' }
   const { queueUrl } = emulator.createQueue(names.queue, { attributes: { VisibilityTimeout: '60' } })
   const { topicArn } = emulator.createTopic(names.topic)

@@ -13,8 +13,11 @@ import type { ObjectInput } from './pool.ts'
 /** Objects up to this size (compressed) travel to the worker in one piece. */
 export const WHOLE_OBJECT_BYTES = 4 << 20
 const STREAM_CHUNK = 256 << 10
-/** Attempts to read a small object whose body failed mid-way (the SDK retries the request itself). */
-const BODY_ATTEMPTS = 3
+/**
+ * Attempts per object for transient failures (5xx, throttling, resets, a body cut short), each after a
+ * backoff; the SDK also retries each request 3 times. Beyond that the message goes back to the queue.
+ */
+const ATTEMPTS = 3
 
 export interface Opened {
   size: number
@@ -42,14 +45,15 @@ export class Fetcher {
   /** Starts the GET; throws CollectorError (ERR_S3_…) when the object cannot be had. */
   async open(ref: ObjectRef, signal?: AbortSignal): Promise<Opened> {
     for (let attempt = 1; ; attempt++) {
-      const { body, size } = await this.get(ref, signal)
-      if (size > this.wholeObjectBytes) return { size, input: { chunks: coalesce(body, STREAM_CHUNK) } }
       try {
+        const { body, size } = await this.get(ref, signal)
+        if (size > this.wholeObjectBytes) return { size, input: { chunks: coalesce(body, STREAM_CHUNK) } }
         return { size, input: { whole: await readWhole(body, size) } }
       } catch (err) {
-        if (signal?.aborted || attempt >= BODY_ATTEMPTS) throw s3Error(err, ref)
-        this.log.warn({ bucket: ref.bucket, key: ref.key, attempt, reason: (err as Error).message }, 'S3 body read failed; retrying')
-        await sleep(backoffDelay(attempt, { baseMs: 200, maxMs: 5000 }), signal)
+        const e = err instanceof CollectorError ? err : s3Error(err, ref)
+        if (e.code !== 'ERR_S3_TRANSIENT' || signal?.aborted || attempt >= ATTEMPTS) throw e
+        this.log.warn({ stage: 's3', bucket: ref.bucket, key: ref.key, attempt, code: e.code, reason: e.message }, 'S3 GET failed; retrying')
+        await sleep(backoffDelay(attempt, { baseMs: 250, maxMs: 5000 }), signal)
       }
     }
   }

@@ -15,7 +15,9 @@ const redact = {
 export function createLogger(level: LogLevel = 'info', base: Record<string, unknown> = {}): Logger {
   return pino(
     { level, base: { pid: process.pid, ...base }, redact, timestamp: pino.stdTimeFunctions.isoTime },
-    pino.destination({ dest: 2, sync: false }),
+    // Synchronous: a log line written just before exit (or a crash) is never lost. Logs are a few lines
+    // per object at most, far off the hot path.
+    pino.destination({ dest: 2, sync: true }),
   )
 }
 

@@ -102,14 +102,16 @@ export class FileSink extends EventEmitter implements Sink {
     void this.#release()
   }
 
-  /** Starts a cycle after the interval; the timer is unref'd so an idle sink never holds the process open. */
+  /**
+   * Starts a cycle after the interval. The timer exists only while data waits, and it keeps the process
+   * alive: unconfirmed data must reach the disk even when nothing else is running.
+   */
   #schedule(): void {
     if (this.#cycle !== null || this.#timer !== null || this.#queue.length === 0 || this.#destroyed) return
     this.#timer = setTimeout(() => {
       this.#timer = null
       this.#run()
     }, this.#intervalMs)
-    this.#timer.unref()
   }
 
   #runNow(): void {

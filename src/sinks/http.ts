@@ -54,6 +54,7 @@ export class HttpSink extends EventEmitter implements Sink {
   readonly #lingerMs: number
   /** Chunks not yet in a batch, in write order. */
   #pending: Entry[] = []
+  #pendingBytes = 0
   /** Batches sent and not yet confirmed, oldest first. */
   #window: Batch[] = []
   #linger: NodeJS.Timeout | null = null
@@ -72,7 +73,9 @@ export class HttpSink extends EventEmitter implements Sink {
     super()
     this.kind = url.protocol === 'https:' ? 'https' : 'http'
     this.#path = `${url.pathname}${url.search}`
-    this.#headers = { 'content-type': options.httpContentType ?? 'application/x-ndjson', ...options.httpHeaders }
+    // Lower-cased so that a Content-Type in httpHeaders replaces the default instead of doubling it.
+    const extra = Object.entries(options.httpHeaders ?? {}).map(([name, value]) => [name.toLowerCase(), value])
+    this.#headers = { 'content-type': options.httpContentType ?? 'application/x-ndjson', ...Object.fromEntries(extra) }
     this.#logger = options.logger
     this.#highWaterMark = options.highWaterMark ?? 8 * 1024 * 1024
     this.#retryMaxDelayMs = options.retryMaxDelayMs ?? 30_000
@@ -102,6 +105,7 @@ export class HttpSink extends EventEmitter implements Sink {
       return false
     }
     this.#pending.push({ chunk, confirm, queuedAt: performance.now() })
+    this.#pendingBytes += chunk.byteLength
     this.#bytes += chunk.byteLength
     this.#writes++
     this.#pump()
@@ -118,7 +122,9 @@ export class HttpSink extends EventEmitter implements Sink {
 
   close(): Promise<void> {
     this.#closed = true
-    this.#closing ??= this.flush().then(() => this.#pool.close())
+    this.#closing ??= this.flush().then(async () => {
+      if (!this.#destroyed) await this.#pool.close() // destroy() has already torn the pool down
+    })
     return this.#closing
   }
 
@@ -131,6 +137,7 @@ export class HttpSink extends EventEmitter implements Sink {
     const entries = [...this.#window.flatMap((batch) => batch.entries), ...this.#pending]
     this.#window = []
     this.#pending = []
+    this.#pendingBytes = 0
     this.#settle(entries, err)
     this.#pool.destroy().catch(() => {})
   }
@@ -138,17 +145,19 @@ export class HttpSink extends EventEmitter implements Sink {
   /** Sends every batch that is ready while there is room in the window. */
   #pump(): void {
     while (this.#window.length < maxInFlight && this.#pending.length > 0 && !this.#destroyed) {
-      let size = this.#pending[0].chunk.byteLength
-      let count = 1
-      while (count < this.#pending.length && size + this.#pending[count].chunk.byteLength <= this.#batchBytes) {
-        size += this.#pending[count++].chunk.byteLength
-      }
-      const full = count < this.#pending.length || size >= this.#batchBytes
+      // Checked before scanning, so that many small writes into a lingering batch stay O(1) each.
+      const full = this.#pendingBytes >= this.#batchBytes
       const waited = performance.now() - this.#pending[0].queuedAt
       if (!full && waited < this.#lingerMs && this.#waiters.length === 0) {
         this.#armLinger(this.#lingerMs - waited)
         return
       }
+      let size = this.#pending[0].chunk.byteLength
+      let count = 1
+      while (count < this.#pending.length && size + this.#pending[count].chunk.byteLength <= this.#batchBytes) {
+        size += this.#pending[count++].chunk.byteLength
+      }
+      this.#pendingBytes -= size
       const entries = this.#pending.splice(0, count)
       const batch: Batch = { entries, body: Buffer.concat(entries.map((e) => e.chunk), size), done: false }
       this.#window.push(batch)
@@ -156,14 +165,13 @@ export class HttpSink extends EventEmitter implements Sink {
     }
   }
 
-  /** Unref'd: an idle sink never holds the process open; flush() and close() send without waiting. */
+  /** Armed only while a partial batch waits, and kept referenced: pending data must go out even if nothing else runs. */
   #armLinger(ms: number): void {
     if (this.#linger !== null) return
     this.#linger = setTimeout(() => {
       this.#linger = null
       this.#pump()
     }, Math.ceil(ms))
-    this.#linger.unref()
   }
 
   /** POSTs one batch until a 2xx, or until the sink is destroyed. */

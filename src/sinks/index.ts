@@ -39,9 +39,6 @@ export interface SinkOptions {
   fsyncIntervalMs?: number
 }
 
-/** Every sink also has destroy(): fail all pending confirms with ERR_SINK_CLOSED now (forced shutdown). */
-export type DestroyableSink = Sink & { destroy(): void }
-
 export type OutputTarget =
   | { kind: 'stdout' }
   | { kind: 'file'; path: string }
@@ -114,7 +111,7 @@ export function sinkFraming(output: string): Framing {
   return kind === 'tcp' || kind === 'tls' ? 'syslog' : 'lines'
 }
 
-export function createSink(options: SinkOptions): DestroyableSink {
+export function createSink(options: SinkOptions): Sink {
   const target = parseOutput(options.output)
   checkInteger('highWaterMark', options.highWaterMark, 1)
   checkInteger('retryMaxDelayMs', options.retryMaxDelayMs, 1)

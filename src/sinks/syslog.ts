@@ -127,7 +127,7 @@ export class SyslogSink extends EventEmitter implements Sink {
     this.#lastError = null
     const socket = this.kind === 'tls' ? tls.connect(this.#tlsOptions) : net.connect({ host: this.#target.host, port: this.#target.port })
     this.#socket = socket
-    socket.setTimeout(connectTimeoutMs, () => socket.destroy(new CollectorError('ERR_SINK', 'connect timed out')))
+    socket.setTimeout(connectTimeoutMs, () => socket.destroy(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })))
     socket.once(this.kind === 'tls' ? 'secureConnect' : 'connect', () => {
       socket.setTimeout(0)
       socket.setNoDelay(true)

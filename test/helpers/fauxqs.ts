@@ -146,6 +146,8 @@ export function startCli(args: string[], env: Record<string, string> = {}): CliP
   const err: Buffer[] = []
   child.stdout.on('data', (d: Buffer) => out.push(d))
   child.stderr.on('data', (d: Buffer) => err.push(d))
+  // CT_TEST_DEBUG=1 shows the collector's logs while a test runs.
+  if (process.env.CT_TEST_DEBUG) child.stderr.on('data', (d: Buffer) => process.stderr.write(d))
   const result = (async () => {
     const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null]
     const stderr = Buffer.concat(err).toString('utf8')

@@ -95,7 +95,7 @@ export class SyslogServer {
     this.#sockets.add(socket)
     socket.on('close', () => this.#sockets.delete(socket))
     socket.on('error', () => {})
-    let buffered = Buffer.alloc(0)
+    let buffered: Buffer = Buffer.alloc(0)
     socket.on('data', (data: Buffer) => {
       buffered = buffered.length === 0 ? data : Buffer.concat([buffered, data])
       let at = 0
@@ -132,6 +132,7 @@ export interface RecordedRequest {
   method: string
   url: string
   headers: http.IncomingHttpHeaders
+  rawHeaders: string[]
   body: Buffer
   /** When the body had been read (Date.now()). */
   at: number
@@ -147,7 +148,8 @@ export class TestHttpServer {
   readonly #server: http.Server
 
   private constructor(material?: TlsMaterial) {
-    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.#handle(req, res)
+    // A client that gives up mid-body (destroy()) aborts the read; that request is simply not recorded.
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.#handle(req, res).catch(() => res.destroy())
     this.#server = material ? https.createServer(material, handler) : http.createServer(handler)
     this.#server.on('tlsClientError', () => {})
   }
@@ -160,6 +162,10 @@ export class TestHttpServer {
 
   get url(): string {
     return `${this.#server instanceof https.Server ? 'https' : 'http'}://127.0.0.1:${this.port}/ingest`
+  }
+
+  get listening(): boolean {
+    return this.#server.listening
   }
 
   /** Bodies the server answered with a 2xx, in arrival order. */
@@ -190,6 +196,7 @@ export class TestHttpServer {
       method: req.method ?? '',
       url: req.url ?? '',
       headers: req.headers,
+      rawHeaders: req.rawHeaders,
       body: Buffer.concat(parts),
       at: Date.now(),
       status: 0,

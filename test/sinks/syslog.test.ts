@@ -1,7 +1,7 @@
 import pino from 'pino'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { silentLogger } from '../../src/log.ts'
-import { createSink, type DestroyableSink } from '../../src/sinks/index.ts'
+import { createSink, type Sink } from '../../src/sinks/index.ts'
 import { SyslogSink } from '../../src/sinks/syslog.ts'
 import { SyslogServer, waitUntil } from '../helpers/servers.ts'
 import { makeTestCerts, type TestCerts } from '../helpers/tls-cert.ts'
@@ -119,7 +119,7 @@ describe('SyslogSink over tcp://', () => {
     const k = chunks.findIndex((_, k) => expectedBytes(k) === resent.length)
     expect(k).toBeGreaterThanOrEqual(confirmedBefore)
     expect(k).toBeLessThan(chunks.length - 10) // a good part of the data was re-sent
-    expect(resent).toEqual(Buffer.concat(chunks.slice(k)))
+    expect(resent.equals(Buffer.concat(chunks.slice(k)))).toBe(true) // not toEqual: its diff of MBs never ends
     expect(server.byConnection[0]).toEqual([]) // the receiver never read the first connection
     expect(server.framingErrors).toBe(0)
   })
@@ -170,7 +170,7 @@ describe('SyslogSink over tcp://', () => {
 describe('SyslogSink over tls://', () => {
   let certs: TestCerts
   let server: SyslogServer
-  const sinks: DestroyableSink[] = []
+  const sinks: Sink[] = []
   beforeAll(async () => {
     certs = await makeTestCerts()
     server = await SyslogServer.start({ key: certs.key, cert: certs.cert })

@@ -1,0 +1,280 @@
+import pino from 'pino'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { silentLogger } from '../../src/log.ts'
+import { retryAfterMs } from '../../src/sinks/http.ts'
+import { createSink, type Sink, type SinkOptions } from '../../src/sinks/index.ts'
+import { TestHttpServer, waitUntil } from '../helpers/servers.ts'
+import { makeTestCerts, type TestCerts } from '../helpers/tls-cert.ts'
+
+function recorder() {
+  const results: Array<{ i: number; err: Error | null }> = []
+  return { results, confirmFor: (i: number) => (err: Error | null) => results.push({ i, err }) }
+}
+
+function captureLogger() {
+  const lines: Array<Record<string, unknown>> = []
+  const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line)) })
+  return { logger, lines }
+}
+
+/** One NDJSON record of exactly `size` bytes, newline included. */
+function record(i: number, size = 100): Buffer {
+  const head = `{"eventID":"${i}","p":"`
+  return Buffer.from(`${head}${'x'.repeat(size - head.length - 3)}"}\n`)
+}
+
+const codeOf = (err: Error | null) => (err as { code?: string } | null)?.code ?? null
+const ids = (bodies: Buffer[]) => bodies.flatMap((b) => [...b.toString().matchAll(/"eventID":"(\d+)"/g)].map((m) => Number(m[1])))
+const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => from + i)
+const allOk = (n: number) => range(n).map((i) => ({ i, err: null }))
+
+describe('HttpSink over http://', () => {
+  let server: TestHttpServer
+  const sinks: Sink[] = []
+  beforeAll(async () => {
+    server = await TestHttpServer.start()
+  })
+  afterEach(async () => {
+    for (const sink of sinks.splice(0)) sink.destroy()
+    server.requests.length = 0
+    server.answer = () => ({ status: 200 })
+    if (!server.listening) await server.reopen()
+  })
+  afterAll(async () => {
+    await server.close()
+  })
+  function httpSink(options: Partial<SinkOptions> = {}): Sink {
+    const sink = createSink({ output: server.url, logger: silentLogger(), retryMaxDelayMs: 200, httpLingerMs: 20, ...options })
+    sinks.push(sink)
+    return sink
+  }
+
+  it('batches up to httpBatchBytes, sends a larger chunk alone, and confirms each chunk once in order', async () => {
+    const sink = httpSink({ httpBatchBytes: 1000, httpHeaders: { Authorization: 'Bearer s3cret', 'X-Tenant': 'acme' } })
+    expect([sink.kind, sink.framing]).toEqual(['http', 'lines'])
+    const { results, confirmFor } = recorder()
+    const chunks = range(60).map((i) => record(i))
+    chunks.splice(25, 0, Buffer.concat(range(25, 1000).map((i) => record(i)))) // 2 500 bytes, one chunk
+    chunks.forEach((chunk, i) => sink.write(chunk, confirmFor(i)))
+    await sink.flush()
+    expect(results).toEqual(allOk(chunks.length))
+    const bodies = server.accepted()
+    expect(bodies.length).toBeGreaterThanOrEqual(7) // 6 full batches of 10, plus the big chunk alone
+    for (const body of bodies) expect(body.length === 2500 || body.length <= 1000).toBe(true)
+    expect(bodies.filter((b) => b.length === 2500)).toEqual([chunks[25]])
+    // Two POSTs may be in flight, so arrival order can differ; put the bodies back in record order.
+    const byFirstId = (b: Buffer) => chunks.findIndex((c) => b.subarray(0, c.length).equals(c))
+    const ordered = [...bodies].sort((a, b) => byFirstId(a) - byFirstId(b))
+    expect(Buffer.concat(ordered).equals(Buffer.concat(chunks))).toBe(true)
+    for (const request of server.requests) {
+      expect(request).toMatchObject({ method: 'POST', url: '/ingest' })
+      expect(request.headers).toMatchObject({ 'content-type': 'application/x-ndjson', authorization: 'Bearer s3cret', 'x-tenant': 'acme' })
+    }
+  })
+
+  it('sends httpContentType, unless httpHeaders names a Content-Type (in any case)', async () => {
+    const a = httpSink({ httpContentType: 'text/plain; charset=utf-8' })
+    a.write(record(1), () => {})
+    await a.flush()
+    const b = httpSink({ httpHeaders: { 'Content-Type': 'application/json' } })
+    b.write(record(2), () => {})
+    await b.flush()
+    expect(server.requests.map((r) => r.headers['content-type'])).toEqual(['text/plain; charset=utf-8', 'application/json'])
+    expect(server.requests[1].rawHeaders.filter((h) => h.toLowerCase() === 'content-type')).toHaveLength(1)
+  })
+
+  it('waits at most httpLingerMs for a batch to fill', async () => {
+    const sink = httpSink({ httpLingerMs: 50 })
+    const { results, confirmFor } = recorder()
+    sink.write(record(1), confirmFor(1))
+    await waitUntil(() => results.length === 1, 'the lone record to be sent without flush()')
+    expect(server.accepted()).toEqual([record(1)])
+  })
+
+  it('confirms nothing while the server answers 503, then everything once a 200 comes, losing nothing', async () => {
+    const { logger, lines } = captureLogger()
+    server.answer = () => ({ status: 503 })
+    const sink = httpSink({ logger, httpBatchBytes: 1000, httpHeaders: { Authorization: 'Bearer s3cret' } })
+    const { results, confirmFor } = recorder()
+    for (let i = 0; i < 30; i++) sink.write(record(i), confirmFor(i))
+    await waitUntil(() => server.requests.length >= 4, 'several refused POSTs')
+    expect(results).toEqual([])
+    expect(sink.healthy).toBe(false)
+    server.answer = () => ({ status: 200 })
+    await sink.flush()
+    expect(sink.healthy).toBe(true)
+    expect(results).toEqual(allOk(30))
+    expect(ids(server.accepted()).sort((a, b) => a - b)).toEqual(range(30))
+    expect(lines[0]).toMatchObject({ level: 40, sink: 'http', code: 'HTTP_503', status: 503 })
+    const logged = JSON.stringify(lines)
+    expect(logged).not.toContain('eventID')
+    expect(logged).not.toContain('s3cret')
+  })
+
+  it('keeps retrying through refused connections and delivers when the server is back', async () => {
+    const { logger, lines } = captureLogger()
+    await server.refuse()
+    const sink = httpSink({ logger })
+    const { results, confirmFor } = recorder()
+    for (let i = 0; i < 5; i++) sink.write(record(i), confirmFor(i))
+    await waitUntil(() => lines.filter((l) => l.code === 'ECONNREFUSED').length >= 2, 'refused connects')
+    expect(sink.healthy).toBe(false)
+    expect(results).toEqual([])
+    await server.reopen()
+    await sink.flush()
+    expect(results).toEqual(allOk(5))
+    expect(ids(server.accepted())).toEqual(range(5))
+  })
+
+  it('honours Retry-After, capped by retryMaxDelayMs', async () => {
+    server.answer = (req) => (server.requests.indexOf(req) === 0 ? { status: 503, headers: { 'Retry-After': '1' } } : { status: 200 })
+    const sink = httpSink({ retryMaxDelayMs: 30_000 })
+    sink.write(record(1), () => {})
+    await sink.flush()
+    const [first, second] = server.requests
+    // Without Retry-After the first retry waits under 100 ms (backoff with jitter).
+    expect(second.at - first.at).toBeGreaterThanOrEqual(900)
+
+    server.requests.length = 0
+    server.answer = (req) => (server.requests.indexOf(req) === 0 ? { status: 429, headers: { 'Retry-After': '3600' } } : { status: 200 })
+    const capped = httpSink({ retryMaxDelayMs: 300 })
+    capped.write(record(2), () => {})
+    await capped.flush()
+    expect(server.requests[1].at - server.requests[0].at).toBeLessThan(5_000)
+    expect(server.accepted()).toEqual([record(2)])
+  })
+
+  it('retries other 4xx too, logging them at error with the status', async () => {
+    const { logger, lines } = captureLogger()
+    let refusals = 2
+    server.answer = () => (refusals-- > 0 ? { status: 401 } : { status: 200 })
+    const sink = httpSink({ logger, httpHeaders: { Authorization: 'Bearer s3cret' } })
+    const { results, confirmFor } = recorder()
+    sink.write(record(1), confirmFor(1))
+    await sink.flush()
+    expect(results).toEqual([{ i: 1, err: null }])
+    expect(lines.filter((l) => l.level === 50)).toHaveLength(2)
+    expect(lines[0]).toMatchObject({ sink: 'http', status: 401, code: 'HTTP_401' })
+    expect(JSON.stringify(lines)).not.toContain('s3cret')
+  })
+
+  it('keeps at most two POSTs in flight and confirms in order when a later one finishes first', async () => {
+    let inFlight = 0
+    let maxInFlight = 0
+    const answered: number[] = []
+    server.answer = (req) => {
+      const n = server.requests.indexOf(req)
+      inFlight = server.requests.filter((r) => r.status === 0).length
+      maxInFlight = Math.max(maxInFlight, inFlight)
+      setTimeout(() => answered.push(n), n === 0 ? 400 : 0)
+      return { status: 200, delayMs: n === 0 ? 400 : 50 }
+    }
+    const sink = httpSink({ httpBatchBytes: 100 }) // one record per POST
+    const { results, confirmFor } = recorder()
+    for (let i = 0; i < 8; i++) sink.write(record(i), confirmFor(i))
+    await sink.flush()
+    expect(results).toEqual(allOk(8))
+    expect(answered.indexOf(1)).toBeLessThan(answered.indexOf(0)) // the second POST was answered first
+    expect(maxInFlight).toBe(2)
+  })
+
+  it('returns false at the high-water mark and emits drain once bodies are accepted', async () => {
+    server.answer = () => ({ status: 200, delayMs: 100 })
+    const sink = httpSink({ highWaterMark: 1000, httpBatchBytes: 300 })
+    let drains = 0
+    sink.on('drain', () => drains++)
+    const accepted = range(9).map((i) => sink.write(record(i), () => {}))
+    expect(accepted).toEqual([true, true, true, true, true, true, true, true, true])
+    expect(sink.write(record(9), () => {})).toBe(false)
+    expect(drains).toBe(0)
+    await waitUntil(() => drains === 1, 'drain')
+    await sink.flush()
+  })
+
+  it('close sends a lingering batch at once, is idempotent, and later writes fail ERR_SINK_CLOSED', async () => {
+    const sink = httpSink({ httpLingerMs: 60_000 })
+    const { results, confirmFor } = recorder()
+    sink.write(record(1), confirmFor(1))
+    await Promise.all([sink.close(), sink.close()])
+    expect(results).toEqual([{ i: 1, err: null }])
+    expect(server.accepted()).toEqual([record(1)])
+    expect(sink.write(record(2), confirmFor(2))).toBe(false)
+    expect(codeOf(results[1].err)).toBe('ERR_SINK_CLOSED')
+  })
+
+  it('destroy fails in-flight and queued chunks with ERR_SINK_CLOSED, in order', async () => {
+    server.answer = () => ({ status: 503 })
+    const sink = httpSink({ httpBatchBytes: 100 })
+    const { results, confirmFor } = recorder()
+    for (let i = 0; i < 5; i++) sink.write(record(i), confirmFor(i))
+    await waitUntil(() => server.requests.length >= 2, 'POSTs')
+    const closing = sink.close()
+    sink.destroy()
+    await closing
+    expect(results.map((r) => [r.i, codeOf(r.err)])).toEqual(range(5).map((i) => [i, 'ERR_SINK_CLOSED']))
+  })
+})
+
+describe('HttpSink over https://', () => {
+  let certs: TestCerts
+  let server: TestHttpServer
+  const sinks: Sink[] = []
+  beforeAll(async () => {
+    certs = await makeTestCerts()
+    server = await TestHttpServer.start({ key: certs.key, cert: certs.cert })
+  })
+  afterEach(() => {
+    for (const sink of sinks.splice(0)) sink.destroy()
+  })
+  afterAll(async () => {
+    await server?.close()
+    await certs?.cleanup()
+  })
+  function httpsSink(host: string, options: Partial<SinkOptions> = {}): Sink {
+    const output = `https://${host}:${server.port}/ingest`
+    const sink = createSink({ output, logger: silentLogger(), retryMaxDelayMs: 200, ...options })
+    sinks.push(sink)
+    return sink
+  }
+
+  it('verifies the server against tlsCaFile, by name and by IP', async () => {
+    for (const host of ['localhost', '127.0.0.1']) {
+      const sink = httpsSink(host, { tlsCaFile: certs.caFile })
+      expect(sink.kind).toBe('https')
+      const { results, confirmFor } = recorder()
+      sink.write(record(1), confirmFor(1))
+      await sink.close()
+      expect(results).toEqual([{ i: 1, err: null }])
+    }
+    expect(server.accepted()).toEqual([record(1), record(1)])
+  })
+
+  it('does not confirm to an untrusted certificate unless tlsInsecure', async () => {
+    const { logger, lines } = captureLogger()
+    const before = server.requests.length
+    const sink = httpsSink('localhost', { logger })
+    const { results, confirmFor } = recorder()
+    sink.write(record(1), confirmFor(1))
+    await waitUntil(() => lines.length >= 2, 'failed handshakes')
+    expect(lines[0]).toMatchObject({ sink: 'https', code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' })
+    expect(sink.healthy).toBe(false)
+    expect(results).toEqual([])
+    expect(server.requests.length).toBe(before)
+
+    const insecure = httpsSink('localhost', { tlsInsecure: true })
+    insecure.write(record(2), confirmFor(2))
+    await insecure.close()
+    expect(results).toEqual([{ i: 2, err: null }])
+  })
+})
+
+describe('retryAfterMs', () => {
+  it('reads delta-seconds and HTTP dates, caps them, and ignores junk', () => {
+    expect(retryAfterMs('2', 30_000)).toBe(2_000)
+    expect(retryAfterMs('120', 30_000)).toBe(30_000)
+    expect(retryAfterMs(new Date(Date.now() + 5_000).toUTCString(), 30_000)).toBeGreaterThan(3_000)
+    expect(retryAfterMs(new Date(Date.now() - 5_000).toUTCString(), 30_000)).toBe(0)
+    expect(retryAfterMs('soon', 30_000)).toBeUndefined()
+    expect(retryAfterMs(undefined, 30_000)).toBeUndefined()
+  })
+})
