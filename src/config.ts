@@ -316,8 +316,8 @@ export function loadConfig(command: Command, flags: RawSettings, env: NodeJS.Pro
     v[setting.name] = raw === undefined ? undefined : parseValue(setting, raw)
   }
 
-  const sqsEndpoint = endpoint('sqs_endpoint', v.sqs_endpoint ?? v.endpoint)
-  const s3Endpoint = endpoint('s3_endpoint', v.s3_endpoint ?? v.endpoint)
+  const sqsEndpoint = endpoint(v.sqs_endpoint !== undefined ? 'sqs_endpoint' : 'endpoint', v.sqs_endpoint ?? v.endpoint)
+  const s3Endpoint = endpoint(v.s3_endpoint !== undefined ? 's3_endpoint' : 'endpoint', v.s3_endpoint ?? v.endpoint)
   let queueUrl = ''
   let region = (v.region as string | undefined) ?? ''
   if (command === 'run') {

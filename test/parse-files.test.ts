@@ -1,0 +1,66 @@
+// `cloudtrail-ingest parse PATH…`: the same parse pool over local files and directories.
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { flattenRecord } from '../workers/flatten.ts'
+import { runCli } from './helpers/fauxqs.ts'
+import { fixtureRecords } from './helpers/fixtures.ts'
+
+const records = fixtureRecords().map((r) => r.record)
+
+describe('parse', () => {
+  let dir: string
+  let expected: Record<string, unknown>[]
+  beforeAll(() => {
+    // An `aws s3 sync` copy: nested folders of .json.gz files, plus a digest and a stray file.
+    dir = mkdtempSync(join(tmpdir(), 'ct-parse-'))
+    expected = []
+    for (let i = 0; i < 5; i++) {
+      const sub = join(dir, 'AWSLogs', '111122223333', 'CloudTrail', 'us-east-1', '2026', '11', String(20 + i))
+      mkdirSync(sub, { recursive: true })
+      const part = records.slice(i * 80, i * 80 + 80)
+      expected.push(...part)
+      writeFileSync(join(sub, `111122223333_CloudTrail_us-east-1_202611${20 + i}T1200Z_abc.json.gz`), gzipSync(JSON.stringify({ Records: part })))
+    }
+    writeFileSync(join(dir, 'README.txt'), 'not a log')
+  })
+
+  it('parses every .json.gz under a directory, in the json format', async () => {
+    const res = await runCli(['parse', dir, '--format', 'json', '--threads', '2'])
+    expect(res.code, res.stderr).toBe(0)
+    const got = res.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown)
+    expect(got).toHaveLength(expected.length)
+    const key = (r: unknown) => JSON.stringify(r)
+    expect(new Set(got.map(key))).toEqual(new Set(expected.map(key)))
+  })
+
+  it('writes FortiSIEM lines to a file', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'ct-parse-out-')), 'out.log')
+    const res = await runCli(['parse', dir, '--output', `file:${out}`, '--threads', '1'])
+    expect(res.code, res.stderr).toBe(0)
+    const { readFileSync } = await import('node:fs')
+    const lines = readFileSync(out, 'utf8').split('\n').filter(Boolean)
+    expect(lines).toHaveLength(expected.length)
+    const bodies = new Set(lines.map((l) => l.replace(/^.{24} FortiSIEM-CloudTrail /, '')))
+    for (const r of expected) expect(bodies.has(flattenRecord(JSON.stringify(r)))).toBe(true)
+  })
+
+  it('reports a broken file, exits 1, and still writes the good ones', async () => {
+    const broken = mkdtempSync(join(tmpdir(), 'ct-parse-broken-'))
+    writeFileSync(join(broken, 'a.json.gz'), gzipSync(JSON.stringify({ Records: [{ eventName: 'Good' }] })))
+    writeFileSync(join(broken, 'b.json.gz'), 'plain text, not gzip')
+    const res = await runCli(['parse', broken, '--format', 'json'])
+    expect(res.code).toBe(1)
+    expect(res.stdout.trim()).toBe('{"eventName":"Good"}')
+    const failure = res.logs.find((l) => l.code === 'ERR_OBJECT_NOT_GZIP')
+    expect(String(failure?.file)).toMatch(/b\.json\.gz$/)
+  })
+
+  it('fails clearly on a path that does not exist', async () => {
+    const res = await runCli(['parse', join(dir, 'nope')])
+    expect(res.code).toBe(1)
+    expect(res.stderr).toMatch(/ENOENT/)
+  })
+})
