@@ -81,6 +81,7 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
   )
 
   const sink: Sink = sinkFor(config, log)
+  sink.on('fatal', () => stop('fatal'))
   const pool = new ParsePool({ threads: config.parseThreads, parse: parseOptions(config) })
   const ring = new Ring<Received>(config.ringSize)
   const acker = new Acker(clients.sqs, { queueUrl: config.queueUrl, visibilityTimeout: config.visibilityTimeout, redrive: queue.redrive }, metrics, log)

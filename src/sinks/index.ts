@@ -66,7 +66,7 @@ export function parseOutput(output: string): OutputTarget {
   if (url.username !== '' || url.password !== '') {
     // Credentials in the URL would be logged with it and silently dropped by the HTTP client.
     // The message does not echo the URL, so the secret stays out of logs.
-    throw new ConfigError('output', 'credentials do not belong in the URL: put them in httpHeaders (Authorization)')
+    throw new ConfigError('output', 'credentials do not belong in the URL: use http_header "Authorization: …"')
   }
   if (scheme === 'tcp' || scheme === 'tls') return { kind: scheme, ...hostPort(output, url) }
   if (scheme === 'http' || scheme === 'https') {
@@ -155,8 +155,8 @@ function checkInteger(setting: string, value: number | undefined, min: number): 
 function checkHeaders(headers: Record<string, string> | undefined): void {
   for (const [name, value] of Object.entries(headers ?? {})) {
     // The value is never echoed: it may be a token.
-    if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/i.test(name)) throw new ConfigError('httpHeaders', `invalid header name ${JSON.stringify(name)}`)
-    if (typeof value !== 'string' || /[\r\n\0]/.test(value)) throw new ConfigError('httpHeaders', `invalid value for header ${name}`)
+    if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/i.test(name)) throw new ConfigError('http_header', `invalid header name ${JSON.stringify(name)}`)
+    if (typeof value !== 'string' || /[\r\n\0]/.test(value)) throw new ConfigError('http_header', `invalid value for header ${name}`)
   }
 }
 
@@ -166,10 +166,10 @@ function tlsOptions(options: SinkOptions): { ca?: string; tlsInsecure?: boolean 
   try {
     ca = readFileSync(options.tlsCaFile, 'utf8')
   } catch (err) {
-    throw new ConfigError('tlsCaFile', `cannot read ${options.tlsCaFile}: ${(err as Error).message}`)
+    throw new ConfigError('tls_ca_file', `cannot read ${options.tlsCaFile}: ${(err as Error).message}`)
   }
   if (!ca.includes('-----BEGIN CERTIFICATE-----')) {
-    throw new ConfigError('tlsCaFile', `${options.tlsCaFile} holds no PEM certificate`)
+    throw new ConfigError('tls_ca_file', `${options.tlsCaFile} holds no PEM certificate`)
   }
   return { ca, tlsInsecure: options.tlsInsecure }
 }

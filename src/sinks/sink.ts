@@ -13,6 +13,9 @@ export type Framing = 'lines' | 'syslog'
 /**
  * A destination for formatted records. Chunks handed to `write` always hold whole framed records.
  *
+ * Events: 'drain' (below the high-water mark again) and 'fatal' (the destination can never take data
+ * again, e.g. stdout's reader went away: the collector stops).
+ *
  * Backpressure is by return value, as in Node's streams and undici: `write` returns false when the sink
  * holds more than its high-water mark; the caller stops writing until the sink emits `drain`. A sink never
  * drops a chunk: it retries (with backoff) until the destination takes it, or until `close`/`destroy`,

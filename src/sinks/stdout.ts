@@ -92,6 +92,7 @@ export class StdoutSink extends EventEmitter implements Sink {
     if (this.#broken === null) {
       this.#broken = new CollectorError('ERR_SINK', `stdout failed: ${err.message}`, { cause: err })
       this.#logger.error({ sink: this.kind, code: describeError(err).code }, 'stdout failed; every later write fails')
+      this.emit('fatal', this.#broken)
     }
     while (this.#pending.length > 0) this.#settle(this.#broken)
   }

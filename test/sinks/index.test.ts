@@ -109,9 +109,9 @@ describe('createSink', () => {
     ['httpBatchBytes', { httpBatchBytes: 0 }],
     ['httpLingerMs', { httpLingerMs: Number.NaN }],
     ['fsyncIntervalMs', { fsyncIntervalMs: -5 }],
-    ['httpHeaders', { output: 'http://siem/', httpHeaders: { 'bad name': 'x' } }],
-    ['httpHeaders', { output: 'http://siem/', httpHeaders: { Authorization: 'Bearer a\r\nX-Evil: 1' } }],
-    ['tlsCaFile', { output: 'tls://siem:6514', tlsCaFile: '/nonexistent/ca.pem' }],
+    ['http_header', { output: 'http://siem/', httpHeaders: { 'bad name': 'x' } }],
+    ['http_header', { output: 'http://siem/', httpHeaders: { Authorization: 'Bearer a\r\nX-Evil: 1' } }],
+    ['tls_ca_file', { output: 'tls://siem:6514', tlsCaFile: '/nonexistent/ca.pem' }],
   ])('rejects a bad %s', (setting, options) => {
     expect(() => createSink({ output: 'stdout', logger: silentLogger(), ...options })).toThrow(
       expect.objectContaining({ code: 'ERR_CONFIG', setting }),
@@ -122,7 +122,7 @@ describe('createSink', () => {
     const path = join(dir, 'not-a-ca.pem')
     await writeFile(path, 'hello\n')
     expect(() => createSink({ output: 'https://siem/', logger: silentLogger(), tlsCaFile: path })).toThrow(
-      expect.objectContaining({ setting: 'tlsCaFile' }),
+      expect.objectContaining({ setting: 'tls_ca_file' }),
     )
   })
 })
