@@ -18,7 +18,7 @@ function repoRoot(): string {
   return dir
 }
 
-const notifications = join(repoRoot(), '..', 'shared', 'fixtures', 'notifications')
+const notifications = join(repoRoot(), 'test', 'fixtures', 'notifications')
 const fixture = (name: string) => readFileSync(join(notifications, name), 'utf8')
 
 // A real SNS envelope (drumadrian's, Signature and all, less its S3 Subject) carrying CloudTrail's own

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { CollectorError, type ErrorCode } from '../src/errors.ts'
 import { MAX_OBJECT_REFS, parseNotification, type Notification, type ObjectRef } from '../src/notifications.ts'
 
-const fixtures = new URL('../../shared/fixtures/', import.meta.url)
+const fixtures = new URL('./fixtures/', import.meta.url)
 const readFixture = (name: string) => readFileSync(new URL(name, fixtures), 'utf8')
 
 /**

@@ -5,7 +5,7 @@ import { classifyKey, compileKeyPattern, DEFAULT_KEY_PATTERN, type KeyClass } fr
 
 const pattern = compileKeyPattern(DEFAULT_KEY_PATTERN)
 
-const tsv = readFileSync(new URL('../../shared/fixtures/object-keys.tsv', import.meta.url), 'utf8')
+const tsv = readFileSync(new URL('./fixtures/object-keys.tsv', import.meta.url), 'utf8')
 const [header, ...lines] = tsv.trimEnd().split('\n').map((line) => line.split('\t'))
 const rows = lines.map((cells) => Object.fromEntries(header.map((name, i) => [name, cells[i]])) as Record<string, string>)
 const expectedClass: Record<string, KeyClass> = { log: 'log', insight: 'log', digest: 'digest' }

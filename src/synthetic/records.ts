@@ -1,5 +1,5 @@
 // Synthetic CloudTrail records, deterministic from a seed. They feed the demo, the throughput benchmarks and
-// tests, so their *shape* follows real CloudTrail (fixtures in /work/shared/fixtures/records): the same key
+// tests, so their *shape* follows real CloudTrail (fixtures in test/fixtures/records): the same key
 // order, identity types with their nested sessionContext, ec2's `items` wrappers, policy documents as JSON
 // strings with newlines and tabs, unicode object keys, nulls, `{}` and `[]`, ~5% error events, and a size
 // around 1.3 KB with a long tail (RunInstances responses, long policies, DeleteObjects batches).

@@ -1,10 +1,12 @@
-// Loads the real CloudTrail records and documents in ../shared/fixtures (read-only; see SOURCES.md).
+// Loads the real CloudTrail records and documents in test/fixtures: a verbatim copy of the workplace's
+// shared fixtures (../shared/fixtures), so that a clean clone tests alone. Never edit them; SOURCES.md
+// says where each comes from and under which licence.
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
-export const fixturesDir = join(repoRoot, '..', 'shared', 'fixtures')
+export const fixturesDir = join(repoRoot, 'test', 'fixtures')
 
 export interface FixtureRecord {
   source: string
