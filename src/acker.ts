@@ -205,7 +205,7 @@ export class Acker {
         }
         remaining.forEach((entry, i) => {
           if (retry.has(i) || refused.has(i)) return
-          this.metrics.deleted.inc()
+          this.metrics.countDeleted()
           this.forget(entry)
         })
         remaining = remaining.filter((_, i) => retry.has(i))

@@ -12,11 +12,14 @@ import type { Logger } from './log.ts'
 import { Metrics } from './metrics.ts'
 import { ParsePool } from './pool.ts'
 import { Processor, type Received } from './processor.ts'
+import { QueueStats } from './queue-stats.ts'
+import { RateWindow } from './rates.ts'
 import { Receivers } from './receiver.ts'
 import { Ring } from './ring.ts'
 import { startMetricsServer, type MetricsServer } from './server.ts'
 import { parseOptions, sinkFor } from './setup.ts'
 import type { Sink } from './sinks/sink.ts'
+import { startStatusLine } from './status.ts'
 
 export type StopReason = 'signal' | 'drained' | 'fatal'
 
@@ -119,12 +122,48 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
       : (signal) => sleep(config.pullInterval * 1000, signal),
   })
 
+  // Throughput now and at best, the queue as SQS sees it, and FortiSIEM's sizing rule.
+  const messageRate = new RateWindow()
+  const eventRate = new RateWindow()
+  const busy = new RateWindow()
+  const sampler = setInterval(() => {
+    messageRate.sample(metrics.totals.received)
+    eventRate.sample(metrics.totals.events)
+    busy.sample(pool.busyMs)
+  }, 1000)
+  sampler.unref()
+  const queueStats = new QueueStats(clients.sqs, config.queueUrl, () => metrics.totals.received, log, config.queueStatsInterval * 1000)
+  if (config.queueStatsInterval > 0) queueStats.start()
+  const capacityRatio = () => {
+    const rate = queueStats.inputRate
+    return rate === null ? null : (rate * config.pullInterval) / (config.pullThreads * 10)
+  }
   metrics.setSources({
     ring: () => ({ used: ring.size, capacity: ring.capacity }),
-    poolUtilization: () => pool.utilization,
+    // Busy milliseconds per second over the last minute, per thread.
+    poolUtilization: () => Math.min(1, busy.rate / (1000 * config.parseThreads)),
     messagesInFlight: () => acker.size,
     objectsInFlight: () => processor.inFlight,
+    queue: () => queueStats.snapshot,
+    inputRate: () => queueStats.inputRate,
+    capacityRatio,
+    achieved: () => ({ messages: messageRate.max, events: eventRate.max }),
   })
+  const stopStatus =
+    process.stdout.isTTY && config.output !== 'stdout'
+      ? startStatusLine(
+          () => ({
+            eventsPerSecond: eventRate.rate,
+            messagesPerSecond: messageRate.rate,
+            backlog: queueStats.snapshot?.backlog ?? null,
+            inflight: queueStats.snapshot?.inflight ?? null,
+            messageLag: metrics.lastMessageLag,
+            capacityRatio: capacityRatio(),
+            errors: metrics.totals.errors,
+          }),
+          process.stdout,
+        )
+      : () => {}
   let server: MetricsServer | null = null
   if (config.metricsPort > 0) {
     server = await startMetricsServer(metrics, { checks: () => ({ sqs: receivers.healthy, sink: sink.healthy }) }, config.metricsHost, config.metricsPort)
@@ -143,6 +182,9 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
       sink.destroy()
       await processing
     }
+    clearInterval(sampler)
+    queueStats.stop()
+    stopStatus()
     await acker.close()
     // A sink whose destination is down never confirms: after the timeout, fail what it holds.
     if (!(await within(sink.close(), config.shutdownTimeout * 1000))) {

@@ -105,6 +105,8 @@ export const settings: readonly Setting[] = [
     help: 'port of /metrics, /healthz, /readyz; 0 turns the endpoint off' },
   { name: 'metrics_host', flag: 'metrics-host', kind: 'string', default: '127.0.0.1', commands: RUN,
     help: 'address the metrics endpoint listens on' },
+  { name: 'queue_stats_interval', flag: 'queue-stats-interval', kind: 'seconds', default: '15', min: 0, max: 3600, commands: RUN,
+    help: 'how often GetQueueAttributes feeds the backlog, input-rate and capacity gauges; 0 turns it off' },
   { name: 'log_level', flag: 'log-level', kind: 'enum', values: logLevels, default: 'info', commands: ALL, help: 'log level (logs go to stderr)' },
   { name: 'drain', flag: 'drain', kind: 'bool', default: 'false', flagOnly: true, commands: ['run'],
     help: 'exit 0 once a receive comes back empty and nothing is in flight' },
@@ -158,6 +160,7 @@ export interface Config {
   shutdownTimeout: number
   metricsPort: number
   metricsHost: string
+  queueStatsInterval: number
   logLevel: LogLevel
   drain: boolean
   /** Not enumerable: JSON.stringify(config) and loggers never see them. */
@@ -392,6 +395,7 @@ export function loadConfig(command: Command, flags: RawSettings, env: NodeJS.Pro
     shutdownTimeout: v.shutdown_timeout as number,
     metricsPort: v.metrics_port as number,
     metricsHost: v.metrics_host as string,
+    queueStatsInterval: v.queue_stats_interval as number,
     logLevel: v.log_level as LogLevel,
     drain: v.drain as boolean,
     httpHeaders: {},

@@ -33,6 +33,7 @@ export async function runDemo(flags: RawSettings, log: Logger, options: DemoOpti
   const config = loadConfig('run', {
     cloudtrail_msg_pull_interval: '1',
     wait_time: '1',
+    queue_stats_interval: '5',
     ...flags,
     queue_url: queueUrl,
     endpoint: emulator.address,
@@ -58,14 +59,14 @@ export async function runDemo(flags: RawSettings, log: Logger, options: DemoOpti
 
   await traffic.stop()
   // Let the collector catch up with what was sent (bounded), then stop it.
-  const events = async () => (await collector.metrics.events.get()).values[0]?.value ?? 0
+  const events = () => collector.metrics.totals.events
   const deadline = Date.now() + 15_000
-  while ((await events()) < traffic.records && Date.now() < deadline) await sleep(200)
+  while (events() < traffic.records && Date.now() < deadline) await sleep(200)
   collector.stop('signal')
   const status = await collector.done
   s3.destroy()
   sns.destroy()
   await emulator.stop()
-  log.info({ generated: traffic.records, files: traffic.files, written: await events() }, 'demo finished')
+  log.info({ generated: traffic.records, files: traffic.files, written: events() }, 'demo finished')
   return status
 }

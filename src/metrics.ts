@@ -3,6 +3,7 @@
 // (ring depth, pool utilisation, queue backlog) are filled by collect() callbacks at scrape time.
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { EVENT_LAG_BUCKETS, type LagCounts } from '../workers/protocol.ts'
 
 export type ObjectResult = 'processed' | 'skipped' | 'failed'
 export type ErrorStage = 'notification' | 'object' | 'record' | 's3' | 'sqs' | 'sink'
@@ -19,13 +20,62 @@ export interface MetricSources {
   objectsInFlight?: () => number
 }
 
+/**
+ * A histogram filled in bulk: the parse workers count each object's records per bucket, and the main
+ * thread adds the counts (one call per object instead of one observe() per record). prom-client renders
+ * it like its own histograms.
+ */
+export class BulkHistogram {
+  readonly type = 'histogram'
+  readonly aggregator = 'sum'
+  private readonly counts: number[]
+  private sum = 0
+  private count = 0
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly buckets: readonly number[],
+  ) {
+    this.counts = new Array<number>(buckets.length + 1).fill(0)
+  }
+
+  add(lag: LagCounts): void {
+    for (let i = 0; i < this.counts.length; i++) this.counts[i] += lag.counts[i] ?? 0
+    this.sum += lag.sum
+    this.count += lag.count
+  }
+
+  get() {
+    let cumulative = 0
+    const values = this.buckets.map((le, i) => {
+      cumulative += this.counts[i]
+      return { metricName: `${this.name}_bucket`, labels: { le }, value: cumulative }
+    })
+    values.push({ metricName: `${this.name}_bucket`, labels: { le: '+Inf' as unknown as number }, value: cumulative + this.counts[this.buckets.length] })
+    return {
+      name: this.name,
+      help: this.help,
+      type: this.type,
+      aggregator: this.aggregator,
+      values: [...values, { metricName: `${this.name}_sum`, labels: {}, value: this.sum }, { metricName: `${this.name}_count`, labels: {}, value: this.count }],
+    }
+  }
+
+  reset(): void {
+    this.counts.fill(0)
+    this.sum = 0
+    this.count = 0
+  }
+}
+
 export class Metrics {
   readonly registry = new Registry()
   readonly received: Counter
   readonly deleted: Counter
   readonly testEvents: Counter
   readonly messageLag: Histogram
-  readonly eventLag: Histogram
+  readonly eventLag: BulkHistogram
   readonly objects: Counter<'result'>
   readonly s3Bytes: Counter
   readonly events: Counter
@@ -33,6 +83,10 @@ export class Metrics {
   readonly parseSeconds: Histogram
   readonly visibilityExtensions: Counter
   private sources: MetricSources = {}
+  /** Plain running totals, for rates and the status line (reading a prom-client counter is async). */
+  readonly totals = { received: 0, deleted: 0, events: 0, errors: 0 }
+  /** The message lag of the latest receipt, seconds. */
+  lastMessageLag: number | null = null
 
   constructor(labels: Record<string, string> = {}, processMetrics = true) {
     const registers = [this.registry]
@@ -46,12 +100,8 @@ export class Metrics {
       buckets: [0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 14400, 86400],
       registers,
     })
-    this.eventLag = new Histogram({
-      name: 'cloudtrail_event_lag_seconds',
-      help: "From a record's eventTime to its write",
-      buckets: [30, 60, 120, 300, 600, 900, 1200, 1800, 3600, 7200, 21600, 86400],
-      registers,
-    })
+    this.eventLag = new BulkHistogram('cloudtrail_event_lag_seconds', "From a record's eventTime to its write", EVENT_LAG_BUCKETS)
+    this.registry.registerMetric(this.eventLag as never)
     this.objects = new Counter({ name: 'cloudtrail_s3_objects_total', help: 'S3 objects by result', labelNames: ['result'], registers })
     this.s3Bytes = new Counter({ name: 'cloudtrail_s3_bytes_total', help: 'Compressed bytes fetched from S3', registers })
     this.events = new Counter({ name: 'cloudtrail_events_total', help: 'CloudTrail records written to the sink', registers })
@@ -104,7 +154,28 @@ export class Metrics {
     this.sources = { ...this.sources, ...sources }
   }
 
-  error(stage: ErrorStage, reason: string): void {
-    this.errors.labels(stage, reason).inc()
+  countReceived(sentTimestampMs: number, now: number): void {
+    this.received.inc()
+    this.totals.received++
+    if (sentTimestampMs > 0) {
+      const lag = Math.max(0, now - sentTimestampMs) / 1000
+      this.messageLag.observe(lag)
+      this.lastMessageLag = lag
+    }
+  }
+
+  countDeleted(): void {
+    this.deleted.inc()
+    this.totals.deleted++
+  }
+
+  countEvents(records: number): void {
+    this.events.inc(records)
+    this.totals.events += records
+  }
+
+  error(stage: ErrorStage, reason: string, n = 1): void {
+    this.errors.labels(stage, reason).inc(n)
+    this.totals.errors += n
   }
 }

@@ -48,6 +48,8 @@ export interface PoolOptions {
 
 export class ParsePool {
   private readonly piscina: Piscina<ParseTask, ParseResult>
+  /** Total milliseconds the threads spent working, for utilisation. */
+  busyMs = 0
 
   constructor(private readonly options: PoolOptions) {
     this.piscina = new Piscina({
@@ -61,11 +63,6 @@ export class ParsePool {
 
   get threads(): number {
     return this.options.threads
-  }
-
-  /** Share of the pool's capacity spent running tasks since it started (Piscina's measure, 0–1). */
-  get utilization(): number {
-    return this.piscina.utilization
   }
 
   /** Tasks waiting for a free thread. */
@@ -83,7 +80,10 @@ export class ParsePool {
     const task: ParseTask = { ...this.options.parse, port: port2, first, last: first !== null, name }
     const transferList = first ? [port2, first.buffer as ArrayBuffer] : [port2]
     const running = this.piscina.run(task, { transferList })
-    return feed(port1, 'chunks' in input ? input.chunks : null, onOutput, running, signal)
+    return feed(port1, 'chunks' in input ? input.chunks : null, onOutput, running, signal).then((result) => {
+      this.busyMs += result.stats.busyMs
+      return result
+    })
   }
 
   async close(): Promise<void> {

@@ -161,7 +161,7 @@ export class Processor {
   private async processObject(ref: ObjectRef, entry: InFlight): Promise<Outcome> {
     const started = performance.now()
     const where = { bucket: ref.bucket, key: ref.key, messageId: entry.id }
-    const confirmations = new Confirmations((records) => this.metrics.events.inc(records))
+    const confirmations = new Confirmations((records) => this.metrics.countEvents(records))
     const signal = this.abort.signal
     let failure: { stage: 's3' | 'object' | 'sink'; code: ErrorCode; message: string } | null = null
     try {
@@ -174,6 +174,7 @@ export class Processor {
         signal,
       )
       this.countSkips(result.stats.skipped, result.stats.invalidUtf8, where)
+      this.metrics.eventLag.add(result.stats.eventLag)
       if (!result.ok) {
         // The S3 body failing mid-stream is S3's fault, not the object's.
         if (result.code === 'ERR_SOURCE') failure = { stage: 's3', code: 'ERR_S3_TRANSIENT', message: result.message }
@@ -222,11 +223,11 @@ export class Processor {
   private countSkips(skipped: Partial<Record<SkipReason, number>>, invalidUtf8: number, where: Record<string, string>): void {
     for (const [reason, n] of Object.entries(skipped)) {
       if (!n) continue
-      this.metrics.errors.labels('record', reason).inc(n)
+      this.metrics.error('record', reason, n)
       this.log.warn({ stage: 'record', ...where, reason, records: n }, 'records skipped')
     }
     if (invalidUtf8 > 0) {
-      this.metrics.errors.labels('record', 'invalid_utf8').inc(invalidUtf8)
+      this.metrics.error('record', 'invalid_utf8', invalidUtf8)
       this.log.warn({ stage: 'record', ...where, reason: 'invalid_utf8', records: invalidUtf8 }, 'invalid UTF-8 replaced with U+FFFD')
     }
   }

@@ -77,9 +77,7 @@ export class Receivers {
         const now = Date.now()
         for (const message of out.Messages ?? []) {
           received++
-          this.metrics.received.inc()
-          const sent = Number(message.Attributes?.SentTimestamp)
-          if (sent > 0) this.metrics.messageLag.observe(Math.max(0, now - sent) / 1000)
+          this.metrics.countReceived(Number(message.Attributes?.SentTimestamp), now)
           const entry = this.acker.track(message, now)
           this.ring.push({ message, entry }) // uses one of the reserved slots: cannot fail
         }

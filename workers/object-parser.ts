@@ -7,7 +7,8 @@ import { PerSecond, ctime } from './ctime.ts'
 import { flattenRecord } from './flatten.ts'
 import { minifyRecord } from './json-line.ts'
 import { OutputBuilder } from './output.ts'
-import { emptyStats, type ParseOptions, type ParseStats, type SkipReason } from './protocol.ts'
+import { eventTimeMs } from './event-time.ts'
+import { EVENT_LAG_BUCKETS, emptyStats, type ParseOptions, type ParseStats, type SkipReason } from './protocol.ts'
 import { RecordCutter, type RecordHandler } from './records.ts'
 
 const decoder = new TextDecoder('utf-8')
@@ -20,7 +21,7 @@ export class ObjectParser implements RecordHandler {
 
   constructor(
     private readonly options: ParseOptions,
-    clock: () => number = Date.now,
+    private readonly clock: () => number = Date.now,
   ) {
     this.cutter = new RecordCutter(this, options.limits)
     this.out = new OutputBuilder(options.limits.outputChunkBytes, options.framing, options.syslog, clock)
@@ -68,6 +69,19 @@ export class ObjectParser implements RecordHandler {
     }
     this.out.endRecord()
     this.stats.records++
+    this.measureLag(buf, start, end)
+  }
+
+  private measureLag(buf: Uint8Array, start: number, end: number): void {
+    const t = eventTimeMs(buf, start, end)
+    if (Number.isNaN(t)) return
+    const lag = Math.max(0, (this.clock() - t) / 1000)
+    const lagStats = this.stats.eventLag
+    let i = 0
+    while (i < EVENT_LAG_BUCKETS.length && lag > EVENT_LAG_BUCKETS[i]) i++
+    lagStats.counts[i]++
+    lagStats.sum += lag
+    lagStats.count++
   }
 
   onSkip(reason: SkipReason): void {

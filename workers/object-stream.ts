@@ -109,11 +109,14 @@ export function runObject(task: Omit<ParseTask, 'port'>, port: MessagePort): Pro
         })
         return
       }
+      const started = performance.now()
       try {
         parser.push(chunk)
       } catch (err) {
         fail(err)
         return
+      } finally {
+        stats.busyMs += performance.now() - started
       }
       if (parser.full) sendOutput()
     })

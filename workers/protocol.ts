@@ -63,6 +63,19 @@ export type ToMain = { type: 'want' } | { type: 'output'; data: Uint8Array; reco
 export type SkipReason = 'non_object' | 'record_too_large' | 'record_too_deep' | 'record_not_json'
 export type SkipCounts = Partial<Record<SkipReason, number>>
 
+/**
+ * Upper bounds (seconds) of cloudtrail_event_lag_seconds, from a record's eventTime to its write.
+ * CloudTrail delivers within about 5 minutes of the event, typically.
+ */
+export const EVENT_LAG_BUCKETS = [60, 120, 300, 600, 900, 1200, 1800, 3600, 7200, 21600, 86400] as const
+
+export interface LagCounts {
+  /** Non-cumulative counts per bucket of EVENT_LAG_BUCKETS, plus one for +Inf. */
+  counts: number[]
+  sum: number
+  count: number
+}
+
 export interface ParseStats {
   /** Records written to the output. */
   records: number
@@ -72,6 +85,9 @@ export interface ParseStats {
   compressedBytes: number
   decompressedBytes: number
   outputBytes: number
+  eventLag: LagCounts
+  /** Milliseconds this worker's thread spent cutting, formatting and framing (not waiting). */
+  busyMs: number
 }
 
 export type ParseResult =
@@ -80,5 +96,6 @@ export type ParseResult =
   | { ok: false; code: string; message: string; stats: ParseStats }
 
 export function emptyStats(): ParseStats {
-  return { records: 0, skipped: {}, invalidUtf8: 0, compressedBytes: 0, decompressedBytes: 0, outputBytes: 0 }
+  const eventLag = { counts: new Array<number>(EVENT_LAG_BUCKETS.length + 1).fill(0), sum: 0, count: 0 }
+  return { records: 0, skipped: {}, invalidUtf8: 0, compressedBytes: 0, decompressedBytes: 0, outputBytes: 0, eventLag, busyMs: 0 }
 }
