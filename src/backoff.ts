@@ -1,6 +1,6 @@
-// Exponential backoff with full jitter (the AWS Architecture Blog's "Exponential Backoff and Jitter"):
-// attempt n waits a random time in [0, min(max, base * 2^n)). Used by every retry loop in the collector,
-// so that many collectors on one queue do not retry in lockstep.
+// Exponential backoff with "equal jitter" (the AWS Architecture Blog's "Exponential Backoff and Jitter"):
+// attempt n waits a random time in [c/2, c), c = min(max, base * 2^n). Half of it is fixed, so retries
+// really do slow down; the other half is random, so many collectors on one queue do not retry in lockstep.
 
 export interface BackoffOptions {
   baseMs?: number
@@ -9,7 +9,7 @@ export interface BackoffOptions {
 
 export function backoffDelay(attempt: number, { baseMs = 100, maxMs = 30_000 }: BackoffOptions = {}): number {
   const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30))
-  return Math.floor(Math.random() * ceiling)
+  return Math.floor(ceiling / 2 + (Math.random() * ceiling) / 2)
 }
 
 /** Resolves after `ms`, or at once (to false) when `signal` aborts; true when the full time passed. */

@@ -194,7 +194,8 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
     await pool.close()
     await server?.close()
     clients.destroy()
-    log.info({ reason: stopReason }, 'collector stopped')
+    // Peak resident memory over the whole run (the reliability suite and `make soak` read it).
+    log.info({ reason: stopReason, maxRssBytes: process.resourceUsage().maxRSS * 1024 }, 'collector stopped')
     return (stopReason as StopReason) === 'fatal' ? 1 : 0
   })()
 

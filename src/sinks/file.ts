@@ -10,6 +10,7 @@ import { open, type FileHandle } from 'node:fs/promises'
 import { backoffDelay, sleep } from '../backoff.ts'
 import { CollectorError, describeError } from '../errors.ts'
 import type { Logger } from '../log.ts'
+import { Ledger } from './ledger.ts'
 import type { Confirm, Sink } from './sink.ts'
 
 export interface FileSinkOptions {
@@ -19,27 +20,16 @@ export interface FileSinkOptions {
   fsyncIntervalMs?: number
 }
 
-interface Entry {
-  chunk: Uint8Array
-  confirm: Confirm
-}
-
 export class FileSink extends EventEmitter implements Sink {
   readonly kind = 'file'
   readonly framing = 'lines' as const
   readonly path: string
   readonly #logger: Logger
-  readonly #highWaterMark: number
   readonly #retryMaxDelayMs: number
   readonly #intervalMs: number
   /** Unconfirmed chunks in write order: buffered, or written but not yet fsynced. */
-  #queue: Entry[] = []
-  #bytes = 0
-  #needDrain = false
-  #writes = 0
-  #settled = 0
-  #waiters: Array<{ target: number; resolve: () => void }> = []
-  /** How far into #queue the bytes have reached the kernel: whole entries, then bytes of the next. */
+  readonly #ledger: Ledger
+  /** How far into the ledger's entries the bytes have reached the kernel: whole entries, then bytes of the next. */
   #writtenEntries = 0
   #writtenOffset = 0
   #handle: FileHandle | null = null
@@ -57,7 +47,7 @@ export class FileSink extends EventEmitter implements Sink {
     super()
     this.path = path
     this.#logger = options.logger
-    this.#highWaterMark = options.highWaterMark ?? 8 * 1024 * 1024
+    this.#ledger = new Ledger(options.highWaterMark ?? 8 * 1024 * 1024, () => this.emit('drain'))
     this.#retryMaxDelayMs = options.retryMaxDelayMs ?? 30_000
     this.#intervalMs = options.fsyncIntervalMs ?? 100
   }
@@ -72,18 +62,14 @@ export class FileSink extends EventEmitter implements Sink {
       confirm(new CollectorError('ERR_SINK_CLOSED', 'file sink is closed'))
       return false
     }
-    this.#queue.push({ chunk, confirm })
-    this.#bytes += chunk.byteLength
-    this.#writes++
+    const more = this.#ledger.add({ chunk, confirm })
     this.#schedule()
-    if (this.#bytes >= this.#highWaterMark) this.#needDrain = true
-    return !this.#needDrain
+    return more
   }
 
   flush(): Promise<void> {
-    if (this.#settled >= this.#writes) return Promise.resolve()
-    const done = new Promise<void>((resolve) => this.#waiters.push({ target: this.#writes, resolve }))
-    this.#runNow()
+    const done = this.#ledger.flush()
+    if (this.#ledger.flushing) this.#runNow()
     return done
   }
 
@@ -98,7 +84,7 @@ export class FileSink extends EventEmitter implements Sink {
     this.#destroyed = this.#closed = true
     this.#abort.abort()
     const err = new CollectorError('ERR_SINK_CLOSED', 'file sink destroyed')
-    this.#settle(this.#queue.length, err)
+    this.#settle(this.#ledger.entries.length, err)
     void this.#release()
   }
 
@@ -107,7 +93,7 @@ export class FileSink extends EventEmitter implements Sink {
    * alive: unconfirmed data must reach the disk even when nothing else is running.
    */
   #schedule(): void {
-    if (this.#cycle !== null || this.#timer !== null || this.#queue.length === 0 || this.#destroyed) return
+    if (this.#cycle !== null || this.#timer !== null || this.#ledger.entries.length === 0 || this.#destroyed) return
     this.#timer = setTimeout(() => {
       this.#timer = null
       this.#run()
@@ -125,7 +111,7 @@ export class FileSink extends EventEmitter implements Sink {
       this.#cycle = null
       if (this.#destroyed) return
       // Writes made while the cycle ran wait for the next interval, unless someone is flushing.
-      if (this.#waiters.length > 0) this.#runNow()
+      if (this.#ledger.flushing) this.#runNow()
       else this.#schedule()
     })
   }
@@ -133,7 +119,7 @@ export class FileSink extends EventEmitter implements Sink {
   /** Writes and fsyncs everything queued now, retrying until it sticks or the sink is destroyed. */
   async #syncWithRetry(): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      const count = this.#queue.length
+      const count = this.#ledger.entries.length
       if (count === 0 || this.#destroyed) return
       try {
         await this.#writeAndSync(count)
@@ -158,9 +144,10 @@ export class FileSink extends EventEmitter implements Sink {
     this.#handle ??= await open(this.path, 'a', 0o640)
     const handle = this.#handle
     if (this.#destroyed) return
+    const entries = this.#ledger.entries
     while (this.#writtenEntries < count) {
-      const buffers = [this.#queue[this.#writtenEntries].chunk.subarray(this.#writtenOffset)]
-      for (let i = this.#writtenEntries + 1; i < count; i++) buffers.push(this.#queue[i].chunk)
+      const buffers = [entries[this.#writtenEntries].chunk.subarray(this.#writtenOffset)]
+      for (let i = this.#writtenEntries + 1; i < count; i++) buffers.push(entries[i].chunk)
       const { bytesWritten } = await handle.writev(buffers)
       if (this.#destroyed) return
       // A short write (e.g. the disk filled up mid-way) continues where it stopped, so no record is torn.
@@ -180,7 +167,7 @@ export class FileSink extends EventEmitter implements Sink {
   #advance(bytesWritten: number, count: number): void {
     let left = bytesWritten
     while (this.#writtenEntries < count) {
-      const rest = this.#queue[this.#writtenEntries].chunk.byteLength - this.#writtenOffset
+      const rest = this.#ledger.entries[this.#writtenEntries].chunk.byteLength - this.#writtenOffset
       if (left < rest) {
         if (left === 0 && bytesWritten === 0) throw new CollectorError('ERR_SINK', 'writev wrote nothing')
         this.#writtenOffset += left
@@ -192,21 +179,11 @@ export class FileSink extends EventEmitter implements Sink {
     }
   }
 
-  /** Confirms the oldest `count` entries, in order. */
+  /** Confirms the oldest `count` entries, in order, keeping the written position on the entries that stay. */
   #settle(count: number, err: Error | null): void {
-    const done = this.#queue.splice(0, count)
     this.#writtenEntries = Math.max(0, this.#writtenEntries - count)
     if (this.#writtenEntries === 0) this.#writtenOffset = 0
-    for (const entry of done) {
-      this.#bytes -= entry.chunk.byteLength
-      this.#settled++
-      entry.confirm(err)
-    }
-    if (this.#needDrain && this.#bytes < this.#highWaterMark) {
-      this.#needDrain = false
-      this.emit('drain')
-    }
-    while (this.#waiters.length > 0 && this.#waiters[0].target <= this.#settled) this.#waiters.shift()!.resolve()
+    this.#ledger.settle(count, err)
   }
 
   #release(): Promise<void> {

@@ -10,6 +10,7 @@ import { Pool } from 'undici'
 import { backoffDelay, sleep } from '../backoff.ts'
 import { CollectorError, describeError } from '../errors.ts'
 import type { Logger } from '../log.ts'
+import { Ledger, type Pending } from './ledger.ts'
 import type { Confirm, Sink } from './sink.ts'
 
 export interface HttpSinkOptions {
@@ -25,14 +26,13 @@ export interface HttpSinkOptions {
   httpContentType?: string
 }
 
-interface Entry {
-  chunk: Uint8Array
-  confirm: Confirm
+interface Entry extends Pending {
   queuedAt: number
 }
 
+/** The next `count` unconfirmed entries after those of the batches before it in the window. */
 interface Batch {
-  entries: Entry[]
+  count: number
   body: Buffer
   done: boolean
 }
@@ -48,21 +48,20 @@ export class HttpSink extends EventEmitter implements Sink {
   readonly #path: string
   readonly #headers: Record<string, string>
   readonly #logger: Logger
-  readonly #highWaterMark: number
   readonly #retryMaxDelayMs: number
   readonly #batchBytes: number
   readonly #lingerMs: number
-  /** Chunks not yet in a batch, in write order. */
-  #pending: Entry[] = []
-  #pendingBytes = 0
+  /** Unconfirmed chunks in write order: those of the batches in #window, then those in no batch yet. */
+  readonly #ledger: Ledger<Entry>
+  /**
+   * How many of the newest entries are in no batch yet, and their bytes. Counted from the end, so that
+   * settling the oldest entries never moves them.
+   */
+  #unbatched = 0
+  #unbatchedBytes = 0
   /** Batches sent and not yet confirmed, oldest first. */
   #window: Batch[] = []
   #linger: NodeJS.Timeout | null = null
-  #bytes = 0
-  #needDrain = false
-  #writes = 0
-  #settled = 0
-  #waiters: Array<{ target: number; resolve: () => void }> = []
   #healthy = true
   #closed = false
   #destroyed = false
@@ -77,7 +76,7 @@ export class HttpSink extends EventEmitter implements Sink {
     const extra = Object.entries(options.httpHeaders ?? {}).map(([name, value]) => [name.toLowerCase(), value])
     this.#headers = { 'content-type': options.httpContentType ?? 'application/x-ndjson', ...Object.fromEntries(extra) }
     this.#logger = options.logger
-    this.#highWaterMark = options.highWaterMark ?? 8 * 1024 * 1024
+    this.#ledger = new Ledger(options.highWaterMark ?? 8 * 1024 * 1024, () => this.emit('drain'))
     this.#retryMaxDelayMs = options.retryMaxDelayMs ?? 30_000
     this.#batchBytes = options.httpBatchBytes ?? 1024 * 1024
     this.#lingerMs = options.httpLingerMs ?? 100
@@ -104,19 +103,16 @@ export class HttpSink extends EventEmitter implements Sink {
       confirm(new CollectorError('ERR_SINK_CLOSED', `${this.kind} sink is closed`))
       return false
     }
-    this.#pending.push({ chunk, confirm, queuedAt: performance.now() })
-    this.#pendingBytes += chunk.byteLength
-    this.#bytes += chunk.byteLength
-    this.#writes++
+    const more = this.#ledger.add({ chunk, confirm, queuedAt: performance.now() })
+    this.#unbatched++
+    this.#unbatchedBytes += chunk.byteLength
     this.#pump()
-    if (this.#bytes >= this.#highWaterMark) this.#needDrain = true
-    return !this.#needDrain
+    return more
   }
 
   flush(): Promise<void> {
-    if (this.#settled >= this.#writes) return Promise.resolve()
-    const done = new Promise<void>((resolve) => this.#waiters.push({ target: this.#writes, resolve }))
-    this.#pump()
+    const done = this.#ledger.flush()
+    if (this.#ledger.flushing) this.#pump()
     return done
   }
 
@@ -133,33 +129,34 @@ export class HttpSink extends EventEmitter implements Sink {
     this.#destroyed = this.#closed = true
     this.#abort.abort()
     if (this.#linger !== null) clearTimeout(this.#linger)
-    const err = new CollectorError('ERR_SINK_CLOSED', `${this.kind} sink destroyed`)
-    const entries = [...this.#window.flatMap((batch) => batch.entries), ...this.#pending]
     this.#window = []
-    this.#pending = []
-    this.#pendingBytes = 0
-    this.#settle(entries, err)
+    this.#unbatched = 0
+    this.#unbatchedBytes = 0
+    this.#ledger.failAll(new CollectorError('ERR_SINK_CLOSED', `${this.kind} sink destroyed`))
     this.#pool.destroy().catch(() => {})
   }
 
   /** Sends every batch that is ready while there is room in the window. */
   #pump(): void {
-    while (this.#window.length < maxInFlight && this.#pending.length > 0 && !this.#destroyed) {
+    const entries = this.#ledger.entries
+    while (this.#window.length < maxInFlight && this.#unbatched > 0 && !this.#destroyed) {
+      const first = entries.length - this.#unbatched
       // Checked before scanning, so that many small writes into a lingering batch stay O(1) each.
-      const full = this.#pendingBytes >= this.#batchBytes
-      const waited = performance.now() - this.#pending[0].queuedAt
-      if (!full && waited < this.#lingerMs && this.#waiters.length === 0) {
+      const full = this.#unbatchedBytes >= this.#batchBytes
+      const waited = performance.now() - entries[first].queuedAt
+      if (!full && waited < this.#lingerMs && !this.#ledger.flushing) {
         this.#armLinger(this.#lingerMs - waited)
         return
       }
-      let size = this.#pending[0].chunk.byteLength
-      let count = 1
-      while (count < this.#pending.length && size + this.#pending[count].chunk.byteLength <= this.#batchBytes) {
-        size += this.#pending[count++].chunk.byteLength
+      let size = entries[first].chunk.byteLength
+      let end = first + 1
+      while (end < entries.length && size + entries[end].chunk.byteLength <= this.#batchBytes) {
+        size += entries[end++].chunk.byteLength
       }
-      this.#pendingBytes -= size
-      const entries = this.#pending.splice(0, count)
-      const batch: Batch = { entries, body: Buffer.concat(entries.map((e) => e.chunk), size), done: false }
+      this.#unbatched -= end - first
+      this.#unbatchedBytes -= size
+      const body = Buffer.concat(entries.slice(first, end).map((e) => e.chunk), size)
+      const batch: Batch = { count: end - first, body, done: false }
       this.#window.push(batch)
       void this.#post(batch)
     }
@@ -215,21 +212,8 @@ export class HttpSink extends EventEmitter implements Sink {
 
   /** Confirms finished batches from the front of the window, so confirmations keep write order. */
   #confirmDone(): void {
-    while (this.#window.length > 0 && this.#window[0].done) this.#settle(this.#window.shift()!.entries, null)
+    while (this.#window.length > 0 && this.#window[0].done) this.#ledger.settle(this.#window.shift()!.count, null)
     this.#pump()
-  }
-
-  #settle(entries: Entry[], err: Error | null): void {
-    for (const entry of entries) {
-      this.#bytes -= entry.chunk.byteLength
-      this.#settled++
-      entry.confirm(err)
-    }
-    if (this.#needDrain && this.#bytes < this.#highWaterMark) {
-      this.#needDrain = false
-      this.emit('drain')
-    }
-    while (this.#waiters.length > 0 && this.#waiters[0].target <= this.#settled) this.#waiters.shift()!.resolve()
   }
 }
 

@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events'
 import type { Writable } from 'node:stream'
 import { CollectorError, describeError } from '../errors.ts'
 import type { Logger } from '../log.ts'
+import { Ledger } from './ledger.ts'
 import type { Confirm, Sink } from './sink.ts'
 
 export interface StdoutSinkOptions {
@@ -13,24 +14,13 @@ export interface StdoutSinkOptions {
   highWaterMark?: number
 }
 
-interface Entry {
-  size: number
-  confirm: Confirm
-}
-
 export class StdoutSink extends EventEmitter implements Sink {
   readonly kind = 'stdout'
   readonly framing = 'lines' as const
   readonly #stream: Writable
   readonly #logger: Logger
-  readonly #highWaterMark: number
   /** Handed to the stream, callback not seen yet; in write order (a Writable calls back in order). */
-  #pending: Entry[] = []
-  #bytes = 0
-  #needDrain = false
-  #writes = 0
-  #settled = 0
-  #waiters: Array<{ target: number; resolve: () => void }> = []
+  readonly #ledger: Ledger
   #broken: CollectorError | null = null
   #closed = false
   #closing: Promise<void> | null = null
@@ -40,7 +30,7 @@ export class StdoutSink extends EventEmitter implements Sink {
     super()
     this.#stream = stream
     this.#logger = options.logger
-    this.#highWaterMark = options.highWaterMark ?? 8 * 1024 * 1024
+    this.#ledger = new Ledger(options.highWaterMark ?? 8 * 1024 * 1024, () => this.emit('drain'))
     // Without a listener an EPIPE would be an uncaught exception. Kept after close() for the same reason.
     stream.on('error', (err) => this.#break(err))
   }
@@ -59,22 +49,18 @@ export class StdoutSink extends EventEmitter implements Sink {
       confirm(this.#broken)
       return true // nothing is buffered, so no backpressure: the caller sees the failures instead
     }
-    const entry: Entry = { size: chunk.byteLength, confirm }
-    this.#pending.push(entry)
-    this.#bytes += entry.size
-    this.#writes++
+    const entry = { chunk, confirm }
+    const more = this.#ledger.add(entry)
     this.#stream.write(chunk, (err) => {
       if (err) this.#break(err)
-      else if (this.#pending[0] === entry) this.#settle(null)
+      else if (this.#ledger.entries[0] === entry) this.#ledger.settle(1, null)
       // else: already failed by #break or destroy()
     })
-    if (this.#bytes >= this.#highWaterMark) this.#needDrain = true
-    return !this.#needDrain
+    return more
   }
 
   flush(): Promise<void> {
-    if (this.#settled >= this.#writes) return Promise.resolve()
-    return new Promise((resolve) => this.#waiters.push({ target: this.#writes, resolve }))
+    return this.#ledger.flush()
   }
 
   close(): Promise<void> {
@@ -85,7 +71,7 @@ export class StdoutSink extends EventEmitter implements Sink {
 
   destroy(): void {
     this.#closed = true
-    while (this.#pending.length > 0) this.#settle(new CollectorError('ERR_SINK_CLOSED', 'stdout sink destroyed'))
+    this.#ledger.failAll(new CollectorError('ERR_SINK_CLOSED', 'stdout sink destroyed'))
   }
 
   #break(err: Error): void {
@@ -94,19 +80,6 @@ export class StdoutSink extends EventEmitter implements Sink {
       this.#logger.error({ sink: this.kind, code: describeError(err).code }, 'stdout failed; every later write fails')
       this.emit('fatal', this.#broken)
     }
-    while (this.#pending.length > 0) this.#settle(this.#broken)
-  }
-
-  /** Confirms the oldest pending entry. */
-  #settle(err: Error | null): void {
-    const entry = this.#pending.shift()!
-    this.#bytes -= entry.size
-    this.#settled++
-    entry.confirm(err)
-    if (this.#needDrain && this.#bytes < this.#highWaterMark) {
-      this.#needDrain = false
-      this.emit('drain')
-    }
-    while (this.#waiters.length > 0 && this.#waiters[0].target <= this.#settled) this.#waiters.shift()!.resolve()
+    this.#ledger.failAll(this.#broken)
   }
 }

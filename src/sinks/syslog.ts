@@ -13,6 +13,7 @@ import tls from 'node:tls'
 import { backoffDelay, sleep } from '../backoff.ts'
 import { CollectorError, describeError } from '../errors.ts'
 import type { Logger } from '../log.ts'
+import { Ledger, type Pending } from './ledger.ts'
 import type { Confirm, Sink } from './sink.ts'
 
 export interface SyslogTarget {
@@ -30,11 +31,6 @@ export interface SyslogSinkOptions {
   tlsInsecure?: boolean
 }
 
-interface Entry {
-  chunk: Uint8Array
-  confirm: Confirm
-}
-
 const connectTimeoutMs = 10_000
 const keepAliveDelayMs = 30_000
 
@@ -43,16 +39,10 @@ export class SyslogSink extends EventEmitter implements Sink {
   readonly framing = 'syslog' as const
   readonly #target: SyslogTarget
   readonly #logger: Logger
-  readonly #highWaterMark: number
   readonly #retryMaxDelayMs: number
   readonly #tlsOptions: tls.ConnectionOptions
   /** Unconfirmed chunks in write order; those already written to the current socket come first. */
-  #queue: Entry[] = []
-  #bytes = 0
-  #needDrain = false
-  #writes = 0
-  #settled = 0
-  #waiters: Array<{ target: number; resolve: () => void }> = []
+  readonly #ledger: Ledger
   #socket: net.Socket | null = null
   #connected = false
   #lastError: Error | null = null
@@ -69,7 +59,7 @@ export class SyslogSink extends EventEmitter implements Sink {
     this.kind = target.kind
     this.#target = target
     this.#logger = options.logger
-    this.#highWaterMark = options.highWaterMark ?? 8 * 1024 * 1024
+    this.#ledger = new Ledger(options.highWaterMark ?? 8 * 1024 * 1024, () => this.emit('drain'))
     this.#retryMaxDelayMs = options.retryMaxDelayMs ?? 30_000
     this.#tlsOptions = {
       host: target.host,
@@ -93,18 +83,14 @@ export class SyslogSink extends EventEmitter implements Sink {
       return false
     }
     const entry = { chunk, confirm }
-    this.#queue.push(entry)
-    this.#bytes += chunk.byteLength
-    this.#writes++
+    const more = this.#ledger.add(entry)
     if (this.#connected) this.#send(this.#socket!, entry)
     else this.#connect()
-    if (this.#bytes >= this.#highWaterMark) this.#needDrain = true
-    return !this.#needDrain
+    return more
   }
 
   flush(): Promise<void> {
-    if (this.#settled >= this.#writes) return Promise.resolve()
-    return new Promise((resolve) => this.#waiters.push({ target: this.#writes, resolve }))
+    return this.#ledger.flush()
   }
 
   close(): Promise<void> {
@@ -118,12 +104,12 @@ export class SyslogSink extends EventEmitter implements Sink {
     this.#destroyed = this.#closed = true
     this.#abort.abort()
     this.#socket?.destroy()
-    this.#settleThrough(this.#queue.length - 1, new CollectorError('ERR_SINK_CLOSED', `${this.kind} sink destroyed`))
+    this.#ledger.failAll(new CollectorError('ERR_SINK_CLOSED', `${this.kind} sink destroyed`))
   }
 
   /** Opens a connection when there is something to send and none is open or pending. Connecting is lazy. */
   #connect(): void {
-    if (this.#socket !== null || this.#waitingToReconnect || this.#destroyed || this.#queue.length === 0) return
+    if (this.#socket !== null || this.#waitingToReconnect || this.#destroyed || this.#ledger.entries.length === 0) return
     this.#lastError = null
     const socket = this.kind === 'tls' ? tls.connect(this.#tlsOptions) : net.connect({ host: this.#target.host, port: this.#target.port })
     this.#socket = socket
@@ -134,7 +120,7 @@ export class SyslogSink extends EventEmitter implements Sink {
       socket.setKeepAlive(true, keepAliveDelayMs)
       this.#connected = true
       this.#healthy = true
-      for (const entry of this.#queue) this.#send(socket, entry)
+      for (const entry of this.#ledger.entries) this.#send(socket, entry)
     })
     socket.on('error', (err) => {
       this.#lastError = err
@@ -146,15 +132,15 @@ export class SyslogSink extends EventEmitter implements Sink {
     socket.on('close', () => this.#onClose(socket))
   }
 
-  #send(socket: net.Socket, entry: Entry): void {
+  #send(socket: net.Socket, entry: Pending): void {
     socket.write(entry.chunk, (err) => {
       // Callbacks from a socket that has since been replaced are ignored: its unconfirmed chunks are
       // already queued for the next connection. A socket calls back in write order.
       if (err || this.#socket !== socket) return
       this.#attempt = 0
       this.#healthy = true
-      const index = this.#queue.indexOf(entry)
-      if (index >= 0) this.#settleThrough(index, null)
+      const index = this.#ledger.entries.indexOf(entry)
+      if (index >= 0) this.#ledger.settle(index + 1, null)
     })
   }
 
@@ -162,7 +148,7 @@ export class SyslogSink extends EventEmitter implements Sink {
     if (this.#socket !== socket) return
     this.#socket = null
     this.#connected = false
-    if (this.#destroyed || this.#queue.length === 0) return // idle close: reconnect on the next write
+    if (this.#destroyed || this.#ledger.entries.length === 0) return // idle close: reconnect on the next write
     this.#healthy = false
     const delayMs = backoffDelay(this.#attempt++, { maxMs: this.#retryMaxDelayMs })
     const code = this.#lastError === null ? 'ECLOSED' : describeError(this.#lastError).code
@@ -172,21 +158,6 @@ export class SyslogSink extends EventEmitter implements Sink {
       this.#waitingToReconnect = false
       this.#connect()
     })
-  }
-
-  /** Confirms queue entries 0..index, in order. */
-  #settleThrough(index: number, err: Error | null): void {
-    const done = this.#queue.splice(0, index + 1)
-    for (const entry of done) {
-      this.#bytes -= entry.chunk.byteLength
-      this.#settled++
-      entry.confirm(err)
-    }
-    if (this.#needDrain && this.#bytes < this.#highWaterMark) {
-      this.#needDrain = false
-      this.emit('drain')
-    }
-    while (this.#waiters.length > 0 && this.#waiters[0].target <= this.#settled) this.#waiters.shift()!.resolve()
   }
 
   /** Graceful end after everything is confirmed; destroys the socket if the peer does not close in time. */

@@ -2,25 +2,13 @@ import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import pino from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { silentLogger } from '../../src/log.ts'
 import { FileSink } from '../../src/sinks/file.ts'
 import { waitUntil } from '../helpers/servers.ts'
-
-function recorder() {
-  const results: Array<{ i: number; err: Error | null }> = []
-  return { results, confirmFor: (i: number) => (err: Error | null) => results.push({ i, err }) }
-}
-
-function captureLogger() {
-  const lines: Array<Record<string, unknown>> = []
-  const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line)) })
-  return { logger, lines }
-}
+import { captureLogger, codeOf, recorder } from '../helpers/sink-harness.ts'
 
 const line = (i: number, pad = 0) => Buffer.from(`{"eventID":"${i}","userAgent":"${'x'.repeat(pad)}"}\n`)
-const codeOf = (err: Error | null) => (err as { code?: string } | null)?.code ?? null
 
 describe('FileSink', () => {
   let dir: string

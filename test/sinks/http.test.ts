@@ -1,21 +1,9 @@
-import pino from 'pino'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { silentLogger } from '../../src/log.ts'
 import { retryAfterMs } from '../../src/sinks/http.ts'
 import { createSink, type Sink, type SinkOptions } from '../../src/sinks/index.ts'
 import { TestHttpServer, waitUntil } from '../helpers/servers.ts'
-import { makeTestCerts, type TestCerts } from '../helpers/tls-cert.ts'
-
-function recorder() {
-  const results: Array<{ i: number; err: Error | null }> = []
-  return { results, confirmFor: (i: number) => (err: Error | null) => results.push({ i, err }) }
-}
-
-function captureLogger() {
-  const lines: Array<Record<string, unknown>> = []
-  const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line)) })
-  return { logger, lines }
-}
+import { captureLogger, codeOf, recorder, tlsDestination } from '../helpers/sink-harness.ts'
 
 /** One NDJSON record of exactly `size` bytes, newline included. */
 function record(i: number, size = 100): Buffer {
@@ -23,7 +11,6 @@ function record(i: number, size = 100): Buffer {
   return Buffer.from(`${head}${'x'.repeat(size - head.length - 3)}"}\n`)
 }
 
-const codeOf = (err: Error | null) => (err as { code?: string } | null)?.code ?? null
 const ids = (bodies: Buffer[]) => bodies.flatMap((b) => [...b.toString().matchAll(/"eventID":"(\d+)"/g)].map((m) => Number(m[1])))
 const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => from + i)
 const allOk = (n: number) => range(n).map((i) => ({ i, err: null }))
@@ -216,28 +203,14 @@ describe('HttpSink over http://', () => {
 })
 
 describe('HttpSink over https://', () => {
-  let certs: TestCerts
-  let server: TestHttpServer
-  const sinks: Sink[] = []
-  beforeAll(async () => {
-    certs = await makeTestCerts()
-    server = await TestHttpServer.start({ key: certs.key, cert: certs.cert })
-  })
-  afterEach(() => {
-    for (const sink of sinks.splice(0)) sink.destroy()
-  })
-  afterAll(async () => {
-    await server?.close()
-    await certs?.cleanup()
-  })
+  const destination = tlsDestination((material) => TestHttpServer.start(material))
   function httpsSink(host: string, options: Partial<SinkOptions> = {}): Sink {
-    const output = `https://${host}:${server.port}/ingest`
-    const sink = createSink({ output, logger: silentLogger(), retryMaxDelayMs: 200, ...options })
-    sinks.push(sink)
-    return sink
+    const output = `https://${host}:${destination.server.port}/ingest`
+    return destination.track(createSink({ output, logger: silentLogger(), retryMaxDelayMs: 200, ...options }))
   }
 
   it('verifies the server against tlsCaFile, by name and by IP', async () => {
+    const { certs, server } = destination
     for (const host of ['localhost', '127.0.0.1']) {
       const sink = httpsSink(host, { tlsCaFile: certs.caFile })
       expect(sink.kind).toBe('https')
@@ -250,6 +223,7 @@ describe('HttpSink over https://', () => {
   })
 
   it('does not confirm to an untrusted certificate unless tlsInsecure', async () => {
+    const { server } = destination
     const { logger, lines } = captureLogger()
     const before = server.requests.length
     const sink = httpsSink('localhost', { logger })

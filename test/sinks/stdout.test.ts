@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { Writable } from 'node:stream'
-import pino from 'pino'
 import { describe, expect, it } from 'vitest'
 import { silentLogger } from '../../src/log.ts'
 import { StdoutSink } from '../../src/sinks/stdout.ts'
 import { waitUntil } from '../helpers/servers.ts'
+import { captureLogger, recorder } from '../helpers/sink-harness.ts'
 
 /** A stdout stand-in that holds every write callback until the test releases it. */
 class HeldWritable extends Writable {
@@ -19,17 +19,6 @@ class HeldWritable extends Writable {
   releaseAll(): void {
     while (this.#held.length > 0) this.#held.shift()!()
   }
-}
-
-function recorder() {
-  const results: Array<{ i: number; err: Error | null }> = []
-  return { results, confirmFor: (i: number) => (err: Error | null) => results.push({ i, err }) }
-}
-
-function captureLogger() {
-  const lines: Array<Record<string, unknown>> = []
-  const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line)) })
-  return { logger, lines }
 }
 
 const line = (i: number) => Buffer.from(`{"eventID":"${i}","eventName":"GetObject"}\n`)

@@ -1,29 +1,15 @@
-import pino from 'pino'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { silentLogger } from '../../src/log.ts'
-import { createSink, type Sink } from '../../src/sinks/index.ts'
+import { afterEach, describe, expect, it } from 'vitest'
+import { silentLogger, type Logger } from '../../src/log.ts'
+import { createSink } from '../../src/sinks/index.ts'
 import { SyslogSink } from '../../src/sinks/syslog.ts'
 import { SyslogServer, waitUntil } from '../helpers/servers.ts'
-import { makeTestCerts, type TestCerts } from '../helpers/tls-cert.ts'
-
-function recorder() {
-  const results: Array<{ i: number; err: Error | null }> = []
-  return { results, confirmFor: (i: number) => (err: Error | null) => results.push({ i, err }) }
-}
-
-function captureLogger() {
-  const lines: Array<Record<string, unknown>> = []
-  const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line)) })
-  return { logger, lines }
-}
+import { captureLogger, codeOf, recorder, tlsDestination } from '../helpers/sink-harness.ts'
 
 /** One RFC 5424 message with RFC 6587 octet counting, as the parse workers frame it. */
 function frame(i: number, pad = 0): Buffer {
   const msg = `<110>1 2024-05-27T15:40:00Z ip-10-0-0-1 cloudtrail - - - {"eventID":"${i}","p":"${'x'.repeat(pad)}"}`
   return Buffer.from(`${Buffer.byteLength(msg)} ${msg}`)
 }
-
-const codeOf = (err: Error | null) => (err as { code?: string } | null)?.code ?? null
 
 describe('SyslogSink over tcp://', () => {
   const servers: SyslogServer[] = []
@@ -32,7 +18,7 @@ describe('SyslogSink over tcp://', () => {
     for (const sink of sinks.splice(0)) sink.destroy()
     for (const server of servers.splice(0)) await server.close()
   })
-  async function setup(options: { highWaterMark?: number; logger?: pino.Logger } = {}) {
+  async function setup(options: { highWaterMark?: number; logger?: Logger } = {}) {
     const server = await SyslogServer.start()
     servers.push(server)
     const sink = new SyslogSink(
@@ -168,27 +154,14 @@ describe('SyslogSink over tcp://', () => {
 })
 
 describe('SyslogSink over tls://', () => {
-  let certs: TestCerts
-  let server: SyslogServer
-  const sinks: Sink[] = []
-  beforeAll(async () => {
-    certs = await makeTestCerts()
-    server = await SyslogServer.start({ key: certs.key, cert: certs.cert })
-  })
-  afterEach(() => {
-    for (const sink of sinks.splice(0)) sink.destroy()
-  })
-  afterAll(async () => {
-    await server?.close()
-    await certs?.cleanup()
-  })
-  function tlsSink(host: string, options: { tlsCaFile?: string; tlsInsecure?: boolean; logger?: pino.Logger } = {}) {
-    const sink = createSink({ output: `tls://${host}:${server.port}`, logger: silentLogger(), retryMaxDelayMs: 200, ...options })
-    sinks.push(sink)
-    return sink
+  const destination = tlsDestination((material) => SyslogServer.start(material))
+  function tlsSink(host: string, options: { tlsCaFile?: string; tlsInsecure?: boolean; logger?: Logger } = {}) {
+    const output = `tls://${host}:${destination.server.port}`
+    return destination.track(createSink({ output, logger: silentLogger(), retryMaxDelayMs: 200, ...options }))
   }
 
   it('verifies the receiver against tlsCaFile, by name and by IP, and delivers the frames', async () => {
+    const { certs, server } = destination
     for (const host of ['localhost', '127.0.0.1']) {
       const before = server.frames.length
       const sink = tlsSink(host, { tlsCaFile: certs.caFile })
@@ -203,6 +176,7 @@ describe('SyslogSink over tls://', () => {
   })
 
   it('does not confirm to an untrusted certificate and stays unhealthy', async () => {
+    const { server } = destination
     const { logger, lines } = captureLogger()
     const before = server.frames.length
     const sink = tlsSink('localhost', { logger })

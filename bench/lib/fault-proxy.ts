@@ -1,0 +1,129 @@
+// A fault-injecting HTTP proxy in front of fauxqs (used by the tests and by `make soak`): the collector talks to the proxy, the proxy to the
+// real server. A rule per request decides: pass, answer with an AWS error (5xx, throttling), reset the
+// connection, or delay. This is fault injection a server cannot produce on its own, at the edge only.
+
+import { once } from 'node:events'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+export type Service = 'sqs' | 's3'
+
+export interface ProxiedRequest {
+  service: Service
+  /** SQS: the action (ReceiveMessage, DeleteMessageBatch…); S3: the HTTP method. */
+  action: string
+  path: string
+}
+
+export type Fault =
+  | { kind: 'pass' }
+  | { kind: 'error'; status: number; code: string }
+  | { kind: 'reset' }
+  /** Delays the response (headers and body) by `ms`. */
+  | { kind: 'delay'; ms: number }
+  /** Sends the headers and part of the body, then resets the connection. */
+  | { kind: 'cut'; after: number }
+
+export type Rule = (req: ProxiedRequest) => Fault
+
+export class FaultProxy {
+  rule: Rule = () => ({ kind: 'pass' })
+  /** Requests seen and faults injected, per action. */
+  readonly seen = new Map<string, number>()
+  readonly injected = new Map<string, number>()
+  readonly log: { service: Service; action: string; fault: Fault['kind']; at: number }[] = []
+  private server: http.Server
+  private target: URL
+  url = ''
+
+  private constructor(target: string) {
+    this.target = new URL(target)
+    this.server = http.createServer((req, res) => void this.handle(req, res))
+  }
+
+  static async start(target: string): Promise<FaultProxy> {
+    const proxy = new FaultProxy(target)
+    proxy.server.listen(0, '127.0.0.1')
+    await once(proxy.server, 'listening')
+    proxy.url = `http://127.0.0.1:${(proxy.server.address() as AddressInfo).port}`
+    return proxy
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections()
+    await new Promise<void>((resolve) => this.server.close(() => resolve()))
+  }
+
+  count(action: string): number {
+    return this.seen.get(action) ?? 0
+  }
+
+  faults(action: string): number {
+    return this.injected.get(action) ?? 0
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const chunks: Buffer[] = []
+    for await (const c of req) chunks.push(c as Buffer)
+    const body = Buffer.concat(chunks)
+    const target = String(req.headers['x-amz-target'] ?? '')
+    const service: Service = target.startsWith('AmazonSQS') || /Action=/.test(body.toString('latin1', 0, 200)) ? 'sqs' : 's3'
+    const action = service === 'sqs' ? (target.split('.')[1] ?? /Action=(\w+)/.exec(body.toString('latin1'))?.[1] ?? 'unknown') : (req.method ?? 'GET')
+    const path = req.url ?? '/'
+    this.seen.set(action, (this.seen.get(action) ?? 0) + 1)
+    const fault = this.rule({ service, action, path })
+    this.log.push({ service, action, fault: fault.kind, at: Date.now() })
+    if (fault.kind !== 'pass' && fault.kind !== 'delay') this.injected.set(action, (this.injected.get(action) ?? 0) + 1)
+
+    if (fault.kind === 'reset') {
+      req.socket.destroy()
+      return
+    }
+    if (fault.kind === 'error') {
+      this.sendError(res, service, fault.status, fault.code)
+      return
+    }
+    if (fault.kind === 'delay') {
+      this.injected.set(`${action}:delay`, (this.injected.get(`${action}:delay`) ?? 0) + 1)
+      await new Promise((r) => setTimeout(r, fault.ms))
+    }
+    const upstream = http.request(
+      { host: this.target.hostname, port: this.target.port, method: req.method, path, headers: { ...req.headers, host: this.target.host } },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers)
+        if (fault.kind === 'cut') {
+          let sent = 0
+          up.on('data', (d: Buffer) => {
+            if (sent >= fault.after) return
+            const part = d.subarray(0, fault.after - sent)
+            sent += part.length
+            res.write(part)
+            if (sent >= fault.after) setImmediate(() => req.socket.destroy())
+          })
+          up.on('end', () => req.socket.destroy())
+        } else {
+          up.pipe(res)
+        }
+      },
+    )
+    upstream.on('error', () => req.socket.destroy())
+    upstream.end(body)
+  }
+
+  private sendError(res: http.ServerResponse, service: Service, status: number, code: string): void {
+    if (service === 'sqs') {
+      // The JSON protocol's error shape (and the query-compatible header the SDK reads the code from).
+      res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-query-error': `${code};${status < 500 ? 'Sender' : 'Receiver'}` })
+      res.end(JSON.stringify({ __type: `com.amazonaws.sqs#${code}`, message: `injected ${code}` }))
+    } else {
+      res.writeHead(status, { 'content-type': 'application/xml' })
+      res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>injected ${code}</Message><RequestId>FAULT</RequestId></Error>`)
+    }
+  }
+}
+
+/** A deterministic "share" of requests: every n-th matching request gets the fault. */
+export function everyNth(n: number, fault: Fault, match: (r: ProxiedRequest) => boolean): Rule {
+  let i = 0
+  return (r) => (match(r) && ++i % n === 0 ? fault : { kind: 'pass' })
+}

@@ -1,0 +1,188 @@
+// Hostile and broken input against the real collector and a real fauxqs server: every case is counted
+// by reason on /metrics, logged with bucket and key, never crashes or stalls the pipeline, and never
+// harms the good records and messages around it. RSS is watched while a gzip bomb inflates.
+
+import { readFileSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { cloudTrailKey, credentials, runArgs, runEnv, startCli, startEmulator, type CliResult, type Emulator } from '../helpers/fauxqs.ts'
+import { fixtureRecords } from '../helpers/fixtures.ts'
+import * as hostile from '../helpers/hostile.ts'
+import { waitUntil } from '../helpers/servers.ts'
+
+const FOREIGN = 'someone-elses-bucket'
+const GiB = 1024 ** 3
+
+export async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const port = (server.address() as { port: number }).port
+  await new Promise((r) => server.close(r))
+  return port
+}
+
+/** Peak resident set of a process so far, from the kernel (VmHWM), in bytes. */
+export function peakRss(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return m ? Number(m[1]) * 1024 : 0
+  } catch {
+    return 0
+  }
+}
+
+function counter(metrics: string, name: string, labels: Record<string, string>): number {
+  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`)
+  let total = 0
+  for (const line of metrics.split('\n')) {
+    if (!line.startsWith(name + '{') && !line.startsWith(name + ' ')) continue
+    if (want.every((w) => line.includes(w))) total += Number(line.split(' ').pop())
+  }
+  return total
+}
+
+describe('hostile and broken input', () => {
+  let emu: Emulator
+  let out: string
+  let result: CliResult
+  let metrics: string
+  let rssPeak = 0
+  const good = fixtureRecords()
+    .slice(0, 60)
+    .map((r, i) => ({ ...r.record, seq: `good-${i}` }))
+  const key = (name: string) => cloudTrailKey('111122223333', 'us-east-1', '20261126T1200Z', name.padEnd(16, '0').slice(0, 16))
+
+  beforeAll(async () => {
+    emu = await startEmulator({ buckets: [FOREIGN] })
+    const announce = (keys: string[]) => emu.publish(JSON.stringify({ s3Bucket: emu.bucket, s3ObjectKey: keys }))
+    const put = async (name: string, body: Uint8Array) => {
+      await emu.putObject(key(name), body)
+      return key(name)
+    }
+    // Good objects, some announced in the same message as broken ones.
+    const goodA = await put('goodA', gzipSync(JSON.stringify({ Records: good.slice(0, 20) })))
+    const goodB = await put('goodB', gzipSync(JSON.stringify({ Records: good.slice(20, 40) })))
+    const trunc = await put('truncated', hostile.truncated(gzipSync(JSON.stringify({ Records: good.slice(40, 42) }))))
+    const corrupt = await put('corrupt', hostile.corrupt(gzipSync(JSON.stringify({ Records: Array.from({ length: 200 }, (_, i) => ({ eventName: `c${i}`, pad: 'x'.repeat(100) })) }))))
+    await announce([goodA, trunc, key('missingObject')]) // a batch: good + truncated + NoSuchKey
+    await announce([corrupt, goodB])
+    await announce([await put('bomb', hostile.gzipBomb(2.25 * GiB))])
+    await announce([await put('deep', hostile.deepDocument(5000, [good[42], good[43]]))])
+    await announce([await put('hugeString', hostile.hugeStringDocument(50 << 20, [good[44], good[45]]))])
+    await announce([await put('invalidUtf8', hostile.invalidUtf8Document('BadUtf8'))])
+    await announce([await put('bom', hostile.bomDocument([good[46], good[47]]))])
+    await announce([await put('mixed', hostile.mixedRecordsDocument([good[48], good[49], good[50]]))])
+    await announce([await put('proto', hostile.prototypeDocument('Proto'))])
+    await announce([await put('plainJson', Buffer.from(JSON.stringify({ Records: [{ eventName: 'PlainJson' }] })))])
+    await announce([await put('notArray', gzipSync('{"Records":{"eventName":"NotArray"}}'))])
+    // Keys that need care: a literal %2F, dot segments, unicode and spaces; and a traversal attempt.
+    const odd = [
+      'AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/26/odd%2Fpercent.json.gz',
+      'AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/26/../26/dots.json.gz',
+      'AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/26/ünïcödé 日本 and spaces.json.gz',
+    ]
+    for (let i = 0; i < odd.length; i++) await emu.putObject(odd[i], gzipSync(JSON.stringify({ Records: [good[51 + i]] })))
+    await announce([odd[0], odd[1]])
+    await emu.send(JSON.stringify({ Records: [{ eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: { bucket: { name: emu.bucket }, object: { key: encodeURIComponent(odd[2]).replace(/%2F/g, '/').replace(/%20/g, '+') } } }] }))
+    await emu.putLog('AWSLogs/999999999999/CloudTrail/us-east-1/2026/11/26/x.json.gz', [{ eventName: 'MustNeverBeRead' }], FOREIGN)
+    await announce([`../${FOREIGN}/AWSLogs/999999999999/CloudTrail/us-east-1/2026/11/26/x.json.gz`])
+    // Hostile message bodies.
+    await emu.send('x'.repeat(1024 * 1024 - 64)) // huge, not JSON
+    await emu.send(' ')
+    await emu.send(hostile.deepBody(100_000))
+    await emu.send(JSON.stringify({ s3Bucket: emu.bucket, s3ObjectKey: goodA })) // a string, not a list
+    await emu.send(JSON.stringify({ Type: 'Notification', Message: 42 }))
+    await emu.send(JSON.stringify({ Type: 'Notification', Message: '{"s3Bucket":' }))
+    await emu.send('{"__proto__":{"s3Bucket":"x"},"constructor":{"prototype":{"s3ObjectKey":["y"]}}}')
+
+    out = join(mkdtempSync(join(tmpdir(), 'ct-hostile-')), 'out.ndjson')
+    const port = await freePort()
+    const args = runArgs(emu, ['--format', 'json', '--output', `file:${out}`, '--metrics-port', String(port)]).filter((a) => a !== '--drain')
+    const run = startCli(args, runEnv)
+    const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, peakRss(run.child.pid!))), 100)
+    try {
+      await waitUntil(() => emu.remaining() === 0, 'every message to be handled', 120_000)
+      metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+    } finally {
+      clearInterval(sampler)
+      run.child.kill('SIGTERM')
+      result = await run.result
+    }
+  }, 180_000)
+
+  afterAll(async () => {
+    await emu?.stop()
+  })
+
+  it('exits cleanly and writes every good record', () => {
+    expect(result.code, result.stderr.slice(-3000)).toBe(0)
+    const written = readFileSync(out, 'utf8').split('\n').filter(Boolean)
+    const seqs = new Set(written.map((l) => (JSON.parse(l) as { seq?: string }).seq).filter(Boolean))
+    // 40-41 are in the truncated object; 49 is inside an array in Records (a non-object element, skipped).
+    for (let i = 0; i < 54; i++) if (![40, 41, 49].includes(i)) expect(seqs.has(`good-${i}`), `good-${i}`).toBe(true)
+    expect(written.some((l) => l.includes('MustNeverBeRead'))).toBe(false)
+    expect(written.some((l) => l.includes('PlainJson'))).toBe(false)
+  })
+
+  it('counts every case by reason on /metrics', () => {
+    const errors = (stage: string, reason: string) => counter(metrics, 'cloudtrail_errors_total', { stage, reason })
+    expect(errors('object', 'too_large')).toBe(1)
+    expect(errors('object', 'truncated')).toBe(1)
+    expect(errors('object', 'corrupt_gzip') + errors('object', 'not_json')).toBe(1)
+    expect(errors('object', 'not_gzip')).toBe(1)
+    expect(errors('object', 'records_not_array')).toBe(1)
+    expect(errors('s3', 'no_such_key')).toBe(2) // the missing object, and the traversal attempt read literally
+    expect(errors('record', 'record_too_deep')).toBe(1)
+    expect(errors('record', 'record_too_large')).toBe(1)
+    expect(errors('record', 'non_object')).toBe(5)
+    expect(errors('record', 'invalid_utf8')).toBe(1)
+    expect(errors('notification', 'notification_not_json')).toBeGreaterThanOrEqual(3)
+    expect(errors('notification', 'notification_unknown')).toBeGreaterThanOrEqual(2)
+    expect(errors('notification', 'notification_invalid')).toBeGreaterThanOrEqual(2)
+    expect(counter(metrics, 'cloudtrail_s3_objects_total', { result: 'processed' })).toBeGreaterThanOrEqual(9)
+  })
+
+  it('logs each failure with bucket, key and reason', () => {
+    for (const code of ['ERR_OBJECT_TOO_LARGE', 'ERR_OBJECT_TRUNCATED', 'ERR_OBJECT_NOT_GZIP', 'ERR_OBJECT_RECORDS_NOT_ARRAY', 'ERR_S3_NO_SUCH_KEY']) {
+      const line = result.logs.find((l) => l.code === code)
+      expect(line, code).toBeDefined()
+      expect(line?.bucket).toBe(emu.bucket)
+      expect(String(line?.key)).toContain('CloudTrail')
+      expect(String(line?.reason).length).toBeGreaterThan(5)
+    }
+    const skipped = result.logs.find((l) => l.reason === 'record_too_deep')
+    expect(skipped?.key).toBe(key('deep'))
+  })
+
+  it('stops the gzip bomb at the size limit without the RSS following', () => {
+    // 2.25 GiB inflating, stopped at the 2 GiB default; a 50 MB string and 5000-deep nesting on the way.
+    const logged = Number(result.logs.find((l) => l.msg === 'collector stopped')?.maxRssBytes)
+    expect(logged).toBeGreaterThan(0)
+    expect(Math.max(rssPeak, logged)).toBeLessThan(300 * 1024 * 1024)
+    console.log(`hostile suite: peak RSS ${(Math.max(rssPeak, logged) / 2 ** 20).toFixed(0)} MiB`)
+  })
+
+  it('writes dangerous keys as data and keeps numbers as written', () => {
+    const line = readFileSync(out, 'utf8')
+      .split('\n')
+      .find((l) => l.includes('"Proto"'))
+    expect(line).toBe('{"eventVersion":"1.08","eventName":"Proto","__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}},"big":1e400,"neg":-0.0}')
+    const bad = readFileSync(out, 'utf8')
+      .split('\n')
+      .find((l) => l.includes('BadUtf8'))
+    expect(bad).toContain('a\uFFFD\uFFFD\uFFFDb')
+  })
+
+  it('never reads outside the configured bucket, whatever the key says', () => {
+    // The key "../other-bucket/…" is asked of the configured bucket, as the literal key it is.
+    const traversal = result.logs.find((l) => l.code === 'ERR_S3_NO_SUCH_KEY' && String(l.key).startsWith('../'))
+    expect(traversal?.bucket).toBe(emu.bucket)
+    expect(result.stderr).not.toContain(credentials.secretAccessKey)
+    expect(metrics).not.toContain(credentials.secretAccessKey)
+    expect(readFileSync(out, 'utf8')).not.toContain('MustNeverBeRead')
+  })
+})
