@@ -30,7 +30,7 @@ interface Entry extends Pending {
   queuedAt: number
 }
 
-/** The next `count` unconfirmed entries after those of the batches before it in the window. */
+/** One POST: `count` consecutive ledger entries, those right after the entries of the earlier batches in the window. */
 interface Batch {
   count: number
   body: Buffer

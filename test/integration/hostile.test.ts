@@ -2,9 +2,7 @@
 // by reason on /metrics, logged with bucket and key, never crashes or stalls the pipeline, and never
 // harms the good records and messages around it. RSS is watched while a gzip bomb inflates.
 
-import { readFileSync } from 'node:fs'
-import { mkdtempSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
@@ -12,28 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cloudTrailKey, credentials, runArgs, runEnv, startCli, startEmulator, type CliResult, type Emulator } from '../helpers/fauxqs.ts'
 import { fixtureRecords } from '../helpers/fixtures.ts'
 import * as hostile from '../helpers/hostile.ts'
+import { freePort, peakRss } from '../helpers/process.ts'
 import { waitUntil } from '../helpers/servers.ts'
 
 const FOREIGN = 'someone-elses-bucket'
 const GiB = 1024 ** 3
-
-export async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const port = (server.address() as { port: number }).port
-  await new Promise((r) => server.close(r))
-  return port
-}
-
-/** Peak resident set of a process so far, from the kernel (VmHWM), in bytes. */
-export function peakRss(pid: number): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-    return m ? Number(m[1]) * 1024 : 0
-  } catch {
-    return 0
-  }
-}
 
 function counter(metrics: string, name: string, labels: Record<string, string>): number {
   const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`)

@@ -1,0 +1,84 @@
+// The alert rules in deploy/prometheus pass `promtool check rules` and their `promtool test rules` unit
+// tests, and every alert has a firing and a not-firing test case. The example Prometheus config is valid.
+
+import { execFile } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { describe, expect, it } from 'vitest'
+import { repoRoot } from '../helpers/fixtures.ts'
+import { promtoolBin } from '../helpers/prometheus.ts'
+
+const dir = join(repoRoot, 'deploy', 'prometheus')
+const rulesFile = join(dir, 'cloudtrail-ingest.rules.yml')
+const testsFile = join(dir, 'cloudtrail-ingest.rules.test.yml')
+const exampleConfig = join(dir, 'prometheus.example.yml')
+
+async function promtool(...args: string[]): Promise<{ code: number; output: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(promtoolBin, args, { cwd: dir })
+    return { code: 0, output: stdout + stderr }
+  } catch (err) {
+    const e = err as { code?: number | string; stdout?: string; stderr?: string }
+    if (e.code === 'ENOENT') throw new Error(`${promtoolBin} not found: install the Debian package prometheus (.ci/run does)`)
+    return { code: typeof e.code === 'number' ? e.code : -1, output: `${e.stdout ?? ''}${e.stderr ?? ''}` }
+  }
+}
+
+/** `- alert: Name` lines of the rules file. */
+function alertNames(rules: string): string[] {
+  return [...rules.matchAll(/^\s*- alert:\s*(\S+)\s*$/gm)].map((m) => m[1])
+}
+
+/**
+ * The test cases of the unit-test file: each `alertname:` line is followed by its `exp_alerts:` line,
+ * `exp_alerts: []` for a case where the alert must not fire.
+ */
+function testCases(tests: string): { alert: string; fires: boolean }[] {
+  return [...tests.matchAll(/^\s*alertname:\s*(\S+)\s*\n\s*exp_alerts:(.*)$/gm)].map((m) => ({ alert: m[1], fires: m[2].trim() !== '[]' }))
+}
+
+describe('deploy/prometheus rules', () => {
+  it('pass promtool check rules', async () => {
+    const { code, output } = await promtool('check', 'rules', rulesFile)
+    expect(code, output).toBe(0)
+    expect(output).toMatch(/SUCCESS: \d+ rules found/)
+  })
+
+  it('pass their promtool unit tests', async () => {
+    const { code, output } = await promtool('test', 'rules', testsFile)
+    expect(code, output).toBe(0)
+    expect(output).toContain('SUCCESS')
+  })
+
+  it('have a firing and a not-firing test case for every alert', () => {
+    const alerts = alertNames(readFileSync(rulesFile, 'utf8'))
+    const cases = testCases(readFileSync(testsFile, 'utf8'))
+    expect(alerts.length).toBeGreaterThanOrEqual(7)
+    expect(new Set(alerts).size, 'alert names are unique').toBe(alerts.length)
+    for (const alert of alerts) {
+      expect(cases.some((c) => c.alert === alert && c.fires), `${alert} has a firing case`).toBe(true)
+      expect(cases.some((c) => c.alert === alert && !c.fires), `${alert} has a not-firing case`).toBe(true)
+    }
+    // No test names an alert that does not exist (a renamed alert would leave its tests vacuous).
+    for (const c of cases) expect(alerts, `test case for ${c.alert}`).toContain(c.alert)
+  })
+
+  it('give every alert a severity, a summary and a description', () => {
+    const rules = readFileSync(rulesFile, 'utf8')
+    const blocks = rules.split(/^\s*- alert:/m).slice(1)
+    for (const block of blocks) {
+      const name = block.trim().split(/\s/)[0]
+      expect(block, name).toMatch(/^\s*for:\s*\d+[smh]\s*$/m)
+      expect(block, name).toMatch(/^\s*severity:\s*(critical|warning|info)\s*$/m)
+      expect(block, name).toMatch(/^\s*summary:/m)
+      expect(block, name).toMatch(/^\s*description:/m)
+    }
+  })
+
+  it('come with a valid example Prometheus config that loads them', async () => {
+    const { code, output } = await promtool('check', 'config', exampleConfig)
+    expect(code, output).toBe(0)
+    expect(readFileSync(exampleConfig, 'utf8')).toMatch(/job_name:\s*cloudtrail-ingest/)
+  })
+})
