@@ -9,6 +9,7 @@ import type { Config } from './config.ts'
 import { CollectorError, describeError } from './errors.ts'
 import { Fetcher } from './fetcher.ts'
 import type { Logger } from './log.ts'
+import { peakRssBytes } from './memory.ts'
 import { Metrics } from './metrics.ts'
 import { ParsePool } from './pool.ts'
 import { Processor, type Received } from './processor.ts'
@@ -195,7 +196,7 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
     await server?.close()
     clients.destroy()
     // Peak resident memory over the whole run (the reliability suite and `make soak` read it).
-    log.info({ reason: stopReason, maxRssBytes: process.resourceUsage().maxRSS * 1024 }, 'collector stopped')
+    log.info({ reason: stopReason, maxRssBytes: peakRssBytes() }, 'collector stopped')
     return (stopReason as StopReason) === 'fatal' ? 1 : 0
   })()
 

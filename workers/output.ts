@@ -75,6 +75,31 @@ export class OutputBuilder {
     this.length += end - start
   }
 
+  // Low level, for writers that fill the buffer in place (the fast flattener, flatten-fast.ts): they save
+  // `position`, ask room() for the buffer, write into it, and setPosition() past what they wrote, or back to
+  // the saved position to drop it. A native call per field would cost more than the field (see
+  // bench/flatten.bench.ts).
+
+  /** Where the next byte goes. */
+  get position(): number {
+    return this.length
+  }
+
+  /**
+   * The buffer itself, with room for at least `n` bytes from `position` on. It may be a new buffer (bytes
+   * before `position` are kept), and it stays valid until the next call that writes.
+   */
+  room(n: number): Uint8Array {
+    this.reserve(n)
+    return this.buf
+  }
+
+  /** Moves the write position: past bytes written into room()'s buffer, or back to drop them. */
+  setPosition(p: number): void {
+    if (!Number.isInteger(p) || p < 0 || p > this.buf.length) throw new RangeError(`position ${p} is outside the buffer (0…${this.buf.length})`)
+    this.length = p
+  }
+
   /** Hands over the records written so far, or null when there are none. */
   take(): { data: Uint8Array; records: number } | null {
     if (this.length === 0) return null
