@@ -33,6 +33,8 @@ export class FileSink extends EventEmitter implements Sink {
   #writtenEntries = 0
   #writtenOffset = 0
   #handle: FileHandle | null = null
+  /** The file's tail was checked for a torn line left by a crash (once per process). */
+  #checked = false
   #timer: NodeJS.Timeout | null = null
   /** The running write+fsync cycle, if any; only one runs at a time. */
   #cycle: Promise<void> | null = null
@@ -140,8 +142,14 @@ export class FileSink extends EventEmitter implements Sink {
   }
 
   async #writeAndSync(count: number): Promise<void> {
-    // 'a' is O_WRONLY | O_CREAT | O_APPEND; the mode applies only when the file is created.
-    this.#handle ??= await open(this.path, 'a', 0o640)
+    if (this.#handle === null) {
+      if (!this.#checked) {
+        await cutTornLine(this.path, this.#logger)
+        this.#checked = true
+      }
+      // 'a' is O_WRONLY | O_CREAT | O_APPEND; the mode applies only when the file is created.
+      this.#handle = await open(this.path, 'a', 0o640)
+    }
     const handle = this.#handle
     if (this.#destroyed) return
     const entries = this.#ledger.entries
@@ -200,5 +208,45 @@ export class FileSink extends EventEmitter implements Sink {
     const handle = this.#handle
     this.#handle = null
     await handle?.close().catch(() => {}) // nothing unconfirmed depends on this close
+  }
+}
+
+/**
+ * A collector killed mid-write (kill -9, power loss) may leave a partial last line. Its message was not
+ * deleted (nothing unsynced is confirmed), so SQS delivers the whole record again: cut the fragment, so
+ * that the file holds whole records only. One collector per file: another writer's line in progress
+ * would look torn.
+ */
+export async function cutTornLine(path: string, logger: Logger): Promise<void> {
+  let handle: FileHandle
+  try {
+    handle = await open(path, 'r+')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
+    throw err
+  }
+  try {
+    const { size } = await handle.stat()
+    if (size === 0) return
+    const block = Buffer.allocUnsafe(64 * 1024)
+    let end = size
+    let keep = 0
+    // Read backwards until the last newline.
+    while (end > 0) {
+      const start = Math.max(0, end - block.length)
+      const { bytesRead } = await handle.read(block, 0, end - start, start)
+      const nl = block.subarray(0, bytesRead).lastIndexOf(0x0a)
+      if (nl >= 0) {
+        keep = start + nl + 1
+        break
+      }
+      end = start
+    }
+    if (keep === size) return
+    await handle.truncate(keep)
+    await handle.sync()
+    logger.warn({ sink: 'file', path, cutBytes: size - keep }, 'cut a partial last line left by an earlier crash; its record comes again from SQS')
+  } finally {
+    await handle.close()
   }
 }

@@ -121,7 +121,7 @@ describe('deploy/ against a real Prometheus scraping the demo', () => {
     demo = startCli(['demo', '--metrics-port', String(metricsPort), '--output', `file:${join(dir, 'out.log')}`, '--eps', '1000', '--organization', ORGANIZATION])
     const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`
     await waitFor(async () => {
-      if (demo?.child.exitCode !== null) throw new Error(`demo exited early:\n${demo?.stderr()}`)
+      if (demo!.child.exitCode !== null || demo!.child.signalCode !== null) throw new Error(`the demo exited early:\n${demo!.stderr()}`)
       return (await fetch(metricsUrl)).ok
     }, 'the demo to serve /metrics')
     prometheus = await Prometheus.start({ targets: [`127.0.0.1:${metricsPort}`], job: JOB, ruleFiles: [rulesFile], interval: '1s' })
