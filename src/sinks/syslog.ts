@@ -3,9 +3,10 @@
 //
 // What a confirmation means here: TCP syslog has no application-level acknowledgement, so a chunk is
 // confirmed when socket.write's callback reports it handed to the kernel. Bytes the kernel accepted but the
-// receiver never read (it crashed, or reset the connection) are lost although confirmed; no plain
-// TCP syslog client can do better. Chunks whose callback had not fired when the connection failed are
-// written again, in order, on the next connection (at-least-once).
+// receiver had not read when the connection broke (it was stopped, crashed, or reset) would be lost
+// although confirmed, so the last RESEND_BYTES confirmed are kept and written again first on the next
+// connection, before the chunks whose callback had not fired (at-least-once: a reconnect may duplicate up
+// to RESEND_BYTES of records). What a receiver loses after reading it is the receiver's to keep.
 
 import { EventEmitter } from 'node:events'
 import net from 'node:net'
@@ -33,6 +34,8 @@ export interface SyslogSinkOptions {
 
 const connectTimeoutMs = 10_000
 const keepAliveDelayMs = 30_000
+/** More than the kernel's socket buffers hold on both ends (Linux autotunes to 4 MiB send, 6 MiB receive). */
+export const RESEND_BYTES = 16 << 20
 
 export class SyslogSink extends EventEmitter implements Sink {
   readonly kind: 'tcp' | 'tls'
@@ -53,6 +56,11 @@ export class SyslogSink extends EventEmitter implements Sink {
   #destroyed = false
   #closing: Promise<void> | null = null
   readonly #abort = new AbortController()
+  /** Recently confirmed chunks (≤ RESEND_BYTES), oldest first: written again after a broken connection. */
+  #recent: Uint8Array[] = []
+  #recentBytes = 0
+  /** Chunks to write first on the next connection. */
+  #resend: Uint8Array[] = []
 
   constructor(target: SyslogTarget, options: SyslogSinkOptions) {
     super()
@@ -109,7 +117,8 @@ export class SyslogSink extends EventEmitter implements Sink {
 
   /** Opens a connection when there is something to send and none is open or pending. Connecting is lazy. */
   #connect(): void {
-    if (this.#socket !== null || this.#waitingToReconnect || this.#destroyed || this.#ledger.entries.length === 0) return
+    if (this.#socket !== null || this.#waitingToReconnect || this.#destroyed) return
+    if (this.#ledger.entries.length === 0 && this.#resend.length === 0) return
     this.#lastError = null
     const socket = this.kind === 'tls' ? tls.connect(this.#tlsOptions) : net.connect({ host: this.#target.host, port: this.#target.port })
     this.#socket = socket
@@ -120,6 +129,10 @@ export class SyslogSink extends EventEmitter implements Sink {
       socket.setKeepAlive(true, keepAliveDelayMs)
       this.#connected = true
       this.#healthy = true
+      const resend = this.#resend
+      this.#resend = []
+      for (const chunk of resend) socket.write(chunk)
+      if (resend.length > 0) this.#logger.warn({ sink: this.kind, chunks: resend.length }, 'wrote recently confirmed records again after a broken connection (duplicates possible)')
       for (const entry of this.#ledger.entries) this.#send(socket, entry)
     })
     socket.on('error', (err) => {
@@ -140,15 +153,31 @@ export class SyslogSink extends EventEmitter implements Sink {
       this.#attempt = 0
       this.#healthy = true
       const index = this.#ledger.entries.indexOf(entry)
-      if (index >= 0) this.#ledger.settle(index + 1, null)
+      if (index < 0) return
+      for (let i = 0; i <= index; i++) this.#remember(this.#ledger.entries[i].chunk)
+      this.#ledger.settle(index + 1, null)
     })
+  }
+
+  #remember(chunk: Uint8Array): void {
+    this.#recent.push(chunk)
+    this.#recentBytes += chunk.byteLength
+    while (this.#recentBytes > RESEND_BYTES && this.#recent.length > 1) this.#recentBytes -= this.#recent.shift()!.byteLength
   }
 
   #onClose(socket: net.Socket): void {
     if (this.#socket !== socket) return
     this.#socket = null
+    const wasConnected = this.#connected
     this.#connected = false
-    if (this.#destroyed || this.#ledger.entries.length === 0) return // idle close: reconnect on the next write
+    if (this.#destroyed || this.#closed) return
+    if (wasConnected && this.#recent.length > 0) {
+      // We did not close it: what the receiver had not read yet is gone with the connection.
+      this.#resend = [...this.#recent, ...this.#resend]
+      this.#recent = []
+      this.#recentBytes = 0
+    }
+    if (this.#ledger.entries.length === 0 && this.#resend.length === 0) return // nothing to send: reconnect on the next write
     this.#healthy = false
     const delayMs = backoffDelay(this.#attempt++, { maxMs: this.#retryMaxDelayMs })
     const code = this.#lastError === null ? 'ECLOSED' : describeError(this.#lastError).code
