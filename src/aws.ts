@@ -5,7 +5,9 @@ import { Agent as HttpAgent } from 'node:http'
 import { Agent as HttpsAgent } from 'node:https'
 import { S3Client } from '@aws-sdk/client-s3'
 import { SQSClient } from '@aws-sdk/client-sqs'
+import { ConfiguredRetryStrategy } from '@smithy/core/retry'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
+import { backoffDelay } from './backoff.ts'
 import type { Config } from './config.ts'
 
 export interface AwsClients {
@@ -27,7 +29,14 @@ function handler(maxSockets: number, requestTimeout: number): NodeHttpHandler {
 export function createClients(config: Config): AwsClients {
   const credentials = config.credentials
   // A copy: the SDK annotates the credentials object it is given.
-  const common = { region: config.region, maxAttempts: 3, retryMode: 'standard', ...(credentials ? { credentials: { ...credentials } } : {}) }
+  const common = {
+    region: config.region,
+    // The SDK's standard retries (5xx, throttling, network; with its retry quota), 3 attempts, with the
+    // collector's equal-jitter backoff (100–200 ms, then 200–400 ms) instead of full jitter, which may
+    // retry at once.
+    retryStrategy: new ConfiguredRetryStrategy(3, (attempt) => backoffDelay(attempt - 1, { baseMs: 100, maxMs: 20_000 })),
+    ...(credentials ? { credentials: { ...credentials } } : {}),
+  }
   const sqs = new SQSClient({
     ...common,
     ...(config.sqsEndpoint ? { endpoint: config.sqsEndpoint } : {}),

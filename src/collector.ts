@@ -57,7 +57,13 @@ async function queueInfo(clients: AwsClients, config: Config, log: Logger): Prom
   }
 }
 
-export async function startCollector(config: Config, log: Logger, metrics = new Metrics(config.organization ? { organization: config.organization } : {})): Promise<CollectorHandle> {
+/** Labels on every metric: the queue's name, and the organization (tenant) when one is set. */
+export function metricLabels(config: Config): Record<string, string> {
+  const queue = config.queueUrl.split('/').filter(Boolean).pop() ?? ''
+  return config.organization ? { queue, organization: config.organization } : { queue }
+}
+
+export async function startCollector(config: Config, log: Logger, metrics = new Metrics(metricLabels(config))): Promise<CollectorHandle> {
   const clients = createClients(config)
   let queue: QueueInfo
   try {
@@ -133,7 +139,9 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
     busy.sample(pool.busyMs)
   }, 1000)
   sampler.unref()
-  const queueStats = new QueueStats(clients.sqs, config.queueUrl, () => metrics.totals.received, log, config.queueStatsInterval * 1000)
+  const queueStats = new QueueStats(clients.sqs, config.queueUrl, () => metrics.totals.received, log, config.queueStatsInterval * 1000, () =>
+    metrics.error('sqs', 'queue_attributes_failed'),
+  )
   if (config.queueStatsInterval > 0) queueStats.start()
   const capacityRatio = () => {
     const rate = queueStats.inputRate
@@ -149,6 +157,8 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
     inputRate: () => queueStats.inputRate,
     capacityRatio,
     achieved: () => ({ messages: messageRate.max, events: eventRate.max }),
+    queueStatsAt: () => queueStats.answeredAt,
+    config: () => ({ pullInterval: config.pullInterval, pullThreads: config.pullThreads, parseThreads: config.parseThreads }),
   })
   const stopStatus =
     process.stdout.isTTY && config.output !== 'stdout'

@@ -2,7 +2,7 @@
 // on these names. Hot paths only touch counters and histograms bound once; gauges that describe state
 // (ring depth, pool utilisation, queue backlog) are filled by collect() callbacks at scrape time.
 
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { EVENT_LAG_BUCKETS, type LagCounts } from '../workers/protocol.ts'
 
 export type ObjectResult = 'processed' | 'skipped' | 'failed'
@@ -18,6 +18,42 @@ export interface MetricSources {
   achieved?: () => { messages: number; events: number }
   messagesInFlight?: () => number
   objectsInFlight?: () => number
+  /** Unix seconds of the last successful GetQueueAttributes. */
+  queueStatsAt?: () => number | null
+  config?: () => { pullInterval: number; pullThreads: number; parseThreads: number }
+}
+
+/** Every stage and reason the collector reports, exported at 0 from the start so that rates exist. */
+const KNOWN_ERRORS: Record<ErrorStage, string[]> = {
+  notification: ['notification_not_json', 'notification_unknown', 'notification_invalid', 'notification_too_large', 'bucket_not_allowed'],
+  s3: ['no_such_key', 'no_such_bucket', 'access_denied', 's3_transient'],
+  object: ['not_gzip', 'corrupt_gzip', 'truncated', 'too_large', 'not_json', 'no_records', 'records_not_array', 'worker', 'shutdown'],
+  record: ['non_object', 'record_too_large', 'record_too_deep', 'record_not_json', 'invalid_utf8'],
+  sqs: ['receive_failed', 'delete_failed', 'delete_refused', 'visibility_failed', 'visibility_refused', 'queue_attributes_failed'],
+  sink: ['sink'],
+}
+
+/**
+ * A gauge read at scrape time that has no sample at all while its value is unknown (prom-client's own
+ * Gauge would report 0, which reads as "empty queue" rather than "don't know").
+ */
+class StateGauge {
+  readonly type = 'gauge'
+  readonly aggregator = 'sum'
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly read: () => number | null | undefined,
+  ) {}
+
+  get() {
+    const value = this.read()
+    const known = value !== null && value !== undefined && !Number.isNaN(value)
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: known ? [{ value, labels: {} }] : [] }
+  }
+
+  reset(): void {}
 }
 
 /**
@@ -119,18 +155,11 @@ export class Metrics {
     })
     for (const result of ['processed', 'skipped', 'failed'] as const) this.objects.labels(result).inc(0)
 
+    for (const [stage, reasons] of Object.entries(KNOWN_ERRORS)) for (const reason of reasons) this.errors.labels(stage, reason).inc(0)
+
     const sources = () => this.sources
     const gauge = (name: string, help: string, read: () => number | null | undefined) =>
-      new Gauge({
-        name,
-        help,
-        registers,
-        collect() {
-          const value = read()
-          if (value === null || value === undefined || Number.isNaN(value)) this.reset()
-          else this.set(value)
-        },
-      })
+      this.registry.registerMetric(new StateGauge(name, help, read) as never)
     gauge('cloudtrail_ring_buffer_used', 'Messages waiting in the ring buffer', () => sources().ring?.().used)
     gauge('cloudtrail_ring_buffer_capacity', 'Capacity of the ring buffer', () => sources().ring?.().capacity)
     gauge('cloudtrail_parse_pool_utilization', 'Share of parse-thread time spent parsing (0-1)', () => sources().poolUtilization?.())
@@ -146,6 +175,10 @@ export class Metrics {
     gauge('cloudtrail_achieved_max_event_rate', 'Highest event rate this collector sustained over a minute', () => sources().achieved?.().events)
     gauge('cloudtrail_messages_in_flight', 'Messages received and not yet deleted or released by this collector', () => sources().messagesInFlight?.())
     gauge('cloudtrail_objects_in_flight', 'Objects being fetched, parsed or written', () => sources().objectsInFlight?.())
+    gauge('cloudtrail_sqs_queue_stats_timestamp_seconds', 'When GetQueueAttributes last answered (unix seconds)', () => sources().queueStatsAt?.())
+    gauge('cloudtrail_config_pull_interval_seconds', 'cloudtrail_msg_pull_interval', () => sources().config?.().pullInterval)
+    gauge('cloudtrail_config_pull_threads', 'cloudtrail_msg_pull_thread_num', () => sources().config?.().pullThreads)
+    gauge('cloudtrail_config_parse_threads', 'cloudtrail_file_parse_thread_num', () => sources().config?.().parseThreads)
     if (processMetrics) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 })
   }
 

@@ -189,6 +189,7 @@ export class Processor {
     this.metrics.parseSeconds.observe((performance.now() - started) / 1000)
     if (!failure) {
       this.metrics.objects.labels('processed').inc()
+      this.log.debug({ ...where, ms: Math.round(performance.now() - started) }, 'object done')
       return 'ok'
     }
     const { permanent: isPermanent, reason } = errorInfo(failure.code)

@@ -22,6 +22,8 @@ export class QueueStats {
   private timer: NodeJS.Timeout | null = null
   private polling = false
   snapshot: QueueSnapshot | null = null
+  /** Unix seconds of the last answer. */
+  answeredAt: number | null = null
 
   constructor(
     private readonly sqs: SQSClient,
@@ -29,6 +31,7 @@ export class QueueStats {
     private readonly received: () => number,
     private readonly log: Logger,
     private readonly intervalMs = 15_000,
+    private readonly onError: () => void = () => {},
   ) {}
 
   start(): void {
@@ -68,9 +71,11 @@ export class QueueStats {
       }
       this.last = { ...snapshot, at: now, received }
       this.snapshot = snapshot
+      this.answeredAt = now / 1000
     } catch (err) {
       const { code, message } = describeError(err)
-      this.log.debug({ stage: 'sqs', code, reason: message }, 'GetQueueAttributes failed; queue gauges keep their last values')
+      this.onError()
+      this.log.warn({ stage: 'sqs', code, reason: message }, 'GetQueueAttributes failed; the queue gauges keep their last values')
     } finally {
       this.polling = false
     }

@@ -31,7 +31,7 @@ export class FaultProxy {
   /** Requests seen and faults injected, per action. */
   readonly seen = new Map<string, number>()
   readonly injected = new Map<string, number>()
-  readonly log: { service: Service; action: string; fault: Fault['kind']; at: number }[] = []
+  readonly log: { service: Service; action: string; path: string; fault: Fault['kind']; at: number }[] = []
   private server: http.Server
   private target: URL
   url = ''
@@ -72,7 +72,7 @@ export class FaultProxy {
     const path = req.url ?? '/'
     this.seen.set(action, (this.seen.get(action) ?? 0) + 1)
     const fault = this.rule({ service, action, path })
-    this.log.push({ service, action, fault: fault.kind, at: Date.now() })
+    this.log.push({ service, action, path, fault: fault.kind, at: Date.now() })
     if (fault.kind !== 'pass' && fault.kind !== 'delay') this.injected.set(action, (this.injected.get(action) ?? 0) + 1)
 
     if (fault.kind === 'reset') {

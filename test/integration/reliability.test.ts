@@ -1,0 +1,195 @@
+// Nothing lost, nothing let in: faults on a share of every S3 and SQS call, a long sink outage, two
+// collectors on one queue with a slow object, and the promises about secrets and reach.
+
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { FaultProxy, type Fault } from '../helpers/fault-proxy.ts'
+import { cloudTrailKey, credentials, runArgs, runCli, runEnv, startCli, startEmulator, type Emulator } from '../helpers/fauxqs.ts'
+import { fixtureRecords } from '../helpers/fixtures.ts'
+import { freePort, peakRss } from '../helpers/process.ts'
+import { TestHttpServer, waitUntil } from '../helpers/servers.ts'
+
+const base = fixtureRecords().map((r) => r.record)
+const cleanup: (() => Promise<void>)[] = []
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c()
+})
+
+async function emulator(options?: Parameters<typeof startEmulator>[0]): Promise<Emulator> {
+  const emu = await startEmulator(options)
+  cleanup.push(() => emu.stop())
+  return emu
+}
+
+async function seed(emu: Emulator, objects: number, per: number, keysPerMessage = 1): Promise<string[]> {
+  const seqs: string[] = []
+  let batch: string[] = []
+  for (let i = 0; i < objects; i++) {
+    const records = Array.from({ length: per }, (_, j) => ({ ...base[(i * per + j) % base.length], seq: `${i}-${j}` }))
+    seqs.push(...records.map((r) => r.seq))
+    const key = cloudTrailKey('111122223333', 'us-east-1', `202611${String(10 + (i % 18)).padStart(2, '0')}T1200Z`, `Rel${String(i).padStart(13, '0')}`)
+    await emu.putLog(key, records)
+    batch.push(key)
+    if (batch.length === keysPerMessage || i === objects - 1) {
+      await emu.publish(JSON.stringify({ s3Bucket: emu.bucket, s3ObjectKey: batch }))
+      batch = []
+    }
+  }
+  return seqs
+}
+
+function seqsIn(path: string): string[] {
+  if (!existsSync(path)) return []
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => (JSON.parse(l) as { seq: string }).seq)
+}
+
+const tmp = (name: string) => join(mkdtempSync(join(tmpdir(), 'ct-rel-')), name)
+
+function viaProxy(args: string[], url: string): string[] {
+  const copy = [...args]
+  copy[copy.indexOf('--endpoint') + 1] = url
+  return copy
+}
+
+describe('reliability', () => {
+  it('survives faults on a share of every S3 and SQS call: all delivered, retries bounded and backed off', async () => {
+    const emu = await emulator({ visibilityTimeout: 5 })
+    const expected = await seed(emu, 100, 20, 2)
+    const proxy = await FaultProxy.start(emu.endpoint)
+    cleanup.push(() => proxy.stop())
+    // A seeded, deterministic 25% of calls fail in one of five ways.
+    let state = 12345
+    const random = () => ((state = (state * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff)
+    const faults: Fault[] = [
+      { kind: 'error', status: 500, code: 'InternalError' },
+      { kind: 'error', status: 503, code: 'SlowDown' },
+      { kind: 'reset' },
+      { kind: 'delay', ms: 1500 },
+      { kind: 'cut', after: 200 },
+    ]
+    proxy.rule = (r) => {
+      if (r.action === 'GetQueueAttributes' || random() >= 0.25) return { kind: 'pass' }
+      const fault = faults[Math.floor(random() * faults.length)]
+      // SQS answers are small JSON: a cut body is a reset for them.
+      return r.service === 'sqs' && fault.kind === 'cut' ? { kind: 'reset' } : fault
+    }
+    const out = tmp('out.ndjson')
+    const res = await runCli(viaProxy(runArgs(emu, ['--format', 'json', '--output', `file:${out}`, '--visibility-timeout', '5']), proxy.url), runEnv)
+    expect(res.code, res.stderr.slice(-2000)).toBe(0)
+    expect(new Set(seqsIn(out))).toEqual(new Set(expected))
+    expect(emu.remaining()).toBe(0)
+
+    // Retries are bounded: per object, at most (3 SDK attempts x 3 fetch attempts) per receive of its message.
+    const gets = new Map<string, number[]>()
+    for (const entry of proxy.log.filter((e) => e.action === 'GET')) {
+      const list = gets.get(entry.path) ?? []
+      list.push(entry.at)
+      gets.set(entry.path, list)
+    }
+    const receives = proxy.count('ReceiveMessage')
+    for (const times of gets.values()) expect(times.length).toBeLessThanOrEqual(9 * 3)
+    // ... and backed off: an object fetched more than once waited between attempts.
+    const retried = [...gets.values()].filter((t) => t.length > 1)
+    expect(retried.length).toBeGreaterThan(0)
+    for (const times of retried) expect(times[times.length - 1] - times[0]).toBeGreaterThanOrEqual(50 * (times.length - 1))
+    const injected = [...proxy.injected.values()].reduce((a, b) => a + b, 0)
+    console.log(`faults: ${injected} injected over ${proxy.log.length} calls (${receives} receives), all ${expected.length} records delivered`)
+    expect(injected).toBeGreaterThan(20)
+  }, 120_000)
+
+  it('holds on through a long HTTP sink outage (503, then refused connections): nothing lost, memory flat, resumes alone', async () => {
+    const emu = await emulator()
+    const expected = await seed(emu, 30, 100)
+    const siem = await TestHttpServer.start()
+    cleanup.push(() => siem.close())
+    siem.answer = () => ({ status: 503 })
+    const run = startCli(runArgs(emu, ['--format', 'json', '--output', siem.url]), runEnv)
+    cleanup.push(async () => {
+      run.child.kill('SIGKILL')
+      await run.result
+    })
+    const rss: number[] = []
+    const sampler = setInterval(() => rss.push(peakRss(run.child.pid!)), 200)
+    cleanup.push(async () => clearInterval(sampler))
+    await waitUntil(() => siem.requests.length >= 2, 'the sink to fail', 20_000)
+    const receivedDuring503 = emu.server.inspectQueue(emu.queueName)?.messages.inflight.length ?? 0
+    await siem.refuse() // now connections are refused
+    await new Promise((r) => setTimeout(r, 4000))
+    // Receiving paused: no more messages taken than the pipeline holds (ring + objects in flight).
+    const inflight = emu.server.inspectQueue(emu.queueName)?.messages.inflight.length ?? 0
+    expect(inflight).toBeLessThanOrEqual(64 + 8 + 10)
+    expect(emu.remaining()).toBe(30) // nothing deleted while nothing was confirmed
+    const rssDuringOutage = Math.max(...rss)
+    await siem.reopen()
+    siem.answer = () => ({ status: 200 })
+    const res = await run.result
+    expect(res.code, res.stderr.slice(-2000)).toBe(0)
+    const delivered = siem
+      .accepted()
+      .flatMap((b) => b.toString('utf8').split('\n').filter(Boolean))
+      .map((l) => (JSON.parse(l) as { seq: string }).seq)
+    expect(new Set(delivered)).toEqual(new Set(expected))
+    expect(emu.remaining()).toBe(0)
+    console.log(`sink outage: ${receivedDuring503} messages held during 503s, ${inflight} while refused; peak RSS during the outage ${(rssDuringOutage / 2 ** 20).toFixed(0)} MiB`)
+    expect(rssDuringOutage).toBeLessThan(300 * 1024 * 1024)
+  }, 120_000)
+
+  it('two collectors on one queue: a slow object is not handed to the second one (heartbeat)', async () => {
+    const emu = await emulator({ visibilityTimeout: 2 })
+    const expected = await seed(emu, 1, 30)
+    const proxy = await FaultProxy.start(emu.endpoint)
+    cleanup.push(() => proxy.stop())
+    proxy.rule = (r) => (r.service === 's3' ? { kind: 'delay', ms: 7000 } : { kind: 'pass' })
+    const args = viaProxy(runArgs(emu, ['--format', 'json', '--visibility-timeout', '2']), proxy.url).filter((a) => a !== '--drain')
+    const outA = tmp('a.ndjson')
+    const outB = tmp('b.ndjson')
+    const a = startCli([...args, '--output', `file:${outA}`], runEnv)
+    const b = startCli([...args, '--output', `file:${outB}`, '--pull-interval', '0'], runEnv)
+    cleanup.push(async () => {
+      a.child.kill('SIGKILL')
+      b.child.kill('SIGKILL')
+      await Promise.all([a.result, b.result])
+    })
+    await waitUntil(() => seqsIn(outA).length + seqsIn(outB).length >= 30 && emu.remaining() === 0, 'the object to be delivered', 30_000)
+    a.child.kill('SIGTERM')
+    b.child.kill('SIGTERM')
+    const [ra, rb] = await Promise.all([a.result, b.result])
+    expect(ra.code).toBe(0)
+    expect(rb.code).toBe(0)
+    // One GET in all: the message stayed invisible to the other collector for 3.5 visibility timeouts.
+    expect(proxy.count('GET')).toBe(1)
+    const all = [...seqsIn(outA), ...seqsIn(outB)]
+    expect(all.sort()).toEqual([...expected].sort())
+    expect(proxy.count('ChangeMessageVisibilityBatch')).toBeGreaterThanOrEqual(3)
+  }, 60_000)
+
+  it('keeps its secrets and its reach: the secret key is nowhere, /metrics listens on 127.0.0.1', async () => {
+    const emu = await emulator()
+    await seed(emu, 2, 10)
+    const port = await freePort()
+    const out = tmp('out.ndjson')
+    const run = startCli(runArgs(emu, ['--format', 'json', '--output', `file:${out}`, '--metrics-port', String(port), '--log-level', 'debug']).filter((a) => a !== '--drain'), runEnv)
+    cleanup.push(async () => {
+      run.child.kill('SIGKILL')
+      await run.result
+    })
+    await waitUntil(() => emu.remaining() === 0, 'the queue to drain', 20_000)
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+    // Listening on loopback only: not reachable through another local address.
+    const { networkInterfaces } = await import('node:os')
+    const external = Object.values(networkInterfaces())
+      .flat()
+      .find((i) => i && i.family === 'IPv4' && !i.internal)
+    if (external) await expect(fetch(`http://${external.address}:${port}/metrics`, { signal: AbortSignal.timeout(2000) })).rejects.toThrow()
+    run.child.kill('SIGTERM')
+    const res = await run.result
+    expect(res.code).toBe(0)
+    for (const text of [res.stderr, res.stdout, metrics, readFileSync(out, 'utf8')]) expect(text).not.toContain(credentials.secretAccessKey)
+    expect(res.logs.some((l) => l.level === 20)).toBe(true) // debug logs were on, and still no secret
+  }, 60_000)
+})
