@@ -3,7 +3,7 @@ NODE ?= node
 CLI := $(NODE) dist/src/cli.js
 STAMP := node_modules/.install-stamp
 
-.PHONY: all install build test demo bench clean
+.PHONY: all install build test demo bench soak clean
 
 all: build
 
@@ -26,6 +26,11 @@ demo: build
 
 bench: build
 	$(NODE) dist/bench/run.js
+
+# Steady synthetic traffic, random S3/SQS faults and a kill -9 per minute; ends with a ledger (lost must be 0).
+SOAK_ARGS ?= --duration 300 --eps 2000
+soak: build
+	$(NODE) dist/bench/soak.js $(SOAK_ARGS)
 
 clean:
 	rm -rf dist

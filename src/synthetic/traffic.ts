@@ -5,7 +5,7 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns'
 import { sleep } from '../backoff.ts'
-import { buildLogFile, cloudTrailNotification } from './log-file.ts'
+import { buildLogFile, cloudTrailNotification, type LogFile } from './log-file.ts'
 import { RecordGenerator } from './records.ts'
 
 export interface TrafficOptions {
@@ -19,8 +19,8 @@ export interface TrafficOptions {
   filesPerSecond?: number
   accounts?: string[]
   regions?: string[]
-  /** Called after each file is announced. */
-  onFile?: (records: number, key: string) => void
+  /** Called after each file is announced (the soak's ledger reads the records' eventIDs from it). */
+  onFile?: (file: LogFile) => void
 }
 
 export class Traffic {
@@ -65,7 +65,7 @@ export class Traffic {
         await this.options.sns.send(new PublishCommand({ TopicArn: this.options.topicArn, Message: cloudTrailNotification(this.options.bucket, [file.key]) }))
         this.records += n
         this.files++
-        this.options.onFile?.(n, file.key)
+        this.options.onFile?.(file)
       }
       const next = started + (tick + 1) * tickMs
       await sleep(Math.max(0, next - performance.now()), this.stopper.signal)
