@@ -1,17 +1,23 @@
 // Drives one object through gunzip and the ObjectParser, speaking the port protocol of protocol.ts.
 // Runs inside a parse worker; tests run it on the main thread over a real MessageChannel.
 //
-// Gunzip is zlib's stream with 256 KiB output chunks: the inflate itself runs on libuv's thread pool
-// while this thread cuts and formats the previous chunk. (A sync incremental inflate does not exist in
-// Node's public API; measured on this machine: 1.43 ms per 1.3 MB object vs 1.84 ms for gunzipSync.)
+// Two paths:
+// - whole: a small object that came in one piece is inflated with gunzipSync (up to WHOLE_INFLATE_BYTES)
+//   and cut on this thread without a single thread hop. Measured (bench/floor.ts data, parse --threads 1,
+//   json): the stream path left the thread idle 25% of the time waiting for libuv's inflate callbacks.
+// - stream: larger objects, and any object whose whole inflate failed (so that the records before a fault
+//   are still delivered), go through zlib's stream with 256 KiB output chunks and credit-based flow
+//   control: memory follows the chunk and the largest record, not the object.
 
 import type { MessagePort } from 'node:worker_threads'
-import { createGunzip, type Gunzip } from 'node:zlib'
+import { createGunzip, gunzipSync, type Gunzip } from 'node:zlib'
 import { ObjectParser } from './object-parser.ts'
 import type { ParseResult, ParseTask, ToMain, ToWorker } from './protocol.ts'
 import { CutError } from './records.ts'
 
 const INFLATE_CHUNK = 256 * 1024
+/** Largest decompressed object taken on the whole path (bigger ones stream). */
+export const WHOLE_INFLATE_BYTES = 16 << 20
 /** Output chunks handed over and not yet credited before inflating pauses. */
 const MAX_OUTSTANDING = 2
 
@@ -22,7 +28,49 @@ function zlibFailure(err: NodeJS.ErrnoException): { code: string; message: strin
   return { code: 'ERR_OBJECT_CORRUPT_GZIP', message: `corrupt gzip: ${err.message}` }
 }
 
+/** The whole path; null when the object must take the stream path instead. */
+function runWhole(task: Omit<ParseTask, 'port'>, port: MessagePort): ParseResult | null {
+  const first = task.first
+  if (!first || first.length < 2 || first[0] !== 0x1f || first[1] !== 0x8b) return null
+  let text: Buffer
+  try {
+    text = gunzipSync(first, { maxOutputLength: Math.min(task.limits.maxDecompressedBytes, WHOLE_INFLATE_BYTES) })
+  } catch {
+    return null // too large for this path, truncated or corrupt: the stream path says which, record by record
+  }
+  const parser = new ObjectParser(task)
+  const stats = parser.stats
+  stats.compressedBytes = first.length
+  const post = (msg: ToMain, transfer?: ArrayBuffer[]) => port.postMessage(msg, transfer)
+  const send = () => {
+    const taken = parser.take()
+    if (taken) post({ type: 'output', data: taken.data, records: taken.records }, [taken.data.buffer as ArrayBuffer])
+  }
+  const started = performance.now()
+  let failure: { code: string; message: string } | null = null
+  try {
+    // In slices, so that output goes out in chunks of about outputChunkBytes.
+    for (let at = 0; at < text.length; at += INFLATE_CHUNK) {
+      parser.push(text.subarray(at, at + INFLATE_CHUNK))
+      if (parser.full) send()
+    }
+    parser.end()
+  } catch (err) {
+    failure = err instanceof CutError ? { code: err.code, message: err.message } : { code: 'ERR_WORKER', message: String(err) }
+  }
+  stats.busyMs += performance.now() - started
+  send()
+  const result: ParseResult = failure ? { ok: false, ...failure, stats } : { ok: true, stats }
+  post({ type: 'done', result })
+  port.close()
+  return result
+}
+
 export function runObject(task: Omit<ParseTask, 'port'>, port: MessagePort): Promise<ParseResult> {
+  if (task.last) {
+    const whole = runWhole(task, port)
+    if (whole) return Promise.resolve(whole)
+  }
   return new Promise((resolve) => {
     const parser = new ObjectParser(task)
     const stats = parser.stats
