@@ -6,6 +6,7 @@ import { gunzipSync } from 'node:zlib'
 import { PerSecond, ctime } from './ctime.ts'
 import { flattenRecord } from './flatten.ts'
 import { minifyRecord } from './json-line.ts'
+import { JsonSlicer } from './json-slice.ts'
 import { OutputBuilder } from './output.ts'
 import { eventTimeMs } from './event-time.ts'
 import { EVENT_LAG_BUCKETS, emptyStats, type ParseOptions, type ParseStats, type SkipReason } from './protocol.ts'
@@ -18,6 +19,7 @@ export class ObjectParser implements RecordHandler {
   private readonly cutter: RecordCutter
   private readonly out: OutputBuilder
   private readonly header: PerSecond | null
+  private readonly slicer: JsonSlicer | null
 
   constructor(
     private readonly options: ParseOptions,
@@ -26,6 +28,7 @@ export class ObjectParser implements RecordHandler {
     this.cutter = new RecordCutter(this, options.limits)
     this.out = new OutputBuilder(options.limits.outputChunkBytes, options.framing, options.syslog, clock)
     this.header = options.format === 'fortisiem' ? new PerSecond((d) => `${ctime(d)} FortiSIEM-CloudTrail`, clock) : null
+    this.slicer = options.format === 'json' ? new JsonSlicer(options.limits.maxDepth) : null
   }
 
   /** Feeds decompressed bytes; throws CutError when the document is not a CloudTrail log. */
@@ -50,9 +53,22 @@ export class ObjectParser implements RecordHandler {
     return taken
   }
 
-  onRecord(buf: Uint8Array, start: number, end: number): void {
+  onRecord(buf: Uint8Array, start: number, end: number, hasSpace: boolean): void {
     const bytes = buf.subarray(start, end)
-    if (!isUtf8(bytes)) this.stats.invalidUtf8++
+    const utf8 = isUtf8(bytes)
+    if (this.slicer && utf8) {
+      // The json fast path: validated and copied as it is (json-slice.ts).
+      if (!this.slicer.valid(buf, start, end)) {
+        this.onSkip('record_not_json')
+        return
+      }
+      this.out.beginRecord()
+      this.slicer.copy(buf, start, end, hasSpace, this.out)
+      this.endRecord(buf, start, end)
+      return
+    }
+    // The reference path: decode (invalid UTF-8 becomes U+FFFD), parse, format.
+    if (!utf8) this.stats.invalidUtf8++
     const text = decoder.decode(bytes)
     this.out.beginRecord()
     try {
@@ -67,6 +83,10 @@ export class ObjectParser implements RecordHandler {
       this.onSkip('record_not_json')
       return
     }
+    this.endRecord(buf, start, end)
+  }
+
+  private endRecord(buf: Uint8Array, start: number, end: number): void {
     this.out.endRecord()
     this.stats.records++
     this.measureLag(buf, start, end)

@@ -1,0 +1,189 @@
+// The json format's fast path: the record's bytes are checked to be one valid JSON object and copied to
+// the output as they are — no parse into objects, no decode and re-encode. Whitespace outside strings is
+// dropped (CloudTrail writes none, so usually the record is copied in one piece). Byte for byte the same
+// as the reference (json-line.ts: JSON.parse, then the source text minified), which the tests check.
+//
+// Strings are scanned byte by byte: a JSON string may not hold raw control characters and its escapes
+// must be valid, and both need a look at every byte (bench/json-slice.bench.ts). Invalid UTF-8 is left to
+// the caller (isUtf8 first): the reference decodes it with replacement characters.
+
+import type { OutputBuilder } from './output.ts'
+
+const enum T {
+  Value, // a value must come
+  FirstValue, // after '[': a value or ']'
+  FirstKey, // after '{': a key or '}'
+  Key, // after ',' in an object: a key
+  Colon,
+  After, // after a value: ',' or the container's close
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39
+}
+
+function isHex(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66)
+}
+
+/** Index after the string starting at `i` (its opening quote), or -1 when it is not a valid JSON string. */
+function skipString(buf: Uint8Array, i: number, end: number): number {
+  for (i++; i < end; i++) {
+    const c = buf[i]
+    if (c === 0x22) return i + 1
+    if (c < 0x20) return -1
+    if (c === 0x5c) {
+      if (++i >= end) return -1
+      const e = buf[i]
+      if (e === 0x75) {
+        if (i + 4 >= end || !isHex(buf[i + 1]) || !isHex(buf[i + 2]) || !isHex(buf[i + 3]) || !isHex(buf[i + 4])) return -1
+        i += 4
+      } else if (e !== 0x22 && e !== 0x5c && e !== 0x2f && e !== 0x62 && e !== 0x66 && e !== 0x6e && e !== 0x72 && e !== 0x74) {
+        return -1
+      }
+    }
+  }
+  return -1
+}
+
+/** Index after the number starting at `i`, or -1 (JSON's grammar: no leading zeros, no bare dot). */
+function skipNumber(buf: Uint8Array, i: number, end: number): number {
+  if (buf[i] === 0x2d) i++
+  if (i >= end) return -1
+  if (buf[i] === 0x30) i++
+  else if (isDigit(buf[i])) while (i < end && isDigit(buf[i])) i++
+  else return -1
+  if (i < end && buf[i] === 0x2e) {
+    i++
+    if (i >= end || !isDigit(buf[i])) return -1
+    while (i < end && isDigit(buf[i])) i++
+  }
+  if (i < end && (buf[i] === 0x65 || buf[i] === 0x45)) {
+    i++
+    if (i < end && (buf[i] === 0x2b || buf[i] === 0x2d)) i++
+    if (i >= end || !isDigit(buf[i])) return -1
+    while (i < end && isDigit(buf[i])) i++
+  }
+  return i
+}
+
+function literal(buf: Uint8Array, i: number, end: number, word: readonly number[]): number {
+  if (i + word.length > end) return -1
+  for (let k = 0; k < word.length; k++) if (buf[i + k] !== word[k]) return -1
+  return i + word.length
+}
+
+const TRUE = [0x74, 0x72, 0x75, 0x65]
+const FALSE = [0x66, 0x61, 0x6c, 0x73, 0x65]
+const NULL = [0x6e, 0x75, 0x6c, 0x6c]
+
+export class JsonSlicer {
+  /** Open containers: 1 for an object, 0 for an array. */
+  private readonly stack: Uint8Array
+
+  constructor(maxDepth: number) {
+    this.stack = new Uint8Array(maxDepth + 1)
+  }
+
+  /** True when buf[start, end) is exactly one valid JSON object (whitespace around it allowed). */
+  valid(buf: Uint8Array, start: number, end: number): boolean {
+    const stack = this.stack
+    let i = firstNonSpace(buf, start, end)
+    if (buf[i] !== 0x7b) return false
+    stack[0] = 1
+    let depth = 1
+    let state = T.FirstKey
+    for (i++; i < end; ) {
+      const c = buf[i]
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) {
+        i++
+        continue
+      }
+      if (depth === 0) return false // something after the record
+      switch (state) {
+        case T.FirstValue:
+          if (c === 0x5d) {
+            depth--
+            i++
+            state = T.After
+            continue
+          }
+        // falls through: a value
+        case T.Value:
+          if (c === 0x7b || c === 0x5b) {
+            if (depth >= stack.length) return false
+            stack[depth++] = c === 0x7b ? 1 : 0
+            state = c === 0x7b ? T.FirstKey : T.FirstValue
+            i++
+            continue
+          }
+          if (c === 0x22) i = skipString(buf, i, end)
+          else if (c === 0x74) i = literal(buf, i, end, TRUE)
+          else if (c === 0x66) i = literal(buf, i, end, FALSE)
+          else if (c === 0x6e) i = literal(buf, i, end, NULL)
+          else i = skipNumber(buf, i, end)
+          if (i < 0) return false
+          state = T.After
+          continue
+        case T.FirstKey:
+          if (c === 0x7d) {
+            depth--
+            i++
+            state = T.After
+            continue
+          }
+        // falls through: a key
+        case T.Key:
+          if (c !== 0x22) return false
+          i = skipString(buf, i, end)
+          if (i < 0) return false
+          state = T.Colon
+          continue
+        case T.Colon:
+          if (c !== 0x3a) return false
+          i++
+          state = T.Value
+          continue
+        case T.After:
+          if (c === 0x2c) {
+            state = stack[depth - 1] === 1 ? T.Key : T.Value
+            i++
+            continue
+          }
+          if (c !== (stack[depth - 1] === 1 ? 0x7d : 0x5d)) return false
+          depth--
+          i++
+          continue
+      }
+    }
+    return depth === 0
+  }
+
+  /** Writes the record without whitespace outside strings. Call after valid(). */
+  copy(buf: Uint8Array, start: number, end: number, hasSpace: boolean, out: OutputBuilder): void {
+    if (!hasSpace) {
+      out.writeBytes(buf, start, end)
+      return
+    }
+    let from = start
+    let i = start
+    while (i < end) {
+      const c = buf[i]
+      if (c === 0x22) {
+        i = skipString(buf, i, end)
+        continue
+      }
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) {
+        if (i > from) out.writeBytes(buf, from, i)
+        from = i + 1
+      }
+      i++
+    }
+    if (end > from) out.writeBytes(buf, from, end)
+  }
+}
+
+function firstNonSpace(buf: Uint8Array, i: number, end: number): number {
+  while (i < end && (buf[i] === 0x20 || buf[i] === 0x0a || buf[i] === 0x0d || buf[i] === 0x09)) i++
+  return i
+}
