@@ -26,50 +26,62 @@ function isHex(c: number): boolean {
   return (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66)
 }
 
-/** Index after the string starting at `i` (its opening quote), or -1 when it is not a valid JSON string. */
+/** -1: not valid JSON; -2: the bytes ran out before the token (or record) ended. */
+const INVALID = -1
+const INCOMPLETE = -2
+
+/** Index after the string starting at `i` (its opening quote), INVALID or INCOMPLETE. */
 function skipString(buf: Uint8Array, i: number, end: number): number {
   for (i++; i < end; i++) {
     const c = buf[i]
     if (c === 0x22) return i + 1
-    if (c < 0x20) return -1
+    if (c < 0x20) return INVALID
     if (c === 0x5c) {
-      if (++i >= end) return -1
+      if (++i >= end) return INCOMPLETE
       const e = buf[i]
       if (e === 0x75) {
-        if (i + 4 >= end || !isHex(buf[i + 1]) || !isHex(buf[i + 2]) || !isHex(buf[i + 3]) || !isHex(buf[i + 4])) return -1
+        if (i + 4 >= end) return INCOMPLETE
+        if (!isHex(buf[i + 1]) || !isHex(buf[i + 2]) || !isHex(buf[i + 3]) || !isHex(buf[i + 4])) return INVALID
         i += 4
       } else if (e !== 0x22 && e !== 0x5c && e !== 0x2f && e !== 0x62 && e !== 0x66 && e !== 0x6e && e !== 0x72 && e !== 0x74) {
-        return -1
+        return INVALID
       }
     }
   }
-  return -1
+  return INCOMPLETE
 }
 
-/** Index after the number starting at `i`, or -1 (JSON's grammar: no leading zeros, no bare dot). */
+/**
+ * Index after the number starting at `i`, INVALID or INCOMPLETE (JSON's grammar: no leading zeros, no
+ * bare dot). A number is never last in a record, so one that reaches `end` is INCOMPLETE.
+ */
 function skipNumber(buf: Uint8Array, i: number, end: number): number {
   if (buf[i] === 0x2d) i++
-  if (i >= end) return -1
+  if (i >= end) return INCOMPLETE
   if (buf[i] === 0x30) i++
   else if (isDigit(buf[i])) while (i < end && isDigit(buf[i])) i++
-  else return -1
+  else return INVALID
   if (i < end && buf[i] === 0x2e) {
     i++
-    if (i >= end || !isDigit(buf[i])) return -1
+    if (i >= end) return INCOMPLETE
+    if (!isDigit(buf[i])) return INVALID
     while (i < end && isDigit(buf[i])) i++
   }
   if (i < end && (buf[i] === 0x65 || buf[i] === 0x45)) {
     i++
     if (i < end && (buf[i] === 0x2b || buf[i] === 0x2d)) i++
-    if (i >= end || !isDigit(buf[i])) return -1
+    if (i >= end) return INCOMPLETE
+    if (!isDigit(buf[i])) return INVALID
     while (i < end && isDigit(buf[i])) i++
   }
-  return i
+  return i >= end ? INCOMPLETE : i
 }
 
 function literal(buf: Uint8Array, i: number, end: number, word: readonly number[]): number {
-  if (i + word.length > end) return -1
-  for (let k = 0; k < word.length; k++) if (buf[i + k] !== word[k]) return -1
+  for (let k = 0; k < word.length; k++) {
+    if (i + k >= end) return INCOMPLETE
+    if (buf[i + k] !== word[k]) return INVALID
+  }
   return i + word.length
 }
 
@@ -85,21 +97,28 @@ export class JsonSlicer {
     this.stack = new Uint8Array(maxDepth + 1)
   }
 
-  /** True when buf[start, end) is exactly one valid JSON object (whitespace around it allowed). */
-  valid(buf: Uint8Array, start: number, end: number): boolean {
+  /** Whether the last scan() saw whitespace outside strings. */
+  hasSpace = false
+
+  /**
+   * Reads one JSON object starting at `start` (its '{'), no further than `limit`: the index after its
+   * closing brace when it is valid, INVALID (-1), or INCOMPLETE (-2) when the bytes run out first.
+   * Sets hasSpace. Nesting deeper than maxDepth is INVALID.
+   */
+  scan(buf: Uint8Array, start: number, limit: number): number {
     const stack = this.stack
-    let i = firstNonSpace(buf, start, end)
-    if (buf[i] !== 0x7b) return false
+    if (buf[start] !== 0x7b) return INVALID
     stack[0] = 1
     let depth = 1
     let state = T.FirstKey
-    for (i++; i < end; ) {
+    let space = false
+    for (let i = start + 1; i < limit; ) {
       const c = buf[i]
       if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) {
+        space = true
         i++
         continue
       }
-      if (depth === 0) return false // something after the record
       switch (state) {
         case T.FirstValue:
           if (c === 0x5d) {
@@ -111,36 +130,39 @@ export class JsonSlicer {
         // falls through: a value
         case T.Value:
           if (c === 0x7b || c === 0x5b) {
-            if (depth >= stack.length) return false
+            if (depth >= stack.length) return INVALID
             stack[depth++] = c === 0x7b ? 1 : 0
             state = c === 0x7b ? T.FirstKey : T.FirstValue
             i++
             continue
           }
-          if (c === 0x22) i = skipString(buf, i, end)
-          else if (c === 0x74) i = literal(buf, i, end, TRUE)
-          else if (c === 0x66) i = literal(buf, i, end, FALSE)
-          else if (c === 0x6e) i = literal(buf, i, end, NULL)
-          else i = skipNumber(buf, i, end)
-          if (i < 0) return false
+          if (c === 0x22) i = skipString(buf, i, limit)
+          else if (c === 0x74) i = literal(buf, i, limit, TRUE)
+          else if (c === 0x66) i = literal(buf, i, limit, FALSE)
+          else if (c === 0x6e) i = literal(buf, i, limit, NULL)
+          else i = skipNumber(buf, i, limit)
+          if (i < 0) return i
           state = T.After
           continue
         case T.FirstKey:
           if (c === 0x7d) {
-            depth--
+            if (--depth === 0) {
+              this.hasSpace = space
+              return i + 1
+            }
             i++
             state = T.After
             continue
           }
         // falls through: a key
         case T.Key:
-          if (c !== 0x22) return false
-          i = skipString(buf, i, end)
-          if (i < 0) return false
+          if (c !== 0x22) return INVALID
+          i = skipString(buf, i, limit)
+          if (i < 0) return i
           state = T.Colon
           continue
         case T.Colon:
-          if (c !== 0x3a) return false
+          if (c !== 0x3a) return INVALID
           i++
           state = T.Value
           continue
@@ -150,13 +172,22 @@ export class JsonSlicer {
             i++
             continue
           }
-          if (c !== (stack[depth - 1] === 1 ? 0x7d : 0x5d)) return false
-          depth--
+          if (c !== (stack[depth - 1] === 1 ? 0x7d : 0x5d)) return INVALID
+          if (--depth === 0) {
+            this.hasSpace = space
+            return i + 1
+          }
           i++
           continue
       }
     }
-    return depth === 0
+    return INCOMPLETE
+  }
+
+  /** True when buf[start, end) is exactly one valid JSON object (whitespace around it allowed). */
+  valid(buf: Uint8Array, start: number, end: number): boolean {
+    const close = this.scan(buf, firstNonSpace(buf, start, end), end)
+    return close >= 0 && firstNonSpace(buf, close, end) === end
   }
 
   /** Writes the record without whitespace outside strings. Call after valid(). */

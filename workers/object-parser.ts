@@ -25,10 +25,11 @@ export class ObjectParser implements RecordHandler {
     private readonly options: ParseOptions,
     private readonly clock: () => number = Date.now,
   ) {
-    this.cutter = new RecordCutter(this, options.limits)
+    this.slicer = options.format === 'json' ? new JsonSlicer(options.limits.maxDepth) : null
+    // In the json format the slicer reads (and validates) each record in the same pass that finds its end.
+    this.cutter = new RecordCutter(this, options.limits, this.slicer)
     this.out = new OutputBuilder(options.limits.outputChunkBytes, options.framing, options.syslog, clock)
     this.header = options.format === 'fortisiem' ? new PerSecond((d) => `${ctime(d)} FortiSIEM-CloudTrail`, clock) : null
-    this.slicer = options.format === 'json' ? new JsonSlicer(options.limits.maxDepth) : null
   }
 
   /** Feeds decompressed bytes; throws CutError when the document is not a CloudTrail log. */
@@ -53,12 +54,12 @@ export class ObjectParser implements RecordHandler {
     return taken
   }
 
-  onRecord(buf: Uint8Array, start: number, end: number, hasSpace: boolean): void {
+  onRecord(buf: Uint8Array, start: number, end: number, hasSpace: boolean, valid = false): void {
     const bytes = buf.subarray(start, end)
     const utf8 = isUtf8(bytes)
     if (this.slicer && utf8) {
       // The json fast path: validated and copied as it is (json-slice.ts).
-      if (!this.slicer.valid(buf, start, end)) {
+      if (!valid && !this.slicer.valid(buf, start, end)) {
         this.onSkip('record_not_json')
         return
       }

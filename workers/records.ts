@@ -27,14 +27,25 @@ export interface RecordHandler {
   /**
    * One record: bytes [start, end) of `buf` (the view is only valid during the call). `hasSpace` is
    * true when whitespace occurs outside strings, so the json format knows whether it must minify.
+   * `valid` is true when a pre-scanner has already checked that the record is valid JSON.
    */
-  onRecord(buf: Uint8Array, start: number, end: number, hasSpace: boolean): void
+  onRecord(buf: Uint8Array, start: number, end: number, hasSpace: boolean, valid?: boolean): void
   onSkip(reason: keyof SkipCounts): void
 }
 
 export interface CutterLimits {
   maxRecordBytes: number
   maxDepth: number
+}
+
+/**
+ * Optional: reads a whole record that lies inside the current chunk in one pass, validating it on the way
+ * (json-slice.ts); returns the index after it, or a negative number to let the cutter do it (the record is
+ * invalid, or continues in the next chunk). Saves the cutter's own pass over most records.
+ */
+export interface PreScanner {
+  scan(buf: Uint8Array, start: number, limit: number): number
+  readonly hasSpace: boolean
 }
 
 const enum S {
@@ -91,6 +102,7 @@ export class RecordCutter {
   constructor(
     private readonly handler: RecordHandler,
     private readonly limits: CutterLimits,
+    private readonly prescanner: PreScanner | null = null,
   ) {}
 
   push(buf: Uint8Array): void {
@@ -198,6 +210,9 @@ export class RecordCutter {
           } else if (c === 0x5d && this.state === S.ElemOrEnd) {
             this.state = S.TopCommaOrEnd
             i++
+          } else if (c === 0x7b && this.prescanner !== null && this.prescanned(buf, i, n)) {
+            i = this.prescanEnd
+            this.state = S.ElemCommaOrEnd
           } else if (c === 0x7b) {
             this.state = S.Record
             this.depth = 1
@@ -248,6 +263,18 @@ export class RecordCutter {
     }
     if (this.state === S.Record && recordStart >= 0) this.keep(buf, recordStart, n)
     this.position += n
+  }
+
+  private prescanEnd = 0
+
+  /** A record read whole by the pre-scanner (and handed over or skipped); false leaves it to the cutter. */
+  private prescanned(buf: Uint8Array, start: number, limit: number): boolean {
+    const end = this.prescanner!.scan(buf, start, limit)
+    if (end < 0) return false
+    if (end - start > this.limits.maxRecordBytes) this.handler.onSkip('record_too_large')
+    else this.handler.onRecord(buf, start, end, this.prescanner!.hasSpace, true)
+    this.prescanEnd = end
+    return true
   }
 
   /** The document is complete: throws when it was not, or had no Records. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { SkipReason } from '../../workers/protocol.ts'
+import { JsonSlicer } from '../../workers/json-slice.ts'
 import { CutError, RecordCutter } from '../../workers/records.ts'
 import { fixtureDocuments } from '../helpers/fixtures.ts'
 
@@ -12,7 +13,7 @@ interface Cut {
   skipped: SkipReason[]
 }
 
-function cut(doc: string | Uint8Array, chunkSize = Infinity, limits = { maxRecordBytes: 1 << 20, maxDepth: 64 }): Cut {
+function cut(doc: string | Uint8Array, chunkSize = Infinity, limits = { maxRecordBytes: 1 << 20, maxDepth: 64 }, prescan = false): Cut {
   const bytes = typeof doc === 'string' ? enc.encode(doc) : doc
   const result: Cut = { records: [], spaces: [], skipped: [] }
   const cutter = new RecordCutter(
@@ -26,6 +27,7 @@ function cut(doc: string | Uint8Array, chunkSize = Infinity, limits = { maxRecor
       },
     },
     limits,
+    prescan ? new JsonSlicer(limits.maxDepth) : null,
   )
   const size = Math.min(chunkSize, bytes.length || 1)
   for (let i = 0; i < bytes.length; i += size) cutter.push(bytes.slice(i, i + size))
@@ -59,6 +61,19 @@ describe('RecordCutter', () => {
         const { records, skipped } = cut(text, size)
         expect(records.map((r) => JSON.parse(r)), `${name} @${size}`).toEqual(expected)
         expect(skipped).toEqual([])
+      }
+    }
+  })
+
+  it('cuts the same records with the json pre-scanner, at every chunk size, invalid records included', () => {
+    const docs = [
+      ...fixtureDocuments().map((d) => d.text),
+      JSON.stringify({ Records: tricky }),
+      '{"Records":[{"a":1},{"bad":tru},{"b":[1,2,{"c":"x"}]},7,{"deep":' + '['.repeat(100) + ']'.repeat(100) + '},{"z":0}]}',
+    ]
+    for (const doc of docs) {
+      for (const size of [1, 5, 64, 4096, Infinity]) {
+        expect(cut(doc, size, undefined, true)).toEqual(cut(doc, size))
       }
     }
   })
