@@ -4,6 +4,7 @@
 import { isUtf8 } from 'node:buffer'
 import { gunzipSync } from 'node:zlib'
 import { PerSecond, ctime } from './ctime.ts'
+import { FastFlattener } from './flatten-fast.ts'
 import { flattenRecord } from './flatten.ts'
 import { minifyRecord } from './json-line.ts'
 import { JsonSlicer } from './json-slice.ts'
@@ -13,6 +14,18 @@ import { EVENT_LAG_BUCKETS, emptyStats, type ParseOptions, type ParseStats, type
 import { RecordCutter, type RecordHandler } from './records.ts'
 
 const decoder = new TextDecoder('utf-8')
+const encoder = new TextEncoder()
+
+/**
+ * One fast flattener per thread: it learns CloudTrail's keys and shapes once and keeps them across objects
+ * (a new one per object would pay that for every file).
+ */
+const flatteners = new Map<number, FastFlattener>()
+function flattenerFor(maxDepth: number): FastFlattener {
+  let f = flatteners.get(maxDepth)
+  if (!f) flatteners.set(maxDepth, (f = new FastFlattener(maxDepth)))
+  return f
+}
 
 export class ObjectParser implements RecordHandler {
   readonly stats: ParseStats = emptyStats()
@@ -20,16 +33,21 @@ export class ObjectParser implements RecordHandler {
   private readonly out: OutputBuilder
   private readonly header: PerSecond | null
   private readonly slicer: JsonSlicer | null
+  private readonly fast: FastFlattener | null
+  /** The header and its space, encoded once per second. */
+  private headerText = ''
+  private headerBytes = new Uint8Array(0)
 
   constructor(
     private readonly options: ParseOptions,
     private readonly clock: () => number = Date.now,
   ) {
-    this.slicer = options.format === 'json' ? new JsonSlicer(options.limits.maxDepth) : null
+    this.slicer = options.format === 'json' && options.fastPaths !== false ? new JsonSlicer(options.limits.maxDepth) : null
     // In the json format the slicer reads (and validates) each record in the same pass that finds its end.
     this.cutter = new RecordCutter(this, options.limits, this.slicer)
     this.out = new OutputBuilder(options.limits.outputChunkBytes, options.framing, options.syslog, clock)
     this.header = options.format === 'fortisiem' ? new PerSecond((d) => `${ctime(d)} FortiSIEM-CloudTrail`, clock) : null
+    this.fast = options.format === 'fortisiem' && options.fastPaths !== false ? flattenerFor(options.limits.maxDepth) : null
   }
 
   /** Feeds decompressed bytes; throws CutError when the document is not a CloudTrail log. */
@@ -55,6 +73,21 @@ export class ObjectParser implements RecordHandler {
   }
 
   onRecord(buf: Uint8Array, start: number, end: number, hasSpace: boolean, valid = false): void {
+    if (this.fast) {
+      // The fortisiem fast path (flatten-fast.ts): one pass over the bytes, straight into the output.
+      this.out.beginRecord()
+      this.writeHeader()
+      const mark = this.out.position
+      if (!this.fast.flatten(buf, start, end, this.out)) {
+        this.out.abandonRecord()
+        this.onSkip('record_not_json')
+        return
+      }
+      if (this.fast.notUtf8) this.stats.invalidUtf8++
+      if (this.out.position === mark) this.out.setPosition(mark - 1) // {}: the header stands alone
+      this.endRecord(buf, start, end)
+      return
+    }
     const bytes = buf.subarray(start, end)
     const utf8 = isUtf8(bytes)
     if (this.slicer && utf8) {
@@ -85,6 +118,15 @@ export class ObjectParser implements RecordHandler {
       return
     }
     this.endRecord(buf, start, end)
+  }
+
+  private writeHeader(): void {
+    const text = this.header!.get()
+    if (text !== this.headerText) {
+      this.headerText = text
+      this.headerBytes = encoder.encode(`${text} `)
+    }
+    this.out.writeBytes(this.headerBytes, 0, this.headerBytes.length)
   }
 
   private endRecord(buf: Uint8Array, start: number, end: number): void {

@@ -44,6 +44,8 @@ export interface ParseOptions {
   framing: Framing
   syslog?: SyslogFraming
   limits: ParseLimits
+  /** The single-pass fast paths (default), or when false the straightforward reference ones (tests, benchmarks). */
+  fastPaths?: boolean
 }
 
 export interface ParseTask extends ParseOptions {

@@ -327,8 +327,20 @@ describe('FastFlattener edge cases', () => {
     }
   })
 
+  it('checks a predicted key whole: the key there may be longer or shorter, or spelled otherwise', () => {
+    const ff = new FastFlattener(MAX_DEPTH)
+    const stems = ['a', 'ab', 'abc', 'abcd', 'abcde', 'abcdefgh', 'abcdefghi']
+    const keys = [...stems, ...stems.map((k) => k + 'z'), ...stems.map((k) => k.slice(0, -1) + '\\u00' + k.charCodeAt(k.length - 1).toString(16))]
+    const random = new Random(5)
+    for (let n = 0; n < 400; n++) {
+      const k = random.pick(keys)
+      agree(ff, `{"x":1,"${k}":2,"y":{"x":1,"${k}":[{"${k}":3}]}}`)
+      agree(ff, `{"${k}":1}`)
+    }
+  })
+
   it('agrees on nesting up to maxDepth and rejects one more, without using the JS stack', () => {
-    for (const maxDepth of [1, 2, 3, 10, 200]) {
+    for (const maxDepth of [0, 1, 2, 3, 10, 200]) {
       const ff = new FastFlattener(maxDepth)
       const depths = new Set([1, 2, 3, 4, 5, 6, 7, 8, maxDepth - 1, maxDepth, maxDepth + 1].filter((d) => d >= 1 && d <= maxDepth + 1))
       for (const depth of depths) {
@@ -338,6 +350,7 @@ describe('FastFlattener edge cases', () => {
           for (let d = depth - 1; d >= 1; d--) text = d === 1 || d % 2 === 0 ? `{"k${d}":${text},"a":0}` : `[${text},0]`
           if (!text.startsWith('{')) continue
           agree(ff, text, maxDepth)
+          if (maxDepth === 0) expect(fast(ff, enc.encode(text))).toBeNull()
         }
       }
     }
@@ -347,6 +360,24 @@ describe('FastFlattener edge cases', () => {
     const out = new OutputBuilder(1 << 20, 'lines')
     expect(ff.flatten(enc.encode(deep), 0, deep.length, out)).toBe(true)
     expect(out.position).toBe(2 * 100_000 + 3)
+    // Not UTF-8, so left to the reference, which runs out of stack at such depths: rejected, not thrown.
+    const notUtf8 = new Uint8Array([...enc.encode('{"a":'.repeat(100_000) + '"'), 0xff, ...enc.encode('"' + '}'.repeat(100_000))])
+    expect(ff.flatten(notUtf8, 0, notUtf8.length, out)).toBe(false)
+    expect(out.position).toBe(2 * 100_000 + 3)
+  })
+
+  it('says whether a record was valid UTF-8', () => {
+    const ff = new FastFlattener(MAX_DEPTH)
+    const out = new OutputBuilder(64, 'lines')
+    const check = (bytes: number[], valid: boolean) => {
+      ff.flatten(new Uint8Array(bytes), 0, bytes.length, out)
+      expect(ff.notUtf8, JSON.stringify(bytes)).toBe(!valid)
+    }
+    check([...enc.encode('{"a":"é"}')], true)
+    check([...enc.encode('{"a":"'), 0xff, ...enc.encode('"}')], false)
+    check([...enc.encode('{"a":1}')], true)
+    check([...enc.encode('{"a\\n'), 0xc3, ...enc.encode('":1}')], false)
+    check([...enc.encode('{"a":tru}')], true)
   })
 
   it('falls back to the WHATWG decoder for invalid UTF-8, as the reference sees it', () => {
@@ -357,6 +388,13 @@ describe('FastFlattener edge cases', () => {
         const bytes = new Uint8Array([...enc.encode(before), ...seq, ...enc.encode(after)])
         agree(ff, bytes)
       }
+    }
+    // In keys with escapes, and after a key the flattener knows (so that it predicts it).
+    agree(ff, '{"ab":1,"cd":2}')
+    for (const seq of invalid) {
+      agree(ff, new Uint8Array([...enc.encode('{"a\\n'), ...seq, ...enc.encode('":1}')]))
+      agree(ff, new Uint8Array([...enc.encode('{"ab":1,"cd'), ...seq, ...enc.encode('":2}')]))
+      agree(ff, new Uint8Array([...enc.encode('{"ab":1,"c'), ...seq, ...enc.encode('":2}')]))
     }
   })
 
@@ -372,9 +410,11 @@ describe('FastFlattener edge cases', () => {
     const ff = new FastFlattener(MAX_DEPTH)
     const random = new Random(7)
     const keyOf = (n: number) => `k${n.toString(36)}${n % 7 === 0 ? '\uE000' : n % 11 === 0 ? '😀' : ''}`
-    // One record with 10,000 distinct keys in random order, then many small records with fresh keys.
-    const big = Array.from({ length: 10_000 }, (_, n) => n).sort(() => random.float() - 0.5)
+    // One record with 30,000 distinct keys in random order (it goes to the reference: too many new keys),
+    // then many small records with fresh keys.
+    const big = Array.from({ length: 30_000 }, (_, n) => n).sort(() => random.float() - 0.5)
     agree(ff, `{${big.map((n) => `"${keyOf(n)}":${n}`).join(',')}}`)
+    expect(ff.notUtf8).toBe(false)
     for (let r = 0; r < 300; r++) {
       const members = Array.from({ length: 30 }, () => {
         const n = random.int(20_000)
@@ -481,6 +521,75 @@ describe('FastFlattener fuzz', () => {
     // Both outcomes are exercised.
     expect(accepted).toBeGreaterThan(300)
     expect(rejected).toBeGreaterThan(300)
+  })
+})
+
+describe('FastFlattener caches', () => {
+  it('writes a shape it knows from its plan whatever the values: escapes, eventSource forms, number text', () => {
+    const ff = new FastFlattener(MAX_DEPTH)
+    const values = [
+      ['"s3.amazonaws.com"', '"x"', '1'],
+      ['"\\u0073\\u0033.amazonaws.com"', '"\\n\\b"', '-1.5e3'],
+      ['"ß.amazonaws.com"', '"😀\\ud83d\\ude00"', '0'],
+      ['"AWS Internal"', '""', '1E400'],
+    ]
+    for (let round = 0; round < 3; round++) {
+      for (const [es, v, n] of values) {
+        agree(ff, `{"z":${n},"eventSource":${es},"o":{"v":${v},"eventSource":${es}},"a":[${v},${n}]}`)
+        agree(ff, `{"eventSource":${n},"v":${v}}`)
+      }
+    }
+  })
+
+  it('stays exact past the number of shapes it keeps (the plans start over)', () => {
+    const ff = new FastFlattener(MAX_DEPTH)
+    const names = 'abcdefghijklm'.split('')
+    // 5,000 distinct subsets of 13 keys, each in CloudTrail-like unsorted order: 5,000 shapes.
+    for (let n = 1; n <= 5000; n++) {
+      const members = names.filter((_, k) => (n >> k) & 1).reverse().map((k, i) => `"${k}":${i % 2 ? `"${k}${n}"` : `{"x":${n}}`}`)
+      agree(ff, `{${members.join(',')}}`)
+    }
+  })
+
+  it('stays exact with many spellings of the same keys (spellings it no longer keeps)', () => {
+    const ff = new FastFlattener(MAX_DEPTH)
+    // 3,000 keys, each spelled 4 ways (12,000 spellings: more than it keeps), 200 new ones a record.
+    const spell = (n: number, way: number) => {
+      const name = `key${n}`
+      if (way === 0) return name
+      if (way === 1) return `\\u006b${name.slice(1)}`
+      if (way === 2) return `${name.slice(0, -1)}\\u00${name.charCodeAt(name.length - 1).toString(16)}`
+      return `k\\u0065${name.slice(2)}`
+    }
+    for (let r = 0; r < 240; r++) {
+      const members: string[] = []
+      for (let m = 0; m < 50; m++) {
+        const n = (r * 50 + m) % 3000
+        members.push(`"${spell(n, Math.floor(r / 60) % 4)}":{"${spell(n, (Math.floor(r / 60) + 1) % 4)}":${m},"b":[${m}]}`)
+      }
+      agree(ff, `{${members.join(',')}}`)
+      agree(ff, `{${members.slice(0, 3).join(',')}}`) // and a repeated small shape
+    }
+  })
+
+  it('writes records larger than a slab of plans', () => {
+    const ff = new FastFlattener(MAX_DEPTH)
+    const record = `{"Items":[${Array.from({ length: 15_000 }, (_, n) => `{"b":"v${n}","a":${n}}`).join(',')}],"eventSource":"s3.amazonaws.com"}`
+    agree(ff, record)
+    agree(ff, record) // its plan, cached
+  })
+
+  it('checks its arguments', () => {
+    const ff = new FastFlattener(MAX_DEPTH)
+    const out = new OutputBuilder(64, 'lines')
+    const buf = enc.encode('{"a":1}')
+    expect(() => ff.flatten(buf, -1, 7, out)).toThrow(RangeError)
+    expect(() => ff.flatten(buf, 0, 8, out)).toThrow(RangeError)
+    expect(() => ff.flatten(buf, 5, 4, out)).toThrow(RangeError)
+    expect(() => ff.flatten(buf, 0.5, 7, out)).toThrow(RangeError)
+    expect(() => new FastFlattener(-1)).toThrow(RangeError)
+    expect(() => new FastFlattener(1.5)).toThrow(RangeError)
+    expect(ff.flatten(buf, 0, 7, out)).toBe(true)
   })
 })
 

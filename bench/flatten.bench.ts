@@ -1,0 +1,176 @@
+// The FortiSIEM flatteners on one realistic decompressed file (1000 synthetic records, RecordGenerator seed
+// 1): JSON.parse of each record (the parse part of the floor), the reference flattener (flatten.ts, as
+// object-parser.ts calls it: decode, flatten, encode into the output) and the fast one (flatten-fast.ts,
+// bytes straight into the output). Then the whole parse path of goal 1 against the floor (gunzip +
+// JSON.parse of the document), and the fast flattener on a stream of fresh records, where it meets new keys
+// and new shapes as a collector does. Run after a build (ROUNDS=n to change the number of rounds):
+//   npx tsc -p tsconfig.json && node dist/bench/flatten.bench.js
+
+import { gunzipSync } from 'node:zlib'
+import { Bench, type Task } from 'tinybench'
+import { buildLogFile } from '../src/synthetic/log-file.ts'
+import { RecordGenerator } from '../src/synthetic/records.ts'
+import { FastFlattener } from '../workers/flatten-fast.ts'
+import { flattenRecord } from '../workers/flatten.ts'
+import { OutputBuilder } from '../workers/output.ts'
+import { RecordCutter, type RecordHandler } from '../workers/records.ts'
+
+const MAX_DEPTH = 128 // config.ts's default max_depth
+const CHUNK = 256 * 1024
+const decoder = new TextDecoder('utf-8')
+const limits = { maxRecordBytes: 8 << 20, maxDepth: MAX_DEPTH }
+
+const gen = new RecordGenerator({ seed: 1 })
+const file = buildLogFile(gen, { records: 1000, account: '111122223333', region: 'us-east-1', time: new Date('2026-11-26T15:05:00Z') })
+const doc = gunzipSync(file.body)
+
+/** [start, end) of each record in `buf`, as the cutter hands them over. */
+function cut(buf: Uint8Array): number[] {
+  const offsets: number[] = []
+  const cutter = new RecordCutter({ onRecord: (_b, start, end) => offsets.push(start, end), onSkip: () => {} }, limits)
+  cutter.push(buf)
+  cutter.end()
+  return offsets
+}
+
+const offsets = cut(doc)
+const texts: string[] = []
+for (let k = 0; k < offsets.length; k += 2) texts.push(decoder.decode(doc.subarray(offsets[k], offsets[k + 1])))
+const RECORDS = texts.length
+
+// The fast flattener must write what the reference writes before it is worth timing.
+{
+  const ff = new FastFlattener(MAX_DEPTH)
+  const out = new OutputBuilder(1 << 24, 'lines')
+  for (let k = 0; k < offsets.length; k += 2) {
+    const mark = out.position
+    if (!ff.flatten(doc, offsets[k], offsets[k + 1], out)) throw new Error(`record ${k / 2} rejected`)
+    const got = Buffer.from(out.take()!.data.subarray(mark)).toString()
+    if (got !== flattenRecord(texts[k / 2], MAX_DEPTH)) throw new Error(`record ${k / 2}: the fast flattener differs from the reference`)
+  }
+}
+
+const reference = new OutputBuilder(CHUNK, 'lines')
+const fastOut = new OutputBuilder(CHUNK, 'lines')
+const fast = new FastFlattener(MAX_DEPTH)
+
+function flattenAll(ff: FastFlattener, buf: Uint8Array, offs: number[], out: OutputBuilder): void {
+  for (let k = 0; k < offs.length; k += 2) {
+    ff.flatten(buf, offs[k], offs[k + 1], out)
+    out.endRecord()
+    if (out.full) out.take()
+  }
+}
+
+// The whole path: gunzip, cut, fast flatten, as a worker does it (one record handler, output taken when full).
+const pathOut = new OutputBuilder(CHUNK, 'lines')
+const pathFlattener = new FastFlattener(MAX_DEPTH)
+const pathHandler: RecordHandler = {
+  onRecord(buf, start, end) {
+    pathFlattener.flatten(buf, start, end, pathOut)
+    pathOut.endRecord()
+    if (pathOut.full) pathOut.take()
+  },
+  onSkip() {},
+}
+
+// Fresh records: 20,000 of them (seed 2), each run with a new flattener that learns keys and shapes as it goes.
+const freshGen = new RecordGenerator({ seed: 2 })
+const freshTexts = Array.from({ length: 20_000 }, () => JSON.stringify(freshGen.next()))
+const freshDoc = Buffer.from(freshTexts.join(','))
+const freshOffsets: number[] = []
+for (let k = 0, p = 0; k < freshTexts.length; k++) {
+  const n = Buffer.byteLength(freshTexts[k])
+  freshOffsets.push(p, p + n)
+  p += n + 1
+}
+const freshOut = new OutputBuilder(CHUNK, 'lines')
+
+// Each task does one whole batch of records. On a shared machine the load changes from one second to the
+// next, so the tasks run in short interleaved rounds and each keeps its best (lowest) median.
+const ROUNDS = Number(process.env.ROUNDS ?? 7)
+const tasks: { name: string; records: number; fn: () => void }[] = [
+  {
+    name: 'JSON.parse (each record)',
+    records: RECORDS,
+    fn: () => {
+      for (const t of texts) JSON.parse(t)
+    },
+  },
+  {
+    name: 'reference: decode + flattenRecord + write',
+    records: RECORDS,
+    fn: () => {
+      for (let k = 0; k < offsets.length; k += 2) {
+        reference.writeString(flattenRecord(decoder.decode(doc.subarray(offsets[k], offsets[k + 1])), MAX_DEPTH))
+        reference.endRecord()
+        if (reference.full) reference.take()
+      }
+    },
+  },
+  { name: 'fast: flatten into OutputBuilder', records: RECORDS, fn: () => flattenAll(fast, doc, offsets, fastOut) },
+  {
+    name: 'floor: gunzip + JSON.parse(document)',
+    records: RECORDS,
+    fn: () => {
+      JSON.parse(gunzipSync(file.body).toString())
+    },
+  },
+  {
+    name: 'path: gunzip + cut + fast flatten',
+    records: RECORDS,
+    fn: () => {
+      const cutter = new RecordCutter(pathHandler, limits)
+      cutter.push(gunzipSync(file.body))
+      cutter.end()
+    },
+  },
+  {
+    name: 'JSON.parse, fresh records',
+    records: freshTexts.length,
+    fn: () => {
+      for (const t of freshTexts) JSON.parse(t)
+    },
+  },
+  { name: 'fast, fresh records', records: freshTexts.length, fn: () => flattenAll(new FastFlattener(MAX_DEPTH), freshDoc, freshOffsets, freshOut) },
+]
+
+const best = new Map<string, number>() // task -> lowest median ms
+for (let round = 0; round < ROUNDS; round++) {
+  const bench = new Bench({ time: 300, warmupTime: 100, iterations: 3, warmupIterations: 2 })
+  for (const t of tasks) bench.add(t.name, t.fn)
+  await bench.run()
+  for (const task of bench.tasks) best.set(task.name, Math.min(best.get(task.name) ?? Infinity, median(task)))
+}
+
+function median(task: Task): number {
+  const r = task.result
+  if (r.state !== 'completed' && r.state !== 'aborted-with-statistics') throw new Error(`${task.name}: ${r.state}`)
+  return r.latency.p50
+}
+
+/** Records per second of a task, from its best median. */
+function rate(name: string): number {
+  const t = tasks.find((x) => x.name === name)!
+  return t.records / (best.get(name)! / 1000)
+}
+
+const rParse = rate(tasks[0].name)
+const rRef = rate(tasks[1].name)
+const rFast = rate(tasks[2].name)
+const rFloor = rate(tasks[3].name)
+const rPath = rate(tasks[4].name)
+const rFreshParse = rate(tasks[5].name)
+const rFresh = rate(tasks[6].name)
+const row = (subject: string, r: number, extra: Record<string, string> = {}) => ({ subject, 'records/s': Math.round(r).toLocaleString('en-US'), 'µs/record': (1e6 / r).toFixed(2), ...extra })
+
+console.log(`flatteners: ${RECORDS} records of ${(doc.length / RECORDS).toFixed(0)} bytes (RecordGenerator seed 1), best of ${ROUNDS} rounds`)
+console.table([
+  row('JSON.parse (each record)', rParse),
+  row('reference flattener', rRef),
+  row('fast flattener', rFast, { 'fast/JSON.parse': (rFast / rParse).toFixed(2), 'fast/reference': (rFast / rRef).toFixed(2) }),
+])
+console.log(`${freshTexts.length.toLocaleString('en-US')} fresh records (seed 2, ${(freshDoc.length >> 20)} MiB), a new fast flattener each run: it learns keys and shapes as it goes`)
+console.table([row('JSON.parse (each record)', rFreshParse), row('fast flattener', rFresh, { 'fast/JSON.parse': (rFresh / rFreshParse).toFixed(2) })])
+console.log('goal 1, one thread: the parse path against the floor')
+console.table([row('floor: gunzip + JSON.parse(document)', rFloor), row('gunzip + cut + fast flatten', rPath, { 'path/floor': (rPath / rFloor).toFixed(2) })])
