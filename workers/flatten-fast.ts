@@ -562,6 +562,33 @@ export class FastFlattener {
     if (!(Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start <= end && end <= buf.length)) {
       throw new RangeError(`record bounds [${start}, ${end}) are outside the buffer (${buf.length} bytes)`)
     }
+    this.prepare(buf)
+    const scanned = this.scan(buf, start, end)
+    this.lastNotUtf8 = scanned === NOT_UTF8
+    if (scanned === REJECTED) return false
+    if (scanned !== SCANNED) return this.reference(buf.subarray(start, end), out)
+    out.setPosition(this.emit(this.plan(), buf, out, out.position))
+    return true
+  }
+
+  /**
+   * The record that starts at `start` (its '{') and ends somewhere before `limit`, as the record cutter
+   * would hand it over: its fields are appended to `out` and the index after its closing brace returned.
+   * -1, with `out` unchanged, when it cannot be done in one pass here — the record is invalid, runs past
+   * `limit`, is not valid UTF-8 or brings too many new keys — and the caller cuts it and calls flatten().
+   * This lets the cutter skip its own pass over most records (records.ts, PreScanner).
+   */
+  flattenFrom(buf: Uint8Array, start: number, limit: number, out: OutputBuilder): number {
+    this.prepare(buf)
+    const scanned = this.scan(buf, start, limit, true)
+    if (scanned !== SCANNED) return -1
+    const end = this.next
+    this.lastNotUtf8 = false
+    out.setPosition(this.emit(this.plan(), buf, out, out.position))
+    return end
+  }
+
+  private prepare(buf: Uint8Array): void {
     if (this.keys.trim() || this.plans.size >= MAX_PLANS || this.planBytes >= MAX_PLAN_BYTES) {
       // Nothing refers to the plans any more: the slab can be written over.
       this.plans.clear()
@@ -572,12 +599,6 @@ export class FastFlattener {
       this.inBuf = buf
       this.inView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
     }
-    const scanned = this.scan(buf, start, end)
-    this.lastNotUtf8 = scanned === NOT_UTF8
-    if (scanned === REJECTED) return false
-    if (scanned !== SCANNED) return this.reference(buf.subarray(start, end), out)
-    out.setPosition(this.emit(this.plan(), buf, out, out.position))
-    return true
   }
 
   /**
@@ -605,7 +626,7 @@ export class FastFlattener {
    * the way (only strings can hold bytes >= 0x80; anywhere else they make the record invalid JSON for the
    * reference too). Returns SCANNED, REJECTED, NOT_UTF8 when a string is not valid UTF-8, or UNSEEN.
    */
-  private scan(buf: Uint8Array, start: number, end: number): number {
+  private scan(buf: Uint8Array, start: number, end: number, openEnd = false): number {
     const maxDepth = this.maxDepth
     let i = start
     // TextDecoder drops a leading byte order mark.
@@ -838,9 +859,14 @@ export class FastFlattener {
       h = Math.imul(h ^ token, HASH_PRIME)
     }
 
-    // After the record: only whitespace.
-    while (i < end && isSpace(buf[i])) i++
-    if (i !== end) return REJECTED
+    if (openEnd) {
+      // flattenFrom(): the record ends here, whatever follows.
+      this.next = i
+    } else {
+      // After the record: only whitespace.
+      while (i < end && isSpace(buf[i])) i++
+      if (i !== end) return REJECTED
+    }
     this.tokenCount = nt
     this.shapeHash = h
     this.shapeCached = cached

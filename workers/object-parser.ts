@@ -11,7 +11,7 @@ import { JsonSlicer } from './json-slice.ts'
 import { OutputBuilder } from './output.ts'
 import { eventTimeMs } from './event-time.ts'
 import { EVENT_LAG_BUCKETS, emptyStats, type ParseOptions, type ParseStats, type SkipReason } from './protocol.ts'
-import { RecordCutter, type RecordHandler } from './records.ts'
+import { RecordCutter, type PreScanner, type RecordHandler } from './records.ts'
 
 const decoder = new TextDecoder('utf-8')
 const encoder = new TextEncoder()
@@ -27,7 +27,7 @@ function flattenerFor(maxDepth: number): FastFlattener {
   return f
 }
 
-export class ObjectParser implements RecordHandler {
+export class ObjectParser implements RecordHandler, PreScanner {
   readonly stats: ParseStats = emptyStats()
   private readonly cutter: RecordCutter
   private readonly out: OutputBuilder
@@ -43,11 +43,11 @@ export class ObjectParser implements RecordHandler {
     private readonly clock: () => number = Date.now,
   ) {
     this.slicer = options.format === 'json' && options.fastPaths !== false ? new JsonSlicer(options.limits.maxDepth) : null
-    // In the json format the slicer reads (and validates) each record in the same pass that finds its end.
-    this.cutter = new RecordCutter(this, options.limits, this.slicer)
     this.out = new OutputBuilder(options.limits.outputChunkBytes, options.framing, options.syslog, clock)
     this.header = options.format === 'fortisiem' ? new PerSecond((d) => `${ctime(d)} FortiSIEM-CloudTrail`, clock) : null
     this.fast = options.format === 'fortisiem' && options.fastPaths !== false ? flattenerFor(options.limits.maxDepth) : null
+    // The fast paths read (and validate) each record in the same pass that finds its end.
+    this.cutter = new RecordCutter(this, options.limits, this.slicer || this.fast ? this : null)
   }
 
   /** Feeds decompressed bytes; throws CutError when the document is not a CloudTrail log. */
@@ -72,7 +72,37 @@ export class ObjectParser implements RecordHandler {
     return taken
   }
 
-  onRecord(buf: Uint8Array, start: number, end: number, hasSpace: boolean, valid = false): void {
+  /** PreScanner: a record that lies whole in this chunk, through the fast path in one pass. */
+  takeRecord(buf: Uint8Array, start: number, limit: number): number {
+    const out = this.out
+    if (this.slicer) {
+      const end = this.slicer.scan(buf, start, limit)
+      if (end < 0 || !isUtf8(buf.subarray(start, end))) return -1
+      if (end - start > this.options.limits.maxRecordBytes) {
+        this.onSkip('record_too_large')
+        return end
+      }
+      out.beginRecord()
+      this.slicer.copy(buf, start, end, this.slicer.hasSpace, out)
+      this.endRecord(buf, start, end)
+      return end
+    }
+    out.beginRecord()
+    this.writeHeader()
+    const mark = out.position
+    const end = this.fast!.flattenFrom(buf, start, limit, out)
+    if (end < 0 || end - start > this.options.limits.maxRecordBytes) {
+      out.abandonRecord()
+      if (end < 0) return -1
+      this.onSkip('record_too_large')
+      return end
+    }
+    if (out.position === mark) out.setPosition(mark - 1) // {}: the header stands alone
+    this.endRecord(buf, start, end)
+    return end
+  }
+
+  onRecord(buf: Uint8Array, start: number, end: number, hasSpace: boolean): void {
     if (this.fast) {
       // The fortisiem fast path (flatten-fast.ts): one pass over the bytes, straight into the output.
       this.out.beginRecord()
@@ -92,7 +122,7 @@ export class ObjectParser implements RecordHandler {
     const utf8 = isUtf8(bytes)
     if (this.slicer && utf8) {
       // The json fast path: validated and copied as it is (json-slice.ts).
-      if (!valid && !this.slicer.valid(buf, start, end)) {
+      if (!this.slicer.valid(buf, start, end)) {
         this.onSkip('record_not_json')
         return
       }

@@ -3,7 +3,8 @@ import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { buildLogFile } from '../../src/synthetic/log-file.ts'
 import { RecordGenerator } from '../../src/synthetic/records.ts'
-import { parseObjectSync } from '../../workers/object-parser.ts'
+import { gunzipSync } from 'node:zlib'
+import { ObjectParser, parseObjectSync } from '../../workers/object-parser.ts'
 import type { Format, ParseOptions } from '../../workers/protocol.ts'
 import { fixtureDocuments } from '../helpers/fixtures.ts'
 import * as hostile from '../helpers/hostile.ts'
@@ -41,6 +42,27 @@ describe.each(['fortisiem', 'json'] as const)('the %s fast path, a whole object 
     expect(fast.stats.records).toBe(reference.stats.records)
     expect(fast.stats.skipped).toEqual(reference.stats.skipped)
     expect(fast.stats.invalidUtf8).toBe(reference.stats.invalidUtf8)
+  })
+
+  it('writes the same bytes when the object arrives in small pieces (records across chunk edges)', () => {
+    for (const [name, gz] of objects) {
+      const text = gunzipSync(gz)
+      const reference = parseObjectSync(gz, options(format, false), clock).output
+      for (const size of [97, 1000, 7777]) {
+        const parser = new ObjectParser(options(format, true), clock)
+        let failed = false
+        try {
+          for (let at = 0; at < text.length; at += size) parser.push(text.subarray(at, at + size))
+          parser.end()
+        } catch {
+          failed = true
+        }
+        const chunks: Uint8Array[] = []
+        for (let t = parser.take(); t; t = parser.take()) chunks.push(t.data)
+        expect(failed, name).toBe(false)
+        expect(Buffer.concat(chunks).equals(reference), `${name} @${size}`).toBe(true)
+      }
+    }
   })
 
   it('frames syslog the same way', () => {

@@ -13,6 +13,19 @@ interface Cut {
   skipped: SkipReason[]
 }
 
+/** The json slicer as the cutter's pre-scanner, handing valid records over as the cutter would. */
+function slicerAsPreScanner(slicer: JsonSlicer, result: Cut) {
+  return {
+    takeRecord(buf: Uint8Array, start: number, limit: number): number {
+      const end = slicer.scan(buf, start, limit)
+      if (end < 0) return -1
+      result.records.push(dec.decode(buf.subarray(start, end)))
+      result.spaces.push(slicer.hasSpace)
+      return end
+    },
+  }
+}
+
 function cut(doc: string | Uint8Array, chunkSize = Infinity, limits = { maxRecordBytes: 1 << 20, maxDepth: 64 }, prescan = false): Cut {
   const bytes = typeof doc === 'string' ? enc.encode(doc) : doc
   const result: Cut = { records: [], spaces: [], skipped: [] }
@@ -27,7 +40,7 @@ function cut(doc: string | Uint8Array, chunkSize = Infinity, limits = { maxRecor
       },
     },
     limits,
-    prescan ? new JsonSlicer(limits.maxDepth) : null,
+    prescan ? slicerAsPreScanner(new JsonSlicer(limits.maxDepth), result) : null,
   )
   const size = Math.min(chunkSize, bytes.length || 1)
   for (let i = 0; i < bytes.length; i += size) cutter.push(bytes.slice(i, i + size))
