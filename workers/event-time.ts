@@ -22,9 +22,12 @@ export function eventTimeMs(buf: Uint8Array, start: number, end: number): number
   return Date.UTC(digits(buf, at, 4), digits(buf, at + 5, 2) - 1, digits(buf, at + 8, 2), digits(buf, at + 11, 2), digits(buf, at + 14, 2), digits(buf, at + 17, 2))
 }
 
-/** Start of the value after `"eventTime":"`, or -1. */
+/**
+ * Start of the value after `"eventTime":"`, or -1. Buffer's native search over a view of the record only:
+ * searching the whole chunk from `start` would cost a scan to the chunk's end for every record that has
+ * no eventTime.
+ */
 function indexOf(buf: Uint8Array, start: number, end: number): number {
-  const view = Buffer.from(buf.buffer, buf.byteOffset + start, end - start)
-  const i = view.indexOf(NEEDLE)
+  const i = Buffer.prototype.indexOf.call(new Uint8Array(buf.buffer, buf.byteOffset + start, end - start), NEEDLE) as number
   return i < 0 ? -1 : start + i + NEEDLE.length
 }

@@ -34,9 +34,10 @@ function runWhole(task: Omit<ParseTask, 'port'>, port: MessagePort): ParseResult
   if (!first || first.length < 2 || first[0] !== 0x1f || first[1] !== 0x8b) return null
   let text: Buffer
   try {
-    // 256 KiB output chunks instead of the default 16 KiB: fewer pieces to join at the end
-    // (measured on the bench data set: 1.66 ms per 1.4 MB file instead of 2.1 ms).
-    text = gunzipSync(first, { chunkSize: INFLATE_CHUNK, maxOutputLength: Math.min(task.limits.maxDecompressedBytes, WHOLE_INFLATE_BYTES) })
+    // 2 MiB output chunks instead of the default 16 KiB: most CloudTrail files then inflate into one
+    // buffer, with nothing to join (measured on the bench data set: 1.4–1.7 ms per 1.4 MB file, against
+    // 1.6–2.2 ms with 256 KiB chunks and 2.1–2.2 ms with the default).
+    text = gunzipSync(first, { chunkSize: 2 << 20, maxOutputLength: Math.min(task.limits.maxDecompressedBytes, WHOLE_INFLATE_BYTES) })
   } catch {
     return null // too large for this path, truncated or corrupt: the stream path says which, record by record
   }
