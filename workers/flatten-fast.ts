@@ -117,11 +117,14 @@ class Key {
   readonly words: Int32Array
   readonly length: number
   readonly eventSource: boolean
+  /** The top-level eventTime is noted on the way, for cloudtrail_event_lag_seconds. */
+  readonly eventTime: boolean
   constructor(readonly text: string) {
     const bytes = encoder.encode(escapeControls(text))
     this.length = bytes.length
     this.words = toWords(bytes, bytes.length)
     this.eventSource = text === 'eventSource'
+    this.eventTime = text === 'eventTime'
   }
 }
 
@@ -557,6 +560,10 @@ export class FastFlattener {
     return this.lastNotUtf8
   }
 
+  /** Where the last record's top-level eventTime string is (without quotes): start -1 when it had none. */
+  timeStart = -1
+  timeEnd = -1
+
   /** Appends the fields of the record in buf[start, end) to `out`; false (and `out` unchanged) when the record is not a valid JSON object. */
   flatten(buf: Uint8Array, start: number, end: number, out: OutputBuilder): boolean {
     if (!(Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start <= end && end <= buf.length)) {
@@ -658,6 +665,8 @@ export class FastFlattener {
     let ns = 0
     let h = Math.imul(HASH_SEED ^ T_OBJECT, HASH_PRIME)
     let cached = true
+    let timeValue = false // the value coming is the top-level eventTime's
+    this.timeStart = -1
     let newKeys = 0
     tokens[nt++] = T_OBJECT
     let f = 0
@@ -753,6 +762,7 @@ export class FastFlattener {
           else if (f === 0) keys.first = raw
         }
         frameRaw[f] = raw
+        timeValue = f === 0 && raw.key.eventTime
         tokenRaw[nt] = raw
         const token = T_KEY + raw.id
         tokens[nt++] = token
@@ -854,6 +864,11 @@ export class FastFlattener {
       slotEnd[ns] = i
       slotEscaped[ns] = escaped
       ns++
+      if (timeValue && token === T_STRING) {
+        this.timeStart = s
+        this.timeEnd = i
+        timeValue = false
+      }
       if (token === T_STRING) i++ // the closing quote
       tokens[nt++] = token
       h = Math.imul(h ^ token, HASH_PRIME)

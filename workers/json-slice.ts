@@ -126,6 +126,9 @@ export class JsonSlicer {
 
   /** Whether the last scan() saw whitespace outside strings. */
   hasSpace = false
+  /** Where the last record's top-level eventTime string is (without quotes): start -1 when it had none. */
+  timeStart = -1
+  timeEnd = -1
   private viewBuf: Uint8Array | null = null
   private view: DataView = new DataView(new ArrayBuffer(0) as ArrayBufferLike)
 
@@ -150,6 +153,8 @@ export class JsonSlicer {
     let depth = 1
     let state = T.FirstKey
     let space = false
+    let timeValue = false
+    this.timeStart = -1
     for (let i = start + 1; i < limit; ) {
       const c = buf[i]
       if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) {
@@ -174,8 +179,14 @@ export class JsonSlicer {
             i++
             continue
           }
-          if (c === 0x22) i = skipString(buf, view, i, limit)
-          else if (c === 0x74) i = literal(buf, i, limit, TRUE)
+          if (c === 0x22) {
+            const s = i
+            i = skipString(buf, view, i, limit)
+            if (timeValue && depth === 1 && i > 0) {
+              this.timeStart = s + 1
+              this.timeEnd = i - 1
+            }
+          } else if (c === 0x74) i = literal(buf, i, limit, TRUE)
           else if (c === 0x66) i = literal(buf, i, limit, FALSE)
           else if (c === 0x6e) i = literal(buf, i, limit, NULL)
           else i = skipNumber(buf, i, limit)
@@ -195,8 +206,13 @@ export class JsonSlicer {
         // falls through: a key
         case T.Key:
           if (c !== 0x22) return INVALID
-          i = skipString(buf, view, i, limit)
-          if (i < 0) return i
+          {
+            const s = i
+            i = skipString(buf, view, i, limit)
+            if (i < 0) return i
+            // The top-level eventTime, noted for cloudtrail_event_lag_seconds: `"eventTime"` is 11 bytes.
+            timeValue = depth === 1 && i - s === 11 && isEventTime(buf, s + 1)
+          }
           state = T.Colon
           continue
         case T.Colon:
@@ -250,6 +266,13 @@ export class JsonSlicer {
     }
     if (end > from) out.writeBytes(buf, from, end)
   }
+}
+
+const EVENT_TIME = new TextEncoder().encode('eventTime')
+
+function isEventTime(buf: Uint8Array, at: number): boolean {
+  for (let k = 0; k < EVENT_TIME.length; k++) if (buf[at + k] !== EVENT_TIME[k]) return false
+  return true
 }
 
 function firstNonSpace(buf: Uint8Array, i: number, end: number): number {

@@ -9,7 +9,7 @@ import { flattenRecord } from './flatten.ts'
 import { minifyRecord } from './json-line.ts'
 import { JsonSlicer } from './json-slice.ts'
 import { OutputBuilder } from './output.ts'
-import { eventTimeMs } from './event-time.ts'
+import { eventTimeMs, parseTime } from './event-time.ts'
 import { EVENT_LAG_BUCKETS, emptyStats, type ParseOptions, type ParseStats, type SkipReason } from './protocol.ts'
 import { RecordCutter, type PreScanner, type RecordHandler } from './records.ts'
 
@@ -84,7 +84,7 @@ export class ObjectParser implements RecordHandler, PreScanner {
       }
       out.beginRecord()
       this.slicer.copy(buf, start, end, this.slicer.hasSpace, out)
-      this.endRecord(buf, start, end)
+      this.endRecord(buf, start, end, this.slicer.timeStart >= 0 ? parseTime(buf, this.slicer.timeStart, this.slicer.timeEnd) : Number.NaN)
       return end
     }
     out.beginRecord()
@@ -98,7 +98,7 @@ export class ObjectParser implements RecordHandler, PreScanner {
       return end
     }
     if (out.position === mark) out.setPosition(mark - 1) // {}: the header stands alone
-    this.endRecord(buf, start, end)
+    this.endRecord(buf, start, end, this.fast!.timeStart >= 0 ? parseTime(buf, this.fast!.timeStart, this.fast!.timeEnd) : Number.NaN)
     return end
   }
 
@@ -115,7 +115,7 @@ export class ObjectParser implements RecordHandler, PreScanner {
       }
       if (this.fast.notUtf8) this.stats.invalidUtf8++
       if (this.out.position === mark) this.out.setPosition(mark - 1) // {}: the header stands alone
-      this.endRecord(buf, start, end)
+      this.endRecord(buf, start, end, this.fast.timeStart >= 0 ? parseTime(buf, this.fast.timeStart, this.fast.timeEnd) : undefined)
       return
     }
     const bytes = buf.subarray(start, end)
@@ -159,14 +159,14 @@ export class ObjectParser implements RecordHandler, PreScanner {
     this.out.writeBytes(this.headerBytes, 0, this.headerBytes.length)
   }
 
-  private endRecord(buf: Uint8Array, start: number, end: number): void {
+  /** `time`: the record's eventTime when the formatter found it (NaN: it has none); else it is looked up. */
+  private endRecord(buf: Uint8Array, start: number, end: number, time?: number): void {
     this.out.endRecord()
     this.stats.records++
-    this.measureLag(buf, start, end)
+    this.measureLag(time ?? eventTimeMs(buf, start, end))
   }
 
-  private measureLag(buf: Uint8Array, start: number, end: number): void {
-    const t = eventTimeMs(buf, start, end)
+  private measureLag(t: number): void {
     if (Number.isNaN(t)) return
     const lag = Math.max(0, (this.clock() - t) / 1000)
     const lagStats = this.stats.eventLag

@@ -42,6 +42,7 @@ describe.each(['fortisiem', 'json'] as const)('the %s fast path, a whole object 
     expect(fast.stats.records).toBe(reference.stats.records)
     expect(fast.stats.skipped).toEqual(reference.stats.skipped)
     expect(fast.stats.invalidUtf8).toBe(reference.stats.invalidUtf8)
+    expect(fast.stats.eventLag).toEqual(reference.stats.eventLag)
   })
 
   it('writes the same bytes when the object arrives in small pieces (records across chunk edges)', () => {
