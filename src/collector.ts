@@ -158,7 +158,7 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
     capacityRatio,
     achieved: () => ({ messages: messageRate.max, events: eventRate.max }),
     queueStatsAt: () => queueStats.answeredAt,
-    config: () => ({ pullInterval: config.pullInterval, pullThreads: config.pullThreads, parseThreads: config.parseThreads }),
+    config: () => ({ pullInterval: config.pullInterval, pullThreads: config.pullThreads, parseThreads: config.parseThreads, queueStatsInterval: config.queueStatsInterval }),
   })
   const stopStatus =
     process.stdout.isTTY && config.output !== 'stdout'

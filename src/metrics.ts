@@ -20,7 +20,7 @@ export interface MetricSources {
   objectsInFlight?: () => number
   /** Unix seconds of the last successful GetQueueAttributes. */
   queueStatsAt?: () => number | null
-  config?: () => { pullInterval: number; pullThreads: number; parseThreads: number }
+  config?: () => { pullInterval: number; pullThreads: number; parseThreads: number; queueStatsInterval: number }
 }
 
 /** Every stage and reason the collector reports, exported at 0 from the start so that rates exist. */
@@ -179,6 +179,7 @@ export class Metrics {
     gauge('cloudtrail_config_pull_interval_seconds', 'cloudtrail_msg_pull_interval', () => sources().config?.().pullInterval)
     gauge('cloudtrail_config_pull_threads', 'cloudtrail_msg_pull_thread_num', () => sources().config?.().pullThreads)
     gauge('cloudtrail_config_parse_threads', 'cloudtrail_file_parse_thread_num', () => sources().config?.().parseThreads)
+    gauge('cloudtrail_config_queue_stats_interval_seconds', 'queue_stats_interval (0: the queue gauges are off)', () => sources().config?.().queueStatsInterval)
     if (processMetrics) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 })
   }
 

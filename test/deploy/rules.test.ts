@@ -1,5 +1,6 @@
 // The alert rules in deploy/prometheus pass `promtool check rules` and their `promtool test rules` unit
-// tests, and every alert has a firing and a not-firing test case. The example Prometheus config is valid.
+// tests, every alert has a firing and a not-firing test case and every recording rule a test, and queues
+// are grouped by the collector's own labels. The example Prometheus config is valid.
 
 import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -28,6 +29,11 @@ async function promtool(...args: string[]): Promise<{ code: number; output: stri
 /** `- alert: Name` lines of the rules file. */
 function alertNames(rules: string): string[] {
   return [...rules.matchAll(/^\s*- alert:\s*(\S+)\s*$/gm)].map((m) => m[1])
+}
+
+/** `- record: name` lines of the rules file. */
+function recordNames(rules: string): string[] {
+  return [...rules.matchAll(/^\s*- record:\s*(\S+)\s*$/gm)].map((m) => m[1])
 }
 
 /**
@@ -64,6 +70,26 @@ describe('deploy/prometheus rules', () => {
     for (const c of cases) expect(alerts, `test case for ${c.alert}`).toContain(c.alert)
   })
 
+  it('have a promql_expr_test for every recording rule', () => {
+    const records = recordNames(readFileSync(rulesFile, 'utf8'))
+    const tests = readFileSync(testsFile, 'utf8')
+    const tested = new Set([...tests.matchAll(/^\s*- expr:\s*([\w:]+)/gm)].map((m) => m[1]))
+    expect(records.length).toBeGreaterThanOrEqual(7)
+    for (const record of records) expect(tested.has(record), `${record} has a promql_expr_test`).toBe(true)
+  })
+
+  it('identify a queue by the job and the labels the collector sets (organization, queue)', () => {
+    const rules = readFileSync(rulesFile, 'utf8')
+    // Every aggregation that keeps the organization keeps the queue and the job too: a queue is
+    // (job, organization, queue), and the collector labels every series with both.
+    const groupings = [...rules.matchAll(/\bby \(([^)]*)\)/g)].map((m) => m[1].split(',').map((l) => l.trim()))
+    expect(groupings.length).toBeGreaterThan(10)
+    for (const labels of groupings) {
+      if (labels.includes('organization')) expect(labels, labels.join(', ')).toEqual(expect.arrayContaining(['job', 'queue']))
+    }
+    expect(rules).toMatch(/cloudtrail_config_pull_threads \* 10 \/ cloudtrail_config_pull_interval_seconds/)
+  })
+
   it('give every alert a severity, a summary and a description', () => {
     const rules = readFileSync(rulesFile, 'utf8')
     const blocks = rules.split(/^\s*- alert:/m).slice(1)
@@ -79,6 +105,11 @@ describe('deploy/prometheus rules', () => {
   it('come with a valid example Prometheus config that loads them', async () => {
     const { code, output } = await promtool('check', 'config', exampleConfig)
     expect(code, output).toBe(0)
-    expect(readFileSync(exampleConfig, 'utf8')).toMatch(/job_name:\s*cloudtrail-ingest/)
+    const example = readFileSync(exampleConfig, 'utf8')
+    expect(example).toMatch(/job_name:\s*cloudtrail-ingest/)
+    // The collectors set queue and organization themselves: a target label of the same name would rename
+    // theirs to exported_queue / exported_organization.
+    expect(example).not.toMatch(/^\s*labels:/m)
+    expect(example).not.toMatch(/^\s*(queue|organization):/m)
   })
 })

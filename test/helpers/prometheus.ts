@@ -135,6 +135,14 @@ export class Prometheus {
     return this.api<QueryResult>('query', { query: expr })
   }
 
+  /** The samples of an instant vector query, now; throws on a query error. */
+  async samples(expr: string): Promise<Sample[]> {
+    const result = await this.query(expr)
+    if (result.status !== 'success' || !result.data) throw new Error(`${expr}: ${result.error ?? 'no data'}`)
+    if (result.data.resultType !== 'vector') throw new Error(`${expr}: a ${result.data.resultType}, not a vector`)
+    return result.data.result as Sample[]
+  }
+
   /** The first sample's value of an instant query, or undefined when the result is empty or an error. */
   async value(expr: string): Promise<number | undefined> {
     const result = await this.query(expr)

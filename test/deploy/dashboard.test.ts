@@ -1,0 +1,97 @@
+// The Grafana dashboard's structure, without a Prometheus: the variables chain job -> organization -> queue
+// -> instance, every query of a collector metric filters by them (a queue is (job, organization, queue),
+// labels the collector sets on every series), and the panels do not overlap. test/deploy/prometheus.test.ts
+// runs the queries.
+
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { repoRoot } from '../helpers/fixtures.ts'
+
+interface Panel {
+  id: number
+  type: string
+  title: string
+  gridPos: { h: number; w: number; x: number; y: number }
+  targets?: { expr: string; refId: string }[]
+  panels?: Panel[]
+}
+interface Variable {
+  name: string
+  type: string
+  query: string | { query: string }
+  multi?: boolean
+  includeAll?: boolean
+  allValue?: string
+}
+
+const dashboard = JSON.parse(readFileSync(join(repoRoot, 'deploy', 'grafana', 'cloudtrail-ingest.json'), 'utf8')) as {
+  panels: Panel[]
+  templating: { list: Variable[] }
+}
+const allPanels = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])])
+const panels = allPanels.filter((p) => p.type !== 'row')
+const variables = dashboard.templating.list.filter((v) => v.type === 'query')
+const variableQuery = (v: Variable) => (typeof v.query === 'string' ? v.query : v.query.query)
+
+/** The selectors (`name{…}`) of the collector's own metrics in a query. */
+function selectors(expr: string): { metric: string; matchers: string }[] {
+  return [...expr.matchAll(/\b((?:cloudtrail|process|nodejs)_[a-z0-9_]+)(\{[^}]*\})?/g)].map((m) => ({ metric: m[1], matchers: m[2] ?? '' }))
+}
+
+describe('deploy/grafana dashboard', () => {
+  it('chains the variables job -> organization -> queue -> instance', () => {
+    expect(variables.map((v) => v.name)).toEqual(['job', 'organization', 'queue', 'instance'])
+    for (const name of ['organization', 'queue', 'instance']) {
+      const v = variables.find((x) => x.name === name)!
+      expect({ name, multi: v.multi, includeAll: v.includeAll, allValue: v.allValue }).toEqual({ name, multi: true, includeAll: true, allValue: '.*' })
+    }
+    const q = (name: string) => variableQuery(variables.find((v) => v.name === name)!)
+    expect(q('queue')).toMatch(/^label_values\(cloudtrail_events_total\{job=~"\$job", organization=~"\$organization"\}, queue\)$/)
+    expect(q('instance')).toMatch(/^label_values\(cloudtrail_events_total\{job=~"\$job", organization=~"\$organization", queue=~"\$queue"\}, instance\)$/)
+  })
+
+  it('filters every collector metric by job, organization and queue', () => {
+    const problems: string[] = []
+    let checked = 0
+    for (const panel of panels) {
+      for (const target of panel.targets ?? []) {
+        for (const { metric, matchers } of selectors(target.expr)) {
+          checked++
+          for (const label of ['job', 'organization', 'queue']) {
+            if (!matchers.includes(`${label}=~"$${label}"`)) problems.push(`${panel.title} [${target.refId}] ${metric}: no ${label} filter`)
+          }
+        }
+      }
+    }
+    expect(problems).toEqual([])
+    expect(checked).toBeGreaterThan(50)
+  })
+
+  it('shows the whole-queue capacity ratio next to the per-collector one', () => {
+    const row = (title: string) => panels.find((p) => p.title === title)
+    const perCollector = row('Capacity ratio per collector (FortiSIEM sizing rule)')
+    const wholeQueue = row('Capacity ratio, whole queue (all collectors)')
+    expect(perCollector?.targets?.[0].expr).toMatch(/^cloudtrail_capacity_ratio\{/)
+    expect(wholeQueue?.targets?.[0].expr).toMatch(/cloudtrail_config_pull_threads\{[^}]*\} \* 10 \/ cloudtrail_config_pull_interval_seconds/)
+    expect(wholeQueue!.gridPos.y).toBe(perCollector!.gridPos.y)
+    expect(wholeQueue!.gridPos.x).toBe(perCollector!.gridPos.x + perCollector!.gridPos.w)
+  })
+
+  it('lays the panels out on the 24-column grid without overlaps, with unique ids', () => {
+    expect(new Set(allPanels.map((p) => p.id)).size).toBe(allPanels.length)
+    const overlaps: string[] = []
+    for (const [i, a] of allPanels.entries()) {
+      expect(a.gridPos.x + a.gridPos.w, a.title).toBeLessThanOrEqual(24)
+      for (const b of allPanels.slice(i + 1)) {
+        const apart =
+          a.gridPos.x + a.gridPos.w <= b.gridPos.x ||
+          b.gridPos.x + b.gridPos.w <= a.gridPos.x ||
+          a.gridPos.y + a.gridPos.h <= b.gridPos.y ||
+          b.gridPos.y + b.gridPos.h <= a.gridPos.y
+        if (!apart) overlaps.push(`${a.title} / ${b.title}`)
+      }
+    }
+    expect(overlaps).toEqual([])
+  })
+})
