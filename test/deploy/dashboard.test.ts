@@ -12,9 +12,12 @@ interface Panel {
   id: number
   type: string
   title: string
+  description?: string
   gridPos: { h: number; w: number; x: number; y: number }
   targets?: { expr: string; refId: string }[]
   panels?: Panel[]
+  fieldConfig?: { overrides: { matcher: { id: string; options: string }; properties: { id: string; value: unknown }[] }[] }
+  transformations?: { id: string; options: { renameByName?: Record<string, string> } }[]
 }
 interface Variable {
   name: string
@@ -76,6 +79,32 @@ describe('deploy/grafana dashboard', () => {
     expect(wholeQueue?.targets?.[0].expr).toMatch(/cloudtrail_config_pull_threads\{[^}]*\} \* 10 \/ cloudtrail_config_pull_interval_seconds/)
     expect(wholeQueue!.gridPos.y).toBe(perCollector!.gridPos.y)
     expect(wholeQueue!.gridPos.x).toBe(perCollector!.gridPos.x + perCollector!.gridPos.w)
+  })
+
+  it('shows each collector\'s queue_stats_interval in the Collectors table, 0 as "off"', () => {
+    const table = panels.find((p) => p.title === 'Collectors')!
+    const target = table.targets!.find((t) => t.expr.includes('cloudtrail_config_queue_stats_interval_seconds'))
+    expect(target?.expr).toMatch(/^max by \(queue, instance\) \(cloudtrail_config_queue_stats_interval_seconds\{[^}]*\}\)$/)
+    const renames = table.transformations!.find((t) => t.id === 'organize')!.options.renameByName!
+    expect(renames[`Value #${target!.refId}`]).toBe('queue stats interval')
+    const column = table.fieldConfig!.overrides.find((o) => o.matcher.options === 'queue stats interval')!
+    expect(column.properties).toEqual(
+      expect.arrayContaining([
+        { id: 'unit', value: 's' },
+        { id: 'mappings', value: [{ type: 'value', options: { '0': { text: 'off', index: 0 } } }] },
+      ]),
+    )
+  })
+
+  it('draws each collector\'s CloudTrailQueueStatsStale threshold, max(5m, 4 x queue_stats_interval), next to its queue stats age', () => {
+    const age = panels.find((p) => p.title.startsWith('Queue stats age'))!
+    const exprs = age.targets!.map((t) => t.expr)
+    expect(exprs[0]).toMatch(/^time\(\) - cloudtrail_sqs_queue_stats_timestamp_seconds\{/)
+    // Only for collectors that have an answer: none for one with queue_stats_interval = 0.
+    expect(exprs[1]).toMatch(
+      /^clamp_min\(4 \* cloudtrail_config_queue_stats_interval_seconds\{[^}]*\}, 300\) and on \(job, instance\) cloudtrail_sqs_queue_stats_timestamp_seconds\{[^}]*\}$/,
+    )
+    expect(age.description).not.toMatch(/above 5 minutes/i)
   })
 
   it('lays the panels out on the 24-column grid without overlaps, with unique ids', () => {

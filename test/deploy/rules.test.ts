@@ -90,6 +90,22 @@ describe('deploy/prometheus rules', () => {
     expect(rules).toMatch(/cloudtrail_config_pull_threads \* 10 \/ cloudtrail_config_pull_interval_seconds/)
   })
 
+  it('scale CloudTrailQueueStatsStale with queue_stats_interval and leave out collectors with it at 0, and test both', () => {
+    const rules = readFileSync(rulesFile, 'utf8')
+    const stale = rules.split(/^\s*- alert:/m).find((block) => block.trim().startsWith('CloudTrailQueueStatsStale'))!
+    // Stale when older than max(5 minutes, 4 x the collector's interval) ...
+    expect(stale).toMatch(/clamp_min\(4 \* cloudtrail_config_queue_stats_interval_seconds, 5 \* 60\)/)
+    // ... and no "never answered" alert for a collector that polls never.
+    expect(stale).toMatch(/unless on \(job, instance\) \(cloudtrail_config_queue_stats_interval_seconds == 0\)/)
+    // The unit tests have collectors with the interval at 0 and at one where 4 x interval beats 5 minutes.
+    const intervals = [...readFileSync(testsFile, 'utf8').matchAll(/series: 'cloudtrail_config_queue_stats_interval_seconds\{[^}]*\}'\s*\n\s*values: '(\d+)\+0x\d+/g)].map((m) =>
+      Number(m[1]),
+    )
+    expect(intervals).toContain(0)
+    expect(intervals.some((i) => 4 * i > 5 * 60)).toBe(true)
+    expect(intervals.some((i) => i > 0 && 4 * i < 5 * 60)).toBe(true)
+  })
+
   it('give every alert a severity, a summary and a description', () => {
     const rules = readFileSync(rulesFile, 'utf8')
     const blocks = rules.split(/^\s*- alert:/m).slice(1)
