@@ -8,10 +8,8 @@ import { backoffDelay, sleep } from './backoff.ts'
 import { CollectorError } from './errors.ts'
 import type { Logger } from './log.ts'
 import type { ObjectRef } from './notifications.ts'
-import type { ObjectInput } from './pool.ts'
+import { WHOLE_OBJECT_BYTES, type ObjectInput } from './pool.ts'
 
-/** Objects up to this size (compressed) travel to the worker in one piece. */
-export const WHOLE_OBJECT_BYTES = 4 << 20
 const STREAM_CHUNK = 256 << 10
 /**
  * Attempts per object for transient failures (5xx, throttling, resets, a body cut short), each after a

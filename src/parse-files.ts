@@ -7,9 +7,8 @@ import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Config } from './config.ts'
 import { errorInfo, isErrorCode } from './errors.ts'
-import { WHOLE_OBJECT_BYTES } from './fetcher.ts'
 import type { Logger } from './log.ts'
-import { ParsePool, type ObjectInput } from './pool.ts'
+import { ParsePool, WHOLE_OBJECT_BYTES, type ObjectInput } from './pool.ts'
 import { parseOptions, sinkFor } from './setup.ts'
 
 export interface ParseSummary {

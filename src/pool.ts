@@ -26,6 +26,9 @@ function workerFile(): string {
   throw new Error(`parse worker not found at ${compiled}: run "make build" first`)
 }
 
+/** Objects up to this size (compressed) travel to the worker in one piece; larger ones as a stream. */
+export const WHOLE_OBJECT_BYTES = 4 << 20
+
 /** What the caller does with each output chunk; resolves when the sink can take more. */
 export type OutputHandler = (data: Uint8Array, records: number) => void | Promise<void>
 

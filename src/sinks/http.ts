@@ -6,7 +6,7 @@
 
 import { EventEmitter } from 'node:events'
 import tls from 'node:tls'
-import { Pool } from 'undici'
+import type { Pool } from 'undici'
 import { backoffDelay, sleep } from '../backoff.ts'
 import { CollectorError, describeError } from '../errors.ts'
 import type { Logger } from '../log.ts'
@@ -44,7 +44,11 @@ const timeoutMs = 30_000
 export class HttpSink extends EventEmitter implements Sink {
   readonly kind: 'http' | 'https'
   readonly framing = 'lines' as const
-  readonly #pool: Pool
+  /**
+   * undici is loaded on first use (it takes ~70 ms to import; `parse` and stdout/file/syslog runs do not
+   * pay for it): the pool is a promise.
+   */
+  readonly #pool: Promise<Pool>
   readonly #path: string
   readonly #headers: Record<string, string>
   readonly #logger: Logger
@@ -80,17 +84,20 @@ export class HttpSink extends EventEmitter implements Sink {
     this.#retryMaxDelayMs = options.retryMaxDelayMs ?? 30_000
     this.#batchBytes = options.httpBatchBytes ?? 1024 * 1024
     this.#lingerMs = options.httpLingerMs ?? 100
-    this.#pool = new Pool(url.origin, {
-      connections: maxInFlight,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      connect: {
-        timeout: 10_000,
-        // `ca` replaces Node's bundle, so the defaults are added back. undici sets the servername.
-        ca: options.ca === undefined ? undefined : [...tls.rootCertificates, options.ca],
-        rejectUnauthorized: options.tlsInsecure !== true,
-      },
-    })
+    this.#pool = import('undici').then(
+      ({ Pool }) =>
+        new Pool(url.origin, {
+          connections: maxInFlight,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+          connect: {
+            timeout: 10_000,
+            // `ca` replaces Node's bundle, so the defaults are added back. undici sets the servername.
+            ca: options.ca === undefined ? undefined : [...tls.rootCertificates, options.ca],
+            rejectUnauthorized: options.tlsInsecure !== true,
+          },
+        }),
+    )
   }
 
   get healthy(): boolean {
@@ -119,7 +126,7 @@ export class HttpSink extends EventEmitter implements Sink {
   close(): Promise<void> {
     this.#closed = true
     this.#closing ??= this.flush().then(async () => {
-      if (!this.#destroyed) await this.#pool.close() // destroy() has already torn the pool down
+      if (!this.#destroyed) await (await this.#pool).close() // destroy() has already torn the pool down
     })
     return this.#closing
   }
@@ -133,7 +140,7 @@ export class HttpSink extends EventEmitter implements Sink {
     this.#unbatched = 0
     this.#unbatchedBytes = 0
     this.#ledger.failAll(new CollectorError('ERR_SINK_CLOSED', `${this.kind} sink destroyed`))
-    this.#pool.destroy().catch(() => {})
+    void this.#pool.then((pool) => pool.destroy()).catch(() => {})
   }
 
   /** Sends every batch that is ready while there is room in the window. */
@@ -176,7 +183,7 @@ export class HttpSink extends EventEmitter implements Sink {
     for (let attempt = 0; ; attempt++) {
       let delayMs: number
       try {
-        const res = await this.#pool.request({
+        const res = await (await this.#pool).request({
           method: 'POST',
           path: this.#path,
           headers: this.#headers,
