@@ -111,7 +111,6 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
     stopReceiving.abort()
   }
 
-  const drained = () => ring.size === 0 && receivers.receiving === 0 && processor.inFlight === 0 && acker.idle
   const receivers = new Receivers(clients.sqs, ring, acker, metrics, log, {
     queueUrl: config.queueUrl,
     waitTime: config.waitTime,
@@ -119,12 +118,16 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
     onEmpty: config.drain
       ? async (signal) => {
           // Backfills and tests: wait for what is in flight, and for messages handed back for a retry to
-          // become visible again; stop once a receive still finds nothing.
+          // become visible again; a loop whose receive still finds nothing then ends. The collector stops
+          // when the last loop has ended (another loop may still be receiving messages meanwhile).
           await processor.whenIdle()
           await acker.whenIdle()
           const retryIn = acker.retriesVisibleAt - Date.now()
-          if (retryIn > 0) await sleep(retryIn + 250, signal)
-          else if (drained()) stop('drained')
+          if (retryIn > 0) {
+            await sleep(retryIn + 250, signal)
+            return 'again'
+          }
+          return ring.size === 0 ? 'stop' : 'again'
         }
       : (signal) => sleep(config.pullInterval * 1000, signal),
   })
@@ -181,7 +184,10 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
     log.info({ url: `${server.url}/metrics` }, 'metrics endpoint listening')
   }
 
-  const receiving = receivers.run(config.pullThreads, stopReceiving.signal)
+  const receiving = receivers.run(config.pullThreads, stopReceiving.signal).then(() => {
+    // --drain: every loop found the queue empty with nothing in flight.
+    if (config.drain) stop('drained')
+  })
   const processing = processor.run(stopReceiving.signal)
 
   const done = (async (): Promise<number> => {

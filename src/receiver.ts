@@ -16,7 +16,7 @@ export interface ReceiverOptions {
   queueUrl: string
   waitTime: number
   visibilityTimeout: number
-  /** After an empty receive; resolves when the loop should poll again. */
+  /** After an empty receive; resolves when the loop should poll again, or to 'stop' to end this loop. */
   onEmpty: (signal: AbortSignal) => Promise<unknown>
 }
 
@@ -46,7 +46,7 @@ export class Receivers {
     return this.active
   }
 
-  /** Runs `count` loops until `signal` aborts. */
+  /** Runs `count` loops until `signal` aborts (or each loop's onEmpty says 'stop'). */
   async run(count: number, signal: AbortSignal): Promise<void> {
     await Promise.all(Array.from({ length: count }, (_, i) => this.loop(i, signal)))
   }
@@ -93,7 +93,7 @@ export class Receivers {
         this.ring.release(room - received)
       }
       if (failed) await sleep(backoffDelay(failures++, { baseMs: 500, maxMs: 30_000 }), signal)
-      else if (received === 0) await this.options.onEmpty(signal)
+      else if (received === 0 && (await this.options.onEmpty(signal)) === 'stop') break
     }
   }
 }

@@ -25,6 +25,15 @@ export class Ledger<E extends Pending = Pending> {
   readonly #waiters: Array<{ target: number; resolve: () => void }> = []
 
   /** `onDrain` runs once each time the unconfirmed bytes fall below the mark after add() returned false. */
+  /** Unconfirmed bytes. */
+  get bytes(): number {
+    return this.#bytes
+  }
+
+  get highWaterMark(): number {
+    return this.#highWaterMark
+  }
+
   constructor(highWaterMark: number, onDrain: () => void) {
     this.#highWaterMark = highWaterMark
     this.#onDrain = onDrain

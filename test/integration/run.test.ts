@@ -129,8 +129,8 @@ describe('run --drain, fortisiem format', () => {
     await emu?.stop()
   })
 
-  it('writes one FortiSIEM line per record to stdout, as the reference flattener says', async () => {
-    const res = await runCli(runArgs(emu), runEnv)
+  it('writes one FortiSIEM line per record to stdout, as the reference flattener says (and drains with several receive loops)', async () => {
+    const res = await runCli(runArgs(emu, ['--pull-threads', '4']), runEnv)
     expect(res.code, res.stderr).toBe(0)
     const lines = res.stdout.split('\n').slice(0, -1)
     expect(lines).toHaveLength(records.length)
