@@ -24,6 +24,8 @@ DEMO_ARGS ?= --duration 20
 demo: build
 	$(CLI) demo $(DEMO_ARGS)
 
+# Micro-benchmarks, then a quick run of each mode of the EPS harness (threads, drain, ramp): about 4 minutes
+# on 2 cores. Tables on stdout; JSON, Markdown and SVG charts in bench/results/. Full runs: bench/eps.ts.
 bench: build
 	$(NODE) dist/bench/run.js
 

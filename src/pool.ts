@@ -61,7 +61,6 @@ export class ParsePool {
       maxThreads: options.threads,
       idleTimeout: 60_000,
       concurrentTasksPerWorker: 1,
-      atomics: (process.env.CT_ATOMICS as 'sync' | 'async' | 'disabled' | undefined) ?? 'sync',
     })
   }
 
