@@ -216,15 +216,24 @@ export class Processor {
     confirmations.add()
     const more = this.sink.write(data, (err) => confirmations.confirm(err, records))
     if (more) return
-    return new Promise((resolve) => {
+    return this.drained()
+  }
+
+  private drainWait: Promise<void> | null = null
+
+  /** One wait for the sink's 'drain' shared by every object held up by it (one listener, not one each). */
+  private drained(): Promise<void> {
+    this.drainWait ??= new Promise<void>((resolve) => {
       const done = () => {
         this.sink.off('drain', done)
         this.abort.signal.removeEventListener('abort', done)
+        this.drainWait = null
         resolve()
       }
       this.sink.on('drain', done)
       this.abort.signal.addEventListener('abort', done, { once: true })
     })
+    return this.drainWait
   }
 
   private countSkips(skipped: Partial<Record<SkipReason, number>>, invalidUtf8: number, where: Record<string, string>): void {
