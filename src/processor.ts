@@ -65,8 +65,19 @@ class Confirmations {
   }
 }
 
+/**
+ * Objects whose output waits for the sink's confirmation, per fetch-and-parse slot: a file sink confirms
+ * at its next fsync, so a slot is freed when an object's output is with the sink, not when it is confirmed
+ * (holding it starved the parse threads: bench/eps.ts --mode drain went from ~40k to ~80k records/s); this
+ * bounds what the sink holds unconfirmed in objects, as its high-water mark does in bytes.
+ */
+const UNCONFIRMED_PER_SLOT = 4
+
 export class Processor {
-  private objectsInFlight = 0
+  /** Objects being fetched or parsed (the slots). */
+  private fetching = 0
+  /** Objects started and not yet settled: fetching, parsing, or waiting for the sink's confirmation. */
+  private pending = 0
   private slotWaiters: (() => void)[] = []
   private idleWaiters: (() => void)[] = []
   /** Aborts objects in flight (hard stop after the shutdown timeout). */
@@ -83,8 +94,9 @@ export class Processor {
     private readonly options: ProcessorOptions,
   ) {}
 
+  /** Objects started and not yet settled (confirmed or failed). */
   get inFlight(): number {
-    return this.objectsInFlight
+    return this.pending
   }
 
   /**
@@ -110,7 +122,7 @@ export class Processor {
   }
 
   whenIdle(): Promise<void> {
-    if (this.objectsInFlight === 0) return Promise.resolve()
+    if (this.pending === 0) return Promise.resolve()
     return new Promise((resolve) => this.idleWaiters.push(resolve))
   }
 
@@ -150,7 +162,10 @@ export class Processor {
       }
       await this.acquireSlot()
       this.acker.add(entry)
-      void this.processObject(ref, entry).then((o) => this.acker.done(entry, o))
+      void this.processObject(ref, entry).then((o) => {
+        this.settled()
+        this.acker.done(entry, o)
+      })
     }
     this.acker.seal(entry, outcome)
   }
@@ -184,9 +199,7 @@ export class Processor {
       failure = { stage: 's3', code: e.code, message: e.message }
     }
     // The object's output is all with the sink now: its slot goes to the next object while the sink
-    // confirms (a file sink fsyncs every 100 ms; holding slots for that starved the parse threads: run
-    // --drain went from ~40k to … records/s, bench/eps.ts --mode drain). The sink's own high-water mark
-    // still bounds what waits for confirmation, and the message is deleted only after it.
+    // confirms (see UNCONFIRMED_PER_SLOT); the message is deleted only after the confirmation.
     this.releaseSlot()
     const parsed = performance.now()
     const sinkError = await confirmations.settled()
@@ -248,23 +261,42 @@ export class Processor {
     }
   }
 
+  private canStart(): boolean {
+    const max = this.options.maxObjectsInFlight
+    return this.fetching < max && this.pending < max * (1 + UNCONFIRMED_PER_SLOT)
+  }
+
   private acquireSlot(): Promise<void> {
-    if (this.objectsInFlight < this.options.maxObjectsInFlight) {
-      this.objectsInFlight++
+    const take = () => {
+      this.fetching++
+      this.pending++
+    }
+    if (this.slotWaiters.length === 0 && this.canStart()) {
+      take()
       return Promise.resolve()
     }
     return new Promise((resolve) =>
       this.slotWaiters.push(() => {
-        this.objectsInFlight++
+        take()
         resolve()
       }),
     )
   }
 
+  /** The object's fetch and parse are done (its output may still wait for the sink). */
   private releaseSlot(): void {
-    this.objectsInFlight--
-    const next = this.slotWaiters.shift()
-    if (next) next()
-    else if (this.objectsInFlight === 0) for (const w of this.idleWaiters.splice(0)) w()
+    this.fetching--
+    this.wake()
+  }
+
+  /** The object is settled: confirmed, or failed. */
+  private settled(): void {
+    this.pending--
+    this.wake()
+    if (this.pending === 0) for (const w of this.idleWaiters.splice(0)) w()
+  }
+
+  private wake(): void {
+    while (this.slotWaiters.length > 0 && this.canStart()) this.slotWaiters.shift()!()
   }
 }

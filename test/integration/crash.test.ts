@@ -66,9 +66,10 @@ describe('kill -9 mid-flight', () => {
     }
     for (let i = 0; i < OBJECTS; i++) for (let j = 0; j < PER_OBJECT; j++) expect(seen.has(`${i}-${j}`), `${i}-${j}`).toBe(true)
     const duplicates = [...seen.values()].reduce((a, n) => a + n - 1, 0)
-    // Bounded by what was in flight at each kill: at most ring + objects in flight + one receive batch
-    // of messages, each of one object.
-    const bound = kills.length * (RING + IN_FLIGHT + 10) * PER_OBJECT
+    // Bounded by what was in flight at each kill: at most the ring, the objects being fetched and parsed
+    // and those waiting for the sink's confirmation (5 per slot), and one receive batch of messages, each
+    // of one object.
+    const bound = kills.length * (RING + IN_FLIGHT * 5 + 10) * PER_OBJECT
     console.log(`kill -9: ${total} records, ${kills.length} kills, ${duplicates} duplicates (${(duplicates / kills.length).toFixed(0)} per kill; bound ${bound / kills.length} per kill)`)
     expect(duplicates).toBeLessThanOrEqual(bound)
     expect(emu.remaining()).toBe(0)

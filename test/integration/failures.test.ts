@@ -179,7 +179,7 @@ describe('failure handling', () => {
 
   it('does not delete while the sink fails, stops receiving, and resumes when it recovers', async () => {
     const emu = await emulator()
-    const objects = await seed(emu, 20)
+    const objects = await seed(emu, 40)
     const siem = await TestHttpServer.start()
     cleanup.push(() => siem.close())
     siem.answer = () => ({ status: 503 })
@@ -190,10 +190,11 @@ describe('failure handling', () => {
     })
     await waitUntil(() => siem.requests.length >= 3, 'the sink to be retried', 20_000)
     // Nothing was confirmed, so nothing was deleted; and with the sink stuck the receivers stopped early:
-    // at most ring + objects in flight messages were taken off the queue.
-    expect(emu.remaining()).toBe(20)
+    // at most the ring, the objects in flight and those waiting for confirmation (5 per slot), and one
+    // receive's worth of messages were taken off the queue.
+    expect(emu.remaining()).toBe(40)
     const q = emu.server.inspectQueue(emu.queueName)
-    expect(q?.messages.inflight.length).toBeLessThanOrEqual(4 + 2 + 10)
+    expect(q?.messages.inflight.length).toBeLessThanOrEqual(4 + 2 * 5 + 10)
     expect(q?.messages.ready.length).toBeGreaterThan(0)
     siem.answer = () => ({ status: 200 })
     const res = await run.result

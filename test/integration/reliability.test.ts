@@ -120,9 +120,9 @@ describe('reliability', () => {
     const receivedDuring503 = emu.server.inspectQueue(emu.queueName)?.messages.inflight.length ?? 0
     await siem.refuse() // now connections are refused
     await new Promise((r) => setTimeout(r, 4000))
-    // Receiving paused: no more messages taken than the pipeline holds (ring + objects in flight).
+    // Receiving paused: no more messages taken than the pipeline holds (ring + 5 objects per slot + one receive).
     const inflight = emu.server.inspectQueue(emu.queueName)?.messages.inflight.length ?? 0
-    expect(inflight).toBeLessThanOrEqual(64 + 8 + 10)
+    expect(inflight).toBeLessThanOrEqual(64 + 8 * 5 + 10)
     expect(emu.remaining()).toBe(30) // nothing deleted while nothing was confirmed
     const rssDuringOutage = Math.max(...rss)
     await siem.reopen()
