@@ -2,21 +2,11 @@
 // parser must do (JSON.parse of the envelope and of its Message). Run after a build:
 //   npx tsc -p tsconfig.json && node dist/bench/notifications.bench.js
 
-import { existsSync, readFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { Bench } from 'tinybench'
 import { parseNotification } from '../src/notifications.ts'
-
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url))
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir)
-    if (parent === dir) throw new Error('no package.json above the benchmark')
-    dir = parent
-  }
-  return dir
-}
+import { repoRoot } from './lib/paths.ts'
 
 const notifications = join(repoRoot(), 'test', 'fixtures', 'notifications')
 const fixture = (name: string) => readFileSync(join(notifications, name), 'utf8')

@@ -8,27 +8,19 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { cleanup, emulator, useCleanup } from '../helpers/cleanup.ts'
 import { FaultProxy, everyNth } from '../helpers/fault-proxy.ts'
-import { cloudTrailKey, runArgs, runCli, runEnv, startCli, startEmulator, type Emulator } from '../helpers/fauxqs.ts'
+import { cloudTrailKey, runArgs, runCli, runEnv, startCli, type Emulator } from '../helpers/fauxqs.ts'
 import { fixtureRecords } from '../helpers/fixtures.ts'
 import { TestHttpServer, waitUntil } from '../helpers/servers.ts'
 
 const records = fixtureRecords().map((r) => r.record)
-const cleanup: (() => Promise<void>)[] = []
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c()
-})
-
-async function emulator(options?: Parameters<typeof startEmulator>[0]): Promise<Emulator> {
-  const emu = await startEmulator(options)
-  cleanup.push(() => emu.stop())
-  return emu
-}
+useCleanup()
 
 async function proxy(emu: Emulator): Promise<FaultProxy> {
   const p = await FaultProxy.start(emu.endpoint)
-  cleanup.push(() => p.stop())
+  cleanup(() => p.stop())
   return p
 }
 
@@ -94,7 +86,7 @@ describe('failure handling', () => {
     p.rule = (r) => (r.service === 's3' ? { kind: 'error', status: 500, code: 'InternalError' } : { kind: 'pass' })
     const out = outFile()
     const run = startCli(withEndpoint(runArgs(emu, ['--format', 'json', '--output', `file:${out}`, '--visibility-timeout', '2']), p.url), runEnv)
-    cleanup.push(async () => {
+    cleanup(async () => {
       run.child.kill('SIGKILL')
       await run.result
     })
@@ -181,10 +173,10 @@ describe('failure handling', () => {
     const emu = await emulator()
     const objects = await seed(emu, 40)
     const siem = await TestHttpServer.start()
-    cleanup.push(() => siem.close())
+    cleanup(() => siem.close())
     siem.answer = () => ({ status: 503 })
     const run = startCli(runArgs(emu, ['--format', 'json', '--output', siem.url, '--max-objects-in-flight', '2', '--ring-size', '4']), runEnv)
-    cleanup.push(async () => {
+    cleanup(async () => {
       run.child.kill('SIGKILL')
       await run.result
     })
@@ -216,7 +208,7 @@ describe('failure handling', () => {
     p.rule = (r) => (r.service === 's3' ? { kind: 'delay', ms: 6000 } : { kind: 'pass' })
     const out = outFile()
     const run = startCli(withEndpoint(runArgs(emu, ['--format', 'json', '--output', `file:${out}`, '--visibility-timeout', '2']), p.url), runEnv)
-    cleanup.push(async () => {
+    cleanup(async () => {
       run.child.kill('SIGKILL')
       await run.result
     })

@@ -4,24 +4,16 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { cleanup, emulator, useCleanup } from '../helpers/cleanup.ts'
 import { FaultProxy, type Fault } from '../helpers/fault-proxy.ts'
-import { cloudTrailKey, credentials, runArgs, runCli, runEnv, startCli, startEmulator, type Emulator } from '../helpers/fauxqs.ts'
+import { cloudTrailKey, credentials, runArgs, runCli, runEnv, startCli, type Emulator } from '../helpers/fauxqs.ts'
 import { fixtureRecords } from '../helpers/fixtures.ts'
 import { freePort, peakRss } from '../helpers/process.ts'
 import { TestHttpServer, waitUntil } from '../helpers/servers.ts'
 
 const base = fixtureRecords().map((r) => r.record)
-const cleanup: (() => Promise<void>)[] = []
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c()
-})
-
-async function emulator(options?: Parameters<typeof startEmulator>[0]): Promise<Emulator> {
-  const emu = await startEmulator(options)
-  cleanup.push(() => emu.stop())
-  return emu
-}
+useCleanup()
 
 async function seed(emu: Emulator, objects: number, per: number, keysPerMessage = 1): Promise<string[]> {
   const seqs: string[] = []
@@ -61,7 +53,7 @@ describe('reliability', () => {
     const emu = await emulator({ visibilityTimeout: 5 })
     const expected = await seed(emu, 100, 20, 2)
     const proxy = await FaultProxy.start(emu.endpoint)
-    cleanup.push(() => proxy.stop())
+    cleanup(() => proxy.stop())
     // A seeded, deterministic 25% of calls fail in one of five ways.
     let state = 12345
     const random = () => ((state = (state * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff)
@@ -106,16 +98,16 @@ describe('reliability', () => {
     const emu = await emulator()
     const expected = await seed(emu, 30, 100)
     const siem = await TestHttpServer.start()
-    cleanup.push(() => siem.close())
+    cleanup(() => siem.close())
     siem.answer = () => ({ status: 503 })
     const run = startCli(runArgs(emu, ['--format', 'json', '--output', siem.url]), runEnv)
-    cleanup.push(async () => {
+    cleanup(async () => {
       run.child.kill('SIGKILL')
       await run.result
     })
     const rss: number[] = []
     const sampler = setInterval(() => rss.push(peakRss(run.child.pid!)), 200)
-    cleanup.push(async () => clearInterval(sampler))
+    cleanup(async () => clearInterval(sampler))
     await waitUntil(() => siem.requests.length >= 2, 'the sink to fail', 20_000)
     const receivedDuring503 = emu.server.inspectQueue(emu.queueName)?.messages.inflight.length ?? 0
     await siem.refuse() // now connections are refused
@@ -143,14 +135,14 @@ describe('reliability', () => {
     const emu = await emulator({ visibilityTimeout: 2 })
     const expected = await seed(emu, 1, 30)
     const proxy = await FaultProxy.start(emu.endpoint)
-    cleanup.push(() => proxy.stop())
+    cleanup(() => proxy.stop())
     proxy.rule = (r) => (r.service === 's3' ? { kind: 'delay', ms: 7000 } : { kind: 'pass' })
     const args = viaProxy(runArgs(emu, ['--format', 'json', '--visibility-timeout', '2']), proxy.url).filter((a) => a !== '--drain')
     const outA = tmp('a.ndjson')
     const outB = tmp('b.ndjson')
     const a = startCli([...args, '--output', `file:${outA}`], runEnv)
     const b = startCli([...args, '--output', `file:${outB}`, '--pull-interval', '0'], runEnv)
-    cleanup.push(async () => {
+    cleanup(async () => {
       a.child.kill('SIGKILL')
       b.child.kill('SIGKILL')
       await Promise.all([a.result, b.result])
@@ -174,7 +166,7 @@ describe('reliability', () => {
     const port = await freePort()
     const out = tmp('out.ndjson')
     const run = startCli(runArgs(emu, ['--format', 'json', '--output', `file:${out}`, '--metrics-port', String(port), '--log-level', 'debug']).filter((a) => a !== '--drain'), runEnv)
-    cleanup.push(async () => {
+    cleanup(async () => {
       run.child.kill('SIGKILL')
       await run.result
     })
