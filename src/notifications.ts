@@ -20,6 +20,8 @@ export type TestEventStyle = 's3-test-event' | 's3-test-event-sns'
 export type Notification =
   | { kind: 'objects'; style: ObjectsStyle; objects: ObjectRef[] }
   | { kind: 'test-event'; style: TestEventStyle }
+  /** SNS asks for a subscription to be confirmed (a cross-account subscription): not data. */
+  | { kind: 'subscription-confirmation'; topicArn: string }
 
 /** SQS's own limit on a message body. */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -44,6 +46,10 @@ export function parseNotification(body: string, maxBodyBytes: number = DEFAULT_M
   }
   if (!isObject(outer)) throw unknown('body', body)
   if (field(outer, 'Type') === 'Notification' && Object.hasOwn(outer, 'Message')) return fromSns(outer)
+  if (field(outer, 'Type') === 'SubscriptionConfirmation') {
+    const topicArn = field(outer, 'TopicArn')
+    return { kind: 'subscription-confirmation', topicArn: typeof topicArn === 'string' ? topicArn.slice(0, 256) : '' }
+  }
   return fromPayload(outer, false, 'body', body)
 }
 

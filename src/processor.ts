@@ -130,6 +130,13 @@ export class Processor {
     let refs: ObjectRef[]
     try {
       const notification = parseNotification(message.Body ?? '')
+      if (notification.kind === 'subscription-confirmation') {
+        // A cross-account subscription waits for its owner to confirm it; the message itself carries no data.
+        this.metrics.error('notification', 'subscription_confirmation')
+        this.log.warn({ stage: 'notification', messageId: entry.id, topicArn: notification.topicArn }, 'SNS SubscriptionConfirmation received: confirm the subscription in the SNS console; deleting the message')
+        this.acker.seal(entry, 'ok')
+        return
+      }
       if (notification.kind === 'test-event') {
         this.metrics.testEvents.inc()
         this.log.info({ messageId: entry.id }, 's3:TestEvent received; deleting it')

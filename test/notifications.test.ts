@@ -251,7 +251,6 @@ describe('errors', () => {
     [`${deep}-deep objects`, '{"a":'.repeat(deep) + '1' + '}'.repeat(deep), 'ERR_NOTIFICATION_UNKNOWN'],
     ['SNS Message of JSON of no known shape', sns('{"message":"hello"}'), 'ERR_NOTIFICATION_UNKNOWN'],
     ['SNS Message that is a JSON number', sns('42'), 'ERR_NOTIFICATION_UNKNOWN'],
-    ['SNS SubscriptionConfirmation', JSON.stringify({ Type: 'SubscriptionConfirmation', Message: 'You have chosen to subscribe' }), 'ERR_NOTIFICATION_UNKNOWN'],
     ['EventBridge event from another service', JSON.stringify({ source: 'aws.ec2', 'detail-type': 'EC2 Instance State-change Notification', detail: {} }), 'ERR_NOTIFICATION_UNKNOWN'],
     ['prototype keys only', '{"__proto__":{"s3Bucket":"b","s3ObjectKey":["k"]},"constructor":{"prototype":{"x":1}}}', 'ERR_NOTIFICATION_UNKNOWN'],
     ['SNS Message that is a number', JSON.stringify({ Type: 'Notification', Message: 42 }), 'ERR_NOTIFICATION_INVALID'],
@@ -324,5 +323,21 @@ describe('errors', () => {
     expect(err.code).toBe('ERR_NOTIFICATION_INVALID')
     expect(err.bucket).toBe('logs-bucket')
     expect(err.key).toBe('bad%zz')
+  })
+})
+
+describe('SNS subscription confirmations', () => {
+  it('are recognised, not treated as unknown data', () => {
+    const body = JSON.stringify({
+      Type: 'SubscriptionConfirmation',
+      MessageId: '165545c9-2a5c-472c-8df2-7ff2be2b3b1b',
+      Token: '2336412f37f',
+      TopicArn: 'arn:aws:sns:us-west-2:123456789012:MyTopic',
+      Message: 'You have chosen to subscribe to the topic arn:aws:sns:us-west-2:123456789012:MyTopic.\nTo confirm the subscription, visit the SubscribeURL included in this message.',
+      SubscribeURL: 'https://sns.us-west-2.amazonaws.com/?Action=ConfirmSubscription&TopicArn=arn:aws:sns:us-west-2:123456789012:MyTopic&Token=2336412f37f',
+      Timestamp: '2012-04-26T20:45:04.751Z',
+      SignatureVersion: '1',
+    })
+    expect(parseNotification(body)).toEqual({ kind: 'subscription-confirmation', topicArn: 'arn:aws:sns:us-west-2:123456789012:MyTopic' })
   })
 })
