@@ -3,10 +3,11 @@
 // per chunk is what makes a durable file sink affordable.
 //
 // On an error (ENOSPC, EIO, a missing directory) the chunks are kept and the cycle is retried with backoff,
-// reopening the file; nothing is confirmed that has not been fsynced.
+// reopening the file; nothing is confirmed that has not been fsynced. When the file is renamed or removed
+// under it (logrotate), the next cycle opens a new one at the path.
 
 import { EventEmitter } from 'node:events'
-import { open, type FileHandle } from 'node:fs/promises'
+import { open, stat, type FileHandle } from 'node:fs/promises'
 import { backoffDelay, sleep } from '../backoff.ts'
 import { CollectorError, describeError } from '../errors.ts'
 import type { Logger } from '../log.ts'
@@ -35,6 +36,7 @@ export class FileSink extends EventEmitter implements Sink {
   #handle: FileHandle | null = null
   /** The file's tail was checked for a torn line left by a crash (once per process). */
   #checked = false
+  #lastRotationCheck = 0
   #timer: NodeJS.Timeout | null = null
   /** The running write+fsync cycle, if any; only one runs at a time. */
   #cycle: Promise<void> | null = null
@@ -146,6 +148,10 @@ export class FileSink extends EventEmitter implements Sink {
   }
 
   async #writeAndSync(count: number): Promise<void> {
+    if (this.#handle !== null && (await this.#rotated(this.#handle))) {
+      this.#logger.info({ sink: 'file', path: this.path }, 'the output file was moved or removed (log rotation?): opening a new one')
+      await this.#closeHandle()
+    }
     if (this.#handle === null) {
       if (!this.#checked) {
         await cutTornLine(this.path, this.#logger)
@@ -174,6 +180,18 @@ export class FileSink extends EventEmitter implements Sink {
       this.#writtenOffset = 0
       throw err
     }
+  }
+
+  /**
+   * Whether the path no longer names the open file (logrotate renamed it, or someone removed it), checked
+   * at most once a second: then the sink opens a new file at the path, as log shippers do.
+   */
+  async #rotated(handle: FileHandle): Promise<boolean> {
+    const now = Date.now()
+    if (now - this.#lastRotationCheck < 1000) return false
+    this.#lastRotationCheck = now
+    const [atPath, open] = await Promise.all([stat(this.path).catch(() => null), handle.stat()])
+    return atPath === null || atPath.ino !== open.ino || atPath.dev !== open.dev
   }
 
   #advance(bytesWritten: number, count: number): void {

@@ -177,3 +177,24 @@ describe('file sink after a crash', () => {
     await cutTornLine(join(dir, 'missing'), silentLogger())
   })
 })
+
+describe('file sink and log rotation', () => {
+  it('opens a new file when the old one is renamed away, losing nothing', async () => {
+    const { mkdtemp, rename, readFile } = await import('node:fs/promises')
+    const { tmpdir } = await import('node:os')
+    const { join } = await import('node:path')
+    const { FileSink } = await import('../../src/sinks/file.ts')
+    const { silentLogger } = await import('../../src/log.ts')
+    const dir = await mkdtemp(join(tmpdir(), 'ct-rotate-'))
+    const path = join(dir, 'cloudtrail.log')
+    const sink = new FileSink(path, { logger: silentLogger(), fsyncIntervalMs: 1 })
+    const write = (line: string) => new Promise<void>((resolve, reject) => sink.write(new TextEncoder().encode(`${line}\n`), (err) => (err ? reject(err) : resolve())))
+    await write('before rotation')
+    await rename(path, `${path}.1`) // what logrotate does
+    await new Promise((r) => setTimeout(r, 1100)) // the sink looks at most once a second
+    await write('after rotation')
+    await sink.close()
+    expect(await readFile(`${path}.1`, 'utf8')).toBe('before rotation\n')
+    expect(await readFile(path, 'utf8')).toBe('after rotation\n')
+  })
+})
