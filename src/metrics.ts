@@ -208,8 +208,21 @@ export class Metrics {
     this.totals.events += records
   }
 
+  /** Children bound once per label set (prom-client's labels() looks the set up on every call). */
+  private readonly errorChildren = new Map<string, ReturnType<Counter['labels']>>()
+  private readonly objectChildren = new Map<ObjectResult, ReturnType<Counter['labels']>>()
+
+  countObject(result: ObjectResult): void {
+    let child = this.objectChildren.get(result)
+    if (!child) this.objectChildren.set(result, (child = this.objects.labels(result)))
+    child.inc()
+  }
+
   error(stage: ErrorStage, reason: string, n = 1): void {
-    this.errors.labels(stage, reason).inc(n)
+    const key = `${stage}\0${reason}`
+    let child = this.errorChildren.get(key)
+    if (!child) this.errorChildren.set(key, (child = this.errors.labels(stage, reason)))
+    child.inc(n)
     this.totals.errors += n
   }
 }

@@ -157,14 +157,14 @@ export class Processor {
         // Anyone who can publish to the queue must not be able to make the collector read other buckets.
         this.log.error({ stage: 'notification', messageId: entry.id, bucket: ref.bucket, key: ref.key, code: 'ERR_BUCKET_NOT_ALLOWED' }, 'refused: the bucket is not configured')
         this.metrics.error('notification', errorInfo('ERR_BUCKET_NOT_ALLOWED').reason)
-        this.metrics.objects.labels('skipped').inc()
+        this.metrics.countObject('skipped')
         outcome = 'permanent'
         continue
       }
       const kind = classifyKey(ref.key, this.options.keyPattern)
       if (kind !== 'log') {
         this.log.debug({ bucket: ref.bucket, key: ref.key, kind }, 'skipping: not a CloudTrail log')
-        this.metrics.objects.labels('skipped').inc()
+        this.metrics.countObject('skipped')
         continue
       }
       await this.acquireSlot()
@@ -213,7 +213,7 @@ export class Processor {
     if (!failure && sinkError) failure = { stage: 'sink', code: 'ERR_SINK', message: sinkError.message }
     this.metrics.parseSeconds.observe((performance.now() - started) / 1000)
     if (!failure) {
-      this.metrics.objects.labels('processed').inc()
+      this.metrics.countObject('processed')
       const ms = (t: number) => Math.round(t)
       this.log.debug({ ...where, fetchMs: ms(fetched - started), parseMs: ms(parsed - fetched), confirmMs: ms(performance.now() - parsed) }, 'object done')
       return 'ok'
@@ -221,7 +221,7 @@ export class Processor {
     const { permanent: isPermanent, reason } = errorInfo(failure.code)
     // An object cut short by shutdown is not the object's fault, whatever the worker reported.
     const permanent = isPermanent && !signal.aborted
-    this.metrics.objects.labels('failed').inc()
+    this.metrics.countObject('failed')
     this.metrics.error(failure.stage, reason)
     const level = permanent ? 'error' : 'warn'
     this.log[level](
