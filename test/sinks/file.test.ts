@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs'
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { silentLogger } from '../../src/log.ts'
-import { FileSink } from '../../src/sinks/file.ts'
+import { FileSink, cutTornLine } from '../../src/sinks/file.ts'
 import { waitUntil } from '../helpers/servers.ts'
 import { captureLogger, codeOf, recorder } from '../helpers/sink-harness.ts'
 
@@ -148,11 +148,6 @@ describe('FileSink', () => {
 
 describe('file sink after a crash', () => {
   it('cuts a partial last line before appending, so the file holds whole records only', async () => {
-    const { mkdtemp, writeFile, readFile } = await import('node:fs/promises')
-    const { tmpdir } = await import('node:os')
-    const { join } = await import('node:path')
-    const { FileSink } = await import('../../src/sinks/file.ts')
-    const { silentLogger } = await import('../../src/log.ts')
     const path = join(await mkdtemp(join(tmpdir(), 'ct-torn-')), 'out.log')
     await writeFile(path, 'whole one\nwhole two\ntorn half of a rec')
     const sink = new FileSink(path, { logger: silentLogger(), fsyncIntervalMs: 1 })
@@ -162,11 +157,6 @@ describe('file sink after a crash', () => {
   })
 
   it('leaves a file that ends with a newline alone, and a file with no newline at all becomes empty', async () => {
-    const { mkdtemp, writeFile, readFile } = await import('node:fs/promises')
-    const { tmpdir } = await import('node:os')
-    const { join } = await import('node:path')
-    const { cutTornLine } = await import('../../src/sinks/file.ts')
-    const { silentLogger } = await import('../../src/log.ts')
     const dir = await mkdtemp(join(tmpdir(), 'ct-torn-'))
     await writeFile(join(dir, 'a'), 'x\n'.repeat(50_000))
     await cutTornLine(join(dir, 'a'), silentLogger())
@@ -180,11 +170,6 @@ describe('file sink after a crash', () => {
 
 describe('file sink and log rotation', () => {
   it('opens a new file when the old one is renamed away, losing nothing', async () => {
-    const { mkdtemp, rename, readFile } = await import('node:fs/promises')
-    const { tmpdir } = await import('node:os')
-    const { join } = await import('node:path')
-    const { FileSink } = await import('../../src/sinks/file.ts')
-    const { silentLogger } = await import('../../src/log.ts')
     const dir = await mkdtemp(join(tmpdir(), 'ct-rotate-'))
     const path = join(dir, 'cloudtrail.log')
     const sink = new FileSink(path, { logger: silentLogger(), fsyncIntervalMs: 1 })
