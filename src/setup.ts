@@ -6,7 +6,10 @@ import { createSink } from './sinks/index.ts'
 import type { Sink } from './sinks/sink.ts'
 import type { ParseOptions } from '../workers/protocol.ts'
 
-/** Output handed from a worker to the main thread per message (bench/pool.bench.ts: larger gains nothing). */
+/**
+ * Output handed from a worker to the main thread per message: a typical CloudTrail file (1000 records) goes in
+ * one or two messages, and a worker holds at most two such chunks unconfirmed by the main thread.
+ */
 export const OUTPUT_CHUNK_BYTES = 1 << 20
 
 export function parseOptions(config: Config): ParseOptions {
