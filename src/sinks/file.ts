@@ -67,8 +67,8 @@ export class FileSink extends EventEmitter implements Sink {
       return false
     }
     const more = this.#ledger.add({ chunk, confirm })
-    // Once half the high-water mark waits, write and fsync now rather than at the next tick: at 100 ms
-    // per cycle an 8 MiB mark capped the sink near 80 MB/s (bench/eps.ts --mode drain).
+    // Once half the high-water mark waits, write and fsync now rather than at the next tick, so that a
+    // fast producer is not held to the high-water mark per interval (at most 8 MiB per 100 ms by default).
     if (this.#ledger.bytes >= this.#ledger.highWaterMark / 2) this.#runNow()
     else this.#schedule()
     return more
