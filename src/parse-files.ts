@@ -1,6 +1,6 @@
 // The `parse` command: the same parse pool and sinks over local .json.gz files, e.g. an archive copied
-// with `aws s3 sync`. Directories are searched recursively for *.json.gz; files named explicitly are
-// parsed whatever their name.
+// with `aws s3 sync`. Directories are searched recursively for *.json.gz (symbolic links to files
+// included); files named explicitly are parsed whatever their name.
 
 import { createReadStream } from 'node:fs'
 import { readdir, readFile, stat } from 'node:fs/promises'
@@ -32,7 +32,9 @@ export async function* listFiles(paths: string[]): AsyncGenerator<string> {
     for (const e of entries) {
       const child = join(path, e.name)
       if (e.isDirectory()) yield* listFiles([child])
-      else if (e.isFile() && e.name.endsWith('.json.gz')) yield child
+      else if (!e.name.endsWith('.json.gz')) continue
+      // Symbolic links to files are followed (links to directories are not: no loops to guard against).
+      else if (e.isFile() || (e.isSymbolicLink() && (await stat(child).catch(() => null))?.isFile())) yield child
     }
   }
 }

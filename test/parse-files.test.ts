@@ -58,6 +58,17 @@ describe('parse', () => {
     expect(String(failure?.file)).toMatch(/b\.json\.gz$/)
   })
 
+  it('follows symbolic links to files inside a directory', async () => {
+    const { symlinkSync, readdirSync } = await import('node:fs')
+    const linked = mkdtempSync(join(tmpdir(), 'ct-parse-links-'))
+    const day = join(dir, 'AWSLogs', '111122223333', 'CloudTrail', 'us-east-1', '2026', '11', '20')
+    const file = readdirSync(day)[0]
+    symlinkSync(join(day, file), join(linked, 'linked.json.gz'))
+    const res = await runCli(['parse', linked, '--format', 'json'])
+    expect(res.code, res.stderr).toBe(0)
+    expect(res.stdout.split('\n').filter(Boolean)).toHaveLength(80)
+  })
+
   it('fails clearly on a path that does not exist', async () => {
     const res = await runCli(['parse', join(dir, 'nope')])
     expect(res.code).toBe(1)
