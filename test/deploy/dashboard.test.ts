@@ -3,39 +3,10 @@
 // labels the collector sets on every series), and the panels do not overlap. test/deploy/prometheus.test.ts
 // runs the queries.
 
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { repoRoot } from '../helpers/fixtures.ts'
+import { allPanels, dashboard, panels, queryVariables, variableQuery } from '../helpers/dashboard.ts'
 
-interface Panel {
-  id: number
-  type: string
-  title: string
-  description?: string
-  gridPos: { h: number; w: number; x: number; y: number }
-  targets?: { expr: string; refId: string }[]
-  panels?: Panel[]
-  fieldConfig?: { overrides: { matcher: { id: string; options: string }; properties: { id: string; value: unknown }[] }[] }
-  transformations?: { id: string; options: { renameByName?: Record<string, string> } }[]
-}
-interface Variable {
-  name: string
-  type: string
-  query: string | { query: string }
-  multi?: boolean
-  includeAll?: boolean
-  allValue?: string
-}
-
-const dashboard = JSON.parse(readFileSync(join(repoRoot, 'deploy', 'grafana', 'cloudtrail-ingest.json'), 'utf8')) as {
-  panels: Panel[]
-  templating: { list: Variable[] }
-}
-const allPanels = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])])
-const panels = allPanels.filter((p) => p.type !== 'row')
-const variables = dashboard.templating.list.filter((v) => v.type === 'query')
-const variableQuery = (v: Variable) => (typeof v.query === 'string' ? v.query : v.query.query)
+const variables = queryVariables
 
 /** The selectors (`name{…}`) of the collector's own metrics in a query. */
 function selectors(expr: string): { metric: string; matchers: string }[] {

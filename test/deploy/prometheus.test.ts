@@ -16,11 +16,11 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Traffic } from '../../src/synthetic/traffic.ts'
 import { cli, credentials, runEnv, startCli, startEmulator, type CliProcess, type Emulator } from '../helpers/fauxqs.ts'
+import { dashboard, panels, queryVariables, variableQuery } from '../helpers/dashboard.ts'
 import { repoRoot } from '../helpers/fixtures.ts'
 import { Prometheus, freePort, terminate, waitFor, type Sample } from '../helpers/prometheus.ts'
 
 const rulesFile = join(repoRoot, 'deploy', 'prometheus', 'cloudtrail-ingest.rules.yml')
-const dashboardFile = join(repoRoot, 'deploy', 'grafana', 'cloudtrail-ingest.json')
 const JOB = 'cloudtrail-ingest'
 const ORGANIZATION = 'acme'
 const DEMO_QUEUE = 'cloudtrail-demo'
@@ -69,38 +69,6 @@ const errorStages = ['notification', 's3', 'object', 'record', 'sqs', 'sink']
 /** Panels that draw only what goes wrong (`> 0`): empty while the collectors are healthy. */
 const quietWhenHealthy = new Set(['Errors per second by stage and reason', 'Records skipped per second by reason'])
 
-interface Target {
-  expr: string
-  refId: string
-  datasource?: { uid?: string }
-}
-interface Panel {
-  id: number
-  type: string
-  title: string
-  datasource?: { uid?: string }
-  targets?: Target[]
-  panels?: Panel[]
-}
-interface Variable {
-  name: string
-  type: string
-  query: string | { query: string }
-  multi?: boolean
-  includeAll?: boolean
-  allValue?: string
-}
-interface Dashboard {
-  schemaVersion: number
-  panels: Panel[]
-  templating: { list: Variable[] }
-}
-
-const dashboard = JSON.parse(readFileSync(dashboardFile, 'utf8')) as Dashboard
-/** Every panel, including those inside collapsed rows. */
-const panels = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]).filter((p) => p.type !== 'row')
-const queryVariables = dashboard.templating.list.filter((v) => v.type === 'query')
-
 /** A value as Grafana puts a single selection of a multi-value variable into a regex matcher. */
 const regexEscape = (value: string) => value.replace(/[\\^$*+?.()|{}[\]]/g, '\\\\$&')
 
@@ -110,7 +78,6 @@ function substitute(expr: string, values: Record<string, string>): string {
   return expr.replace(/\$\{?(\w+)\}?/g, (whole, name: string) => builtIns[name] ?? values[name] ?? whole)
 }
 
-const variableQuery = (v: Variable) => (typeof v.query === 'string' ? v.query : v.query.query)
 
 /** A query that reads a queue-stats gauge of the selected collectors only: no data for a collector without queue stats. */
 const perCollectorQueueStats = new RegExp(`\\b(?:${queueStatsGauges.join('|')})\\{[^}]*instance=~`)
