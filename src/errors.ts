@@ -49,8 +49,6 @@ export function errorInfo(code: ErrorCode): ErrorInfo {
   return { code, ...table[code] }
 }
 
-export const errorCodes = Object.keys(table) as ErrorCode[]
-
 export function isErrorCode(code: string): code is ErrorCode {
   return Object.hasOwn(table, code)
 }
