@@ -9,5 +9,7 @@ export default defineConfig({
     // Integration suites start servers and child collectors; on a 2-core machine running them two at a
     // time keeps timings honest.
     maxWorkers: 2,
+    // CI shows only the tail of the output: end it with a short list of what failed.
+    reporters: ['default', './test/helpers/failure-summary.ts'],
   },
 })

@@ -44,6 +44,7 @@ export interface AckerOptions {
   redrive: boolean
   /** How long a delete waits for company before DeleteMessageBatch goes out. */
   lingerMs?: number
+  /** How often the heartbeat looks for messages to extend; by default a quarter of the visibility timeout, at most 1 s. */
   heartbeatMs?: number
 }
 
@@ -67,7 +68,10 @@ export class Acker {
     private readonly metrics: Metrics,
     private readonly log: Logger,
   ) {
-    this.heartbeat = setInterval(() => void this.extend(), options.heartbeatMs ?? 1000)
+    // A message is extended once less than half its visibility is left. The heartbeat must look more often
+    // than that half lasts, or an extension can fall due just as the message turns visible (with a 2 s
+    // timeout and a 1 s tick it did, and a second collector fetched the object).
+    this.heartbeat = setInterval(() => void this.extend(), options.heartbeatMs ?? Math.min(1000, (options.visibilityTimeout * 1000) / 4))
     this.heartbeat.unref()
   }
 

@@ -2,8 +2,6 @@
 // account: bucket, SNS topic, SQS queue subscribed to it. Log files are delivered as CloudTrail delivers
 // them: PutObject, then CloudTrail's notification published to the topic, which wraps it in its envelope.
 
-import { once } from 'node:events'
-import { createServer } from 'node:net'
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns'
 import { startFauxqs, type FauxqsServer } from 'fauxqs'
@@ -119,13 +117,4 @@ export class KeyMaker {
   }
 }
 
-/** A TCP port free right now on 127.0.0.1 (for the child's --metrics-port; 0 there turns it off). */
-export async function freePort(): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  await once(server, 'close')
-  return port
-}
+export { freePort } from './ports.ts'

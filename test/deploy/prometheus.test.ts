@@ -18,7 +18,8 @@ import { Traffic } from '../../src/synthetic/traffic.ts'
 import { cli, credentials, runEnv, startCli, startEmulator, type CliProcess, type Emulator } from '../helpers/fauxqs.ts'
 import { dashboard, panels, queryVariables, variableQuery } from '../helpers/dashboard.ts'
 import { repoRoot } from '../helpers/fixtures.ts'
-import { Prometheus, freePort, terminate, waitFor, type Sample } from '../helpers/prometheus.ts'
+import { freePort } from '../helpers/process.ts'
+import { Prometheus, terminate, waitFor, type Sample } from '../helpers/prometheus.ts'
 
 const rulesFile = join(repoRoot, 'deploy', 'prometheus', 'cloudtrail-ingest.rules.yml')
 const JOB = 'cloudtrail-ingest'
@@ -117,7 +118,7 @@ describe('deploy/ against a real Prometheus scraping the demo and two collectors
     await waitFor(async () => {
       if (child.child.exitCode !== null || child.child.signalCode !== null) throw new Error(`${what} exited early:\n${child.stderr()}`)
       return (await fetch(`http://127.0.0.1:${port}/metrics`)).ok
-    }, `${what} to serve /metrics`)
+    }, `${what} to serve /metrics`, 60_000)
     return `127.0.0.1:${port}`
   }
 

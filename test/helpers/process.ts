@@ -1,14 +1,7 @@
 // Small helpers about processes and ports for the integration tests.
 import { readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 
-export async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const port = (server.address() as { port: number }).port
-  await new Promise((r) => server.close(r))
-  return port
-}
+export { freePort } from '../../bench/lib/ports.ts'
 
 /**
  * Peak resident set of a live process so far, from the kernel (VmHWM), in bytes; 0 once it is gone, and 0

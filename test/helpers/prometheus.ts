@@ -5,23 +5,12 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { AddressInfo } from 'node:net'
+import { freePort } from './process.ts'
 
 export const prometheusBin = process.env.PROMETHEUS ?? 'prometheus'
 export const promtoolBin = process.env.PROMTOOL ?? 'promtool'
-
-/** A port that was free a moment ago (the usual small race; good enough for tests). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 /** Polls `probe` until it returns something other than undefined/false; rejects after `timeoutMs`. */
 export async function waitFor<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000, everyMs = 250): Promise<T> {
@@ -112,7 +101,7 @@ export class Prometheus {
     })
     failed.catch(() => {})
     try {
-      await Promise.race([failed, waitFor(async () => (await fetch(`${prometheus.url}/-/ready`)).ok, 'prometheus to be ready', 15_000)])
+      await Promise.race([failed, waitFor(async () => (await fetch(`${prometheus.url}/-/ready`)).ok, 'prometheus to be ready', 30_000)])
     } catch (err) {
       await prometheus.stop()
       throw err

@@ -132,12 +132,12 @@ describe('reliability', () => {
   }, 120_000)
 
   it('two collectors on one queue: a slow object is not handed to the second one (heartbeat)', async () => {
-    const emu = await emulator({ visibilityTimeout: 2 })
+    const emu = await emulator({ visibilityTimeout: 3 })
     const expected = await seed(emu, 1, 30)
     const proxy = await FaultProxy.start(emu.endpoint)
     cleanup(() => proxy.stop())
-    proxy.rule = (r) => (r.service === 's3' ? { kind: 'delay', ms: 7000 } : { kind: 'pass' })
-    const args = viaProxy(runArgs(emu, ['--format', 'json', '--visibility-timeout', '2']), proxy.url).filter((a) => a !== '--drain')
+    proxy.rule = (r) => (r.service === 's3' ? { kind: 'delay', ms: 8000 } : { kind: 'pass' })
+    const args = viaProxy(runArgs(emu, ['--format', 'json', '--visibility-timeout', '3']), proxy.url).filter((a) => a !== '--drain')
     const outA = tmp('a.ndjson')
     const outB = tmp('b.ndjson')
     const a = startCli([...args, '--output', `file:${outA}`], runEnv)
@@ -153,7 +153,7 @@ describe('reliability', () => {
     const [ra, rb] = await Promise.all([a.result, b.result])
     expect(ra.code).toBe(0)
     expect(rb.code).toBe(0)
-    // One GET in all: the message stayed invisible to the other collector for 3.5 visibility timeouts.
+    // One GET in all: the message stayed invisible to the other collector for 2.7 visibility timeouts.
     expect(proxy.count('GET')).toBe(1)
     const all = [...seqsIn(outA), ...seqsIn(outB)]
     expect(all.sort()).toEqual([...expected].sort())

@@ -1,0 +1,77 @@
+// The acker against a real SQS (fauxqs): deletion after the last object, and the heartbeat that keeps a
+// slow message away from a second consumer for several visibility timeouts.
+
+import { ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs'
+import { describe, expect, it } from 'vitest'
+import { Acker } from '../src/acker.ts'
+import { silentLogger } from '../src/log.ts'
+import { Metrics } from '../src/metrics.ts'
+import { emulator, useCleanup, cleanup } from './helpers/cleanup.ts'
+import type { Emulator } from './helpers/fauxqs.ts'
+
+useCleanup()
+
+async function receiveOne(emu: Emulator, visibilityTimeout: number): Promise<Message> {
+  const { Messages } = await emu.sqs.send(
+    new ReceiveMessageCommand({ QueueUrl: emu.queueUrl, MaxNumberOfMessages: 1, VisibilityTimeout: visibilityTimeout, WaitTimeSeconds: 2, MessageSystemAttributeNames: ['ApproximateReceiveCount'] }),
+  )
+  expect(Messages).toHaveLength(1)
+  return Messages![0]
+}
+
+/** What a second consumer on the queue gets right now (no waiting). */
+async function steal(emu: Emulator): Promise<number> {
+  const { Messages } = await emu.sqs.send(new ReceiveMessageCommand({ QueueUrl: emu.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }))
+  return Messages?.length ?? 0
+}
+
+function acker(emu: Emulator, visibilityTimeout: number): { acker: Acker; metrics: Metrics } {
+  const metrics = new Metrics({}, false)
+  const a = new Acker(emu.sqs, { queueUrl: emu.queueUrl, visibilityTimeout, redrive: false }, metrics, silentLogger())
+  cleanup(() => a.close())
+  return { acker: a, metrics }
+}
+
+describe('Acker', () => {
+  it('keeps a slow message invisible to a second consumer, extending it well before it would turn visible, then deletes it', async () => {
+    const emu = await emulator({ visibilityTimeout: 2 })
+    await emu.send('slow')
+    const { acker: a, metrics } = acker(emu, 2)
+    // Received right after the acker started: the phase at which a heartbeat that ticks only as often as
+    // half the timeout extends with almost nothing left.
+    const entry = a.track(await receiveOne(emu, 2))
+    a.add(entry)
+    a.seal(entry)
+    // How close SQS came to handing the message out again: its visibility deadline, sampled every 10 ms.
+    let closest = Infinity
+    const sampler = setInterval(() => {
+      for (const m of emu.server.inspectQueue(emu.queueName)?.messages.inflight ?? []) closest = Math.min(closest, m.visibilityDeadline - Date.now())
+    }, 10)
+    // A second consumer polls for 3.5 visibility timeouts.
+    let stolen = 0
+    for (const end = Date.now() + 7000; Date.now() < end; ) {
+      stolen += await steal(emu)
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    clearInterval(sampler)
+    expect(stolen).toBe(0)
+    expect((await metrics.visibilityExtensions.get()).values[0].value).toBeGreaterThanOrEqual(3)
+    // Extended while at least an eighth of the timeout was left (by design between a quarter and a half).
+    expect(closest).toBeGreaterThanOrEqual(250)
+    a.done(entry, 'ok')
+    await a.whenIdle()
+    expect(emu.remaining()).toBe(0)
+  }, 20_000)
+
+  it('hands an unfinished message back at close, so another consumer takes it at once', async () => {
+    const emu = await emulator({ visibilityTimeout: 30 })
+    await emu.send('unfinished')
+    const { acker: a } = acker(emu, 30)
+    const entry = a.track(await receiveOne(emu, 30))
+    a.add(entry)
+    a.seal(entry)
+    expect(await steal(emu)).toBe(0)
+    await a.close()
+    expect(await steal(emu)).toBe(1)
+  })
+})
