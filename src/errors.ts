@@ -39,6 +39,9 @@ const table = {
   ERR_SQS: { reason: 'sqs', permanent: false },
   ERR_SINK: { reason: 'sink', permanent: false },
   ERR_SINK_CLOSED: { reason: 'sink_closed', permanent: false },
+  // A record the destination refuses for good (HTTP 413 for one record): not permanent, so that its message
+  // is kept (retried, or moved to the dead-letter queue) rather than deleted.
+  ERR_SINK_REJECTED: { reason: 'sink_rejected', permanent: false },
   ERR_WORKER: { reason: 'worker', permanent: false },
   ERR_SHUTDOWN: { reason: 'shutdown', permanent: false },
 } as const satisfies Record<string, { reason: string; permanent: boolean }>

@@ -30,7 +30,7 @@ const KNOWN_ERRORS: Record<ErrorStage, string[]> = {
   object: ['not_gzip', 'corrupt_gzip', 'truncated', 'too_large', 'not_json', 'no_records', 'records_not_array', 'worker', 'shutdown'],
   record: ['non_object', 'record_too_large', 'record_too_deep', 'record_not_json', 'invalid_utf8'],
   sqs: ['receive_failed', 'delete_failed', 'delete_refused', 'visibility_failed', 'visibility_refused', 'queue_attributes_failed'],
-  sink: ['sink'],
+  sink: ['sink', 'sink_closed', 'sink_rejected'],
 }
 
 /**

@@ -210,7 +210,10 @@ export class Processor {
     this.releaseSlot()
     const parsed = performance.now()
     const sinkError = await confirmations.settled()
-    if (!failure && sinkError) failure = { stage: 'sink', code: 'ERR_SINK', message: sinkError.message }
+    if (!failure && sinkError) {
+      const code = isCollectorError(sinkError) && isErrorCode(sinkError.code) ? sinkError.code : 'ERR_SINK'
+      failure = { stage: 'sink', code, message: sinkError.message }
+    }
     this.metrics.parseSeconds.observe((performance.now() - started) / 1000)
     if (!failure) {
       this.metrics.countObject('processed')

@@ -1,15 +1,23 @@
 // http:// and https:// sink: chunks are batched into POST bodies of at most httpBatchBytes (a larger chunk
 // goes alone), a partial batch waiting at most httpLingerMs. A 2xx confirms every chunk of its batch.
-// Anything else is retried with backoff, forever, until it succeeds or the sink is destroyed: a SIEM
-// that is down, overloaded or misconfigured (401, 413) must not lose data; the caller sees backpressure.
-// At most `maxInFlight` batches are outstanding, and they are confirmed in order.
+// A body refused as too large (413) is cut in two at a record boundary and the halves are sent one after
+// the other, down to a single record; a single record refused as too large fails its batch with
+// ERR_SINK_REJECTED (the objects' messages stay in SQS: retried later, or moved to the dead-letter
+// queue), so that one oversized record cannot stop the pipeline. Anything else is retried with backoff,
+// forever, until it succeeds or the sink is destroyed: a SIEM that is down, overloaded or misconfigured
+// (401, 404) must not lose data; the caller sees backpressure. At most `maxInFlight` batches are
+// outstanding, and they are confirmed in order.
+//
+// Until the first POST is answered, health comes from a probe started with the sink: a connection to the
+// destination (with the TLS handshake for https), tried with backoff until it succeeds, so that a wrong
+// address or a SIEM that is down shows in /readyz at start rather than when the first records arrive.
 
 import { EventEmitter } from 'node:events'
-import tls from 'node:tls'
 import type { Pool } from 'undici'
 import { backoffDelay, sleep } from '../backoff.ts'
 import { CollectorError, describeError } from '../errors.ts'
 import type { Logger } from '../log.ts'
+import { connectTimeoutMs, reach, tlsClientOptions, type TlsTrust } from './connect.ts'
 import { Ledger, type Pending } from './ledger.ts'
 import type { Confirm, Sink } from './sink.ts'
 
@@ -35,6 +43,8 @@ interface Batch {
   count: number
   body: Buffer
   done: boolean
+  /** Set when done: null once delivered, else why its chunks can't be. */
+  error: Error | null
 }
 
 /** Two POSTs in flight keep the pipe full while one waits for its response, without reordering much. */
@@ -66,7 +76,12 @@ export class HttpSink extends EventEmitter implements Sink {
   /** Batches sent and not yet confirmed, oldest first. */
   #window: Batch[] = []
   #linger: NodeJS.Timeout | null = null
-  #healthy = true
+  #healthy = false
+  /** A POST has been answered: from then on health follows the POSTs, and the start-up probe stops. */
+  #answered = false
+  readonly #probing = new AbortController()
+  /** A 413 has been logged at warn (once; later ones at debug). */
+  #warnedTooLarge = false
   #closed = false
   #destroyed = false
   #closing: Promise<void> | null = null
@@ -84,20 +99,19 @@ export class HttpSink extends EventEmitter implements Sink {
     this.#retryMaxDelayMs = options.retryMaxDelayMs ?? 30_000
     this.#batchBytes = options.httpBatchBytes ?? 1024 * 1024
     this.#lingerMs = options.httpLingerMs ?? 100
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1')
+    const { ca, rejectUnauthorized } = tlsClientOptions(host, options) // undici sets the servername
     this.#pool = import('undici').then(
       ({ Pool }) =>
         new Pool(url.origin, {
           connections: maxInFlight,
           headersTimeout: timeoutMs,
           bodyTimeout: timeoutMs,
-          connect: {
-            timeout: 10_000,
-            // `ca` replaces Node's bundle, so the defaults are added back. undici sets the servername.
-            ca: options.ca === undefined ? undefined : [...tls.rootCertificates, options.ca],
-            rejectUnauthorized: options.tlsInsecure !== true,
-          },
+          connect: { timeout: connectTimeoutMs, ca, rejectUnauthorized },
         }),
     )
+    const port = Number(url.port) || (this.kind === 'https' ? 443 : 80)
+    void this.#probe(host, port, this.kind === 'https' ? options : null)
   }
 
   get healthy(): boolean {
@@ -125,6 +139,7 @@ export class HttpSink extends EventEmitter implements Sink {
 
   close(): Promise<void> {
     this.#closed = true
+    this.#probing.abort()
     this.#closing ??= this.flush().then(async () => {
       if (!this.#destroyed) await (await this.#pool).close() // destroy() has already torn the pool down
     })
@@ -135,12 +150,32 @@ export class HttpSink extends EventEmitter implements Sink {
     if (this.#destroyed) return
     this.#destroyed = this.#closed = true
     this.#abort.abort()
+    this.#probing.abort()
     if (this.#linger !== null) clearTimeout(this.#linger)
     this.#window = []
     this.#unbatched = 0
     this.#unbatchedBytes = 0
     this.#ledger.failAll(new CollectorError('ERR_SINK_CLOSED', `${this.kind} sink destroyed`))
     void this.#pool.then((pool) => pool.destroy()).catch(() => {})
+  }
+
+  /** Until a POST is answered: can the destination be reached? Checked again with backoff until it can. */
+  async #probe(host: string, port: number, secure: TlsTrust | null): Promise<void> {
+    const signal = this.#probing.signal
+    for (let attempt = 0; ; attempt++) {
+      const err = await reach(host, port, secure, signal)
+      if (signal.aborted) return
+      if (err === null) {
+        this.#healthy = true
+        return
+      }
+      this.#healthy = false
+      const delayMs = backoffDelay(attempt, { maxMs: this.#retryMaxDelayMs })
+      const fields = { sink: this.kind, code: describeError(err).code, host, port, attempt, delayMs }
+      if (attempt === 0) this.#logger.warn(fields, 'cannot reach the destination; checking again with backoff (not ready until it answers)')
+      else this.#logger.debug(fields, 'cannot reach the destination yet')
+      if (!(await sleep(delayMs, signal))) return
+    }
   }
 
   /** Sends every batch that is ready while there is room in the window. */
@@ -163,7 +198,7 @@ export class HttpSink extends EventEmitter implements Sink {
       this.#unbatched -= end - first
       this.#unbatchedBytes -= size
       const body = Buffer.concat(entries.slice(first, end).map((e) => e.chunk), size)
-      const batch: Batch = { count: end - first, body, done: false }
+      const batch: Batch = { count: end - first, body, done: false, error: null }
       this.#window.push(batch)
       void this.#post(batch)
     }
@@ -178,8 +213,19 @@ export class HttpSink extends EventEmitter implements Sink {
     }, Math.ceil(ms))
   }
 
-  /** POSTs one batch until a 2xx, or until the sink is destroyed. */
   async #post(batch: Batch): Promise<void> {
+    const result = await this.#send(batch.body)
+    if (result === 'destroyed') return
+    batch.done = true
+    batch.error = result === 'delivered' ? null : result
+    this.#confirmDone()
+  }
+
+  /**
+   * POSTs one body until a 2xx, or until the sink is destroyed. A body refused as too large is sent in
+   * two halves; a single record refused as too large is an error for the caller.
+   */
+  async #send(body: Buffer): Promise<'delivered' | 'destroyed' | CollectorError> {
     for (let attempt = 0; ; attempt++) {
       let delayMs: number
       try {
@@ -187,20 +233,21 @@ export class HttpSink extends EventEmitter implements Sink {
           method: 'POST',
           path: this.#path,
           headers: this.#headers,
-          body: batch.body,
+          body,
           signal: this.#abort.signal,
         })
         // The response body is not needed; dump() frees the connection (and may fail harmlessly).
         await res.body.dump().catch(() => {})
-        if (this.#destroyed) return
-        if (res.statusCode >= 200 && res.statusCode < 300) {
-          this.#healthy = true
-          batch.done = true
-          this.#confirmDone()
-          return
-        }
-        this.#healthy = false
+        if (this.#destroyed) return 'destroyed'
+        this.#answered = true
+        this.#probing.abort()
         const status = res.statusCode
+        if (status >= 200 && status < 300) {
+          this.#healthy = true
+          return 'delivered'
+        }
+        if (status === 413) return await this.#tooLarge(body)
+        this.#healthy = false
         delayMs = retryAfterMs(res.headers['retry-after'], this.#retryMaxDelayMs) ?? backoffDelay(attempt, { maxMs: this.#retryMaxDelayMs })
         // 408, 429 and 5xx are the SIEM being busy; anything else is a misconfiguration someone must fix.
         const transient = status === 408 || status === 429 || status >= 500
@@ -208,20 +255,50 @@ export class HttpSink extends EventEmitter implements Sink {
         if (transient) this.#logger.warn(fields, 'POST failed; retrying')
         else this.#logger.error(fields, 'POST rejected; retrying until the destination accepts it')
       } catch (err) {
-        if (this.#destroyed) return
+        if (this.#destroyed) return 'destroyed'
         this.#healthy = false
         delayMs = backoffDelay(attempt, { maxMs: this.#retryMaxDelayMs })
         this.#logger.warn({ sink: this.kind, code: describeError(err).code, attempt, delayMs }, 'POST failed; retrying')
       }
-      if (!(await sleep(delayMs, this.#abort.signal))) return
+      if (!(await sleep(delayMs, this.#abort.signal))) return 'destroyed'
     }
+  }
+
+  /** 413: the halves of the body one after the other, or an error when it is a single record. */
+  async #tooLarge(body: Buffer): Promise<'delivered' | 'destroyed' | CollectorError> {
+    const cut = middleRecord(body)
+    if (cut === 0) {
+      const message = `the destination refused a single record of ${body.length} bytes as too large (HTTP 413)`
+      this.#logger.error({ sink: this.kind, code: 'ERR_SINK_REJECTED', status: 413, bytes: body.length }, `${message}; its message stays in the queue`)
+      return new CollectorError('ERR_SINK_REJECTED', message)
+    }
+    const fields = { sink: this.kind, code: 'HTTP_413', status: 413, bytes: body.length }
+    const note = 'POST refused as too large; sending it in two halves (lower http_batch_bytes below what the destination accepts)'
+    if (this.#warnedTooLarge) this.#logger.debug(fields, note)
+    else this.#logger.warn(fields, note)
+    this.#warnedTooLarge = true
+    const first = await this.#send(body.subarray(0, cut))
+    return first === 'delivered' ? this.#send(body.subarray(cut)) : first
   }
 
   /** Confirms finished batches from the front of the window, so confirmations keep write order. */
   #confirmDone(): void {
-    while (this.#window.length > 0 && this.#window[0].done) this.#ledger.settle(this.#window.shift()!.count, null)
+    while (this.#window.length > 0 && this.#window[0].done) {
+      const batch = this.#window.shift()!
+      this.#ledger.settle(batch.count, batch.error)
+    }
     this.#pump()
   }
+}
+
+/** Where to cut a body of whole lines in two: after the line end nearest its middle; 0 for a single line. */
+export function middleRecord(body: Uint8Array): number {
+  const middle = body.length >> 1
+  const before = body.lastIndexOf(10, middle - 1)
+  const after = body.indexOf(10, middle)
+  const cuts = [before + 1, after + 1].filter((c) => c > 0 && c < body.length)
+  if (cuts.length === 0) return 0
+  return cuts.reduce((best, c) => (Math.abs(c - middle) < Math.abs(best - middle) ? c : best))
 }
 
 /** Retry-After as delta-seconds or an HTTP-date, in ms capped at `maxMs`; undefined when absent or invalid. */

@@ -7,6 +7,10 @@
 // although confirmed, so the last RESEND_BYTES confirmed are kept and written again first on the next
 // connection, before the chunks whose callback had not fired (at-least-once: a reconnect may duplicate up
 // to RESEND_BYTES of records). What a receiver loses after reading it is the receiver's to keep.
+//
+// The first connection is opened at once, not at the first write, so that a wrong address or a receiver
+// that is down shows in /readyz (and the log) at start; until it connects the sink is not healthy, and it
+// keeps trying with backoff. Later connections are opened when there is something to send.
 
 import { EventEmitter } from 'node:events'
 import net from 'node:net'
@@ -14,6 +18,7 @@ import tls from 'node:tls'
 import { backoffDelay, sleep } from '../backoff.ts'
 import { CollectorError, describeError } from '../errors.ts'
 import type { Logger } from '../log.ts'
+import { connectTimeoutMs, tlsClientOptions } from './connect.ts'
 import { Ledger, type Pending } from './ledger.ts'
 import type { Confirm, Sink } from './sink.ts'
 
@@ -32,7 +37,6 @@ export interface SyslogSinkOptions {
   tlsInsecure?: boolean
 }
 
-const connectTimeoutMs = 10_000
 const keepAliveDelayMs = 30_000
 /** More than the kernel's socket buffers hold on both ends (Linux autotunes to 4 MiB send, 6 MiB receive). */
 export const RESEND_BYTES = 16 << 20
@@ -51,7 +55,9 @@ export class SyslogSink extends EventEmitter implements Sink {
   #lastError: Error | null = null
   #waitingToReconnect = false
   #attempt = 0
-  #healthy = true
+  #healthy = false
+  /** A connection has been established at least once. */
+  #everConnected = false
   #closed = false
   #destroyed = false
   #closing: Promise<void> | null = null
@@ -69,15 +75,8 @@ export class SyslogSink extends EventEmitter implements Sink {
     this.#logger = options.logger
     this.#ledger = new Ledger(options.highWaterMark ?? 8 * 1024 * 1024, () => this.emit('drain'))
     this.#retryMaxDelayMs = options.retryMaxDelayMs ?? 30_000
-    this.#tlsOptions = {
-      host: target.host,
-      port: target.port,
-      // SNI takes names only; with an IP the certificate is checked against the IP (subjectAltName IP:).
-      servername: net.isIP(target.host) === 0 ? target.host : undefined,
-      // `ca` replaces Node's bundle, so the defaults are added back.
-      ca: options.ca === undefined ? undefined : [...tls.rootCertificates, options.ca],
-      rejectUnauthorized: options.tlsInsecure !== true,
-    }
+    this.#tlsOptions = { host: target.host, port: target.port, ...tlsClientOptions(target.host, options) }
+    this.#connect()
   }
 
   get healthy(): boolean {
@@ -115,10 +114,10 @@ export class SyslogSink extends EventEmitter implements Sink {
     this.#ledger.failAll(new CollectorError('ERR_SINK_CLOSED', `${this.kind} sink destroyed`))
   }
 
-  /** Opens a connection when there is something to send and none is open or pending. Connecting is lazy. */
+  /** Opens a connection, unless one is open or pending; after the first one, only when there is something to send. */
   #connect(): void {
     if (this.#socket !== null || this.#waitingToReconnect || this.#destroyed) return
-    if (this.#ledger.entries.length === 0 && this.#resend.length === 0) return
+    if (this.#everConnected && this.#ledger.entries.length === 0 && this.#resend.length === 0) return
     this.#lastError = null
     const socket = this.kind === 'tls' ? tls.connect(this.#tlsOptions) : net.connect({ host: this.#target.host, port: this.#target.port })
     this.#socket = socket
@@ -128,6 +127,7 @@ export class SyslogSink extends EventEmitter implements Sink {
       socket.setNoDelay(true)
       socket.setKeepAlive(true, keepAliveDelayMs)
       this.#connected = true
+      this.#everConnected = true
       this.#healthy = true
       const resend = this.#resend
       this.#resend = []
@@ -177,7 +177,8 @@ export class SyslogSink extends EventEmitter implements Sink {
       this.#recent = []
       this.#recentBytes = 0
     }
-    if (this.#ledger.entries.length === 0 && this.#resend.length === 0) return // nothing to send: reconnect on the next write
+    // Nothing to send: reconnect on the next write (but keep trying until the first connection succeeds).
+    if (this.#everConnected && this.#ledger.entries.length === 0 && this.#resend.length === 0) return
     this.#healthy = false
     const delayMs = backoffDelay(this.#attempt++, { maxMs: this.#retryMaxDelayMs })
     const code = this.#lastError === null ? 'ECLOSED' : describeError(this.#lastError).code

@@ -201,6 +201,39 @@ describe('failure handling', () => {
     expect(emu.remaining()).toBe(0)
   })
 
+  it('keeps the message of a record the SIEM refuses as too large (413) in the queue, and delivers the rest', async () => {
+    const emu = await emulator()
+    const objects = await seed(emu, 6)
+    const key = cloudTrailKey('111122223333', 'us-east-1', '20261126T1600Z', 'HugeRecordHugeRe')
+    await emu.putLog(key, [{ ...records[0], seq: 'huge', requestParameters: { policy: 'x'.repeat(200_000) } }])
+    await emu.publish(JSON.stringify({ s3Bucket: emu.bucket, s3ObjectKey: [key] }))
+    const siem = await TestHttpServer.start()
+    cleanup(() => siem.close())
+    // The SIEM takes bodies up to 150 kB; the collector batches 100 kB, so only the huge record's body is refused.
+    siem.answer = (req) => (req.body.length > 150_000 ? { status: 413 } : { status: 200 })
+    const run = startCli(runArgs(emu, ['--format', 'json', '--output', siem.url, '--http-batch-bytes', '100000']).filter((a) => a !== '--drain'), runEnv)
+    cleanup(async () => {
+      run.child.kill('SIGKILL')
+      await run.result
+    })
+    const delivered = () =>
+      new Set(
+        siem
+          .accepted()
+          .flatMap((b) => b.toString('utf8').split('\n').filter(Boolean))
+          .map((l) => String((JSON.parse(l) as { seq: string }).seq)),
+      )
+    await waitUntil(() => delivered().size === 6 * 40 && emu.remaining() === 1, 'the other objects to be delivered and deleted', 30_000)
+    run.child.kill('SIGTERM')
+    const res = await run.result
+    expect(res.code, res.stderr.slice(-2000)).toBe(0)
+    expect(delivered()).toEqual(new Set(allSeqs(objects)))
+    // The huge record's message stays: it comes back (or goes to the dead-letter queue), never deleted unwritten.
+    expect(emu.remaining()).toBe(1)
+    const failure = res.logs.find((l) => l.code === 'ERR_SINK_REJECTED' && l.key === key)
+    expect(failure).toMatchObject({ stage: 'sink', bucket: emu.bucket })
+  })
+
   it('extends the visibility of a message whose object is slow, so nobody else receives it', async () => {
     const emu = await emulator({ visibilityTimeout: 2 })
     const objects = await seed(emu, 1)

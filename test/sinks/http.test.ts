@@ -145,6 +145,61 @@ describe('HttpSink over http://', () => {
     expect(JSON.stringify(lines)).not.toContain('s3cret')
   })
 
+  it('sends a body refused as too large (413) again in halves cut at record boundaries, losing nothing', async () => {
+    const { logger, lines } = captureLogger()
+    // The SIEM takes bodies of at most 450 bytes; the sink batches 2 000.
+    server.answer = (req) => (req.body.length > 450 ? { status: 413 } : { status: 200 })
+    const sink = httpSink({ logger, httpBatchBytes: 2000 })
+    const { results, confirmFor } = recorder()
+    const chunks = range(10).map((i) => Buffer.concat(range(3, i * 3).map((j) => record(j)))) // 300 bytes each
+    chunks.forEach((chunk, i) => sink.write(chunk, confirmFor(i)))
+    await sink.flush()
+    expect(results).toEqual(allOk(10))
+    const bodies = server.accepted()
+    for (const body of bodies) {
+      expect(body.length).toBeLessThanOrEqual(450)
+      expect(body.at(-1)).toBe(10) // whole records only
+    }
+    expect(ids(bodies).sort((a, b) => a - b)).toEqual(range(30))
+    expect(server.requests.filter((r) => r.status === 413).length).toBeGreaterThan(0)
+    // Said once at warn, with what to change; further splits at debug.
+    expect(lines.filter((l) => l.level === 40 && l.code === 'HTTP_413')).toHaveLength(1)
+    expect(lines.find((l) => l.code === 'HTTP_413')?.msg).toContain('http_batch_bytes')
+  })
+
+  it('fails only the batch of a single record refused as too large, with ERR_SINK_REJECTED, and goes on', async () => {
+    const { logger, lines } = captureLogger()
+    server.answer = (req) => (req.body.includes('"eventID":"7"') ? { status: 413 } : { status: 200 })
+    const sink = httpSink({ logger, httpBatchBytes: 300 }) // three records per POST
+    const { results, confirmFor } = recorder()
+    range(12).forEach((i) => sink.write(record(i), confirmFor(i)))
+    await sink.flush()
+    // Records 6-8 went in one POST; it was split down to record 7 alone. The batch fails as a whole
+    // (its objects come back from SQS); every other batch is confirmed.
+    expect(results.map((r) => r.i)).toEqual(range(12))
+    expect(results.filter((r) => r.err !== null).map((r) => [r.i, codeOf(r.err)])).toEqual([
+      [6, 'ERR_SINK_REJECTED'],
+      [7, 'ERR_SINK_REJECTED'],
+      [8, 'ERR_SINK_REJECTED'],
+    ])
+    expect(ids(server.accepted()).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 9, 10, 11])
+    expect(server.requests.filter((r) => r.body.includes('"eventID":"7"')).map((r) => r.body.length)).toEqual([300, 200, 100])
+    expect(lines.find((l) => l.level === 50)).toMatchObject({ code: 'ERR_SINK_REJECTED', status: 413, bytes: 100 })
+    expect(sink.healthy).toBe(true)
+  })
+
+  it('probes the destination at start: not healthy while it refuses connections, healthy once it listens, without a request', async () => {
+    const { logger, lines } = captureLogger()
+    await server.refuse()
+    const sink = httpSink({ logger, retryMaxDelayMs: 100 })
+    await waitUntil(() => lines.some((l) => l.code === 'ECONNREFUSED'), 'a failed probe')
+    expect(sink.healthy).toBe(false)
+    expect(lines.find((l) => l.code === 'ECONNREFUSED')).toMatchObject({ level: 40, sink: 'http', port: Number(new URL(server.url).port) })
+    await server.reopen()
+    await waitUntil(() => sink.healthy, 'the sink to be healthy')
+    expect(server.requests).toEqual([]) // a connection, no POST, no stray request in the SIEM's logs
+  })
+
   it('keeps at most two POSTs in flight and confirms in order when a later one finishes first', async () => {
     let inFlight = 0
     let maxInFlight = 0
@@ -220,6 +275,15 @@ describe('HttpSink over https://', () => {
       expect(results).toEqual([{ i: 1, err: null }])
     }
     expect(server.accepted()).toEqual([record(1), record(1)])
+  })
+
+  it('probes with the TLS handshake at start: healthy when the certificate verifies, not otherwise', async () => {
+    const { certs } = destination
+    const { logger, lines } = captureLogger()
+    const trusted = httpsSink('localhost', { tlsCaFile: certs.caFile })
+    const untrusted = httpsSink('localhost', { logger })
+    await waitUntil(() => trusted.healthy && lines.some((l) => l.code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'), 'both probes')
+    expect(untrusted.healthy).toBe(false)
   })
 
   it('does not confirm to an untrusted certificate unless tlsInsecure', async () => {

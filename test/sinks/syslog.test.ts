@@ -135,6 +135,26 @@ describe('SyslogSink over tcp://', () => {
     expect(JSON.stringify(lines)).not.toContain('eventID')
   })
 
+  it('connects at start: not healthy while nothing listens, healthy once the receiver is there, before any write', async () => {
+    const { logger, lines } = captureLogger()
+    const server = await SyslogServer.start()
+    servers.push(server)
+    await server.stop()
+    const sink = new SyslogSink({ kind: 'tcp', host: '127.0.0.1', port: server.port }, { logger, retryMaxDelayMs: 100 })
+    sinks.push(sink)
+    await waitUntil(() => lines.filter((l) => l.code === 'ECONNREFUSED').length >= 2, 'failed connects')
+    expect(sink.healthy).toBe(false)
+    await server.restart()
+    await waitUntil(() => sink.healthy, 'the sink to be healthy')
+    expect(server.connections).toBe(1)
+    // The connection it opened is the one the first records go through.
+    const { results, confirmFor } = recorder()
+    sink.write(frame(0), confirmFor(0))
+    await sink.flush()
+    await waitUntil(() => server.frames.length === 1, 'the frame')
+    expect(server.connections).toBe(1)
+  })
+
   it('close flushes and is idempotent; writes after close and pending writes at destroy fail ERR_SINK_CLOSED', async () => {
     const { server, sink } = await setup()
     const { results, confirmFor } = recorder()
