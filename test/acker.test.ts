@@ -56,8 +56,10 @@ describe('Acker', () => {
     clearInterval(sampler)
     expect(stolen).toBe(0)
     expect((await metrics.visibilityExtensions.get()).values[0].value).toBeGreaterThanOrEqual(3)
-    // Extended while at least an eighth of the timeout was left (by design between a quarter and a half).
-    expect(closest).toBeGreaterThanOrEqual(250)
+    // Extended with time to spare: by design while a quarter to a half of the timeout (500-1000 ms) is
+    // left; at least 100 ms even if this process stalls for a moment. (A heartbeat that looked only once
+    // per half-timeout extended this message with 4-7 ms left.)
+    expect(closest).toBeGreaterThanOrEqual(100)
     a.done(entry, 'ok')
     await a.whenIdle()
     expect(emu.remaining()).toBe(0)
