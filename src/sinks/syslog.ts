@@ -8,9 +8,10 @@
 // connection, before the chunks whose callback had not fired (at-least-once: a reconnect may duplicate up
 // to RESEND_BYTES of records). What a receiver loses after reading it is the receiver's to keep.
 //
-// The first connection is opened at once, not at the first write, so that a wrong address or a receiver
-// that is down shows in /readyz (and the log) at start; until it connects the sink is not healthy, and it
-// keeps trying with backoff. Later connections are opened when there is something to send.
+// The connection is kept open, from the start and while idle, not opened at the first write: so a wrong
+// address or a receiver that is down shows in /readyz (and the log) at start, and a receiver that went
+// away while nothing was sent shows before the next records. Until it connects the sink is not healthy;
+// it keeps trying with backoff.
 
 import { EventEmitter } from 'node:events'
 import net from 'node:net'
@@ -56,8 +57,6 @@ export class SyslogSink extends EventEmitter implements Sink {
   #waitingToReconnect = false
   #attempt = 0
   #healthy = false
-  /** A connection has been established at least once. */
-  #everConnected = false
   #closed = false
   #destroyed = false
   #closing: Promise<void> | null = null
@@ -114,10 +113,9 @@ export class SyslogSink extends EventEmitter implements Sink {
     this.#ledger.failAll(new CollectorError('ERR_SINK_CLOSED', `${this.kind} sink destroyed`))
   }
 
-  /** Opens a connection, unless one is open or pending; after the first one, only when there is something to send. */
+  /** Opens a connection, unless one is open or pending. */
   #connect(): void {
     if (this.#socket !== null || this.#waitingToReconnect || this.#destroyed) return
-    if (this.#everConnected && this.#ledger.entries.length === 0 && this.#resend.length === 0) return
     this.#lastError = null
     const socket = this.kind === 'tls' ? tls.connect(this.#tlsOptions) : net.connect({ host: this.#target.host, port: this.#target.port })
     this.#socket = socket
@@ -127,7 +125,6 @@ export class SyslogSink extends EventEmitter implements Sink {
       socket.setNoDelay(true)
       socket.setKeepAlive(true, keepAliveDelayMs)
       this.#connected = true
-      this.#everConnected = true
       this.#healthy = true
       const resend = this.#resend
       this.#resend = []
@@ -177,12 +174,17 @@ export class SyslogSink extends EventEmitter implements Sink {
       this.#recent = []
       this.#recentBytes = 0
     }
-    // Nothing to send: reconnect on the next write (but keep trying until the first connection succeeds).
-    if (this.#everConnected && this.#ledger.entries.length === 0 && this.#resend.length === 0) return
-    this.#healthy = false
     const delayMs = backoffDelay(this.#attempt++, { maxMs: this.#retryMaxDelayMs })
     const code = this.#lastError === null ? 'ECLOSED' : describeError(this.#lastError).code
-    this.#logger.warn({ sink: this.kind, code, attempt: this.#attempt, delayMs }, 'syslog connection failed; reconnecting')
+    const idle = wasConnected && this.#ledger.entries.length === 0 && this.#resend.length === 0
+    if (idle) {
+      // Closed while there was nothing to send (a receiver restarting, an idle timeout on the way): not a
+      // failure yet. Reconnecting now, rather than at the next write, keeps /readyz true to the receiver.
+      this.#logger.info({ sink: this.kind, code, delayMs }, 'syslog connection closed while idle; reconnecting')
+    } else {
+      this.#healthy = false
+      this.#logger.warn({ sink: this.kind, code, attempt: this.#attempt, delayMs }, 'syslog connection failed; reconnecting')
+    }
     this.#waitingToReconnect = true
     void sleep(delayMs, this.#abort.signal).then(() => {
       this.#waitingToReconnect = false

@@ -155,6 +155,18 @@ describe('SyslogSink over tcp://', () => {
     expect(server.connections).toBe(1)
   })
 
+  it('while idle, reconnects to a receiver that dropped the connection, and is unhealthy while it is gone', async () => {
+    const { server, sink } = await setup()
+    await waitUntil(() => sink.healthy && server.connections === 1, 'the first connection')
+    server.reset() // a receiver restarting: the connection drops, and it comes back at once
+    await waitUntil(() => server.connections === 2, 'a new connection, without a write')
+    expect(sink.healthy).toBe(true)
+    await server.stop() // now it is gone
+    await waitUntil(() => !sink.healthy, 'the sink to see it gone, without a write')
+    await server.restart()
+    await waitUntil(() => sink.healthy && server.connections === 3, 'the sink to be back')
+  })
+
   it('close flushes and is idempotent; writes after close and pending writes at destroy fail ERR_SINK_CLOSED', async () => {
     const { server, sink } = await setup()
     const { results, confirmFor } = recorder()
