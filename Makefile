@@ -16,7 +16,9 @@ install: $(STAMP)
 build: $(STAMP)
 	npx tsc -p tsconfig.json
 
+# Type-checks the tests too (vitest only strips the types), then runs them.
 test: build
+	npx tsc -p tsconfig.test.json
 	npx vitest run
 
 # The collector against the embedded fauxqs emulator with synthetic CloudTrail traffic; records on stdout.
