@@ -12,8 +12,11 @@ export function backoffDelay(attempt: number, { baseMs = 100, maxMs = 30_000 }: 
   return Math.floor(ceiling / 2 + (Math.random() * ceiling) / 2)
 }
 
-/** Resolves after `ms`, or at once (to false) when `signal` aborts; true when the full time passed. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
+/**
+ * Resolves after `ms`, or at once (to false) when `signal` aborts; true when the full time passed.
+ * `unref`: the wait alone does not keep the process alive (for background checks).
+ */
+export function sleep(ms: number, signal?: AbortSignal, { unref = false } = {}): Promise<boolean> {
   if (signal?.aborted) return Promise.resolve(false)
   return new Promise((resolve) => {
     const onAbort = () => {
@@ -24,6 +27,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
       signal?.removeEventListener('abort', onAbort)
       resolve(true)
     }, ms)
+    if (unref) timer.unref()
     signal?.addEventListener('abort', onAbort, { once: true })
   })
 }

@@ -8,9 +8,10 @@
 // (401, 404) must not lose data; the caller sees backpressure. At most `maxInFlight` batches are
 // outstanding, and they are confirmed in order.
 //
-// Until the first POST is answered, health comes from a probe started with the sink: a connection to the
-// destination (with the TLS handshake for https), tried with backoff until it succeeds, so that a wrong
-// address or a SIEM that is down shows in /readyz at start rather than when the first records arrive.
+// Health follows the POSTs. When they don't tell (at start, before the first answer, and while nothing has
+// been sent for idleProbeMs) a probe does: a connection to the destination (with the TLS handshake for
+// https; no request), tried again with backoff while it fails. So a wrong address or a SIEM that is down
+// shows in /readyz at start, and a SIEM that went away while idle shows before the next records.
 
 import { EventEmitter } from 'node:events'
 import type { Pool } from 'undici'
@@ -32,6 +33,8 @@ export interface HttpSinkOptions {
   httpBatchBytes?: number
   httpLingerMs?: number
   httpContentType?: string
+  /** How long without an answered POST before the destination is probed again; default 30 000. */
+  idleProbeMs?: number
 }
 
 interface Entry extends Pending {
@@ -77,8 +80,10 @@ export class HttpSink extends EventEmitter implements Sink {
   #window: Batch[] = []
   #linger: NodeJS.Timeout | null = null
   #healthy = false
-  /** A POST has been answered: from then on health follows the POSTs, and the start-up probe stops. */
-  #answered = false
+  /** When a POST was last answered (performance.now()); 0 before the first. */
+  #answeredAt = 0
+  readonly #idleProbeMs: number
+  /** Stops the probes: close() and destroy(). */
   readonly #probing = new AbortController()
   /** A 413 has been logged at warn (once; later ones at debug). */
   #warnedTooLarge = false
@@ -99,6 +104,7 @@ export class HttpSink extends EventEmitter implements Sink {
     this.#retryMaxDelayMs = options.retryMaxDelayMs ?? 30_000
     this.#batchBytes = options.httpBatchBytes ?? 1024 * 1024
     this.#lingerMs = options.httpLingerMs ?? 100
+    this.#idleProbeMs = options.idleProbeMs ?? 30_000
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1')
     const { ca, rejectUnauthorized } = tlsClientOptions(host, options) // undici sets the servername
     this.#pool = import('undici').then(
@@ -111,7 +117,7 @@ export class HttpSink extends EventEmitter implements Sink {
         }),
     )
     const port = Number(url.port) || (this.kind === 'https' ? 443 : 80)
-    void this.#probe(host, port, this.kind === 'https' ? options : null)
+    void this.#watch(host, port, this.kind === 'https' ? options : null)
   }
 
   get healthy(): boolean {
@@ -159,22 +165,36 @@ export class HttpSink extends EventEmitter implements Sink {
     void this.#pool.then((pool) => pool.destroy()).catch(() => {})
   }
 
-  /** Until a POST is answered: can the destination be reached? Checked again with backoff until it can. */
-  async #probe(host: string, port: number, secure: TlsTrust | null): Promise<void> {
+  /**
+   * The probe, for the sink's life: at once, then whenever the POSTs have not told for idleProbeMs;
+   * every backoff step while it fails. A probe answered after a POST was does not count.
+   */
+  async #watch(host: string, port: number, secure: TlsTrust | null): Promise<void> {
     const signal = this.#probing.signal
-    for (let attempt = 0; ; attempt++) {
+    const wait = (ms: number) => sleep(ms, signal, { unref: true })
+    for (let failures = 0; ; ) {
+      const since = this.#answeredAt
       const err = await reach(host, port, secure, signal)
       if (signal.aborted) return
-      if (err === null) {
-        this.#healthy = true
-        return
+      if (this.#answeredAt === since) {
+        if (err === null) {
+          if (failures > 0 && since > 0) this.#logger.info({ sink: this.kind, host, port }, 'the destination can be reached again')
+          this.#healthy = true
+          failures = 0
+        } else {
+          this.#healthy = false
+          const fields = { sink: this.kind, code: describeError(err).code, host, port, attempt: failures }
+          if (failures === 0) this.#logger.warn(fields, 'cannot reach the destination; checking again with backoff (not ready until it answers)')
+          else this.#logger.debug(fields, 'cannot reach the destination yet')
+          failures++
+        }
       }
-      this.#healthy = false
-      const delayMs = backoffDelay(attempt, { maxMs: this.#retryMaxDelayMs })
-      const fields = { sink: this.kind, code: describeError(err).code, host, port, attempt, delayMs }
-      if (attempt === 0) this.#logger.warn(fields, 'cannot reach the destination; checking again with backoff (not ready until it answers)')
-      else this.#logger.debug(fields, 'cannot reach the destination yet')
-      if (!(await sleep(delayMs, signal))) return
+      if (!(await wait(failures > 0 ? backoffDelay(failures - 1, { maxMs: this.#retryMaxDelayMs }) : this.#idleProbeMs))) return
+      // While batches are out or were answered lately, the POSTs tell.
+      while (this.#window.length > 0 || this.#unbatched > 0 || (this.#answeredAt > 0 && performance.now() - this.#answeredAt < this.#idleProbeMs)) {
+        failures = 0
+        if (!(await wait(this.#idleProbeMs))) return
+      }
     }
   }
 
@@ -239,8 +259,7 @@ export class HttpSink extends EventEmitter implements Sink {
         // The response body is not needed; dump() frees the connection (and may fail harmlessly).
         await res.body.dump().catch(() => {})
         if (this.#destroyed) return 'destroyed'
-        this.#answered = true
-        this.#probing.abort()
+        this.#answeredAt = performance.now()
         const status = res.statusCode
         if (status >= 200 && status < 300) {
           this.#healthy = true

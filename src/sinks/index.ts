@@ -35,6 +35,8 @@ export interface SinkOptions {
   httpLingerMs?: number
   /** Default 'application/x-ndjson'. */
   httpContentType?: string
+  /** http(s): how long without an answered POST before the destination is probed again; default 30 000. */
+  idleProbeMs?: number
   /** file: how often buffered writes are written and fsynced; default 100. */
   fsyncIntervalMs?: number
 }
@@ -117,6 +119,7 @@ export function createSink(options: SinkOptions): Sink {
   checkInteger('retryMaxDelayMs', options.retryMaxDelayMs, 1)
   checkInteger('httpBatchBytes', options.httpBatchBytes, 1)
   checkInteger('httpLingerMs', options.httpLingerMs, 0)
+  checkInteger('idleProbeMs', options.idleProbeMs, 1)
   checkInteger('fsyncIntervalMs', options.fsyncIntervalMs, 0)
   const common = {
     logger: options.logger,
@@ -141,6 +144,7 @@ export function createSink(options: SinkOptions): Sink {
         httpBatchBytes: options.httpBatchBytes,
         httpLingerMs: options.httpLingerMs,
         httpContentType: options.httpContentType,
+        idleProbeMs: options.idleProbeMs,
       })
   }
 }

@@ -200,6 +200,20 @@ describe('HttpSink over http://', () => {
     expect(server.requests).toEqual([]) // a connection, no POST, no stray request in the SIEM's logs
   })
 
+  it('probes again while idle: a SIEM that went away shows before the next POST, and so does its return', async () => {
+    const { logger, lines } = captureLogger()
+    const sink = httpSink({ logger, retryMaxDelayMs: 100, idleProbeMs: 200 })
+    sink.write(record(1), () => {})
+    await sink.flush()
+    expect(sink.healthy).toBe(true)
+    await server.refuse()
+    await waitUntil(() => !sink.healthy, 'the idle probe to see the SIEM gone')
+    await server.reopen()
+    await waitUntil(() => sink.healthy, 'the probe to see it back')
+    expect(lines.find((l) => l.msg === 'the destination can be reached again')).toMatchObject({ level: 30, sink: 'http' })
+    expect(server.requests).toHaveLength(1) // probes are connections, never requests
+  })
+
   it('keeps at most two POSTs in flight and confirms in order when a later one finishes first', async () => {
     let inFlight = 0
     let maxInFlight = 0
