@@ -1,6 +1,6 @@
 // Connections of the network sinks: the TLS client options they share, and a reachability check (a TCP
 // connection, with the TLS handshake and certificate check for a secure one) for the HTTP sink's
-// start-up probe.
+// probe.
 
 import net from 'node:net'
 import tls from 'node:tls'

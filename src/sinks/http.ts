@@ -167,7 +167,7 @@ export class HttpSink extends EventEmitter implements Sink {
 
   /**
    * The probe, for the sink's life: at once, then whenever the POSTs have not told for idleProbeMs;
-   * every backoff step while it fails. A probe answered after a POST was does not count.
+   * every backoff step while it fails. A probe's result does not count when a POST was answered while it ran.
    */
   async #watch(host: string, port: number, secure: TlsTrust | null): Promise<void> {
     const signal = this.#probing.signal
@@ -233,6 +233,7 @@ export class HttpSink extends EventEmitter implements Sink {
     }, Math.ceil(ms))
   }
 
+  /** Sends one batch, records how it ended, and confirms the finished batches at the front of the window. */
   async #post(batch: Batch): Promise<void> {
     const result = await this.#send(batch.body)
     if (result === 'destroyed') return
