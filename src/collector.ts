@@ -20,7 +20,7 @@ import { Ring } from './ring.ts'
 import { startMetricsServer, type MetricsServer } from './server.ts'
 import { parseOptions, sinkFor } from './setup.ts'
 import type { Sink } from './sinks/sink.ts'
-import { startStatusLine } from './status.ts'
+import { startStatsLog, startStatusLine } from './status.ts'
 
 export type StopReason = 'signal' | 'drained' | 'fatal'
 
@@ -163,21 +163,21 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
     queueStatsAt: () => queueStats.answeredAt,
     config: () => ({ pullInterval: config.pullInterval, pullThreads: config.pullThreads, parseThreads: config.parseThreads, queueStatsInterval: config.queueStatsInterval }),
   })
+  const readStatus = () => ({
+    eventsPerSecond: eventRate.rate,
+    messagesPerSecond: messageRate.rate,
+    backlog: queueStats.snapshot?.backlog ?? null,
+    inflight: queueStats.snapshot?.inflight ?? null,
+    messageLag: metrics.lastMessageLag,
+    capacityRatio: capacityRatio(),
+    errors: metrics.totals.errors,
+  })
   const stopStatus =
     process.stdout.isTTY && config.output !== 'stdout'
-      ? startStatusLine(
-          () => ({
-            eventsPerSecond: eventRate.rate,
-            messagesPerSecond: messageRate.rate,
-            backlog: queueStats.snapshot?.backlog ?? null,
-            inflight: queueStats.snapshot?.inflight ?? null,
-            messageLag: metrics.lastMessageLag,
-            capacityRatio: capacityRatio(),
-            errors: metrics.totals.errors,
-          }),
-          process.stdout,
-        )
-      : () => {}
+      ? startStatusLine(readStatus, process.stdout)
+      : config.statsLogInterval > 0
+        ? startStatsLog(readStatus, log, config.statsLogInterval * 1000)
+        : () => {}
   let server: MetricsServer | null = null
   if (config.metricsPort > 0) {
     server = await startMetricsServer(metrics, { checks: () => ({ sqs: receivers.healthy, sink: sink.healthy }) }, config.metricsHost, config.metricsPort)

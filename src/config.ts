@@ -108,6 +108,8 @@ export const settings: readonly Setting[] = [
   { name: 'queue_stats_interval', flag: 'queue-stats-interval', kind: 'seconds', default: '15', min: 0, max: 3600, commands: RUN,
     help: 'how often GetQueueAttributes feeds the backlog, input-rate and capacity gauges; 0 turns it off' },
   { name: 'log_level', flag: 'log-level', kind: 'enum', values: logLevels, default: 'info', commands: ALL, help: 'log level (logs go to stderr)' },
+  { name: 'stats_log_interval', flag: 'stats-log-interval', kind: 'seconds', default: '30', min: 0, max: 86400, commands: RUN,
+    help: 'when no status line is shown (stdout not a terminal, or the sink), log throughput, backlog, lag and errors at info this often; 0 turns it off' },
   { name: 'drain', flag: 'drain', kind: 'bool', default: 'false', flagOnly: true, commands: ['run'],
     help: 'exit 0 once a receive comes back empty and nothing is in flight' },
 ]
@@ -162,6 +164,7 @@ export interface Config {
   metricsHost: string
   queueStatsInterval: number
   logLevel: LogLevel
+  statsLogInterval: number
   drain: boolean
   /** Not enumerable: JSON.stringify(config) and loggers never see them. */
   readonly credentials?: Credentials
@@ -397,6 +400,7 @@ export function loadConfig(command: Command, flags: RawSettings, env: NodeJS.Pro
     metricsHost: v.metrics_host as string,
     queueStatsInterval: v.queue_stats_interval as number,
     logLevel: v.log_level as LogLevel,
+    statsLogInterval: v.stats_log_interval as number,
     drain: v.drain as boolean,
     httpHeaders: {},
   }

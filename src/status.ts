@@ -1,5 +1,9 @@
 // The live status line of `run` and `demo`, printed every few seconds when stdout is a terminal and not
-// the sink: throughput, backlog, message lag and FortiSIEM's capacity ratio at a glance.
+// the sink: throughput, backlog, message lag and FortiSIEM's capacity ratio at a glance. Otherwise (a
+// service, a container) the same figures go to the log every stats_log_interval, as Filebeat logs its
+// metrics every 30 s.
+
+import type { Logger } from './log.ts'
 
 export interface StatusSource {
   eventsPerSecond: number
@@ -28,6 +32,27 @@ export function statusLine(s: StatusSource): string {
 /** Prints statusLine() every `everyMs` to `out` until stopped. */
 export function startStatusLine(read: () => StatusSource, out: NodeJS.WritableStream, everyMs = 5000): () => void {
   const timer = setInterval(() => out.write(`${statusLine(read())}\n`), everyMs)
+  timer.unref()
+  return () => clearInterval(timer)
+}
+
+/** The status figures as log fields: rates to one decimal, unknowns as null. */
+export function statsFields(s: StatusSource): Record<string, number | null> {
+  const round = (n: number | null, digits: number) => (n === null || Number.isNaN(n) ? null : Number(n.toFixed(digits)))
+  return {
+    eventsPerSecond: round(s.eventsPerSecond, 1),
+    messagesPerSecond: round(s.messagesPerSecond, 1),
+    backlog: s.backlog,
+    inflight: s.inflight,
+    messageLagSeconds: round(s.messageLag, 1),
+    capacityRatio: round(s.capacityRatio, 2),
+    errors: s.errors,
+  }
+}
+
+/** Logs statsFields() at info every `everyMs` until stopped. */
+export function startStatsLog(read: () => StatusSource, log: Logger, everyMs: number): () => void {
+  const timer = setInterval(() => log.info(statsFields(read()), 'stats'), everyMs)
   timer.unref()
   return () => clearInterval(timer)
 }
