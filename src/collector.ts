@@ -150,6 +150,7 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
     const rate = queueStats.inputRate
     return rate === null ? null : (rate * config.pullInterval) / (config.pullThreads * 10)
   }
+  const ready = () => ({ sqs: receivers.healthy, sink: sink.healthy })
   metrics.setSources({
     ring: () => ({ used: ring.size, capacity: ring.capacity }),
     // Busy milliseconds per second over the last minute, per thread.
@@ -162,6 +163,7 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
     achieved: () => ({ messages: messageRate.max, events: eventRate.max }),
     queueStatsAt: () => queueStats.answeredAt,
     config: () => ({ pullInterval: config.pullInterval, pullThreads: config.pullThreads, parseThreads: config.parseThreads, queueStatsInterval: config.queueStatsInterval }),
+    ready,
   })
   const readStatus = () => ({
     eventsPerSecond: eventRate.rate,
@@ -180,7 +182,7 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
         : () => {}
   let server: MetricsServer | null = null
   if (config.metricsPort > 0) {
-    server = await startMetricsServer(metrics, { checks: () => ({ sqs: receivers.healthy, sink: sink.healthy }) }, config.metricsHost, config.metricsPort)
+    server = await startMetricsServer(metrics, { checks: ready }, config.metricsHost, config.metricsPort)
     log.info({ url: `${server.url}/metrics` }, 'metrics endpoint listening')
   }
 

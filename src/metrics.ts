@@ -21,6 +21,8 @@ export interface MetricSources {
   /** Unix seconds of the last successful GetQueueAttributes. */
   queueStatsAt?: () => number | null
   config?: () => { pullInterval: number; pullThreads: number; parseThreads: number; queueStatsInterval: number }
+  /** What /readyz checks: the last ReceiveMessage succeeded; the sink reaches its destination. */
+  ready?: () => { sqs: boolean; sink: boolean }
 }
 
 /** Every stage and reason the collector reports, exported at 0 from the start so that rates exist. */
@@ -179,6 +181,9 @@ export class Metrics {
     gauge('cloudtrail_config_pull_interval_seconds', 'cloudtrail_msg_pull_interval', () => sources().config?.().pullInterval)
     gauge('cloudtrail_config_pull_threads', 'cloudtrail_msg_pull_thread_num', () => sources().config?.().pullThreads)
     gauge('cloudtrail_config_parse_threads', 'cloudtrail_file_parse_thread_num', () => sources().config?.().parseThreads)
+    const up = (ok: boolean | undefined) => (ok === undefined ? undefined : ok ? 1 : 0)
+    gauge('cloudtrail_sqs_up', 'The last ReceiveMessage succeeded (1) or failed (0): the sqs check of /readyz', () => up(sources().ready?.().sqs))
+    gauge('cloudtrail_sink_up', "The sink reaches its destination (1) or not (0): the sink check of /readyz", () => up(sources().ready?.().sink))
     gauge('cloudtrail_config_queue_stats_interval_seconds', 'queue_stats_interval (0: the queue gauges are off)', () => sources().config?.().queueStatsInterval)
     if (processMetrics) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 })
   }

@@ -55,6 +55,8 @@ const deployMetrics = [
   'cloudtrail_config_pull_threads',
   'cloudtrail_config_parse_threads',
   'cloudtrail_config_queue_stats_interval_seconds',
+  'cloudtrail_sqs_up',
+  'cloudtrail_sink_up',
 ]
 const issueHistograms = ['cloudtrail_sqs_message_lag_seconds', 'cloudtrail_event_lag_seconds', 'cloudtrail_parse_seconds']
 /** Gauges fed by GetQueueAttributes: no sample at all while unknown (queue_stats_interval = 0 here). */
@@ -224,6 +226,8 @@ describe('deploy/ against a real Prometheus scraping the demo and two collectors
       expect(Object.keys(byInstance(await prometheus!.samples(gauge))).sort(), gauge).toEqual([at.demo, at.shared].sort())
     }
     expect(await prometheus!.value(`time() - cloudtrail_sqs_queue_stats_timestamp_seconds{instance="${at.shared}"}`)).toBeLessThan(30)
+    // Ready: SQS answers and every file sink can be written.
+    for (const check of ['cloudtrail_sqs_up', 'cloudtrail_sink_up']) expect(byInstance(await prometheus!.samples(check)), check).toEqual({ [at.demo]: 1, [at.shared]: 1, [at.blind]: 1 })
     expect(byInstance(await prometheus!.samples('cloudtrail_config_pull_threads'))).toEqual({ [at.demo]: 1, [at.shared]: 2, [at.blind]: 1 })
     expect(byInstance(await prometheus!.samples('cloudtrail_config_pull_interval_seconds'))).toEqual({ [at.demo]: 1, [at.shared]: 1, [at.blind]: 2 })
     expect(byInstance(await prometheus!.samples('cloudtrail_config_parse_threads'))).toEqual({ [at.demo]: 3, [at.shared]: 1, [at.blind]: 2 })

@@ -40,9 +40,13 @@ describe('health and readiness', () => {
     const notReady = await until((r) => r.body.includes('sqs: ok'), 'SQS to answer')
     expect(await get(port, '/healthz')).toEqual({ status: 200, body: 'ok\n' })
     expect(notReady).toEqual({ status: 503, body: 'sqs: ok\nsink: failing\n' })
+    // The same checks as gauges, for alerts (CloudTrailSinkUnreachable).
+    const gauge = async (name: string) => Number(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'm').exec((await get(port, '/metrics'))?.body ?? '')?.[1])
+    expect([await gauge('cloudtrail_sqs_up'), await gauge('cloudtrail_sink_up')]).toEqual([1, 0])
 
     await siem.reopen()
     expect(await until((r) => r.status === 200, 'the collector to be ready')).toEqual({ status: 200, body: 'sqs: ok\nsink: ok\n' })
+    expect(await gauge('cloudtrail_sink_up')).toBe(1)
     expect(siem.requests).toEqual([])
     run.child.kill('SIGTERM')
     expect((await run.result).code).toBe(0)
