@@ -1,6 +1,6 @@
 // Connections of the network sinks: the TLS client options they share, and a reachability check (a TCP
 // connection, with the TLS handshake and certificate check for a secure one) for the HTTP sink's
-// probe.
+// probe, over the same dial() the syslog sink connects with.
 
 import net from 'node:net'
 import tls from 'node:tls'
@@ -24,10 +24,22 @@ export function tlsClientOptions(host: string, trust: TlsTrust): tls.ConnectionO
 
 export const connectTimeoutMs = 10_000
 
+/**
+ * A TCP connection to host:port, or TLS over one when `secure` is given, destroyed with ETIMEDOUT unless
+ * it is up within connectTimeoutMs; `ready` is the event that says it is up.
+ */
+export function dial(host: string, port: number, secure: TlsTrust | null): { socket: net.Socket; ready: 'connect' | 'secureConnect' } {
+  const socket = secure ? tls.connect({ host, port, ...tlsClientOptions(host, secure) }) : net.connect({ host, port })
+  const ready = secure ? 'secureConnect' : 'connect'
+  socket.setTimeout(connectTimeoutMs, () => socket.destroy(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })))
+  socket.once(ready, () => socket.setTimeout(0))
+  return { socket, ready }
+}
+
 /** Opens a connection to host:port (and completes the TLS handshake when `secure`), then closes it: null, or why it failed. */
 export function reach(host: string, port: number, secure: TlsTrust | null, signal: AbortSignal): Promise<Error | null> {
   return new Promise((resolve) => {
-    const socket = secure ? tls.connect({ host, port, ...tlsClientOptions(host, secure) }) : net.connect({ host, port })
+    const { socket, ready } = dial(host, port, secure)
     const done = (err: Error | null) => {
       signal.removeEventListener('abort', onAbort)
       socket.destroy()
@@ -35,8 +47,7 @@ export function reach(host: string, port: number, secure: TlsTrust | null, signa
     }
     const onAbort = () => done(new Error('aborted'))
     signal.addEventListener('abort', onAbort, { once: true })
-    socket.setTimeout(connectTimeoutMs, () => done(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })))
-    socket.once(secure ? 'secureConnect' : 'connect', () => done(null))
+    socket.once(ready, () => done(null))
     socket.once('error', done)
   })
 }

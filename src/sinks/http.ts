@@ -22,13 +22,10 @@ import { connectTimeoutMs, reach, tlsClientOptions, type TlsTrust } from './conn
 import { Ledger, type Pending } from './ledger.ts'
 import type { Confirm, Sink } from './sink.ts'
 
-export interface HttpSinkOptions {
+export interface HttpSinkOptions extends TlsTrust {
   logger: Logger
   highWaterMark?: number
   retryMaxDelayMs?: number
-  /** PEM trusted in addition to Node's default CAs (https only). */
-  ca?: string
-  tlsInsecure?: boolean
   httpHeaders?: Record<string, string>
   httpBatchBytes?: number
   httpLingerMs?: number

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { ConfigError } from '../errors.ts'
 import type { Logger } from '../log.ts'
+import type { TlsTrust } from './connect.ts'
 import { FileSink } from './file.ts'
 import { HttpSink } from './http.ts'
 import type { Framing, Sink } from './sink.ts'
@@ -164,7 +165,7 @@ function checkHeaders(headers: Record<string, string> | undefined): void {
   }
 }
 
-function tlsOptions(options: SinkOptions): { ca?: string; tlsInsecure?: boolean } {
+function tlsOptions(options: SinkOptions): TlsTrust {
   if (options.tlsCaFile === undefined) return { tlsInsecure: options.tlsInsecure }
   let ca: string
   try {

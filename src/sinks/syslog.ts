@@ -15,11 +15,10 @@
 
 import { EventEmitter } from 'node:events'
 import net from 'node:net'
-import tls from 'node:tls'
 import { backoffDelay, sleep } from '../backoff.ts'
 import { CollectorError, describeError } from '../errors.ts'
 import type { Logger } from '../log.ts'
-import { connectTimeoutMs, tlsClientOptions } from './connect.ts'
+import { dial, type TlsTrust } from './connect.ts'
 import { Ledger, type Pending } from './ledger.ts'
 import type { Confirm, Sink } from './sink.ts'
 
@@ -29,13 +28,10 @@ export interface SyslogTarget {
   port: number
 }
 
-export interface SyslogSinkOptions {
+export interface SyslogSinkOptions extends TlsTrust {
   logger: Logger
   highWaterMark?: number
   retryMaxDelayMs?: number
-  /** PEM trusted in addition to Node's default CAs (tls only). */
-  ca?: string
-  tlsInsecure?: boolean
 }
 
 const keepAliveDelayMs = 30_000
@@ -48,7 +44,8 @@ export class SyslogSink extends EventEmitter implements Sink {
   readonly #target: SyslogTarget
   readonly #logger: Logger
   readonly #retryMaxDelayMs: number
-  readonly #tlsOptions: tls.ConnectionOptions
+  /** For tls://; null for tcp://. */
+  readonly #trust: TlsTrust | null
   /** Unconfirmed chunks in write order; those already written to the current socket come first. */
   readonly #ledger: Ledger
   #socket: net.Socket | null = null
@@ -74,7 +71,7 @@ export class SyslogSink extends EventEmitter implements Sink {
     this.#logger = options.logger
     this.#ledger = new Ledger(options.highWaterMark ?? 8 * 1024 * 1024, () => this.emit('drain'))
     this.#retryMaxDelayMs = options.retryMaxDelayMs ?? 30_000
-    this.#tlsOptions = { host: target.host, port: target.port, ...tlsClientOptions(target.host, options) }
+    this.#trust = target.kind === 'tls' ? { ca: options.ca, tlsInsecure: options.tlsInsecure } : null
     this.#connect()
   }
 
@@ -117,11 +114,9 @@ export class SyslogSink extends EventEmitter implements Sink {
   #connect(): void {
     if (this.#socket !== null || this.#waitingToReconnect || this.#destroyed) return
     this.#lastError = null
-    const socket = this.kind === 'tls' ? tls.connect(this.#tlsOptions) : net.connect({ host: this.#target.host, port: this.#target.port })
+    const { socket, ready } = dial(this.#target.host, this.#target.port, this.#trust)
     this.#socket = socket
-    socket.setTimeout(connectTimeoutMs, () => socket.destroy(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })))
-    socket.once(this.kind === 'tls' ? 'secureConnect' : 'connect', () => {
-      socket.setTimeout(0)
+    socket.once(ready, () => {
       socket.setNoDelay(true)
       socket.setKeepAlive(true, keepAliveDelayMs)
       this.#connected = true
