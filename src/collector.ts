@@ -58,7 +58,7 @@ async function queueInfo(clients: AwsClients, config: Config, log: Logger): Prom
 }
 
 /** Labels on every metric: the queue's name, and the organization (tenant) when one is set. */
-export function metricLabels(config: Config): Record<string, string> {
+function metricLabels(config: Config): Record<string, string> {
   const queue = config.queueUrl.split('/').filter(Boolean).pop() ?? ''
   return config.organization ? { queue, organization: config.organization } : { queue }
 }

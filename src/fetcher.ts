@@ -56,15 +56,12 @@ export class Fetcher {
     }
   }
 
+  /** The GET; what it throws, open() maps to ERR_S3_… codes. */
   private async get(ref: ObjectRef, signal?: AbortSignal): Promise<{ body: Readable; size: number }> {
-    try {
-      const out = await this.s3.send(new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key }), { abortSignal: signal })
-      const body = out.Body as Readable | undefined
-      if (!body) throw new Error('empty response body')
-      return { body, size: out.ContentLength ?? Number.MAX_SAFE_INTEGER }
-    } catch (err) {
-      throw err instanceof CollectorError ? err : s3Error(err, ref)
-    }
+    const out = await this.s3.send(new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key }), { abortSignal: signal })
+    const body = out.Body as Readable | undefined
+    if (!body) throw new Error('empty response body')
+    return { body, size: out.ContentLength ?? Number.MAX_SAFE_INTEGER }
   }
 }
 

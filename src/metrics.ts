@@ -122,7 +122,7 @@ export class Metrics {
   readonly visibilityExtensions: Counter
   private sources: MetricSources = {}
   /** Plain running totals, for rates and the status line (reading a prom-client counter is async). */
-  readonly totals = { received: 0, deleted: 0, events: 0, errors: 0 }
+  readonly totals = { received: 0, events: 0, errors: 0 }
   /** The message lag of the latest receipt, seconds. */
   lastMessageLag: number | null = null
 
@@ -205,7 +205,6 @@ export class Metrics {
 
   countDeleted(): void {
     this.deleted.inc()
-    this.totals.deleted++
   }
 
   countEvents(records: number): void {

@@ -211,13 +211,13 @@ export class Processor {
     const parsed = performance.now()
     const sinkError = await confirmations.settled()
     if (!failure && sinkError) {
-      const code = isCollectorError(sinkError) && isErrorCode(sinkError.code) ? sinkError.code : 'ERR_SINK'
+      const code = isCollectorError(sinkError) ? sinkError.code : 'ERR_SINK'
       failure = { stage: 'sink', code, message: sinkError.message }
     }
     this.metrics.parseSeconds.observe((performance.now() - started) / 1000)
     if (!failure) {
       this.metrics.countObject('processed')
-      const ms = (t: number) => Math.round(t)
+      const ms = Math.round
       this.log.debug({ ...where, fetchMs: ms(fetched - started), parseMs: ms(parsed - fetched), confirmMs: ms(performance.now() - parsed) }, 'object done')
       return 'ok'
     }

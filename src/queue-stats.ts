@@ -17,13 +17,11 @@ export interface QueueSnapshot {
 }
 
 export class QueueStats {
+  /** The last answer, when it came (ms since the epoch) and the receive count then. */
   private last: (QueueSnapshot & { at: number; received: number }) | null = null
   private smoothed: number | null = null
   private timer: NodeJS.Timeout | null = null
   private polling = false
-  snapshot: QueueSnapshot | null = null
-  /** Unix seconds of the last answer. */
-  answeredAt: number | null = null
 
   constructor(
     private readonly sqs: SQSClient,
@@ -44,6 +42,16 @@ export class QueueStats {
   stop(): void {
     if (this.timer) clearInterval(this.timer)
     this.timer = null
+  }
+
+  /** The queue's counts at the last answer, or null before the first. */
+  get snapshot(): QueueSnapshot | null {
+    return this.last && { backlog: this.last.backlog, inflight: this.last.inflight }
+  }
+
+  /** Unix seconds of the last answer. */
+  get answeredAt(): number | null {
+    return this.last && this.last.at / 1000
   }
 
   /** Messages per second arriving in the queue (smoothed), or null before two polls. */
@@ -70,8 +78,6 @@ export class QueueStats {
         this.smoothed = this.smoothed === null ? rate : this.smoothed + 0.25 * (rate - this.smoothed)
       }
       this.last = { ...snapshot, at: now, received }
-      this.snapshot = snapshot
-      this.answeredAt = now / 1000
     } catch (err) {
       const { code, message } = describeError(err)
       this.onError()

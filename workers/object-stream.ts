@@ -17,7 +17,7 @@ import { CutError } from './records.ts'
 
 const INFLATE_CHUNK = 256 * 1024
 /** Largest decompressed object taken on the whole path (bigger ones stream). */
-export const WHOLE_INFLATE_BYTES = 16 << 20
+const WHOLE_INFLATE_BYTES = 16 << 20
 /** Output chunks handed over and not yet credited before inflating pauses. */
 const MAX_OUTSTANDING = 2
 

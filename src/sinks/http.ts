@@ -309,7 +309,7 @@ export class HttpSink extends EventEmitter implements Sink {
 }
 
 /** Where to cut a body of whole lines in two: after the line end nearest its middle; 0 for a single line. */
-export function middleRecord(body: Uint8Array): number {
+function middleRecord(body: Uint8Array): number {
   const middle = body.length >> 1
   const before = body.lastIndexOf(10, middle - 1)
   const after = body.indexOf(10, middle)

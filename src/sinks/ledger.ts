@@ -20,11 +20,9 @@ export class Ledger<E extends Pending = Pending> {
   #bytes = 0
   #needDrain = false
   #added = 0
-  #settled = 0
   /** Ordered by target, since each flush() targets `added` at the time of its call. */
   readonly #waiters: Array<{ target: number; resolve: () => void }> = []
 
-  /** `onDrain` runs once each time the unconfirmed bytes fall below the mark after add() returned false. */
   /** Unconfirmed bytes. */
   get bytes(): number {
     return this.#bytes
@@ -34,6 +32,7 @@ export class Ledger<E extends Pending = Pending> {
     return this.#highWaterMark
   }
 
+  /** `onDrain` runs once each time the unconfirmed bytes fall below the mark after add() returned false. */
   constructor(highWaterMark: number, onDrain: () => void) {
     this.#highWaterMark = highWaterMark
     this.#onDrain = onDrain
@@ -67,14 +66,14 @@ export class Ledger<E extends Pending = Pending> {
     for (let n = 0; n < count && this.#entries.length > 0; n++) {
       const entry = this.#entries.shift()!
       this.#bytes -= entry.chunk.byteLength
-      this.#settled++
       entry.confirm(err)
     }
     if (this.#needDrain && this.#bytes < this.#highWaterMark) {
       this.#needDrain = false
       this.#onDrain()
     }
-    while (this.#waiters.length > 0 && this.#waiters[0].target <= this.#settled) this.#waiters.shift()!.resolve()
+    const settled = this.#added - this.#entries.length
+    while (this.#waiters.length > 0 && this.#waiters[0].target <= settled) this.#waiters.shift()!.resolve()
   }
 
   /** Confirms every write still pending with `err`, in order (ERR_SINK_CLOSED on destroy, say). */
@@ -84,7 +83,7 @@ export class Ledger<E extends Pending = Pending> {
 
   /** Resolves once every write added before this call is settled, whether confirmed or failed. */
   flush(): Promise<void> {
-    if (this.#settled >= this.#added) return Promise.resolve()
+    if (this.#entries.length === 0) return Promise.resolve()
     return new Promise((resolve) => this.#waiters.push({ target: this.#added, resolve }))
   }
 }
