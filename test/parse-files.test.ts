@@ -1,5 +1,5 @@
 // `cloudtrail-ingest parse PATH…`: the same parse pool over local files and directories.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
@@ -40,7 +40,6 @@ describe('parse', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'ct-parse-out-')), 'out.log')
     const res = await runCli(['parse', dir, '--output', `file:${out}`, '--threads', '1'])
     expect(res.code, res.stderr).toBe(0)
-    const { readFileSync } = await import('node:fs')
     const lines = readFileSync(out, 'utf8').split('\n').filter(Boolean)
     expect(lines).toHaveLength(expected.length)
     const bodies = new Set(lines.map((l) => l.replace(/^.{24} FortiSIEM-CloudTrail /, '')))
@@ -59,7 +58,6 @@ describe('parse', () => {
   })
 
   it('follows symbolic links to files inside a directory', async () => {
-    const { symlinkSync, readdirSync } = await import('node:fs')
     const linked = mkdtempSync(join(tmpdir(), 'ct-parse-links-'))
     const day = join(dir, 'AWSLogs', '111122223333', 'CloudTrail', 'us-east-1', '2026', '11', '20')
     const file = readdirSync(day)[0]

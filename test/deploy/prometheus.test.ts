@@ -10,18 +10,19 @@
 // across two instances, and that the dashboard shows nothing (never an error, never a made-up 0) where a
 // value is unknown.
 
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Traffic } from '../../src/synthetic/traffic.ts'
 import { cli, credentials, runEnv, startCli, startEmulator, type CliProcess, type Emulator } from '../helpers/fauxqs.ts'
 import { dashboard, panels, queryVariables, variableQuery } from '../helpers/dashboard.ts'
-import { repoRoot } from '../helpers/fixtures.ts'
+import { terminate } from '../helpers/child.ts'
 import { freePort } from '../helpers/process.ts'
-import { Prometheus, terminate, waitFor, type Sample } from '../helpers/prometheus.ts'
+import { Prometheus, type Sample } from '../helpers/prometheus.ts'
+import { alertNames, ruleExprs, rulesFile } from '../helpers/rules.ts'
+import { waitFor } from '../helpers/wait.ts'
 
-const rulesFile = join(repoRoot, 'deploy', 'prometheus', 'cloudtrail-ingest.rules.yml')
 const JOB = 'cloudtrail-ingest'
 const ORGANIZATION = 'acme'
 const DEMO_QUEUE = 'cloudtrail-demo'
@@ -84,24 +85,6 @@ function substitute(expr: string, values: Record<string, string>): string {
 
 /** A query that reads a queue-stats gauge of the selected collectors only: no data for a collector without queue stats. */
 const perCollectorQueueStats = new RegExp(`\\b(?:${queueStatsGauges.join('|')})\\{[^}]*instance=~`)
-
-/** The `expr:` values of a rules file: the key's line and the more indented lines that follow it. */
-function ruleExprs(rules: string): string[] {
-  const exprs: string[] = []
-  let current: { indent: number; lines: string[] } | null = null
-  for (const line of rules.split('\n')) {
-    const indent = line.search(/\S/)
-    if (current && (indent < 0 || indent > current.indent)) {
-      current.lines.push(line)
-      continue
-    }
-    if (current) exprs.push(current.lines.join('\n'))
-    const m = /^(\s*)expr:(.*)$/.exec(line)
-    current = m ? { indent: m[1].length, lines: [m[2]] } : null
-  }
-  if (current) exprs.push(current.lines.join('\n'))
-  return exprs
-}
 
 /** instance -> value of an instant query's samples. */
 const byInstance = (samples: Sample[]) => Object.fromEntries(samples.map((s) => [s.metric.instance, Number(s.value[1])]))
@@ -249,9 +232,9 @@ describe('deploy/ against a real Prometheus scraping the demo and two collectors
   it('uses only metrics the collectors export, in the dashboard and the rules', async () => {
     const names = new Set((await prometheus!.api<{ data: string[] }>('label/__name__/values')).data)
     const known = (name: string) => names.has(name) || names.has(`${name}_bucket`)
-    const text = [...panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)), ...queryVariables.map(variableQuery), ...ruleExprs(readFileSync(rulesFile, 'utf8'))].join('\n')
+    const text = [...panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)), ...queryVariables.map(variableQuery), ...ruleExprs].join('\n')
     const used = new Set(text.match(/\b(?:cloudtrail|process|nodejs)_[a-z0-9_]+/g))
-    expect(ruleExprs(readFileSync(rulesFile, 'utf8')).length).toBeGreaterThan(15)
+    expect(ruleExprs.length).toBeGreaterThan(15)
     expect(used.size).toBeGreaterThan(25)
     for (const name of used) expect(known(name), name).toBe(true)
   })
@@ -349,7 +332,7 @@ describe('deploy/ against a real Prometheus scraping the demo and two collectors
   })
 
   it('loads the alert rules without error; nothing fires or is pending, not even for the collector without queue stats', async () => {
-    const alerts = [...readFileSync(rulesFile, 'utf8').matchAll(/^\s*- alert:\s*(\S+)\s*$/gm)].map((m) => m[1])
+    const alerts = alertNames
     interface Rule {
       name: string
       type: 'alerting' | 'recording'

@@ -7,33 +7,20 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
-import { repoRoot } from '../helpers/fixtures.ts'
 import { promtoolBin } from '../helpers/prometheus.ts'
+import { alertNames, recordNames, ruleTests, rules, rulesDir, rulesFile, testsFile } from '../helpers/rules.ts'
 
-const dir = join(repoRoot, 'deploy', 'prometheus')
-const rulesFile = join(dir, 'cloudtrail-ingest.rules.yml')
-const testsFile = join(dir, 'cloudtrail-ingest.rules.test.yml')
-const exampleConfig = join(dir, 'prometheus.example.yml')
+const exampleConfig = join(rulesDir, 'prometheus.example.yml')
 
 async function promtool(...args: string[]): Promise<{ code: number; output: string }> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(promtoolBin, args, { cwd: dir })
+    const { stdout, stderr } = await promisify(execFile)(promtoolBin, args, { cwd: rulesDir })
     return { code: 0, output: stdout + stderr }
   } catch (err) {
     const e = err as { code?: number | string; stdout?: string; stderr?: string }
     if (e.code === 'ENOENT') throw new Error(`${promtoolBin} not found: install the Debian package prometheus (.ci/run does)`)
     return { code: typeof e.code === 'number' ? e.code : -1, output: `${e.stdout ?? ''}${e.stderr ?? ''}` }
   }
-}
-
-/** `- alert: Name` lines of the rules file. */
-function alertNames(rules: string): string[] {
-  return [...rules.matchAll(/^\s*- alert:\s*(\S+)\s*$/gm)].map((m) => m[1])
-}
-
-/** `- record: name` lines of the rules file. */
-function recordNames(rules: string): string[] {
-  return [...rules.matchAll(/^\s*- record:\s*(\S+)\s*$/gm)].map((m) => m[1])
 }
 
 /**
@@ -58,8 +45,8 @@ describe('deploy/prometheus rules', () => {
   })
 
   it('have a firing and a not-firing test case for every alert', () => {
-    const alerts = alertNames(readFileSync(rulesFile, 'utf8'))
-    const cases = testCases(readFileSync(testsFile, 'utf8'))
+    const alerts = alertNames
+    const cases = testCases(ruleTests)
     expect(alerts.length).toBeGreaterThanOrEqual(7)
     expect(new Set(alerts).size, 'alert names are unique').toBe(alerts.length)
     for (const alert of alerts) {
@@ -71,15 +58,13 @@ describe('deploy/prometheus rules', () => {
   })
 
   it('have a promql_expr_test for every recording rule', () => {
-    const records = recordNames(readFileSync(rulesFile, 'utf8'))
-    const tests = readFileSync(testsFile, 'utf8')
-    const tested = new Set([...tests.matchAll(/^\s*- expr:\s*([\w:]+)/gm)].map((m) => m[1]))
+    const records = recordNames
+    const tested = new Set([...ruleTests.matchAll(/^\s*- expr:\s*([\w:]+)/gm)].map((m) => m[1]))
     expect(records.length).toBeGreaterThanOrEqual(7)
     for (const record of records) expect(tested.has(record), `${record} has a promql_expr_test`).toBe(true)
   })
 
   it('identify a queue by the job and the labels the collector sets (organization, queue)', () => {
-    const rules = readFileSync(rulesFile, 'utf8')
     // Every aggregation that keeps the organization keeps the queue and the job too: a queue is
     // (job, organization, queue), and the collector labels every series with both.
     const groupings = [...rules.matchAll(/\bby \(([^)]*)\)/g)].map((m) => m[1].split(',').map((l) => l.trim()))
@@ -91,14 +76,13 @@ describe('deploy/prometheus rules', () => {
   })
 
   it('scale CloudTrailQueueStatsStale with queue_stats_interval and leave out collectors with it at 0, and test both', () => {
-    const rules = readFileSync(rulesFile, 'utf8')
     const stale = rules.split(/^\s*- alert:/m).find((block) => block.trim().startsWith('CloudTrailQueueStatsStale'))!
     // Stale when older than max(5 minutes, 4 x the collector's interval) ...
     expect(stale).toMatch(/clamp_min\(4 \* cloudtrail_config_queue_stats_interval_seconds, 5 \* 60\)/)
     // ... and no "never answered" alert for a collector that polls never.
     expect(stale).toMatch(/unless on \(job, instance\) \(cloudtrail_config_queue_stats_interval_seconds == 0\)/)
     // The unit tests have collectors with the interval at 0 and at one where 4 x interval beats 5 minutes.
-    const intervals = [...readFileSync(testsFile, 'utf8').matchAll(/series: 'cloudtrail_config_queue_stats_interval_seconds\{[^}]*\}'\s*\n\s*values: '(\d+)\+0x\d+/g)].map((m) =>
+    const intervals = [...ruleTests.matchAll(/series: 'cloudtrail_config_queue_stats_interval_seconds\{[^}]*\}'\s*\n\s*values: '(\d+)\+0x\d+/g)].map((m) =>
       Number(m[1]),
     )
     expect(intervals).toContain(0)
@@ -107,7 +91,6 @@ describe('deploy/prometheus rules', () => {
   })
 
   it('give every alert a severity, a summary and a description', () => {
-    const rules = readFileSync(rulesFile, 'utf8')
     const blocks = rules.split(/^\s*- alert:/m).slice(1)
     for (const block of blocks) {
       const name = block.trim().split(/\s/)[0]

@@ -160,17 +160,26 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
   return startCli(args, env).result
 }
 
-/** The flags that point `run` at an emulator. */
-export function runArgs(emu: Emulator, extra: string[] = []): string[] {
+export interface RunOptions {
+  /** Where S3 and SQS calls go: the emulator itself by default, or a fault proxy in front of it. */
+  endpoint?: string
+  /** --drain (the default): exit once the queue is empty; false runs until stopped. */
+  drain?: boolean
+  /** --metrics-port; 0 (the default) turns the endpoint off. */
+  metricsPort?: number
+}
+
+/** The flags that point `run` at an emulator, then `extra`. */
+export function runArgs(emu: Emulator, extra: string[] = [], { endpoint = emu.endpoint, drain = true, metricsPort = 0 }: RunOptions = {}): string[] {
   return [
     'run',
     '--queue-url', emu.queueUrl,
-    '--endpoint', emu.endpoint,
+    '--endpoint', endpoint,
     '--bucket', emu.bucket,
     '--access-key-id', credentials.accessKeyId,
     '--wait-time', '1',
-    '--metrics-port', '0',
-    '--drain',
+    '--metrics-port', String(metricsPort),
+    ...(drain ? ['--drain'] : []),
     ...extra,
   ]
 }

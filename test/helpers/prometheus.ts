@@ -3,40 +3,15 @@
 // (and the dir removed) by stop(), which is safe to call twice.
 
 import { spawn, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { terminate } from './child.ts'
 import { freePort } from './process.ts'
+import { waitFor } from './wait.ts'
 
 export const prometheusBin = process.env.PROMETHEUS ?? 'prometheus'
 export const promtoolBin = process.env.PROMTOOL ?? 'promtool'
-
-/** Polls `probe` until it returns something other than undefined/false; rejects after `timeoutMs`. */
-export async function waitFor<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000, everyMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let last: unknown
-  for (;;) {
-    try {
-      const value = await probe()
-      if (value !== undefined && value !== false) return value
-    } catch (err) {
-      last = err
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`)
-    await new Promise((resolve) => setTimeout(resolve, everyMs))
-  }
-}
-
-/** Sends SIGTERM, then SIGKILL if the process has not exited after `graceMs`. */
-export async function terminate(child: ChildProcess, graceMs = 5_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  const exited = once(child, 'exit')
-  child.kill('SIGTERM')
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
-  await exited
-  clearTimeout(timer)
-}
 
 export interface Sample {
   metric: Record<string, string>

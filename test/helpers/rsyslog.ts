@@ -6,9 +6,10 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { terminate } from './child.ts'
 import { freePort } from './process.ts'
-import { waitUntil } from './servers.ts'
 import type { TestCerts } from './tls-cert.ts'
+import { waitUntil } from './wait.ts'
 
 export class Rsyslog {
   readonly dir = mkdtempSync(join(tmpdir(), 'ct-rsyslog-'))
@@ -51,17 +52,16 @@ export class Rsyslog {
     let stderr = ''
     this.child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()))
     const port = this.port
-    await waitUntil(() => listening(port), `rsyslogd to listen on ${port} (${stderr.trim()})`, 10_000)
+    await waitUntil(() => listening(port), `rsyslogd to listen on ${port}`, 10_000).catch((err: Error) => {
+      throw new Error(`${err.message} (${stderr.trim()})`) // what rsyslogd said by then
+    })
   }
 
-  /** SIGTERM: rsyslogd writes what it has read and exits; connections to it are then refused. */
+  /** SIGTERM (SIGKILL if it lingers): rsyslogd writes what it has read and exits; connections to it are then refused. */
   async stop(): Promise<void> {
     const child = this.child
     this.child = null
-    if (!child || child.exitCode !== null) return
-    const exited = new Promise((r) => child.once('exit', r))
-    child.kill('SIGTERM')
-    await exited
+    if (child) await terminate(child)
   }
 }
 

@@ -14,15 +14,6 @@ export interface TlsMaterial {
   cert: string
 }
 
-/** Resolves once `predicate()` holds; polls, so it works for any state. Rejects after `timeoutMs`. */
-export async function waitUntil(predicate: () => boolean, what: string, timeoutMs = 8_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
-
 async function listen(server: net.Server, port = 0): Promise<number> {
   server.listen(port, '127.0.0.1')
   await once(server, 'listening')

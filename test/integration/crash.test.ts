@@ -1,13 +1,11 @@
 // kill -9 mid-flight: a collector killed with SIGKILL while draining a queue, then started again,
 // delivers every record at least once; the file sink never leaves a torn line. Reports the duplicates.
 
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { existsSync, readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cloudTrailKey, runArgs, runCli, runEnv, startCli, startEmulator, type Emulator } from '../helpers/fauxqs.ts'
-import { fixtureRecords } from '../helpers/fixtures.ts'
-import { waitUntil } from '../helpers/servers.ts'
+import { runArgs, runCli, runEnv, startCli, startEmulator, type Emulator } from '../helpers/fauxqs.ts'
+import { seedObjects, tmpFile } from '../helpers/seed.ts'
+import { waitUntil } from '../helpers/wait.ts'
 
 const OBJECTS = 60
 const PER_OBJECT = 150
@@ -16,16 +14,10 @@ const IN_FLIGHT = 4
 
 describe('kill -9 mid-flight', () => {
   let emu: Emulator
-  const base = fixtureRecords().map((r) => r.record)
 
   beforeAll(async () => {
     emu = await startEmulator({ visibilityTimeout: 3 })
-    for (let i = 0; i < OBJECTS; i++) {
-      const records = Array.from({ length: PER_OBJECT }, (_, j) => ({ ...base[(i * PER_OBJECT + j) % base.length], seq: `${i}-${j}` }))
-      const key = cloudTrailKey('111122223333', 'us-east-1', `202611${String(10 + (i % 18)).padStart(2, '0')}T1200Z`, `Crash${String(i).padStart(11, '0')}`)
-      await emu.putLog(key, records)
-      await emu.publish(JSON.stringify({ s3Bucket: emu.bucket, s3ObjectKey: [key] }))
-    }
+    await seedObjects(emu, OBJECTS, { per: PER_OBJECT, prefix: 'Crash' })
   })
 
   afterAll(async () => {
@@ -33,20 +25,20 @@ describe('kill -9 mid-flight', () => {
   })
 
   it('delivers every record at least once across two kills, with whole lines only', async () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'ct-crash-')), 'out.ndjson')
-    const args = runArgs(emu, [
+    const out = tmpFile('ct-crash-')
+    const flags = [
       '--format', 'json',
       '--output', `file:${out}`,
       '--visibility-timeout', '3',
       '--ring-size', String(RING),
       '--max-objects-in-flight', String(IN_FLIGHT),
       '--parse-threads', '2',
-    ])
+    ]
     const lines = () => (existsSync(out) ? readFileSync(out, 'utf8').split('\n').length - 1 : 0)
     const total = OBJECTS * PER_OBJECT
     const kills: number[] = []
     for (const fraction of [0.25, 0.6]) {
-      const run = startCli(args.filter((a) => a !== '--drain'), runEnv)
+      const run = startCli(runArgs(emu, flags, { drain: false }), runEnv)
       await waitUntil(() => lines() >= total * fraction, `${fraction * 100}% of the records`, 60_000)
       run.child.kill('SIGKILL')
       const res = await run.result
@@ -54,7 +46,7 @@ describe('kill -9 mid-flight', () => {
       kills.push(lines())
       await new Promise((r) => setTimeout(r, 3500)) // the killed collector's messages become visible again
     }
-    const last = await runCli(args, runEnv)
+    const last = await runCli(runArgs(emu, flags), runEnv)
     expect(last.code, last.stderr.slice(-2000)).toBe(0)
 
     const text = readFileSync(out, 'utf8')

@@ -3,9 +3,6 @@
 // without a redrive policy, the decompressed-size limit, a failing sink, the visibility heartbeat and
 // SIGTERM mid-flight.
 
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs'
 import { describe, expect, it } from 'vitest'
@@ -13,7 +10,9 @@ import { cleanup, emulator, useCleanup } from '../helpers/cleanup.ts'
 import { FaultProxy, everyNth } from '../helpers/fault-proxy.ts'
 import { cloudTrailKey, runArgs, runCli, runEnv, startCli, type Emulator } from '../helpers/fauxqs.ts'
 import { fixtureRecords } from '../helpers/fixtures.ts'
-import { TestHttpServer, waitUntil } from '../helpers/servers.ts'
+import { acceptedSeqs, seedObjects, seqsInFile, tmpFile } from '../helpers/seed.ts'
+import { TestHttpServer } from '../helpers/servers.ts'
+import { waitUntil } from '../helpers/wait.ts'
 
 const records = fixtureRecords().map((r) => r.record)
 useCleanup()
@@ -24,44 +23,15 @@ async function proxy(emu: Emulator): Promise<FaultProxy> {
   return p
 }
 
-/** n objects of `per` records each, each announced by its own CloudTrail notification. */
-async function seed(emu: Emulator, n: number, per = 40): Promise<Record<string, unknown>[][]> {
-  const objects: Record<string, unknown>[][] = []
-  for (let i = 0; i < n; i++) {
-    const recs = Array.from({ length: per }, (_, j) => ({ ...records[(i * per + j) % records.length], seq: `${i}-${j}` }))
-    const key = cloudTrailKey('111122223333', 'us-east-1', `202611${String(10 + i).padStart(2, '0')}T1200Z`, `Obj${String(i).padStart(13, '0')}`)
-    await emu.putLog(key, recs)
-    await emu.publish(JSON.stringify({ s3Bucket: emu.bucket, s3ObjectKey: [key] }))
-    objects.push(recs)
-  }
-  return objects
-}
+/** n objects of 40 records each, each announced by its own CloudTrail notification; their seqs. */
+const seed = (emu: Emulator, n: number) => seedObjects(emu, n, { per: 40, prefix: 'Obj' })
 
-function outFile(): string {
-  return join(mkdtempSync(join(tmpdir(), 'ct-fail-')), 'out.ndjson')
-}
-
-function seqs(path: string): string[] {
-  if (!existsSync(path)) return []
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => String((JSON.parse(l) as { seq: string }).seq))
-}
-
-const allSeqs = (objects: Record<string, unknown>[][]) => objects.flat().map((r) => String(r.seq))
-
-function withEndpoint(args: string[], endpoint: string): string[] {
-  const i = args.indexOf('--endpoint')
-  const copy = [...args]
-  copy[i + 1] = endpoint
-  return copy
-}
+const outFile = () => tmpFile('ct-fail-')
 
 describe('failure handling', () => {
   it('retries transient S3 faults (5xx, throttling, resets, cut bodies) and delivers everything', async () => {
     const emu = await emulator()
-    const objects = await seed(emu, 12)
+    const expected = await seed(emu, 12)
     const p = await proxy(emu)
     const faults = [
       { kind: 'error', status: 500, code: 'InternalError' },
@@ -72,27 +42,27 @@ describe('failure handling', () => {
     let i = 0
     p.rule = (r) => (r.service === 's3' && r.action === 'GET' && i++ % 2 === 0 ? faults[(i >> 1) % faults.length] : { kind: 'pass' })
     const out = outFile()
-    const res = await runCli(withEndpoint(runArgs(emu, ['--format', 'json', '--output', `file:${out}`]), p.url), runEnv)
+    const res = await runCli(runArgs(emu, ['--format', 'json', '--output', `file:${out}`], { endpoint: p.url }), runEnv)
     expect(res.code, res.stderr).toBe(0)
-    expect(new Set(seqs(out))).toEqual(new Set(allSeqs(objects)))
+    expect(new Set(seqsInFile(out))).toEqual(new Set(expected))
     expect(p.faults('GET')).toBeGreaterThanOrEqual(6)
     expect(emu.remaining()).toBe(0)
   })
 
   it('leaves a message whose object cannot be fetched in the queue, and delivers it once S3 is back', async () => {
     const emu = await emulator()
-    const objects = await seed(emu, 2)
+    const expected = await seed(emu, 2)
     const p = await proxy(emu)
     p.rule = (r) => (r.service === 's3' ? { kind: 'error', status: 500, code: 'InternalError' } : { kind: 'pass' })
     const out = outFile()
-    const run = startCli(withEndpoint(runArgs(emu, ['--format', 'json', '--output', `file:${out}`, '--visibility-timeout', '2']), p.url), runEnv)
+    const run = startCli(runArgs(emu, ['--format', 'json', '--output', `file:${out}`, '--visibility-timeout', '2'], { endpoint: p.url }), runEnv)
     cleanup(async () => {
       run.child.kill('SIGKILL')
       await run.result
     })
     // Each object: the SDK's 3 attempts, times the fetcher's 3, with backoff; then the message goes back.
     await waitUntil(() => run.stderr().includes('its message will be retried'), 'an object to fail for now', 30_000)
-    expect(seqs(out)).toEqual([])
+    expect(seqsInFile(out)).toEqual([])
     expect(emu.remaining()).toBe(2) // not deleted
     expect(p.count('GET')).toBeGreaterThanOrEqual(9)
     const failure = run
@@ -107,33 +77,33 @@ describe('failure handling', () => {
     p.rule = () => ({ kind: 'pass' })
     const res = await run.result // --drain waits for the message to come back, then delivers it
     expect(res.code, res.stderr).toBe(0)
-    expect(new Set(seqs(out))).toEqual(new Set(allSeqs(objects)))
+    expect(new Set(seqsInFile(out))).toEqual(new Set(expected))
     expect(emu.remaining()).toBe(0)
   })
 
   it('rides out SQS faults on receive, delete and visibility calls', async () => {
     const emu = await emulator()
-    const objects = await seed(emu, 15)
+    const expected = await seed(emu, 15)
     const p = await proxy(emu)
     p.rule = everyNth(3, { kind: 'error', status: 500, code: 'InternalError' }, (r) => r.service === 'sqs' && r.action !== 'GetQueueAttributes')
     const out = outFile()
-    const res = await runCli(withEndpoint(runArgs(emu, ['--format', 'json', '--output', `file:${out}`]), p.url), runEnv)
+    const res = await runCli(runArgs(emu, ['--format', 'json', '--output', `file:${out}`], { endpoint: p.url }), runEnv)
     expect(res.code, res.stderr).toBe(0)
-    expect(new Set(seqs(out))).toEqual(new Set(allSeqs(objects)))
+    expect(new Set(seqsInFile(out))).toEqual(new Set(expected))
     expect(p.faults('ReceiveMessage') + p.faults('DeleteMessageBatch')).toBeGreaterThan(0)
     expect(emu.remaining()).toBe(0)
   })
 
   it('throttled receives back off and recover', async () => {
     const emu = await emulator()
-    const objects = await seed(emu, 3)
+    const expected = await seed(emu, 3)
     const p = await proxy(emu)
     let throttled = 0
     p.rule = (r) => (r.action === 'ReceiveMessage' && throttled++ < 6 ? { kind: 'error', status: 400, code: 'ThrottlingException' } : { kind: 'pass' })
     const out = outFile()
-    const res = await runCli(withEndpoint(runArgs(emu, ['--format', 'json', '--output', `file:${out}`]), p.url), runEnv)
+    const res = await runCli(runArgs(emu, ['--format', 'json', '--output', `file:${out}`], { endpoint: p.url }), runEnv)
     expect(res.code, res.stderr).toBe(0)
-    expect(new Set(seqs(out))).toEqual(new Set(allSeqs(objects)))
+    expect(new Set(seqsInFile(out))).toEqual(new Set(expected))
     expect(p.faults('ReceiveMessage')).toBe(6)
   })
 
@@ -154,7 +124,7 @@ describe('failure handling', () => {
 
   it('treats an object beyond the decompressed-size limit as a permanent error, and carries on', async () => {
     const emu = await emulator()
-    const objects = await seed(emu, 2)
+    const expected = await seed(emu, 2)
     const big = Array.from({ length: 4000 }, (_, i) => ({ ...records[i % records.length], seq: `big-${i}` }))
     const key = cloudTrailKey('111122223333', 'us-east-1', '20261126T1500Z', 'BigBigBigBigBigB')
     await emu.putObject(key, gzipSync(JSON.stringify({ Records: big })))
@@ -164,14 +134,14 @@ describe('failure handling', () => {
     expect(res.code, res.stderr).toBe(0)
     const error = res.logs.find((l) => l.code === 'ERR_OBJECT_TOO_LARGE')
     expect(error?.key).toBe(key)
-    const written = new Set(seqs(out))
-    for (const s of allSeqs(objects)) expect(written.has(s)).toBe(true)
+    const written = new Set(seqsInFile(out))
+    for (const s of expected) expect(written.has(s)).toBe(true)
     expect(emu.remaining()).toBe(0)
   })
 
   it('does not delete while the sink fails, stops receiving, and resumes when it recovers', async () => {
     const emu = await emulator()
-    const objects = await seed(emu, 40)
+    const expected = await seed(emu, 40)
     const siem = await TestHttpServer.start()
     cleanup(() => siem.close())
     siem.answer = () => ({ status: 503 })
@@ -191,19 +161,14 @@ describe('failure handling', () => {
     siem.answer = () => ({ status: 200 })
     const res = await run.result
     expect(res.code, res.stderr).toBe(0)
-    const delivered = new Set(
-      siem
-        .accepted()
-        .flatMap((b) => b.toString('utf8').split('\n').filter(Boolean))
-        .map((l) => String((JSON.parse(l) as { seq: string }).seq)),
-    )
-    expect(delivered).toEqual(new Set(allSeqs(objects)))
+    const delivered = new Set(acceptedSeqs(siem))
+    expect(delivered).toEqual(new Set(expected))
     expect(emu.remaining()).toBe(0)
   })
 
   it('keeps the message of a record the SIEM refuses as too large (413) in the queue, and delivers the rest', async () => {
     const emu = await emulator()
-    const objects = await seed(emu, 6)
+    const expected = await seed(emu, 6)
     const key = cloudTrailKey('111122223333', 'us-east-1', '20261126T1600Z', 'HugeRecordHugeRe')
     await emu.putLog(key, [{ ...records[0], seq: 'huge', requestParameters: { policy: 'x'.repeat(200_000) } }])
     await emu.publish(JSON.stringify({ s3Bucket: emu.bucket, s3ObjectKey: [key] }))
@@ -211,23 +176,17 @@ describe('failure handling', () => {
     cleanup(() => siem.close())
     // The SIEM takes bodies up to 150 kB; the collector batches 100 kB, so only the huge record's body is refused.
     siem.answer = (req) => (req.body.length > 150_000 ? { status: 413 } : { status: 200 })
-    const run = startCli(runArgs(emu, ['--format', 'json', '--output', siem.url, '--http-batch-bytes', '100000']).filter((a) => a !== '--drain'), runEnv)
+    const run = startCli(runArgs(emu, ['--format', 'json', '--output', siem.url, '--http-batch-bytes', '100000'], { drain: false }), runEnv)
     cleanup(async () => {
       run.child.kill('SIGKILL')
       await run.result
     })
-    const delivered = () =>
-      new Set(
-        siem
-          .accepted()
-          .flatMap((b) => b.toString('utf8').split('\n').filter(Boolean))
-          .map((l) => String((JSON.parse(l) as { seq: string }).seq)),
-      )
+    const delivered = () => new Set(acceptedSeqs(siem))
     await waitUntil(() => delivered().size === 6 * 40 && emu.remaining() === 1, 'the other objects to be delivered and deleted', 30_000)
     run.child.kill('SIGTERM')
     const res = await run.result
     expect(res.code, res.stderr.slice(-2000)).toBe(0)
-    expect(delivered()).toEqual(new Set(allSeqs(objects)))
+    expect(delivered()).toEqual(new Set(expected))
     // The huge record's message stays: it comes back (or goes to the dead-letter queue), never deleted unwritten.
     expect(emu.remaining()).toBe(1)
     const failure = res.logs.find((l) => l.code === 'ERR_SINK_REJECTED' && l.key === key)
@@ -236,11 +195,11 @@ describe('failure handling', () => {
 
   it('extends the visibility of a message whose object is slow, so nobody else receives it', async () => {
     const emu = await emulator({ visibilityTimeout: 2 })
-    const objects = await seed(emu, 1)
+    const expected = await seed(emu, 1)
     const p = await proxy(emu)
     p.rule = (r) => (r.service === 's3' ? { kind: 'delay', ms: 6000 } : { kind: 'pass' })
     const out = outFile()
-    const run = startCli(withEndpoint(runArgs(emu, ['--format', 'json', '--output', `file:${out}`, '--visibility-timeout', '2']), p.url), runEnv)
+    const run = startCli(runArgs(emu, ['--format', 'json', '--output', `file:${out}`, '--visibility-timeout', '2'], { endpoint: p.url }), runEnv)
     cleanup(async () => {
       run.child.kill('SIGKILL')
       await run.result
@@ -258,25 +217,25 @@ describe('failure handling', () => {
     expect(res.code, res.stderr).toBe(0)
     expect(stolen).toBe(0)
     expect(p.count('ChangeMessageVisibilityBatch')).toBeGreaterThanOrEqual(2)
-    expect(new Set(seqs(out))).toEqual(new Set(allSeqs(objects)))
+    expect(new Set(seqsInFile(out))).toEqual(new Set(expected))
     expect(emu.remaining()).toBe(0)
   })
 
   it('on SIGTERM stops receiving, finishes what is in flight, exits 0; the rest comes back', async () => {
     const emu = await emulator({ visibilityTimeout: 3 })
-    const objects = await seed(emu, 12)
+    const expected = await seed(emu, 12)
     const p = await proxy(emu)
     p.rule = (r) => (r.service === 's3' ? { kind: 'delay', ms: 700 } : { kind: 'pass' })
     const out = outFile()
-    const args = withEndpoint(runArgs(emu, ['--format', 'json', '--output', `file:${out}`, '--max-objects-in-flight', '2', '--ring-size', '2', '--visibility-timeout', '3']), p.url).filter((a) => a !== '--drain')
+    const args = runArgs(emu, ['--format', 'json', '--output', `file:${out}`, '--max-objects-in-flight', '2', '--ring-size', '2', '--visibility-timeout', '3'], { endpoint: p.url, drain: false })
     const run = startCli(args, runEnv)
     await waitUntil(() => p.count('GET') >= 3, 'the collector to be mid-flight', 15_000)
     run.child.kill('SIGTERM')
     const res = await run.result
     expect(res.code, res.stderr).toBe(0)
-    const firstRun = seqs(out)
+    const firstRun = seqsInFile(out)
     expect(firstRun.length).toBeGreaterThan(0)
-    expect(firstRun.length).toBeLessThan(allSeqs(objects).length)
+    expect(firstRun.length).toBeLessThan(expected.length)
     // Whatever was written was confirmed before its message was deleted: every written object is complete.
     const perObject = new Map<string, number>()
     for (const s of firstRun) perObject.set(s.split('-')[0], (perObject.get(s.split('-')[0]) ?? 0) + 1)
@@ -284,9 +243,9 @@ describe('failure handling', () => {
     // What was not finished comes back from SQS and a second run delivers it.
     await new Promise((r) => setTimeout(r, 3500))
     p.rule = () => ({ kind: 'pass' })
-    const again = await runCli(withEndpoint(runArgs(emu, ['--format', 'json', '--output', `file:${out}`]), p.url), runEnv)
+    const again = await runCli(runArgs(emu, ['--format', 'json', '--output', `file:${out}`], { endpoint: p.url }), runEnv)
     expect(again.code, again.stderr).toBe(0)
-    expect(new Set(seqs(out))).toEqual(new Set(allSeqs(objects)))
+    expect(new Set(seqsInFile(out))).toEqual(new Set(expected))
     expect(emu.remaining()).toBe(0)
   })
 })

@@ -2,33 +2,26 @@
 // by reason on /metrics, logged with bucket and key, never crashes or stalls the pipeline, and never
 // harms the good records and messages around it. RSS is watched while a gzip bomb inflates.
 
-import { mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parsePrometheusText, sampleValue } from '../../bench/lib/prometheus-text.ts'
 import { cloudTrailKey, credentials, runArgs, runEnv, startCli, startEmulator, type CliResult, type Emulator } from '../helpers/fauxqs.ts'
 import { fixtureRecords } from '../helpers/fixtures.ts'
 import * as hostile from '../helpers/hostile.ts'
 import { freePort, peakRss } from '../helpers/process.ts'
-import { waitUntil } from '../helpers/servers.ts'
+import { tmpFile } from '../helpers/seed.ts'
+import { waitUntil } from '../helpers/wait.ts'
 
 const FOREIGN = 'someone-elses-bucket'
 const GiB = 1024 ** 3
 
-function counter(metrics: string, name: string, labels: Record<string, string>): number {
-  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`)
-  let total = 0
-  for (const line of metrics.split('\n')) {
-    if (!line.startsWith(name + '{') && !line.startsWith(name + ' ')) continue
-    if (want.every((w) => line.includes(w))) total += Number(line.split(' ').pop())
-  }
-  return total
-}
-
 describe('hostile and broken input', () => {
   let emu: Emulator
   let out: string
+  let outText: string | undefined
+  /** What the collector wrote, read once it has stopped. */
+  const written = () => (outText ??= readFileSync(out, 'utf8'))
   let result: CliResult
   let metrics: string
   let rssPeak = 0
@@ -80,9 +73,9 @@ describe('hostile and broken input', () => {
     await emu.send(JSON.stringify({ Type: 'Notification', Message: '{"s3Bucket":' }))
     await emu.send('{"__proto__":{"s3Bucket":"x"},"constructor":{"prototype":{"s3ObjectKey":["y"]}}}')
 
-    out = join(mkdtempSync(join(tmpdir(), 'ct-hostile-')), 'out.ndjson')
+    out = tmpFile('ct-hostile-')
     const port = await freePort()
-    const args = runArgs(emu, ['--format', 'json', '--output', `file:${out}`, '--metrics-port', String(port)]).filter((a) => a !== '--drain')
+    const args = runArgs(emu, ['--format', 'json', '--output', `file:${out}`], { drain: false, metricsPort: port })
     const run = startCli(args, runEnv)
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, peakRss(run.child.pid!))), 100)
     try {
@@ -101,16 +94,18 @@ describe('hostile and broken input', () => {
 
   it('exits cleanly and writes every good record', () => {
     expect(result.code, result.stderr.slice(-3000)).toBe(0)
-    const written = readFileSync(out, 'utf8').split('\n').filter(Boolean)
-    const seqs = new Set(written.map((l) => (JSON.parse(l) as { seq?: string }).seq).filter(Boolean))
+    const lines = written().split('\n').filter(Boolean)
+    const seqs = new Set(lines.map((l) => (JSON.parse(l) as { seq?: string }).seq).filter(Boolean))
     // 40-41 are in the truncated object; 49 is inside an array in Records (a non-object element, skipped).
     for (let i = 0; i < 54; i++) if (![40, 41, 49].includes(i)) expect(seqs.has(`good-${i}`), `good-${i}`).toBe(true)
-    expect(written.some((l) => l.includes('MustNeverBeRead'))).toBe(false)
-    expect(written.some((l) => l.includes('PlainJson'))).toBe(false)
+    expect(lines.some((l) => l.includes('MustNeverBeRead'))).toBe(false)
+    expect(lines.some((l) => l.includes('PlainJson'))).toBe(false)
   })
 
   it('counts every case by reason on /metrics', () => {
-    const errors = (stage: string, reason: string) => counter(metrics, 'cloudtrail_errors_total', { stage, reason })
+    const samples = parsePrometheusText(metrics)
+    const counter = (name: string, labels: Record<string, string>) => sampleValue(samples, name, labels) ?? 0
+    const errors = (stage: string, reason: string) => counter('cloudtrail_errors_total', { stage, reason })
     expect(errors('object', 'too_large')).toBe(1)
     expect(errors('object', 'truncated')).toBe(1)
     expect(errors('object', 'corrupt_gzip') + errors('object', 'not_json')).toBe(1)
@@ -124,7 +119,7 @@ describe('hostile and broken input', () => {
     expect(errors('notification', 'notification_not_json')).toBeGreaterThanOrEqual(3)
     expect(errors('notification', 'notification_unknown')).toBeGreaterThanOrEqual(2)
     expect(errors('notification', 'notification_invalid')).toBeGreaterThanOrEqual(2)
-    expect(counter(metrics, 'cloudtrail_s3_objects_total', { result: 'processed' })).toBeGreaterThanOrEqual(9)
+    expect(counter('cloudtrail_s3_objects_total', { result: 'processed' })).toBeGreaterThanOrEqual(9)
   })
 
   it('logs each failure with bucket, key and reason', () => {
@@ -148,13 +143,10 @@ describe('hostile and broken input', () => {
   })
 
   it('writes dangerous keys as data and keeps numbers as written', () => {
-    const line = readFileSync(out, 'utf8')
-      .split('\n')
-      .find((l) => l.includes('"Proto"'))
+    const lines = written().split('\n')
+    const line = lines.find((l) => l.includes('"Proto"'))
     expect(line).toBe('{"eventVersion":"1.08","eventName":"Proto","__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}},"big":1e400,"neg":-0.0}')
-    const bad = readFileSync(out, 'utf8')
-      .split('\n')
-      .find((l) => l.includes('BadUtf8'))
+    const bad = lines.find((l) => l.includes('BadUtf8'))
     expect(bad).toContain('a\uFFFD\uFFFD\uFFFDb')
   })
 
@@ -164,6 +156,6 @@ describe('hostile and broken input', () => {
     expect(traversal?.bucket).toBe(emu.bucket)
     expect(result.stderr).not.toContain(credentials.secretAccessKey)
     expect(metrics).not.toContain(credentials.secretAccessKey)
-    expect(readFileSync(out, 'utf8')).not.toContain('MustNeverBeRead')
+    expect(written()).not.toContain('MustNeverBeRead')
   })
 })

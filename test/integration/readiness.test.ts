@@ -2,11 +2,12 @@
 // destination can be reached, which shows at start, before any record is written.
 
 import { describe, expect, it } from 'vitest'
+import { parsePrometheusText, sampleValue } from '../../bench/lib/prometheus-text.ts'
 import { cleanup, emulator, useCleanup } from '../helpers/cleanup.ts'
 import { runArgs, runEnv, startCli } from '../helpers/fauxqs.ts'
 import { freePort } from '../helpers/process.ts'
-import { waitFor } from '../helpers/prometheus.ts'
 import { TestHttpServer } from '../helpers/servers.ts'
+import { waitFor } from '../helpers/wait.ts'
 
 useCleanup()
 
@@ -26,7 +27,7 @@ describe('health and readiness', () => {
     cleanup(() => siem.close())
     await siem.refuse() // a SIEM that is down, or a wrong port
     const port = await freePort()
-    const run = startCli(runArgs(emu, ['--output', siem.url, '--metrics-port', String(port)]).filter((a) => a !== '--drain'), runEnv)
+    const run = startCli(runArgs(emu, ['--output', siem.url], { drain: false, metricsPort: port }), runEnv)
     cleanup(async () => {
       run.child.kill('SIGKILL')
       await run.result
@@ -41,7 +42,7 @@ describe('health and readiness', () => {
     expect(await get(port, '/healthz')).toEqual({ status: 200, body: 'ok\n' })
     expect(notReady).toEqual({ status: 503, body: 'sqs: ok\nsink: failing\n' })
     // The same checks as gauges, for alerts (CloudTrailSinkUnreachable).
-    const gauge = async (name: string) => Number(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'm').exec((await get(port, '/metrics'))?.body ?? '')?.[1])
+    const gauge = async (name: string) => Number(sampleValue(parsePrometheusText((await get(port, '/metrics'))?.body ?? ''), name))
     expect([await gauge('cloudtrail_sqs_up'), await gauge('cloudtrail_sink_up')]).toEqual([1, 0])
 
     await siem.reopen()

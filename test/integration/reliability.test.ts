@@ -1,52 +1,22 @@
 // Nothing lost, nothing let in: faults on a share of every S3 and SQS call, a long sink outage, two
 // collectors on one queue with a slow object, and the promises about secrets and reach.
 
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { networkInterfaces } from 'node:os'
 import { describe, expect, it } from 'vitest'
 import { cleanup, emulator, useCleanup } from '../helpers/cleanup.ts'
 import { FaultProxy, type Fault } from '../helpers/fault-proxy.ts'
-import { cloudTrailKey, credentials, runArgs, runCli, runEnv, startCli, type Emulator } from '../helpers/fauxqs.ts'
-import { fixtureRecords } from '../helpers/fixtures.ts'
+import { credentials, runArgs, runCli, runEnv, startCli, type Emulator } from '../helpers/fauxqs.ts'
 import { freePort, peakRss } from '../helpers/process.ts'
-import { TestHttpServer, waitUntil } from '../helpers/servers.ts'
+import { acceptedSeqs, seedObjects, seqsInFile, tmpFile } from '../helpers/seed.ts'
+import { TestHttpServer } from '../helpers/servers.ts'
+import { waitUntil } from '../helpers/wait.ts'
 
-const base = fixtureRecords().map((r) => r.record)
 useCleanup()
 
-async function seed(emu: Emulator, objects: number, per: number, keysPerMessage = 1): Promise<string[]> {
-  const seqs: string[] = []
-  let batch: string[] = []
-  for (let i = 0; i < objects; i++) {
-    const records = Array.from({ length: per }, (_, j) => ({ ...base[(i * per + j) % base.length], seq: `${i}-${j}` }))
-    seqs.push(...records.map((r) => r.seq))
-    const key = cloudTrailKey('111122223333', 'us-east-1', `202611${String(10 + (i % 18)).padStart(2, '0')}T1200Z`, `Rel${String(i).padStart(13, '0')}`)
-    await emu.putLog(key, records)
-    batch.push(key)
-    if (batch.length === keysPerMessage || i === objects - 1) {
-      await emu.publish(JSON.stringify({ s3Bucket: emu.bucket, s3ObjectKey: batch }))
-      batch = []
-    }
-  }
-  return seqs
-}
+const seed = (emu: Emulator, objects: number, per: number, keysPerMessage = 1) => seedObjects(emu, objects, { per, keysPerMessage, prefix: 'Rel' })
 
-function seqsIn(path: string): string[] {
-  if (!existsSync(path)) return []
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => (JSON.parse(l) as { seq: string }).seq)
-}
-
-const tmp = (name: string) => join(mkdtempSync(join(tmpdir(), 'ct-rel-')), name)
-
-function viaProxy(args: string[], url: string): string[] {
-  const copy = [...args]
-  copy[copy.indexOf('--endpoint') + 1] = url
-  return copy
-}
+const tmp = (name: string) => tmpFile('ct-rel-', name)
 
 describe('reliability', () => {
   it('survives faults on a share of every S3 and SQS call: all delivered, retries bounded and backed off', async () => {
@@ -71,9 +41,9 @@ describe('reliability', () => {
       return r.service === 'sqs' && fault.kind === 'cut' ? { kind: 'reset' } : fault
     }
     const out = tmp('out.ndjson')
-    const res = await runCli(viaProxy(runArgs(emu, ['--format', 'json', '--output', `file:${out}`, '--visibility-timeout', '5']), proxy.url), runEnv)
+    const res = await runCli(runArgs(emu, ['--format', 'json', '--output', `file:${out}`, '--visibility-timeout', '5'], { endpoint: proxy.url }), runEnv)
     expect(res.code, res.stderr.slice(-2000)).toBe(0)
-    expect(new Set(seqsIn(out))).toEqual(new Set(expected))
+    expect(new Set(seqsInFile(out))).toEqual(new Set(expected))
     expect(emu.remaining()).toBe(0)
 
     // Retries are bounded: per object, at most (3 SDK attempts x 3 fetch attempts) per receive of its message.
@@ -121,10 +91,7 @@ describe('reliability', () => {
     siem.answer = () => ({ status: 200 })
     const res = await run.result
     expect(res.code, res.stderr.slice(-2000)).toBe(0)
-    const delivered = siem
-      .accepted()
-      .flatMap((b) => b.toString('utf8').split('\n').filter(Boolean))
-      .map((l) => (JSON.parse(l) as { seq: string }).seq)
+    const delivered = acceptedSeqs(siem)
     expect(new Set(delivered)).toEqual(new Set(expected))
     expect(emu.remaining()).toBe(0)
     console.log(`sink outage: ${receivedDuring503} messages held during 503s, ${inflight} while refused; peak RSS during the outage ${(rssDuringOutage / 2 ** 20).toFixed(0)} MiB`)
@@ -137,7 +104,7 @@ describe('reliability', () => {
     const proxy = await FaultProxy.start(emu.endpoint)
     cleanup(() => proxy.stop())
     proxy.rule = (r) => (r.service === 's3' ? { kind: 'delay', ms: 8000 } : { kind: 'pass' })
-    const args = viaProxy(runArgs(emu, ['--format', 'json', '--visibility-timeout', '3']), proxy.url).filter((a) => a !== '--drain')
+    const args = runArgs(emu, ['--format', 'json', '--visibility-timeout', '3'], { endpoint: proxy.url, drain: false })
     const outA = tmp('a.ndjson')
     const outB = tmp('b.ndjson')
     const a = startCli([...args, '--output', `file:${outA}`], runEnv)
@@ -147,7 +114,7 @@ describe('reliability', () => {
       b.child.kill('SIGKILL')
       await Promise.all([a.result, b.result])
     })
-    await waitUntil(() => seqsIn(outA).length + seqsIn(outB).length >= 30 && emu.remaining() === 0, 'the object to be delivered', 30_000)
+    await waitUntil(() => seqsInFile(outA).length + seqsInFile(outB).length >= 30 && emu.remaining() === 0, 'the object to be delivered', 30_000)
     a.child.kill('SIGTERM')
     b.child.kill('SIGTERM')
     const [ra, rb] = await Promise.all([a.result, b.result])
@@ -155,7 +122,7 @@ describe('reliability', () => {
     expect(rb.code).toBe(0)
     // One GET in all: the message stayed invisible to the other collector for 2.7 visibility timeouts.
     expect(proxy.count('GET')).toBe(1)
-    const all = [...seqsIn(outA), ...seqsIn(outB)]
+    const all = [...seqsInFile(outA), ...seqsInFile(outB)]
     expect(all.sort()).toEqual([...expected].sort())
     expect(proxy.count('ChangeMessageVisibilityBatch')).toBeGreaterThanOrEqual(3)
   }, 60_000)
@@ -165,7 +132,7 @@ describe('reliability', () => {
     await seed(emu, 2, 10)
     const port = await freePort()
     const out = tmp('out.ndjson')
-    const run = startCli(runArgs(emu, ['--format', 'json', '--output', `file:${out}`, '--metrics-port', String(port), '--log-level', 'debug']).filter((a) => a !== '--drain'), runEnv)
+    const run = startCli(runArgs(emu, ['--format', 'json', '--output', `file:${out}`, '--log-level', 'debug'], { drain: false, metricsPort: port }), runEnv)
     cleanup(async () => {
       run.child.kill('SIGKILL')
       await run.result
@@ -173,7 +140,6 @@ describe('reliability', () => {
     await waitUntil(() => emu.remaining() === 0, 'the queue to drain', 20_000)
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
     // Listening on loopback only: not reachable through another local address.
-    const { networkInterfaces } = await import('node:os')
     const external = Object.values(networkInterfaces())
       .flat()
       .find((i) => i && i.family === 'IPv4' && !i.internal)

@@ -4,15 +4,13 @@
 
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { statsFields, statusLine } from '../../src/status.ts'
 import { cleanup, emulator, useCleanup } from '../helpers/cleanup.ts'
 import { cli, cloudTrailKey, runArgs, runEnv, startCli } from '../helpers/fauxqs.ts'
 import { fixtureRecords } from '../helpers/fixtures.ts'
-import { waitFor } from '../helpers/prometheus.ts'
+import { tmpFile } from '../helpers/seed.ts'
+import { waitFor } from '../helpers/wait.ts'
 
 useCleanup()
 
@@ -29,7 +27,7 @@ describe('status', () => {
   })
 
   it('shows the live status line on a terminal when stdout is not the sink, and no stats in the log', async () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'ct-status-')), 'demo.log')
+    const out = tmpFile('ct-status-', 'demo.log')
     const command = [process.execPath, cli, 'demo', '--duration', '12', '--eps', '500', '--output', `file:${out}`, '--metrics-port', '0', '--stats-log-interval', '1']
     // `script` runs the demo on a pseudo-terminal and copies what it shows (stdout and stderr) to its stdout.
     const child = spawn('script', ['-qfec', command.map((a) => `'${a}'`).join(' '), '/dev/null'], {
@@ -50,8 +48,8 @@ describe('status', () => {
   it('logs the same figures every stats_log_interval when stdout is not a terminal', async () => {
     const emu = await emulator()
     const records = fixtureRecords().map((r) => r.record)
-    const out = join(mkdtempSync(join(tmpdir(), 'ct-status-')), 'out.log')
-    const run = startCli(runArgs(emu, ['--output', `file:${out}`, '--stats-log-interval', '1']).filter((a) => a !== '--drain'), runEnv)
+    const out = tmpFile('ct-status-', 'out.log')
+    const run = startCli(runArgs(emu, ['--output', `file:${out}`, '--stats-log-interval', '1'], { drain: false }), runEnv)
     cleanup(async () => {
       run.child.kill('SIGKILL')
       await run.result

@@ -2,15 +2,14 @@
 // stops mid-stream (connections refused) and comes back. No record is lost; receiving pauses meanwhile.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cloudTrailKey, runArgs, runEnv, startCli, startEmulator, type Emulator } from '../helpers/fauxqs.ts'
-import { fixtureRecords } from '../helpers/fixtures.ts'
+import { runArgs, runEnv, startCli, startEmulator, type Emulator } from '../helpers/fauxqs.ts'
 import { Rsyslog } from '../helpers/rsyslog.ts'
-import { waitUntil } from '../helpers/servers.ts'
+import { seedObjects, seqsOf } from '../helpers/seed.ts'
 import { makeTestCerts, type TestCerts } from '../helpers/tls-cert.ts'
+import { waitUntil } from '../helpers/wait.ts'
 
 const OBJECTS = 40
 const PER_OBJECT = 100
-const base = fixtureRecords().map((r) => r.record)
 
 describe.each(['tcp', 'tls'] as const)('syslog over %s to rsyslogd', (scheme) => {
   let emu: Emulator
@@ -22,13 +21,7 @@ describe.each(['tcp', 'tls'] as const)('syslog over %s to rsyslogd', (scheme) =>
     certs = scheme === 'tls' ? await makeTestCerts() : undefined
     rsyslog = await Rsyslog.start(certs)
     emu = await startEmulator()
-    for (let i = 0; i < OBJECTS; i++) {
-      const records = Array.from({ length: PER_OBJECT }, (_, j) => ({ ...base[(i * PER_OBJECT + j) % base.length], seq: `${i}-${j}` }))
-      expected.push(...records.map((r) => r.seq))
-      const key = cloudTrailKey('111122223333', 'us-east-1', `202611${String(10 + (i % 18)).padStart(2, '0')}T1200Z`, `Sys${String(i).padStart(13, '0')}`)
-      await emu.putLog(key, records)
-      await emu.publish(JSON.stringify({ s3Bucket: emu.bucket, s3ObjectKey: [key] }))
-    }
+    expected.push(...(await seedObjects(emu, OBJECTS, { per: PER_OBJECT, prefix: 'Sys' })))
   })
 
   afterAll(async () => {
@@ -59,7 +52,7 @@ describe.each(['tcp', 'tls'] as const)('syslog over %s to rsyslogd', (scheme) =>
       const res = await run.result
       expect(res.code, res.stderr.slice(-2000)).toBe(0)
       expect(res.stderr).toMatch(/syslog connection failed; reconnecting/)
-      const seqs = rsyslog.lines().map((l) => (JSON.parse(l) as { seq: string }).seq)
+      const seqs = seqsOf(rsyslog.lines())
       expect(new Set(seqs)).toEqual(new Set(expected))
       console.log(`${scheme}: ${expected.length} records, ${atStop} received before the outage, ${seqs.length - expected.length} duplicates after reconnecting`)
       expect(emu.remaining()).toBe(0)

@@ -5,19 +5,25 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { silentLogger } from '../../src/log.ts'
 import { FileSink, cutTornLine } from '../../src/sinks/file.ts'
-import { waitUntil } from '../helpers/servers.ts'
 import { captureLogger, codeOf, recorder } from '../helpers/sink-harness.ts'
+import { waitUntil } from '../helpers/wait.ts'
 
 const line = (i: number, pad = 0) => Buffer.from(`{"eventID":"${i}","userAgent":"${'x'.repeat(pad)}"}\n`)
 
+/** Writes `text` and resolves once the sink confirms it (rejects on a failed confirm). */
+const writeConfirmed = (sink: FileSink, text: string) =>
+  new Promise<void>((resolve, reject) => sink.write(new TextEncoder().encode(text), (err) => (err ? reject(err) : resolve())))
+
+// Every test gets a fresh directory, removed after it.
+let dir: string
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'file-sink-'))
+})
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
 describe('FileSink', () => {
-  let dir: string
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'file-sink-'))
-  })
-  afterEach(async () => {
-    await rm(dir, { recursive: true, force: true })
-  })
 
   it('confirms nothing before the interval, then everything in order once written and fsynced', async () => {
     const path = join(dir, 'out.ndjson')
@@ -148,16 +154,15 @@ describe('FileSink', () => {
 
 describe('file sink after a crash', () => {
   it('cuts a partial last line before appending, so the file holds whole records only', async () => {
-    const path = join(await mkdtemp(join(tmpdir(), 'ct-torn-')), 'out.log')
+    const path = join(dir, 'out.log')
     await writeFile(path, 'whole one\nwhole two\ntorn half of a rec')
     const sink = new FileSink(path, { logger: silentLogger(), fsyncIntervalMs: 1 })
-    await new Promise<void>((resolve, reject) => sink.write(new TextEncoder().encode('next\n'), (err) => (err ? reject(err) : resolve())))
+    await writeConfirmed(sink, 'next\n')
     await sink.close()
     expect(await readFile(path, 'utf8')).toBe('whole one\nwhole two\nnext\n')
   })
 
   it('leaves a file that ends with a newline alone, and a file with no newline at all becomes empty', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'ct-torn-'))
     await writeFile(join(dir, 'a'), 'x\n'.repeat(50_000))
     await cutTornLine(join(dir, 'a'), silentLogger())
     expect(await readFile(join(dir, 'a'), 'utf8')).toBe('x\n'.repeat(50_000))
@@ -170,14 +175,12 @@ describe('file sink after a crash', () => {
 
 describe('file sink and log rotation', () => {
   it('opens a new file when the old one is renamed away, losing nothing', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'ct-rotate-'))
     const path = join(dir, 'cloudtrail.log')
     const sink = new FileSink(path, { logger: silentLogger(), fsyncIntervalMs: 1 })
-    const write = (line: string) => new Promise<void>((resolve, reject) => sink.write(new TextEncoder().encode(`${line}\n`), (err) => (err ? reject(err) : resolve())))
-    await write('before rotation')
+    await writeConfirmed(sink, 'before rotation\n')
     await rename(path, `${path}.1`) // what logrotate does
     await new Promise((r) => setTimeout(r, 1100)) // the sink looks at most once a second
-    await write('after rotation')
+    await writeConfirmed(sink, 'after rotation\n')
     await sink.close()
     expect(await readFile(`${path}.1`, 'utf8')).toBe('before rotation\n')
     expect(await readFile(path, 'utf8')).toBe('after rotation\n')

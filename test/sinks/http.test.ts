@@ -2,8 +2,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { silentLogger } from '../../src/log.ts'
 import { retryAfterMs } from '../../src/sinks/http.ts'
 import { createSink, type Sink, type SinkOptions } from '../../src/sinks/index.ts'
-import { TestHttpServer, waitUntil } from '../helpers/servers.ts'
+import { TestHttpServer } from '../helpers/servers.ts'
 import { captureLogger, codeOf, recorder, tlsDestination } from '../helpers/sink-harness.ts'
+import { waitUntil } from '../helpers/wait.ts'
 
 /** One NDJSON record of exactly `size` bytes, newline included. */
 function record(i: number, size = 100): Buffer {

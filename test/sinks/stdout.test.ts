@@ -4,8 +4,8 @@ import { Writable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { silentLogger } from '../../src/log.ts'
 import { StdoutSink } from '../../src/sinks/stdout.ts'
-import { waitUntil } from '../helpers/servers.ts'
 import { captureLogger, recorder } from '../helpers/sink-harness.ts'
+import { waitUntil } from '../helpers/wait.ts'
 
 /** A stdout stand-in that holds every write callback until the test releases it. */
 class HeldWritable extends Writable {

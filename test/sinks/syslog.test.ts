@@ -2,8 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { silentLogger, type Logger } from '../../src/log.ts'
 import { createSink } from '../../src/sinks/index.ts'
 import { RESEND_BYTES, SyslogSink } from '../../src/sinks/syslog.ts'
-import { SyslogServer, waitUntil } from '../helpers/servers.ts'
+import { SyslogServer } from '../helpers/servers.ts'
 import { captureLogger, codeOf, recorder, tlsDestination } from '../helpers/sink-harness.ts'
+import { waitUntil } from '../helpers/wait.ts'
 
 /** One RFC 5424 message with RFC 6587 octet counting, as the parse workers frame it. */
 function frame(i: number, pad = 0): Buffer {

@@ -1,0 +1,63 @@
+// Numbered CloudTrail records for the integration suites: objects of real fixture records, each tagged
+// with a `seq` ("object-record") and announced through SNS; and the seqs read back out of what the
+// collector wrote (a file, the bodies a test SIEM accepted, rsyslogd's lines).
+
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { cloudTrailKey, type Emulator } from './fauxqs.ts'
+import { fixtureRecords } from './fixtures.ts'
+import type { TestHttpServer } from './servers.ts'
+
+const base = fixtureRecords().map((r) => r.record)
+
+export interface SeedOptions {
+  /** Records per object. */
+  per: number
+  /** Object keys per notification; the last notification may hold fewer. 1 by default. */
+  keysPerMessage?: number
+  /** Start of the 16-character suffix of each object's key, which the object's number fills up. */
+  prefix: string
+}
+
+/**
+ * `objects` CloudTrail logs in the emulator's bucket, record j of object i a fixture record with seq
+ * `${i}-${j}`, announced by CloudTrail notifications of `keysPerMessage` keys each. Returns every seq.
+ */
+export async function seedObjects(emu: Emulator, objects: number, { per, keysPerMessage = 1, prefix }: SeedOptions): Promise<string[]> {
+  const seqs: string[] = []
+  let batch: string[] = []
+  for (let i = 0; i < objects; i++) {
+    const records = Array.from({ length: per }, (_, j) => ({ ...base[(i * per + j) % base.length], seq: `${i}-${j}` }))
+    seqs.push(...records.map((r) => r.seq))
+    const stamp = `202611${String(10 + (i % 18)).padStart(2, '0')}T1200Z`
+    const key = cloudTrailKey('111122223333', 'us-east-1', stamp, `${prefix}${String(i).padStart(16 - prefix.length, '0')}`)
+    await emu.putLog(key, records)
+    batch.push(key)
+    if (batch.length === keysPerMessage || i === objects - 1) {
+      await emu.publish(JSON.stringify({ s3Bucket: emu.bucket, s3ObjectKey: batch }))
+      batch = []
+    }
+  }
+  return seqs
+}
+
+/** A path in a new temp dir (named after `prefix`), for the collector's output. */
+export function tmpFile(prefix: string, name = 'out.ndjson'): string {
+  return join(mkdtempSync(join(tmpdir(), prefix)), name)
+}
+
+/** The seq of each NDJSON line; empty lines skipped. */
+export function seqsOf(lines: string[]): string[] {
+  return lines.filter(Boolean).map((l) => String((JSON.parse(l) as { seq: string }).seq))
+}
+
+/** The seqs in an NDJSON file, in order; none while the file does not exist. */
+export function seqsInFile(path: string): string[] {
+  return existsSync(path) ? seqsOf(readFileSync(path, 'utf8').split('\n')) : []
+}
+
+/** The seqs in the NDJSON bodies a test SIEM accepted (2xx), in order. */
+export function acceptedSeqs(siem: Pick<TestHttpServer, 'accepted'>): string[] {
+  return seqsOf(siem.accepted().flatMap((b) => b.toString('utf8').split('\n')))
+}
