@@ -12,14 +12,12 @@
 // <mode>.md and the mode's SVG charts. Every ratio is taken within one run; absolute numbers on a shared
 // machine are noise.
 
-import { writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
-import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { drainMode } from './eps/drain.ts'
 import { rampMode } from './eps/ramp.ts'
 import { threadsMode } from './eps/threads.ts'
-import { host, resultsDir, saveResults } from './lib/results.ts'
+import { host, saveResults } from './lib/results.ts'
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
 
@@ -135,6 +133,5 @@ const mode = values.mode!
 const header = `${mode}: ${machine.date}, ${machine.cpuCount} × ${machine.cpuModel}, Node ${machine.node}, load average at start ${machine.loadAverage.join(' ')}`
 const markdown = [header, '', ...Object.values(result.tables).flatMap((t) => [t, ''])].join('\n')
 process.stdout.write(`\n${markdown}\n`)
-const written = saveResults(mode, { host: machine, ...result.summary }, result.charts)
-writeFileSync(join(resultsDir(), `${mode}.md`), markdown)
-process.stderr.write(`results: ${[...written, join(resultsDir(), `${mode}.md`)].join(', ')}\n`)
+const written = saveResults(mode, { host: machine, ...result.summary }, { ...result.charts, [`${mode}.md`]: markdown })
+process.stderr.write(`results: ${written.join(', ')}\n`)

@@ -15,6 +15,7 @@ import { gunzipSync } from 'node:zlib'
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { SQSClient } from '@aws-sdk/client-sqs'
 import { Consumer } from 'sqs-consumer'
+import { ctime } from '../workers/ctime.ts'
 
 const { values } = parseArgs({
   options: {
@@ -36,13 +37,6 @@ const json = values.format === 'json'
 const client = { region: values.region, ...(values.endpoint ? { endpoint: values.endpoint } : {}), credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } }
 const sqs = new SQSClient(client)
 const s3 = new S3Client({ ...client, forcePathStyle: Boolean(values.endpoint) })
-
-const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat']
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec']
-const two = (n: number) => String(n).padStart(2, '0')
-function ctime(d: Date): string {
-  return `${DAYS[d.getDay()]} ${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2, ' ')} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())} ${d.getFullYear()}`
-}
 
 const controls = (s: string) =>
   // eslint-disable-next-line no-control-regex

@@ -6,17 +6,18 @@
 //   node dist/bench/soak.js [--duration 300] [--eps 2000] [--fault-rate 0.05] [--kill-every 60]
 
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createReadStream, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { createReadStream, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { S3Client } from '@aws-sdk/client-s3'
-import { SNSClient } from '@aws-sdk/client-sns'
-import { startFauxqs } from 'fauxqs'
 import { Traffic } from '../src/synthetic/traffic.ts'
+import { BenchEmulator, runArgs, runEnv } from './lib/emulator.ts'
 import { FaultProxy, type Fault } from './lib/fault-proxy.ts'
+import { peakRss } from './lib/machine.ts'
+import { dist } from './lib/paths.ts'
+import { Progress } from './lib/progress.ts'
+import { saveResults } from './lib/results.ts'
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
 const { values } = parseArgs({
@@ -31,17 +32,13 @@ const duration = Number(values.duration)
 const eps = Number(values.eps)
 const faultRate = Number(values['fault-rate'])
 const killEvery = Number(values['kill-every'])
-const repo = fileURLToPath(new URL('../..', import.meta.url))
-const cli = join(repo, 'dist', 'src', 'cli.js')
+const cli = dist('src/cli.js')
 const dir = mkdtempSync(join(tmpdir(), 'ct-soak-'))
 const out = join(dir, 'out.ndjson')
 
-const emulator = await startFauxqs({ port: 0, logger: false })
-const { queueUrl } = emulator.createQueue('soak', { attributes: { VisibilityTimeout: '30' } })
-const { topicArn } = emulator.createTopic('soak')
-emulator.subscribe({ topic: 'soak', queue: 'soak' })
-emulator.createBucket('soak-trail')
-const proxy = await FaultProxy.start(emulator.address)
+const emu = await BenchEmulator.start()
+const w = emu.wire('soak', 30)
+const proxy = await FaultProxy.start(emu.endpoint)
 const faults: Fault[] = [
   { kind: 'error', status: 500, code: 'InternalError' },
   { kind: 'error', status: 503, code: 'SlowDown' },
@@ -52,43 +49,30 @@ proxy.rule = (r) => {
   if (r.action === 'GetQueueAttributes' || Math.random() >= faultRate) return { kind: 'pass' }
   return faults[Math.floor(Math.random() * faults.length)]
 }
+const faultsInjected = () => [...proxy.injected.values()].reduce((a, b) => a + b, 0)
 
-// The producer talks to fauxqs directly: faults are for the collector.
-const clientOptions = { endpoint: emulator.address, region: 'us-east-1', credentials: { accessKeyId: 'soak', secretAccessKey: 'soak' } }
-const s3 = new S3Client({ ...clientOptions, forcePathStyle: true })
-const sns = new SNSClient(clientOptions)
+// The producer talks to fauxqs directly (the emulator's own clients): faults are for the collector.
 const sent = new Set<string>()
 const traffic = new Traffic({
   eps,
-  bucket: 'soak-trail',
-  topicArn,
-  s3,
-  sns,
+  bucket: w.bucket,
+  topicArn: w.topicArn,
+  s3: emu.s3,
+  sns: emu.sns,
   seed: Date.now() % 1e9,
   onFile: (file) => {
     for (const r of (JSON.parse(file.json) as { Records: { eventID: string }[] }).Records) sent.add(r.eventID)
   },
 })
 
-let peakRss = 0
+let maxRss = 0
 let kills = 0
 function collector(drain: boolean): ChildProcess {
-  const args = ['run', '--queue-url', queueUrl, '--endpoint', proxy.url, '--bucket', 'soak-trail', '--access-key-id', 'soak', '--format', 'json', '--output', `file:${out}`, '--metrics-port', '0', '--pull-interval', '1', '--wait-time', '1', '--visibility-timeout', '10', '--log-level', 'warn']
-  const child = spawn(process.execPath, [cli, ...args, ...(drain ? ['--drain'] : [])], {
-    env: { ...process.env, CLOUDTRAIL_INGEST_SECRET_KEY: 'soak' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  })
-  child.stderr?.on('data', (d: Buffer) => {
-    const m = /"maxRssBytes":(\d+)/.exec(d.toString())
-    if (m) peakRss = Math.max(peakRss, Number(m[1]))
-  })
+  const args = [...runArgs(proxy.url, w), '--format', 'json', '--output', `file:${out}`, '--metrics-port', '0', '--pull-interval', '1', '--wait-time', '1', '--visibility-timeout', '10', '--log-level', 'warn']
+  // Nothing reads the collector's output: the ledger comes from the file it writes and from /proc.
+  const child = spawn(process.execPath, [cli, ...args, ...(drain ? ['--drain'] : [])], { env: { ...process.env, ...runEnv() }, stdio: 'ignore' })
   const sampler = setInterval(() => {
-    try {
-      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))
-      if (m && readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').includes('cli.js')) peakRss = Math.max(peakRss, Number(m[1]) * 1024)
-    } catch {
-      // gone
-    }
+    if (child.pid !== undefined) maxRss = Math.max(maxRss, peakRss(child.pid))
   }, 500)
   child.once('exit', () => clearInterval(sampler))
   return child
@@ -98,14 +82,7 @@ const exited = (child: ChildProcess) => new Promise<number | null>((r) => (child
 const started = Date.now()
 traffic.start()
 let current = collector(false)
-// A progress line: rewritten in place on a terminal, a line every 10 s otherwise.
-let ticks = 0
-const progress = setInterval(() => {
-  const elapsed = Math.round((Date.now() - started) / 1000)
-  const line = `soak ${elapsed}/${duration} s | sent ${sent.size} | kills ${kills} | faults ${[...proxy.injected.values()].reduce((a, b) => a + b, 0)}`
-  if (process.stderr.isTTY) process.stderr.write(`\r${line}   `)
-  else if (++ticks % 10 === 0) process.stderr.write(`${line}\n`)
-}, 1000)
+const progress = new Progress(() => `soak ${Math.round((Date.now() - started) / 1000)}/${duration} s | sent ${sent.size} | kills ${kills} | faults ${faultsInjected()}`).start()
 while (Date.now() - started < duration * 1000) {
   const left = duration * 1000 - (Date.now() - started)
   await new Promise((r) => setTimeout(r, Math.min(killEvery * 1000, left)))
@@ -122,8 +99,7 @@ await exited(current)
 await new Promise((r) => setTimeout(r, 11_000))
 const last = collector(true)
 const code = await exited(last)
-clearInterval(progress)
-if (process.stderr.isTTY) process.stderr.write('\n')
+progress.stop()
 
 const written = new Map<string, number>()
 let lines = 0
@@ -141,7 +117,7 @@ const ledger = {
   eps,
   faultRate,
   kills,
-  faultsInjected: [...proxy.injected.values()].reduce((a, b) => a + b, 0),
+  faultsInjected: faultsInjected(),
   callsProxied: proxy.log.length,
   sent: sent.size,
   written: lines,
@@ -149,15 +125,11 @@ const ledger = {
   duplicated: lines - written.size,
   lost,
   foreign,
-  peakRssMiB: Math.round(peakRss / 2 ** 20),
+  peakRssMiB: Math.round(maxRss / 2 ** 20),
   drainExit: code,
 }
 console.table(ledger)
-const results = join(repo, 'bench', 'results')
-mkdirSync(results, { recursive: true })
-writeFileSync(join(results, 'soak.json'), JSON.stringify(ledger, null, 2) + '\n')
-s3.destroy()
-sns.destroy()
+saveResults('soak', ledger)
 await proxy.stop()
-await emulator.stop()
+await emu.stop()
 process.exit(lost === 0 && foreign === 0 && code === 0 ? 0 : 1)

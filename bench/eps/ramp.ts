@@ -13,7 +13,7 @@
 
 import type { ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { BenchEmulator, credentials, freePort } from '../lib/emulator.ts'
+import { BenchEmulator, runArgs, runEnv } from '../lib/emulator.ts'
 import { runNode, type ChildResult } from '../lib/child.ts'
 import { dataset } from '../lib/dataset.ts'
 import { Offer } from '../lib/offer.ts'
@@ -74,16 +74,17 @@ export async function rampMode(o: RampOptions) {
   const emu = await BenchEmulator.start()
   const w = emu.wire('ramp', 300)
   const offer = new Offer(emu, w, bodies, PER_FILE)
-  const port = await freePort()
-  const scraper = new Scraper(`http://127.0.0.1:${port}/metrics`)
-  const args = ['run', '--queue-url', w.queueUrl, '--endpoint', emu.endpoint, '--bucket', w.bucket, '--access-key-id', credentials.accessKeyId]
+  const { port, scraper } = await Scraper.onFreePort()
+  const args = runArgs(emu.endpoint, w)
   args.push('--format', o.format, '--output', 'stdout', '--metrics-port', String(port), '--pull-interval', '1', '--log-level', 'warn')
   if (o.parseThreads) args.push('--parse-threads', String(o.parseThreads))
   if (o.pullThreads) args.push('--pull-threads', String(o.pullThreads))
   args.push(...o.collectorArgs)
+  /** The flags of `run` beyond the connection ones, for the log line and the summary. */
+  const ownArgs = args.slice(args.indexOf('--format'))
   let child: ChildProcess | null = null
   const exited: Promise<ChildResult> = runNode(dist('src/cli.js'), args, {
-    env: { CLOUDTRAIL_INGEST_SECRET_KEY: credentials.secretAccessKey },
+    env: runEnv(),
     onSpawn: (c) => (child = c),
   })
   let dead = false
@@ -102,14 +103,14 @@ export async function rampMode(o: RampOptions) {
     const n = events()
     const now = performance.now()
     if (now - lastWritten.t >= 900) lastWritten = { t: now, n, rate: ((n - lastWritten.n) * 1000) / (now - lastWritten.t) }
-    timeline.push({ t: Number(((now - t0) / 1000).toFixed(1)), targetEps: offer.eps, offered: offer.records, written: n, undeleted: d.ready + d.inflight, oldestAgeSeconds: Number(d.oldestAgeSeconds.toFixed(1)) })
+    timeline.push({ t: Number(((now - t0) / 1000).toFixed(1)), targetEps: offer.eps, offered: offer.records, written: n, undeleted: d.undeleted, oldestAgeSeconds: Number(d.oldestAgeSeconds.toFixed(1)) })
   }, 1000)
   const progress = new Progress(() => {
     const last = timeline[timeline.length - 1]
     const left = Math.max(0, Math.round((stepEnds - performance.now()) / 1000))
     return `ramp: ${label} | offered ${int(offer.eps)} EPS | written ${int(lastWritten.rate)} EPS | undeleted ${last?.undeleted ?? 0} msgs, oldest ${fixed(last?.oldestAgeSeconds ?? 0, 1)} s | ${left} s left`
   }).start()
-  note(`ramp: fauxqs at ${emu.endpoint}; collector ${args.slice(args.indexOf('--format')).join(' ')}; ${o.stepSeconds} s per step`)
+  note(`ramp: fauxqs at ${emu.endpoint}; collector ${ownArgs.join(' ')}; ${o.stepSeconds} s per step`)
 
   const step = async (phase: Step['phase'], targetEps: number): Promise<Step> => {
     offer.setRate(targetEps)
@@ -145,8 +146,8 @@ export async function rampMode(o: RampOptions) {
       targetEps,
       offeredEps,
       writtenEps,
-      undeletedStart: a.depth.ready + a.depth.inflight,
-      undeletedEnd: b.depth.ready + b.depth.inflight,
+      undeletedStart: a.depth.undeleted,
+      undeletedEnd: b.depth.undeleted,
       pendingGrowth,
       oldestAgeEndSeconds: b.depth.oldestAgeSeconds,
       oldestAgeMaxSeconds: Math.max(oldestMax, b.depth.oldestAgeSeconds),
@@ -170,8 +171,7 @@ export async function rampMode(o: RampOptions) {
     label = 'draining the backlog'
     stepEnds = performance.now() + limitSeconds * 1000
     while (performance.now() < stepEnds) {
-      const d = emu.depth(w)
-      if (d.ready + d.inflight === 0 && events() >= offer.records) return true
+      if (emu.depth(w).undeleted === 0 && events() >= offer.records) return true
       await sleep(500)
     }
     return false
@@ -275,7 +275,7 @@ export async function rampMode(o: RampOptions) {
       writtenWhenOverloadedEps: overloadEps,
       firstNotSustainedEps: Number.isFinite(firstFailed) ? firstFailed : null,
       limitedBy,
-      collector: { args: args.slice(args.indexOf('--format')), exitCode: collector.code, cpuSeconds: collector.cpuMs / 1000, maxRssBytes: collector.report?.maxRssBytes ?? null },
+      collector: { args: ownArgs, exitCode: collector.code, cpuSeconds: collector.cpuMs / 1000, maxRssBytes: collector.report?.maxRssBytes ?? null },
       steps,
       timeline,
     },

@@ -8,7 +8,7 @@ import { dist } from '../lib/paths.ts'
 import { check, logLines, runNode, type ChildResult } from '../lib/child.ts'
 import { dataset } from '../lib/dataset.ts'
 import { busyCores, cpuSnapshot } from '../lib/machine.ts'
-import { median } from '../lib/stats.ts'
+import { median, pairedRatios } from '../lib/stats.ts'
 import { Progress, note } from '../lib/progress.ts'
 import { fixed, formatTable, int, mib, times } from '../lib/table.ts'
 import { lineChart, type Series } from '../lib/svg-chart.ts'
@@ -99,7 +99,7 @@ export async function threadsMode(o: ThreadsOptions) {
   const of = (id: string) => runs.get(id)!
   const recordsOf = (id: string) => (id === 'floor-pair' ? 2 * records : records)
   /** Median over repetitions of a ratio taken within each repetition. */
-  const paired = (a: string, b: string, f: (x: Run, y: Run) => number) => median(of(a).map((x) => f(x, of(b).find((y) => y.rep === x.rep)!)))
+  const paired = (a: string, b: string, f: (x: Run, y: Run) => number) => median(pairedRatios(of(a), of(b), f))
   /** Records/s of `a` over records/s of `b`, within each repetition. */
   const speed = (a: string, b: string) => paired(a, b, (x, y) => (recordsOf(a) / x.wallMs) / (recordsOf(b) / y.wallMs))
   const cpuSpeed = (a: string, b: string) => paired(a, b, (x, y) => (recordsOf(a) / x.cpuMs) / (recordsOf(b) / y.cpuMs))

@@ -6,9 +6,10 @@
 // Event-loop delay comes from monitorEventLoopDelay at 10 ms resolution, as prom-client samples it; its
 // values include the 10 ms timer interval itself, so an idle loop shows about 10 ms.
 
-import { readFileSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { isMainThread } from 'node:worker_threads'
+import { peakRssBytes } from '../../src/memory.ts'
 
 export interface ChildReport {
   userMs: number
@@ -25,18 +26,11 @@ if (isMainThread && file) {
   process.on('exit', () => {
     delay.disable()
     const cpu = process.cpuUsage()
-    let maxRssBytes = process.resourceUsage().maxRSS * 1024
-    try {
-      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))
-      if (m) maxRssBytes = Number(m[1]) * 1024
-    } catch {
-      // not Linux: ru_maxrss
-    }
     const ms = (ns: number) => Number((ns / 1e6).toFixed(2))
     const report: ChildReport = {
       userMs: cpu.user / 1000,
       systemMs: cpu.system / 1000,
-      maxRssBytes,
+      maxRssBytes: peakRssBytes(),
       eventLoop: { p50Ms: ms(delay.percentile(50)), p99Ms: ms(delay.percentile(99)), maxMs: ms(delay.max), samples: delay.count },
     }
     writeFileSync(file, JSON.stringify(report))

@@ -22,6 +22,8 @@ export interface QueueDepth {
   ready: number
   /** Received and not yet deleted (ApproximateNumberOfMessagesNotVisible). */
   inflight: number
+  /** ready + inflight: every message not yet deleted. */
+  undeleted: number
   /** Age of the oldest message not yet deleted, seconds (0 when there is none). */
   oldestAgeSeconds: number
 }
@@ -67,8 +69,9 @@ export class BenchEmulator {
     await this.sns.send(new PublishCommand({ TopicArn: w.topicArn, Message: cloudTrailNotification(w.bucket, [key]) }))
   }
 
-  /** Delivers every body (at most `concurrency` at a time) under keys drawn from `seed`. */
-  async seed(w: Wiring, bodies: readonly Uint8Array[], seed = 1, concurrency = 16): Promise<void> {
+  /** Delivers every body (16 at a time) under keys drawn from `seed`. */
+  async seed(w: Wiring, bodies: readonly Uint8Array[], seed = 1): Promise<void> {
+    const concurrency = 16
     const keys = new KeyMaker(seed)
     const list = bodies.map((body) => ({ key: keys.next(), body }))
     let next = 0
@@ -83,14 +86,17 @@ export class BenchEmulator {
 
   depth(w: Wiring): QueueDepth {
     const q = this.server.inspectQueue(w.name)
-    if (!q) return { ready: 0, inflight: 0, oldestAgeSeconds: 0 }
+    if (!q) return { ready: 0, inflight: 0, undeleted: 0, oldestAgeSeconds: 0 }
     let oldest = Infinity
     for (const m of q.messages.ready) oldest = Math.min(oldest, m.sentTimestamp)
     for (const m of q.messages.delayed) oldest = Math.min(oldest, m.sentTimestamp)
     for (const e of q.messages.inflight) oldest = Math.min(oldest, e.message.sentTimestamp)
+    const ready = q.messages.ready.length + q.messages.delayed.length
+    const inflight = q.messages.inflight.length
     return {
-      ready: q.messages.ready.length + q.messages.delayed.length,
-      inflight: q.messages.inflight.length,
+      ready,
+      inflight,
+      undeleted: ready + inflight,
       oldestAgeSeconds: oldest === Infinity ? 0 : Math.max(0, (Date.now() - oldest) / 1000),
     }
   }
@@ -117,4 +123,15 @@ export class KeyMaker {
   }
 }
 
-export { freePort } from './ports.ts'
+/**
+ * `run` reading wiring `w` through `endpoint` (the emulator's, or a proxy in front of it): the subcommand
+ * (with --drain when asked) and the connection flags. Callers append their own flags.
+ */
+export function runArgs(endpoint: string, w: Wiring, { drain = false } = {}): string[] {
+  return ['run', ...(drain ? ['--drain'] : []), '--queue-url', w.queueUrl, '--endpoint', endpoint, '--bucket', w.bucket, '--access-key-id', credentials.accessKeyId]
+}
+
+/** The environment `run` needs beside runArgs: the secret key of `credentials`. */
+export function runEnv(): Record<string, string> {
+  return { CLOUDTRAIL_INGEST_SECRET_KEY: credentials.secretAccessKey }
+}

@@ -7,9 +7,8 @@ import type { BenchEmulator, Wiring } from './emulator.ts'
 import { KeyMaker } from './emulator.ts'
 
 export class Offer {
-  /** Records and files whose notification has been published. */
+  /** Records whose notification has been published. */
   records = 0
-  files = 0
   private target = 0
   private since = 0
   private owedBase = 0
@@ -33,12 +32,6 @@ export class Offer {
 
   get eps(): number {
     return this.target
-  }
-
-  /** Records scheduled but not yet delivered beyond what is in flight: > 0 means the producer is behind. */
-  get behind(): number {
-    const due = this.owedBase + ((performance.now() - this.since) / 1000) * this.target
-    return Math.max(0, due - this.scheduled)
   }
 
   setRate(eps: number): void {
@@ -73,7 +66,6 @@ export class Offer {
         () => {
           this.inFlight--
           this.records += this.recordsPerFile
-          this.files++
         },
         (err: unknown) => {
           this.inFlight--

@@ -1,5 +1,5 @@
 // Where results go: bench/results/<name>.json (with the date, the host and the Node version, so that a
-// number is never read without its machine) and bench/results/<name>.svg.
+// number is never read without its machine) and beside it the run's charts (<name>.svg) and tables (.md).
 
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, release, totalmem } from 'node:os'
@@ -32,15 +32,15 @@ export function host(): Host {
 
 export const resultsDir = (): string => join(repoRoot(), 'bench', 'results')
 
-/** Writes bench/results/<name>.json and each chart; returns the paths written. */
-export function saveResults(name: string, data: object, charts: Record<string, string> = {}): string[] {
+/** Writes bench/results/<name>.json, then each of `files` (file name: text) in order; returns the paths written. */
+export function saveResults(name: string, data: object, files: Record<string, string> = {}): string[] {
   const dir = resultsDir()
   mkdirSync(dir, { recursive: true })
   const written = [join(dir, `${name}.json`)]
   writeFileSync(written[0], JSON.stringify(data, null, 2) + '\n')
-  for (const [file, svg] of Object.entries(charts)) {
+  for (const [file, text] of Object.entries(files)) {
     const path = join(dir, file)
-    writeFileSync(path, svg)
+    writeFileSync(path, text)
     written.push(path)
   }
   return written

@@ -4,11 +4,10 @@
 // windows are one second long. The max over windows of the windowed p99 bounds the p99 of the whole span
 // from above: no window has more than 1 % of its samples above it.
 
+import { freePort } from './ports.ts'
 import { parsePrometheusText, sampleValue, type Sample } from './prometheus-text.ts'
 
 export interface Window {
-  /** ms since the scraper started. */
-  at: number
   p99Seconds: number
   maxSeconds: number
 }
@@ -17,10 +16,15 @@ export class Scraper {
   latest: Sample[] | null = null
   readonly windows: Window[] = []
   private timer: NodeJS.Timeout | null = null
-  private readonly started = performance.now()
   private inflight: Promise<Sample[] | null> | null = null
 
   constructor(private readonly url: string) {}
+
+  /** A free port for a collector's --metrics-port, and the scraper of that port. */
+  static async onFreePort(): Promise<{ port: number; scraper: Scraper }> {
+    const port = await freePort()
+    return { port, scraper: new Scraper(`http://127.0.0.1:${port}/metrics`) }
+  }
 
   /** Waits (up to `timeoutMs`) for the endpoint; the first answer resets the child's window (start-up). */
   async ready(timeoutMs = 30_000): Promise<boolean> {
@@ -66,7 +70,7 @@ export class Scraper {
       this.latest = samples
       const p99 = sampleValue(samples, 'nodejs_eventloop_lag_p99_seconds')
       const maxLag = sampleValue(samples, 'nodejs_eventloop_lag_max_seconds')
-      if (recordWindow && p99 !== undefined && maxLag !== undefined) this.windows.push({ at: performance.now() - this.started, p99Seconds: p99, maxSeconds: maxLag })
+      if (recordWindow && p99 !== undefined && maxLag !== undefined) this.windows.push({ p99Seconds: p99, maxSeconds: maxLag })
       return samples
     } catch {
       return null
@@ -75,14 +79,5 @@ export class Scraper {
 
   value(name: string, labels?: Record<string, string>): number | undefined {
     return this.latest ? sampleValue(this.latest, name, labels) : undefined
-  }
-
-  /** Windows that ended after `sinceMs` (scraper time). */
-  windowsSince(sinceMs: number): Window[] {
-    return this.windows.filter((w) => w.at > sinceMs)
-  }
-
-  get elapsedMs(): number {
-    return performance.now() - this.started
   }
 }

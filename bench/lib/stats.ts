@@ -16,6 +16,18 @@ export function median(xs: readonly number[]): number {
   return percentile(xs, 50)
 }
 
+/**
+ * Ratios taken within each repetition: f(x, y) for each run x of `a` and the run y of `b` with the same
+ * `rep` (take their median for the ratio of two subjects on a shared machine).
+ */
+export function pairedRatios<T extends { rep: number }>(a: readonly T[], b: readonly T[], f: (x: T, y: T) => number): number[] {
+  return a.map((x) => {
+    const y = b.find((r) => r.rep === x.rep)
+    if (!y) throw new Error(`no run of repetition ${x.rep} to pair with`)
+    return f(x, y)
+  })
+}
+
 /** Largest value, ignoring NaN; NaN when there is none. */
 export function max(xs: readonly number[]): number {
   let m = NaN

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { histogramDelta, histogramQuantile, max, median, percentile } from '../../bench/lib/stats.ts'
+import { histogramDelta, histogramQuantile, max, median, pairedRatios, percentile } from '../../bench/lib/stats.ts'
 
 describe('percentile and median', () => {
   it('interpolates between the closest ranks', () => {
@@ -28,6 +28,19 @@ describe('percentile and median', () => {
     expect(max([1, NaN, 3, 2])).toBe(3)
     expect(max([])).toBeNaN()
     expect(max([NaN])).toBeNaN()
+  })
+})
+
+describe('pairedRatios', () => {
+  it('pairs each run of the first subject with the run of the same repetition of the second', () => {
+    const a = [{ rep: 0, ms: 10 }, { rep: 1, ms: 30 }]
+    const b = [{ rep: 1, ms: 10 }, { rep: 0, ms: 20 }]
+    expect(pairedRatios(a, b, (x, y) => y.ms / x.ms)).toEqual([2, 1 / 3])
+    expect(pairedRatios([], b, (x, y) => y.ms / x.ms)).toEqual([])
+  })
+
+  it('throws when a repetition has no partner', () => {
+    expect(() => pairedRatios([{ rep: 2 }], [{ rep: 0 }], () => 1)).toThrow(/repetition 2/)
   })
 })
 
