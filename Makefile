@@ -1,13 +1,43 @@
 # Two commands for a newcomer: `make demo` and `make test`. Each installs and builds what it needs.
-NODE ?= node
-CLI := $(NODE) dist/src/cli.js
-STAMP := node_modules/.install-stamp
 
-.PHONY: all install build test demo bench soak clean
+# Node.js: the project needs 22 or newer (package.json's engines) and is measured on the major in .nvmrc.
+# When the `node` on PATH is older (or NODE_MAJOR asks for another major), make brings that Node itself
+# into .tools/ (npm's `node` package ships the official binary) and puts it first on PATH for every
+# recipe: npm, tsc, vitest, the demo and the benchmarks all run on it.
+NODE_MAJOR ?=
+WANT_MAJOR := $(or $(NODE_MAJOR),$(shell cat .nvmrc))
+HAVE_MAJOR := $(shell node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+ifeq ($(NODE_MAJOR),)
+  BRING := $(shell [ "$(HAVE_MAJOR)" -ge 22 ] || echo yes)
+else
+  BRING := $(shell [ "$(HAVE_MAJOR)" -eq "$(NODE_MAJOR)" ] || echo yes)
+endif
+ifeq ($(BRING),yes)
+  NODE_DIR := .tools/node$(WANT_MAJOR)
+  NODE_BIN := $(NODE_DIR)/node_modules/node/bin/node
+  export PATH := $(CURDIR)/$(NODE_DIR)/node_modules/node/bin:$(PATH)
+  RUN_MAJOR := $(WANT_MAJOR)
+else
+  NODE_BIN :=
+  RUN_MAJOR := $(HAVE_MAJOR)
+endif
+
+NODE := node
+CLI := $(NODE) dist/src/cli.js
+# One install per Node major: a switch of major reinstalls (native dependencies are built per ABI).
+STAMP := node_modules/.install-stamp-node$(RUN_MAJOR)
+
+.PHONY: all install build test test-deps demo bench soak clean
 
 all: build
 
-$(STAMP): package.json package-lock.json
+$(NODE_BIN):
+	@echo "node $(HAVE_MAJOR) is older than this project needs: installing Node $(WANT_MAJOR) into $(NODE_DIR)"
+	npm install --prefix $(NODE_DIR) --no-audit --no-fund --no-save node@$(WANT_MAJOR)
+
+$(STAMP): package.json package-lock.json | $(NODE_BIN)
+	@node --version
+	rm -f node_modules/.install-stamp-node*
 	npm ci --no-audit --no-fund
 	@touch $@
 
@@ -16,8 +46,14 @@ install: $(STAMP)
 build: $(STAMP)
 	npx tsc -p tsconfig.json
 
+# The Debian packages the tests start for real (Prometheus, promtool, rsyslogd with TLS, util-linux's
+# script): installed when missing and this user may (root, or sudo without a password); otherwise one line
+# that names them and the command.
+test-deps:
+	@test/system-deps.sh
+
 # Type-checks the tests too (vitest only strips the types), then runs them.
-test: build
+test: build test-deps
 	npx tsc -p tsconfig.test.json
 	npx vitest run
 

@@ -11,8 +11,5 @@ export default defineConfig({
     maxWorkers: 2,
     // CI shows only the tail of the output: end it with a short list of what failed.
     reporters: ['default', './test/helpers/failure-summary.ts'],
-    // The SDK's notice that its releases after January 2027 need Node 22 (the lockfile pins this one; the
-    // CLI turns it off the same way): once per test process, it would bury the output CI shows.
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   },
 })

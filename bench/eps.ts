@@ -19,8 +19,6 @@ import { rampMode } from './eps/ramp.ts'
 import { threadsMode } from './eps/threads.ts'
 import { host, saveResults } from './lib/results.ts'
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
-
 const { values } = parseArgs({
   options: {
     mode: { type: 'string' },

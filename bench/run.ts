@@ -8,8 +8,6 @@ import { join } from 'node:path'
 import { dist, repoRoot } from './lib/paths.ts'
 import { host, resultsDir } from './lib/results.ts'
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
-
 /** Runs a script, passing its output through; resolves with its exit code and what it printed. */
 function run(script: string, args: string[]): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {

@@ -19,7 +19,6 @@ import { dist } from './lib/paths.ts'
 import { Progress } from './lib/progress.ts'
 import { saveResults } from './lib/results.ts'
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
 const { values } = parseArgs({
   options: {
     duration: { type: 'string', default: '300' },

@@ -126,8 +126,6 @@ function onSignals(log: Logger, stop: () => void): void {
 }
 
 async function main(argv: string[]): Promise<number> {
-  // The SDK's notice about its own future releases needing Node 22: this build pins its SDK (README: Node).
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
   const [command, ...rest] = argv
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(usage() + '\n')

@@ -44,7 +44,7 @@ export async function runNode(script: string, args: readonly string[], options: 
   const stdio: StdioOptions = ['ignore', options.stdout ?? 'ignore', 'pipe']
   const started = performance.now()
   const child = spawn(process.execPath, ['--import', preload, script, ...args], {
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...options.env, CT_BENCH_REPORT: reportFile },
+    env: { ...process.env, ...options.env, CT_BENCH_REPORT: reportFile },
     stdio,
   })
   let stdout = ''

@@ -139,7 +139,7 @@ function parseLogs(stderr: string): Record<string, unknown>[] {
 /** Starts the built CLI (run `make build` first) with the given arguments. */
 export function startCli(args: string[], env: Record<string, string> = {}): CliProcess {
   const child = spawn(process.execPath, [cli, ...args], {
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const out: Buffer[] = []

@@ -31,7 +31,7 @@ describe('status', () => {
     const command = [process.execPath, cli, 'demo', '--duration', '12', '--eps', '500', '--output', `file:${out}`, '--metrics-port', '0', '--stats-log-interval', '1']
     // `script` runs the demo on a pseudo-terminal and copies what it shows (stdout and stderr) to its stdout.
     const child = spawn('script', ['-qfec', command.map((a) => `'${a}'`).join(' '), '/dev/null'], {
-      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      env: process.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let shown = ''
