@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { ConfigError } from './errors.ts'
-import { logLevels, type LogLevel } from './log.ts'
+import { logLevels, maskUrl, type LogLevel } from './log.ts'
 import { compileKeyPattern, DEFAULT_KEY_PATTERN } from './object-keys.ts'
 import { sinkFraming } from './sinks/index.ts'
 import type { Format, Framing } from '../workers/protocol.ts'
@@ -188,7 +188,8 @@ export function readConfigFile(path: string): RawSettings {
     try {
       parsed = JSON.parse(text)
     } catch (err) {
-      throw new ConfigError('config', `${path} is not valid JSON: ${(err as Error).message}`)
+      // Never JSON.parse's message: it quotes the text around the error, and a secret may be there.
+      throw new ConfigError('config', `${path} is not valid JSON${jsonErrorPlace(text, (err as Error).message)}`)
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError('config', `${path} must hold a JSON object`)
     for (const [name, value] of Object.entries(parsed)) {
@@ -213,6 +214,15 @@ export function readConfigFile(path: string): RawSettings {
     if (!setting || setting.flagOnly) throw new ConfigError(name, `unknown setting in ${path}`)
   }
   return out
+}
+
+/** " at line L, column C" when JSON.parse's message gives the position, else nothing. */
+function jsonErrorPlace(text: string, message: string): string {
+  const at = /at position (\d+)/.exec(message)
+  if (!at) return ''
+  const before = text.slice(0, Number(at[1]))
+  const line = before.split('\n').length
+  return ` at line ${line}, column ${before.length - before.lastIndexOf('\n')}`
 }
 
 export function readEnvironment(env: NodeJS.ProcessEnv): RawSettings {
@@ -303,7 +313,7 @@ function endpoint(name: string, value: unknown): string | undefined {
     if (!/^https?:$/.test(url.protocol)) throw new Error()
     return url.toString().replace(/\/$/, '')
   } catch {
-    throw new ConfigError(name, `expected an http(s) URL, got ${JSON.stringify(value)}`)
+    throw new ConfigError(name, `expected an http(s) URL, got ${JSON.stringify(maskUrl(String(value)))}`)
   }
 }
 
@@ -357,12 +367,8 @@ export function loadConfig(command: Command, flags: RawSettings, env: NodeJS.Pro
   }
 
   const output = v.output as string
-  let framing: Framing
-  try {
-    framing = sinkFraming(output)
-  } catch {
-    throw new ConfigError('output', `expected stdout, file:PATH, tcp://host:port, tls://host:port or http(s)://…, got ${JSON.stringify(output)}`)
-  }
+  // parseOutput's errors say what is wrong, and show the URL masked.
+  const framing: Framing = sinkFraming(output)
   const parseThreads = v.cloudtrail_file_parse_thread_num as number
   const config: Config = {
     command,

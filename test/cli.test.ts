@@ -1,5 +1,6 @@
 // The CLI as users run it: the built bin, its help, its exit statuses.
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { runCli } from './helpers/fauxqs.ts'
@@ -50,6 +51,16 @@ describe('cloudtrail-ingest CLI', () => {
     const res = await runCli(args)
     expect(res.code).toBe(2)
     expect(res.stderr).toMatch(message)
+  })
+
+  it('never echoes a JSON config file that does not parse: it may hold the secret key', async () => {
+    const secret = 'Sup3rS3cretValueInAJsonFile'
+    const path = join(mkdtempSync(join(tmpdir(), 'ct-cli-')), 'ct.json')
+    writeFileSync(path, `{\n  "queue_url": "https://sqs.us-east-1.amazonaws.com/1/q",\n  "secret_key": ${secret}\n}\n`)
+    const res = await runCli(['run', '--config', path])
+    expect(res.code).toBe(2)
+    expect(res.stderr).toMatch(/config: .* is not valid JSON/)
+    expect(res.stderr + res.stdout).not.toContain(secret.slice(0, 10))
   })
 
   it('never echoes the secret key, even when its value is what is wrong', async () => {

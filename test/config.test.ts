@@ -138,3 +138,26 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(c)).toBe(true)
   })
 })
+
+describe('secrets in configuration errors', () => {
+  it('a JSON config file with a syntax error is not quoted, only placed', () => {
+    const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'
+    for (const text of [`{"secret_key": ${secret}}`, `{\n  "secret_key": "${secret}" "x"\n}`, `{"secret_key": "${secret}`, `{"http_header": ["Authorization: Bearer ${secret}"],}`]) {
+      const err = configError({ ...base, config: file('bad.json', text) })
+      expect(err.setting).toBe('config')
+      expect(err.message).toMatch(/is not valid JSON/)
+      expect(err.message).not.toContain(secret.slice(0, 8))
+      expect(err.message).not.toContain(secret.slice(-8))
+    }
+    expect(configError({ ...base, config: file('bad.json', '{\n  "format": "json"\n  "x": 1\n}') }).message).toMatch(/at line 3, column 3$/)
+  })
+
+  it('an HTTP sink URL is masked in errors: its query values and path tokens are not shown', () => {
+    const err = configError({ ...base, output: 'https://collectors.example.com/receiver/v1/http/ZaVnC4dhaV2ZJTCKBGHcHoe1VYQn?token=QUERYSECRET#frag' })
+    expect(err.setting).toBe('output')
+    expect(err.message).toContain('https://collectors.example.com/receiver/v1/http/***?token=***#***')
+    expect(err.message).not.toMatch(/ZaVnC4dhaV2ZJTCKBGHcHoe1VYQn|QUERYSECRET/)
+    const endpointErr = configError({ ...base, endpoint: 'ftp://minio.internal/bucket?X-Amz-Signature=SIGSECRET' })
+    expect(endpointErr.message).not.toContain('SIGSECRET')
+  })
+})

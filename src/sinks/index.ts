@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { ConfigError } from '../errors.ts'
-import type { Logger } from '../log.ts'
+import { maskUrl, type Logger } from '../log.ts'
 import type { TlsTrust } from './connect.ts'
 import { FileSink } from './file.ts'
 import { HttpSink } from './http.ts'
@@ -50,8 +50,9 @@ export type OutputTarget =
 
 const expected = 'expected stdout, file:PATH, tcp://host:port, tls://host:port, http(s)://…'
 
+/** The URL is shown masked (maskUrl): an HTTP destination's path or query may hold its token. */
 function bad(output: string, why = expected): ConfigError {
-  return new ConfigError('output', `${why}; got ${JSON.stringify(output)}`)
+  return new ConfigError('output', `${why}; got ${JSON.stringify(maskUrl(output))}`)
 }
 
 /** Parses `output`; throws ConfigError('output', …) for anything malformed. */
