@@ -6,6 +6,9 @@ import { describe, expect, it } from 'vitest'
 import { runCli } from './helpers/fauxqs.ts'
 import { repoRoot } from './helpers/fixtures.ts'
 
+/** A queue nothing answers for (a closed local port): whatever gets as far as SQS fails only after its retries. */
+const unreachableQueue = ['--queue-url', 'https://sqs.us-east-1.amazonaws.com/1/q', '--endpoint', 'http://127.0.0.1:9', '--bucket', 'bkt']
+
 describe('cloudtrail-ingest CLI', () => {
   it('is the package bin', () => {
     const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { bin: Record<string, string> }
@@ -47,6 +50,12 @@ describe('cloudtrail-ingest CLI', () => {
     [['run', '--no-such-flag'], /Unknown option '--no-such-flag'/],
     [['frobnicate'], /unknown command "frobnicate"/],
     [['parse'], /give at least one/],
+    // Settings that used to be accepted and fail later (or exit 1 once SQS had been asked): refused at start.
+    [['run', ...unreachableQueue, '--metrics-host', 'metrics.invalid'], /metrics_host: cannot listen on "metrics.invalid": it does not resolve/],
+    [['run', ...unreachableQueue, '--metrics-host', '192.0.2.254'], /metrics_host: cannot listen on "192.0.2.254": it is not an address of this host/],
+    [['run', ...unreachableQueue, '--output', 'http://127.0.0.1:9/in', '--http-header', 'Transfer-Encoding: chunked'], /http_header: Transfer-Encoding is set by the HTTP client/],
+    [['run', ...unreachableQueue, '--wait-time', '0.5'], /wait_time: expected a whole number of seconds/],
+    [['run', ...unreachableQueue, '--syslog-app-name', 'cloudtrail ingest'], /syslog_app_name: expected 1 to 48 printable ASCII/],
   ])('exits 2 with a message naming the problem: %j', async (args, message) => {
     const res = await runCli(args)
     expect(res.code).toBe(2)
