@@ -77,7 +77,10 @@ function parseCommandLine(command: Command, argv: string[]): { flags: RawSetting
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: command === 'parse', strict: true })
   } catch (err) {
-    fail(`${(err as Error).message}\nRun "cloudtrail-ingest ${command} --help" for the options.`)
+    // Node's message quotes the stray argument, which may be the rest of a secret given without quotes
+    // (--secret-key abc def): not shown.
+    const message = (err as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL' ? `${command} takes no arguments besides its options (a value with spaces needs quotes)` : (err as Error).message
+    fail(`${message}\nRun "cloudtrail-ingest ${command} --help" for the options.`)
   }
   const flags: RawSettings = {}
   const bySetting = new Map<string, Setting>(own.map((s) => [s.flag, s]))

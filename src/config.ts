@@ -312,21 +312,26 @@ export function resolveQueue(value: string, sqsEndpoint?: string): { url: string
     throw new ConfigError('queue_url', `expected a queue URL or ARN, got ${JSON.stringify(value)}`)
   }
   if (!/^https?:$/.test(url.protocol) || url.pathname.split('/').filter(Boolean).length < 2) {
-    throw new ConfigError('queue_url', `expected https://sqs.REGION.amazonaws.com/ACCOUNT/NAME or an ARN, got ${JSON.stringify(value)}`)
+    throw new ConfigError('queue_url', `expected https://sqs.REGION.amazonaws.com/ACCOUNT/NAME or an ARN, got ${JSON.stringify(maskUrl(value))}`)
   }
+  // Logged at start; the SDK never sends them.
+  if (url.username !== '' || url.password !== '') throw new ConfigError('queue_url', 'credentials do not belong in the URL')
   const region = /(?:^|\.)sqs[.-]([a-z]{2}(?:-[a-z]+)+-\d)\./.exec(url.hostname)?.[1] ?? /^([a-z]{2}(?:-[a-z]+)+-\d)\.queue\./.exec(url.hostname)?.[1]
   return { url: url.toString(), region }
 }
 
 function endpoint(name: string, value: unknown): string | undefined {
   if (value === undefined) return undefined
+  let url: URL | null
   try {
-    const url = new URL(String(value))
-    if (!/^https?:$/.test(url.protocol)) throw new Error()
-    return url.toString().replace(/\/$/, '')
+    url = new URL(String(value))
   } catch {
-    throw new ConfigError(name, `expected an http(s) URL, got ${JSON.stringify(maskUrl(String(value)))}`)
+    url = null
   }
+  if (url === null || !/^https?:$/.test(url.protocol)) throw new ConfigError(name, `expected an http(s) URL, got ${JSON.stringify(maskUrl(String(value)))}`)
+  // They would end up in queue URLs, and so in logs; the SDK signs with the credentials settings.
+  if (url.username !== '' || url.password !== '') throw new ConfigError(name, 'credentials do not belong in the URL: use access_key_id and secret_key')
+  return url.toString().replace(/\/$/, '')
 }
 
 /**
@@ -446,6 +451,8 @@ export function loadConfig(command: Command, flags: RawSettings, env: NodeJS.Pro
   if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
     throw new ConfigError(accessKeyId === undefined ? 'access_key_id' : 'secret_key', 'access_key_id and secret_key go together')
   }
+  // Alone it would be dropped in silence, for the credential chain.
+  if (v.session_token !== undefined && accessKeyId === undefined) throw new ConfigError('session_token', 'goes with access_key_id and secret_key')
 
   const headers = httpHeaders((v.http_header as string[] | undefined) ?? [])
 

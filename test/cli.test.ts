@@ -72,6 +72,13 @@ describe('cloudtrail-ingest CLI', () => {
     expect(res.stderr + res.stdout).not.toContain(secret.slice(0, 10))
   })
 
+  it('never echoes a stray argument: it may be the rest of a secret given without quotes', async () => {
+    const res = await runCli(['run', ...unreachableQueue, '--secret-key', 'abcd', 'SecretTailAfterSpace'])
+    expect(res.code).toBe(2)
+    expect(res.stderr).toMatch(/run takes no arguments besides its options/)
+    expect(res.stderr + res.stdout).not.toContain('SecretTailAfterSpace')
+  })
+
   it('never echoes the secret key, even when its value is what is wrong', async () => {
     const secret = 'Sup3rS3cretValueThatMustNotLeak'
     const res = await runCli(['run', '--queue-url', 'https://sqs.us-east-1.amazonaws.com/1/q', '--bucket', 'bkt', '--secret-key', secret])

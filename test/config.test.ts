@@ -210,6 +210,11 @@ describe('loadConfig refuses at start what would fail later', () => {
     [{ metrics_host: '[::1]' }, 'metrics_host'],
     [{ metrics_host: '' }, 'metrics_host'],
     [{ metrics_host: 'bad host' }, 'metrics_host'],
+    // Accepted and dropped in silence, or logged: refused.
+    [{ session_token: 'FwoGZXIvYXdzEBQaDSESSION' }, 'session_token'],
+    [{ endpoint: 'http://minio:S3CRET@127.0.0.1:9000' }, 'endpoint'],
+    [{ s3_endpoint: 'https://user:pw@s3.internal' }, 's3_endpoint'],
+    [{ queue_url: 'https://user:pw@sqs.eu-west-1.amazonaws.com/123456789012/cloudtrail' }, 'queue_url'],
   ])('%j', (flags, setting) => {
     const err = configError({ ...base, ...flags } as RawSettings)
     expect(err.setting).toBe(setting)
