@@ -10,7 +10,8 @@ export const logLevels: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info',
 const redact = {
   paths: [
     'secret_key', 'secretKey', 'secretAccessKey', '*.secret_key', '*.secretKey', '*.secretAccessKey', 'config.secret_key', 'credentials',
-    'session_token', 'sessionToken', '*.session_token', '*.sessionToken', 'httpHeaders', '*.httpHeaders',
+    // Top-level only: each wildcard path costs about 1 µs a line (fast-redact), and `credentials` holds the nested ones.
+    'session_token', 'sessionToken', 'httpHeaders',
   ],
   censor: '[redacted]',
 }
