@@ -20,8 +20,8 @@ const IN_FLIGHT = 8
 const ROUNDS = 2
 
 if (process.argv[2] === 'server') {
-  const { startFauxqs } = await import('fauxqs')
-  const server = await startFauxqs({ port: 0, logger: false })
+  const { startLoopbackFauxqs } = await import('../src/loopback-fauxqs.ts')
+  const server = await startLoopbackFauxqs()
   server.createBucket('bench')
   process.send!(server.address)
 } else {

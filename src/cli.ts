@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { envName, loadConfig, settings, type Command, type Config, type RawSettings, type Setting } from './config.ts'
+import { checkMetricsListen, envName, loadConfig, settings, type Command, type Config, type RawSettings, type Setting } from './config.ts'
 import { describeError, isCollectorError } from './errors.ts'
 import { createLogger, type Logger } from './log.ts'
 import { sizeThreadPool } from './setup.ts'
@@ -77,7 +77,10 @@ function parseCommandLine(command: Command, argv: string[]): { flags: RawSetting
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: command === 'parse', strict: true })
   } catch (err) {
-    fail(`${(err as Error).message}\nRun "cloudtrail-ingest ${command} --help" for the options.`)
+    // Node's message quotes the stray argument, which may be the rest of a secret given without quotes
+    // (--secret-key abc def): not shown.
+    const message = (err as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL' ? `${command} takes no arguments besides its options (a value with spaces needs quotes)` : (err as Error).message
+    fail(`${message}\nRun "cloudtrail-ingest ${command} --help" for the options.`)
   }
   const flags: RawSettings = {}
   const bySetting = new Map<string, Setting>(own.map((s) => [s.flag, s]))
@@ -92,9 +95,12 @@ function parseCommandLine(command: Command, argv: string[]): { flags: RawSetting
   return { flags, positionals: parsed.positionals, extra, help: parsed.values.help === true }
 }
 
-function load(command: Command, flags: RawSettings): Config {
+/** The configuration, checked at start (the metrics endpoint's address too), or exit 2 naming the setting. */
+async function load(command: Command, flags: RawSettings): Promise<Config> {
   try {
-    return loadConfig(command, flags)
+    const config = loadConfig(command, flags)
+    if (command !== 'parse') await checkMetricsListen(config)
+    return config
   } catch (err) {
     if (isCollectorError(err) && err.code === 'ERR_CONFIG') fail(`invalid configuration: ${err.message}`)
     throw err
@@ -142,7 +148,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(commandHelp(cmd) + '\n')
     return 0
   }
-  const config = load(cmd, flags)
+  const config = await load(cmd, flags)
   sizeThreadPool(config.parseThreads)
   const log = createLogger(config.logLevel, config.organization ? { organization: config.organization } : {})
   process.on('unhandledRejection', (err) => {

@@ -8,7 +8,7 @@ import { sleep, within } from './backoff.ts'
 import type { Config } from './config.ts'
 import { CollectorError, describeError } from './errors.ts'
 import { Fetcher } from './fetcher.ts'
-import type { Logger } from './log.ts'
+import { maskUrl, type Logger } from './log.ts'
 import { peakRssBytes } from './memory.ts'
 import { Metrics } from './metrics.ts'
 import { ParsePool } from './pool.ts'
@@ -85,7 +85,7 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
       queueVisibilityTimeout: queue.visibilityTimeout,
       redrive: queue.redrive,
       format: config.format,
-      output: config.output.replace(/\/\/[^@/]*@/, '//***@'),
+      output: maskUrl(config.output),
     },
     'collector starting',
   )

@@ -6,11 +6,13 @@
 // The CLI's flags, --help and the README's settings table all come from it.
 
 import { readFileSync } from 'node:fs'
+import { createServer, isIP } from 'node:net'
 import { hostname } from 'node:os'
+import { domainToASCII } from 'node:url'
 import { ConfigError } from './errors.ts'
-import { logLevels, type LogLevel } from './log.ts'
+import { logLevels, maskUrl, type LogLevel } from './log.ts'
 import { compileKeyPattern, DEFAULT_KEY_PATTERN } from './object-keys.ts'
-import { sinkFraming } from './sinks/index.ts'
+import { checkHttpHeaders, readCaBundle, sinkFraming } from './sinks/index.ts'
 import type { Format, Framing } from '../workers/protocol.ts'
 
 export type Command = 'run' | 'parse' | 'demo'
@@ -25,6 +27,8 @@ export interface Setting {
   commands: readonly Command[]
   min?: number
   max?: number
+  /** seconds: whole seconds only (SQS takes integers; a fraction of an interval would poll or log up to 1000 times a second). */
+  integer?: boolean
   values?: readonly string[]
   /** Never logged, never echoed in an error. */
   secret?: boolean
@@ -49,7 +53,7 @@ export const settings: readonly Setting[] = [
   { name: 'region', flag: 'region', kind: 'string', commands: ['run'],
     help: 'AWS region; default: from the queue URL or ARN, else AWS_REGION' },
   { name: 'bucket', flag: 'bucket', kind: 'list', commands: ['run'],
-    help: 'bucket(s) the collector may read (repeat the flag or comma-separate); "*" allows any' },
+    help: 'bucket(s) the collector may read, by name or arn:aws:s3:::NAME (repeat the flag or comma-separate); "*" allows any' },
   { name: 'access_key_id', flag: 'access-key-id', kind: 'string', commands: ['run'],
     help: 'AWS access key id; default: the standard credential chain (env, profile, instance/container role)' },
   { name: 'secret_key', flag: 'secret-key', kind: 'string', secret: true, commands: ['run'],
@@ -74,26 +78,32 @@ export const settings: readonly Setting[] = [
     help: 'do not verify the sink certificate (testing only)' },
   { name: 'http_header', flag: 'http-header', kind: 'list', commands: ALL, secret: true,
     help: '"Name: value" header for http(s) sinks, e.g. Authorization (repeatable)' },
-  { name: 'http_batch_bytes', flag: 'http-batch-bytes', kind: 'bytes', default: '1MiB', min: 1024, commands: ALL,
-    help: 'largest body of one POST to an http(s) sink' },
+  // At most the HTTP sink's high-water mark (8 MiB unconfirmed): a larger batch would never fill, so every
+  // POST would wait for the linger and the setting would not mean what it says.
+  { name: 'http_batch_bytes', flag: 'http-batch-bytes', kind: 'bytes', default: '1MiB', min: 1024, max: 8 * 1024 ** 2, commands: ALL,
+    help: 'largest body of one POST to an http(s) sink (at most 8MiB)' },
   { name: 'syslog_facility', flag: 'syslog-facility', kind: 'int', default: '16', min: 0, max: 23, commands: ALL,
     help: 'syslog facility number (16 = local0); severity is informational' },
   { name: 'syslog_app_name', flag: 'syslog-app-name', kind: 'string', default: 'cloudtrail-ingest', commands: ALL,
-    help: 'syslog APP-NAME' },
-  { name: 'syslog_hostname', flag: 'syslog-hostname', kind: 'string', commands: ALL, help: 'syslog HOSTNAME; default: this host' },
+    help: 'syslog APP-NAME: 1 to 48 printable ASCII characters, no spaces' },
+  { name: 'syslog_hostname', flag: 'syslog-hostname', kind: 'string', commands: ALL,
+    help: 'syslog HOSTNAME: 1 to 255 printable ASCII characters, no spaces; default: this host' },
   { name: 'key_pattern', flag: 'key-pattern', kind: 'string', default: DEFAULT_KEY_PATTERN, commands: RUN,
     help: 'regular expression for object keys to parse (digests and other keys are skipped and counted)' },
   // Limits and tuning.
   { name: 'max_object_size', flag: 'max-object-size', kind: 'bytes', default: '2GiB', min: 1024, commands: ALL,
     help: 'decompressed size beyond which an object is a permanent error (gzip bombs)' },
-  { name: 'max_record_size', flag: 'max-record-size', kind: 'bytes', default: '8MiB', min: 1024, commands: ALL,
-    help: 'a single record larger than this is skipped and counted' },
+  // At most 256 MiB: a parse thread holds a record whole, as bytes, as a string and parsed, and V8 cannot
+  // make a string of more than 2^29 - 24 characters (512 MiB), so a larger record would fail on every try.
+  // CloudTrail's own records stay far below (responseElements are cut at 100 KB).
+  { name: 'max_record_size', flag: 'max-record-size', kind: 'bytes', default: '8MiB', min: 1024, max: 256 * 1024 ** 2, commands: ALL,
+    help: 'a single record larger than this is skipped and counted (at most 256MiB)' },
   { name: 'max_depth', flag: 'max-depth', kind: 'int', default: '128', min: 2, max: 10000, commands: ALL,
     help: 'records nested deeper than this are skipped and counted' },
-  { name: 'visibility_timeout', flag: 'visibility-timeout', kind: 'seconds', default: '300', min: 1, max: 43200, commands: RUN,
-    help: 'seconds a received message stays hidden; extended while its objects are in flight' },
-  { name: 'wait_time', flag: 'wait-time', kind: 'seconds', default: '20', min: 0, max: 20, commands: RUN,
-    help: 'SQS long-poll wait per receive' },
+  { name: 'visibility_timeout', flag: 'visibility-timeout', kind: 'seconds', integer: true, default: '300', min: 1, max: 43200, commands: RUN,
+    help: 'whole seconds a received message stays hidden; extended while its objects are in flight' },
+  { name: 'wait_time', flag: 'wait-time', kind: 'seconds', integer: true, default: '20', min: 0, max: 20, commands: RUN,
+    help: 'SQS long-poll wait per receive, whole seconds' },
   { name: 'ring_size', flag: 'ring-size', kind: 'int', default: '64', min: 1, max: 65536, commands: RUN,
     help: 'received messages waiting for processing (rounded up to a power of two)' },
   { name: 'max_objects_in_flight', flag: 'max-objects-in-flight', kind: 'int', min: 1, max: 4096, commands: ALL,
@@ -104,12 +114,12 @@ export const settings: readonly Setting[] = [
   { name: 'metrics_port', flag: 'metrics-port', kind: 'int', default: '9464', min: 0, max: 65535, commands: RUN,
     help: 'port of /metrics, /healthz, /readyz; 0 turns the endpoint off' },
   { name: 'metrics_host', flag: 'metrics-host', kind: 'string', default: '127.0.0.1', commands: RUN,
-    help: 'address the metrics endpoint listens on' },
-  { name: 'queue_stats_interval', flag: 'queue-stats-interval', kind: 'seconds', default: '15', min: 0, max: 3600, commands: RUN,
-    help: 'how often GetQueueAttributes feeds the backlog, input-rate and capacity gauges; 0 turns it off' },
+    help: 'address the metrics endpoint listens on: an IP address of this host, or a name that resolves to one' },
+  { name: 'queue_stats_interval', flag: 'queue-stats-interval', kind: 'seconds', integer: true, default: '15', min: 0, max: 3600, commands: RUN,
+    help: 'how often (whole seconds) GetQueueAttributes feeds the backlog, input-rate and capacity gauges; 0 turns it off' },
   { name: 'log_level', flag: 'log-level', kind: 'enum', values: logLevels, default: 'info', commands: ALL, help: 'log level (logs go to stderr)' },
-  { name: 'stats_log_interval', flag: 'stats-log-interval', kind: 'seconds', default: '30', min: 0, max: 86400, commands: RUN,
-    help: 'when no status line is shown (stdout not a terminal, or the sink), log throughput, backlog, lag and errors at info this often; 0 turns it off' },
+  { name: 'stats_log_interval', flag: 'stats-log-interval', kind: 'seconds', integer: true, default: '30', min: 0, max: 86400, commands: RUN,
+    help: 'when no status line is shown (stdout not a terminal, or the sink), log throughput, backlog, lag and errors at info this often (whole seconds); 0 turns it off' },
   { name: 'drain', flag: 'drain', kind: 'bool', default: 'false', flagOnly: true, commands: ['run'],
     help: 'exit 0 once a receive comes back empty and nothing is in flight' },
 ]
@@ -188,7 +198,8 @@ export function readConfigFile(path: string): RawSettings {
     try {
       parsed = JSON.parse(text)
     } catch (err) {
-      throw new ConfigError('config', `${path} is not valid JSON: ${(err as Error).message}`)
+      // Never JSON.parse's message: it quotes the text around the error, and a secret may be there.
+      throw new ConfigError('config', `${path} is not valid JSON${jsonErrorPlace(text, (err as Error).message)}`)
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError('config', `${path} must hold a JSON object`)
     for (const [name, value] of Object.entries(parsed)) {
@@ -213,6 +224,15 @@ export function readConfigFile(path: string): RawSettings {
     if (!setting || setting.flagOnly) throw new ConfigError(name, `unknown setting in ${path}`)
   }
   return out
+}
+
+/** " at line L, column C" when JSON.parse's message gives the position, else nothing. */
+function jsonErrorPlace(text: string, message: string): string {
+  const at = /at position (\d+)/.exec(message)
+  if (!at) return ''
+  const before = text.slice(0, Number(at[1]))
+  const line = before.split('\n').length
+  return ` at line ${line}, column ${before.length - before.lastIndexOf('\n')}`
 }
 
 export function readEnvironment(env: NodeJS.ProcessEnv): RawSettings {
@@ -256,14 +276,16 @@ function parseValue(setting: Setting, raw: string | string[] | boolean): string 
       return range(Number(text))
     }
     case 'seconds': {
-      if (!/^\d+(\.\d+)?$/.test(text)) bad('a number of seconds')
+      if (setting.integer ? !/^\d+$/.test(text) : !/^\d+(\.\d+)?$/.test(text)) bad(setting.integer ? 'a whole number of seconds' : 'a number of seconds')
       return range(Number(text), ' s')
     }
     case 'bytes': {
       const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text)
       const unit = m ? UNITS[m[2].toLowerCase()] : undefined
       if (!m || unit === undefined) return bad('a size such as 1048576, 512MiB or 2GiB')
-      return range(Math.floor(Number(m[1]) * unit), ' bytes')
+      const bytes = Math.floor(Number(m[1]) * unit)
+      if (!Number.isSafeInteger(bytes)) bad(`a size below ${Number.MAX_SAFE_INTEGER} bytes`)
+      return range(bytes, ' bytes')
     }
     case 'enum':
       if (!setting.values?.includes(text)) bad(`one of ${setting.values?.join(', ')}`)
@@ -290,21 +312,104 @@ export function resolveQueue(value: string, sqsEndpoint?: string): { url: string
     throw new ConfigError('queue_url', `expected a queue URL or ARN, got ${JSON.stringify(value)}`)
   }
   if (!/^https?:$/.test(url.protocol) || url.pathname.split('/').filter(Boolean).length < 2) {
-    throw new ConfigError('queue_url', `expected https://sqs.REGION.amazonaws.com/ACCOUNT/NAME or an ARN, got ${JSON.stringify(value)}`)
+    throw new ConfigError('queue_url', `expected https://sqs.REGION.amazonaws.com/ACCOUNT/NAME or an ARN, got ${JSON.stringify(maskUrl(value))}`)
   }
+  // Logged at start; the SDK never sends them.
+  if (url.username !== '' || url.password !== '') throw new ConfigError('queue_url', 'credentials do not belong in the URL')
   const region = /(?:^|\.)sqs[.-]([a-z]{2}(?:-[a-z]+)+-\d)\./.exec(url.hostname)?.[1] ?? /^([a-z]{2}(?:-[a-z]+)+-\d)\.queue\./.exec(url.hostname)?.[1]
   return { url: url.toString(), region }
 }
 
 function endpoint(name: string, value: unknown): string | undefined {
   if (value === undefined) return undefined
+  let url: URL | null
   try {
-    const url = new URL(String(value))
-    if (!/^https?:$/.test(url.protocol)) throw new Error()
-    return url.toString().replace(/\/$/, '')
+    url = new URL(String(value))
   } catch {
-    throw new ConfigError(name, `expected an http(s) URL, got ${JSON.stringify(value)}`)
+    url = null
   }
+  if (url === null || !/^https?:$/.test(url.protocol)) throw new ConfigError(name, `expected an http(s) URL, got ${JSON.stringify(maskUrl(String(value)))}`)
+  // They would end up in queue URLs, and so in logs; the SDK signs with the credentials settings.
+  if (url.username !== '' || url.password !== '') throw new ConfigError(name, 'credentials do not belong in the URL: use access_key_id and secret_key')
+  return url.toString().replace(/\/$/, '')
+}
+
+/**
+ * A bucket name, or arn:PARTITION:s3:::NAME. S3's rules today: 3 to 63 of a-z 0-9 . -, starting and
+ * ending with a letter or digit; buckets made in us-east-1 before March 2018 kept the legacy rules: up to
+ * 255 of A-Z a-z 0-9 . _ -, starting with a letter or digit (legacy names include today's).
+ */
+function bucketName(value: string): string {
+  if (value === '*') return value
+  const name = /^arn:aws[a-z-]*:s3:::(.*)$/.exec(value)?.[1] ?? value
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{2,254}$/.test(name)) {
+    throw new ConfigError('bucket', `expected a bucket name or arn:aws:s3:::NAME (no /path), got ${JSON.stringify(value)}`)
+  }
+  return name
+}
+
+/** http_header lines -> headers, each checked as the HTTP sink will send it, and given once (names compared without case). */
+function httpHeaders(lines: readonly string[]): Record<string, string> {
+  // No prototype: a header may be called __proto__.
+  const headers: Record<string, string> = Object.create(null)
+  const seen = new Set<string>()
+  lines.forEach((line, i) => {
+    const colon = line.indexOf(':')
+    // Nothing of the line is echoed: it may hold a token.
+    if (colon <= 0) throw new ConfigError('http_header', `header ${i + 1}: expected "Name: value"`)
+    const name = line.slice(0, colon).trim()
+    const value = line.slice(colon + 1).trim()
+    checkHttpHeaders({ [name]: value })
+    if (seen.has(name.toLowerCase())) throw new ConfigError('http_header', `header ${i + 1}: ${name} is given twice`)
+    seen.add(name.toLowerCase())
+    headers[name] = value
+  })
+  return headers
+}
+
+/** RFC 5424 HOSTNAME and APP-NAME: NILVALUE ("-") or 1 to `max` PRINTUSASCII (33-126). */
+function syslogField(setting: string, value: string, max: number): string {
+  if (value.length > max || !/^[\x21-\x7e]+$/.test(value)) {
+    throw new ConfigError(setting, `expected 1 to ${max} printable ASCII characters without spaces (RFC 5424), or - for none; got ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
+/** This host's name as an RFC 5424 HOSTNAME: in ASCII (punycode), anything else as -, at most 255 characters. */
+export function defaultSyslogHostname(name = hostname()): string {
+  return (domainToASCII(name) || name).replace(/[^\x21-\x7e]/g, '-').slice(0, 255) || '-'
+}
+
+/** An IP address or a DNS name: not a URL, not host:port, no brackets. */
+function metricsHost(value: string): string {
+  if (isIP(value) === 0 && !/^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/i.test(value)) {
+    throw new ConfigError('metrics_host', `expected an IP address or a host name (no scheme, port or brackets), got ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
+/**
+ * What only the network can tell, at start: that the metrics endpoint can listen where it is told, by
+ * listening there for a moment. A name that does not resolve or an address that is not this host's is
+ * metrics_host's fault; a port that is taken or privileged is metrics_port's.
+ */
+export async function checkMetricsListen(config: Pick<Config, 'metricsHost' | 'metricsPort'>): Promise<void> {
+  if (config.metricsPort === 0) return
+  const server = createServer()
+  const failure = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
+    server.once('error', resolve)
+    server.listen({ host: config.metricsHost, port: config.metricsPort }, () => resolve(null))
+  })
+  if (failure === null) {
+    await new Promise((resolve) => server.close(resolve))
+    return
+  }
+  const code = failure.code ?? 'error'
+  if (code === 'EADDRINUSE' || code === 'EACCES') {
+    throw new ConfigError('metrics_port', `cannot listen on ${config.metricsHost} port ${config.metricsPort} (${code === 'EADDRINUSE' ? 'in use' : 'not permitted'})`)
+  }
+  const why = code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? 'does not resolve' : code === 'EADDRNOTAVAIL' ? 'is not an address of this host' : code
+  throw new ConfigError('metrics_host', `cannot listen on ${JSON.stringify(config.metricsHost)}: it ${why}`)
 }
 
 /**
@@ -339,30 +444,23 @@ export function loadConfig(command: Command, flags: RawSettings, env: NodeJS.Pro
   if (command === 'run' && bucketList.length === 0) {
     throw new ConfigError('bucket', 'required: the bucket(s) CloudTrail writes to (or "*" to allow any)')
   }
-  for (const b of bucketList) {
-    if (b !== '*' && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(b)) throw new ConfigError('bucket', `not a valid bucket name: ${JSON.stringify(b)}`)
-  }
+  const buckets = bucketList.map(bucketName)
 
   const accessKeyId = v.access_key_id as string | undefined
   const secretAccessKey = v.secret_key as string | undefined
   if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
     throw new ConfigError(accessKeyId === undefined ? 'access_key_id' : 'secret_key', 'access_key_id and secret_key go together')
   }
+  // Alone it would be dropped in silence, for the credential chain.
+  if (v.session_token !== undefined && accessKeyId === undefined) throw new ConfigError('session_token', 'goes with access_key_id and secret_key')
 
-  const headers: Record<string, string> = {}
-  for (const line of (v.http_header as string[] | undefined) ?? []) {
-    const colon = line.indexOf(':')
-    if (colon <= 0) throw new ConfigError('http_header', 'expected "Name: value"')
-    headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim()
-  }
+  const headers = httpHeaders((v.http_header as string[] | undefined) ?? [])
 
   const output = v.output as string
-  let framing: Framing
-  try {
-    framing = sinkFraming(output)
-  } catch {
-    throw new ConfigError('output', `expected stdout, file:PATH, tcp://host:port, tls://host:port or http(s)://…, got ${JSON.stringify(output)}`)
-  }
+  // parseOutput's errors say what is wrong, and show the URL masked.
+  const framing: Framing = sinkFraming(output)
+  const tlsCaFile = v.tls_ca_file as string | undefined
+  if (tlsCaFile !== undefined) readCaBundle(tlsCaFile)
   const parseThreads = v.cloudtrail_file_parse_thread_num as number
   const config: Config = {
     command,
@@ -371,7 +469,7 @@ export function loadConfig(command: Command, flags: RawSettings, env: NodeJS.Pro
     parseThreads,
     queueUrl,
     region: region || 'us-east-1',
-    buckets: bucketList.includes('*') ? null : bucketList,
+    buckets: buckets.includes('*') ? null : buckets,
     organization: v.organization as string,
     sqsEndpoint,
     s3Endpoint,
@@ -379,13 +477,13 @@ export function loadConfig(command: Command, flags: RawSettings, env: NodeJS.Pro
     format: v.format as Format,
     output,
     framing,
-    tlsCaFile: v.tls_ca_file as string | undefined,
+    tlsCaFile,
     tlsInsecure: v.tls_insecure as boolean,
     httpBatchBytes: v.http_batch_bytes as number,
     syslog: {
       pri: (v.syslog_facility as number) * 8 + 6,
-      hostname: ((v.syslog_hostname as string | undefined) ?? hostname()).replace(/\s+/g, '-') || '-',
-      appName: (v.syslog_app_name as string).replace(/\s+/g, '-').slice(0, 48) || '-',
+      hostname: v.syslog_hostname === undefined ? defaultSyslogHostname() : syslogField('syslog_hostname', v.syslog_hostname as string, 255),
+      appName: syslogField('syslog_app_name', v.syslog_app_name as string, 48),
     },
     keyPattern: compileKeyPattern(v.key_pattern as string),
     maxObjectSize: v.max_object_size as number,
@@ -397,7 +495,7 @@ export function loadConfig(command: Command, flags: RawSettings, env: NodeJS.Pro
     maxObjectsInFlight: (v.max_objects_in_flight as number | undefined) ?? parseThreads * 2 + 2,
     shutdownTimeout: v.shutdown_timeout as number,
     metricsPort: v.metrics_port as number,
-    metricsHost: v.metrics_host as string,
+    metricsHost: metricsHost(v.metrics_host as string),
     queueStatsInterval: v.queue_stats_interval as number,
     logLevel: v.log_level as LogLevel,
     statsLogInterval: v.stats_log_interval as number,

@@ -7,6 +7,7 @@ import { SNSClient } from '@aws-sdk/client-sns'
 import { startCollector } from './collector.ts'
 import { loadConfig, type RawSettings } from './config.ts'
 import type { Logger } from './log.ts'
+import { startLoopbackFauxqs } from './loopback-fauxqs.ts'
 import { Traffic } from './synthetic/traffic.ts'
 import { sleep } from './backoff.ts'
 
@@ -20,9 +21,8 @@ export interface DemoOptions {
 const credentials = { accessKeyId: 'demo', secretAccessKey: 'demo' }
 
 export async function runDemo(flags: RawSettings, log: Logger, options: DemoOptions): Promise<number> {
-  // fauxqs is loaded only here: `run` never needs it.
-  const { startFauxqs } = await import('fauxqs')
-  const emulator = await startFauxqs({ port: 0, logger: false })
+  // On 127.0.0.1 only: the emulator's queues and buckets are nobody else's business.
+  const emulator = await startLoopbackFauxqs()
   const names = { queue: 'cloudtrail-demo', topic: 'cloudtrail-demo', bucket: 'cloudtrail-demo-logs' }
   const { queueUrl } = emulator.createQueue(names.queue, { attributes: { VisibilityTimeout: '60' } })
   const { topicArn } = emulator.createTopic(names.topic)

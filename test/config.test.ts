@@ -1,9 +1,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { createServer } from 'node:net'
+import { networkInterfaces, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { envName, loadConfig, resolveQueue, settings, type RawSettings } from '../src/config.ts'
+import { checkMetricsListen, defaultSyslogHostname, envName, loadConfig, resolveQueue, settings, type RawSettings } from '../src/config.ts'
 import { ConfigError } from '../src/errors.ts'
+import { freePort } from './helpers/process.ts'
+import { makeTestCerts } from './helpers/tls-cert.ts'
 
 const base: RawSettings = { queue_url: 'https://sqs.eu-west-1.amazonaws.com/123456789012/cloudtrail', bucket: ['my-trail-bucket'] }
 
@@ -83,7 +86,12 @@ describe('loadConfig', () => {
     [{ bucket: ['b-bucket'] }, 'queue_url'],
     [{ ...base, queue_url: 'not a url' }, 'queue_url'],
     [{ ...base, bucket: [] }, 'bucket'],
-    [{ ...base, bucket: ['Bad_Bucket'] }, 'bucket'],
+    [{ ...base, bucket: ['bad bucket'] }, 'bucket'],
+    [{ ...base, bucket: ['-leading-dash'] }, 'bucket'],
+    [{ ...base, bucket: ['ab'] }, 'bucket'],
+    [{ ...base, bucket: ['x'.repeat(256)] }, 'bucket'],
+    [{ ...base, bucket: ['arn:aws:s3:::my-trail-bucket/*'] }, 'bucket'],
+    [{ ...base, bucket: ['arn:aws:s3:::'] }, 'bucket'],
     [{ ...base, region: 'moon-1' }, 'region'],
     [{ ...base, access_key_id: 'AKIDONLY' }, 'secret_key'],
     [{ ...base, endpoint: 'localhost:4566' }, 'endpoint'],
@@ -136,5 +144,176 @@ describe('loadConfig', () => {
   it('is frozen', () => {
     const c = loadConfig('run', base, {})
     expect(Object.isFrozen(c)).toBe(true)
+  })
+})
+
+describe('loadConfig refuses at start what would fail later', () => {
+  it.each([
+    // Headers undici refuses on every request, or that the HTTP client owns: every POST would fail.
+    ['Transfer-Encoding: chunked'],
+    ['transfer-encoding: gzip'],
+    ['Connection: close'],
+    ['Content-Length: 10'],
+    ['Keep-Alive: timeout=5'],
+    ['Upgrade: h2c'],
+    ['Expect: 100-continue'],
+    ['TE: trailers'],
+    ['Trailer: X-Checksum'],
+    ['Proxy-Connection: keep-alive'],
+    ['Content-Encoding: gzip'],
+    // Names and values undici cannot send.
+    ['Bad Name: x'],
+    ['X-Ünïcode: x'],
+    ['Authorization: Bearer abc\u0000def'],
+    ['Authorization: Bearer \u2603'],
+    ['Authorization: Bearer a\rX-Evil: 1'],
+    // The same header twice: the first would be dropped silently.
+    ['Authorization: Bearer a', 'authorization: Bearer b'],
+  ])('http_header %j', (...lines) => {
+    const err = configError({ ...base, output: 'https://siem.example.com/in', http_header: lines })
+    expect(err.setting).toBe('http_header')
+  })
+
+  it('keeps the headers a SIEM needs', () => {
+    const c = loadConfig('run', { ...base, http_header: ['Authorization: Splunk 0a1b-2c3d', 'Content-Type: application/json', 'Host: siem.internal', 'X-Scope-OrgID: tenant-1'] }, {})
+    expect(c.httpHeaders).toEqual({ Authorization: 'Splunk 0a1b-2c3d', 'Content-Type': 'application/json', Host: 'siem.internal', 'X-Scope-OrgID': 'tenant-1' })
+  })
+
+  it('never echoes a header value or a name that is not a valid name', () => {
+    const token = 'sk-live-4f1b2c3d4e5f60718293'
+    for (const line of [`Authorization Bearer ${token}: x`, `Authorization: Bearer ${token}\u0000`, `Authorization=Bearer ${token}`]) {
+      const err = configError({ ...base, http_header: [line] })
+      expect(err.setting).toBe('http_header')
+      expect(err.message).not.toContain(token)
+    }
+  })
+
+  it.each([
+    [{ visibility_timeout: '30.5' }, 'visibility_timeout'],
+    [{ wait_time: '0.5' }, 'wait_time'],
+    [{ queue_stats_interval: '0.001' }, 'queue_stats_interval'],
+    [{ stats_log_interval: '0.01' }, 'stats_log_interval'],
+    [{ max_record_size: '257MiB' }, 'max_record_size'],
+    [{ max_record_size: '1GiB' }, 'max_record_size'],
+    [{ http_batch_bytes: '9MiB' }, 'http_batch_bytes'],
+    [{ max_object_size: '99999999999999999999GiB' }, 'max_object_size'],
+    [{ syslog_app_name: 'cloudtrail ingest' }, 'syslog_app_name'],
+    [{ syslog_app_name: 'x'.repeat(49) }, 'syslog_app_name'],
+    [{ syslog_app_name: 'ingést' }, 'syslog_app_name'],
+    [{ syslog_app_name: '' }, 'syslog_app_name'],
+    [{ syslog_hostname: 'collector 1' }, 'syslog_hostname'],
+    [{ syslog_hostname: 'h'.repeat(256) }, 'syslog_hostname'],
+    [{ syslog_hostname: 'tab\there' }, 'syslog_hostname'],
+    [{ syslog_hostname: 'hôte' }, 'syslog_hostname'],
+    [{ metrics_host: 'http://127.0.0.1' }, 'metrics_host'],
+    [{ metrics_host: '127.0.0.1:9464' }, 'metrics_host'],
+    [{ metrics_host: '[::1]' }, 'metrics_host'],
+    [{ metrics_host: '' }, 'metrics_host'],
+    [{ metrics_host: 'bad host' }, 'metrics_host'],
+    // Accepted and dropped in silence, or logged: refused.
+    [{ session_token: 'FwoGZXIvYXdzEBQaDSESSION' }, 'session_token'],
+    [{ endpoint: 'http://minio:S3CRET@127.0.0.1:9000' }, 'endpoint'],
+    [{ s3_endpoint: 'https://user:pw@s3.internal' }, 's3_endpoint'],
+    [{ queue_url: 'https://user:pw@sqs.eu-west-1.amazonaws.com/123456789012/cloudtrail' }, 'queue_url'],
+  ])('%j', (flags, setting) => {
+    const err = configError({ ...base, ...flags } as RawSettings)
+    expect(err.setting).toBe(setting)
+    expect(err.message.startsWith(`${setting}:`)).toBe(true)
+  })
+
+  it('takes whole seconds where SQS does, fractions where a timer does, and limits up to their maxima', () => {
+    const c = loadConfig('run', { ...base, visibility_timeout: '45', wait_time: '0', cloudtrail_msg_pull_interval: '0.5', shutdown_timeout: '2.5', max_record_size: '256MiB', http_batch_bytes: '8MiB' }, {})
+    expect([c.visibilityTimeout, c.waitTime, c.pullInterval, c.shutdownTimeout]).toEqual([45, 0, 0.5, 2.5])
+    expect([c.maxRecordSize, c.httpBatchBytes]).toEqual([256 * 1024 ** 2, 8 * 1024 ** 2])
+  })
+
+  it('keeps RFC 5424 APP-NAME and HOSTNAME as given, and makes the default hostname one', () => {
+    const c = loadConfig('run', { ...base, syslog_app_name: 'a'.repeat(48), syslog_hostname: 'collector-1.example.com' }, {})
+    expect(c.syslog.appName).toBe('a'.repeat(48))
+    expect(c.syslog.hostname).toBe('collector-1.example.com')
+    expect(loadConfig('run', { ...base, syslog_app_name: '-', syslog_hostname: '-' }, {}).syslog).toMatchObject({ appName: '-', hostname: '-' })
+    expect(defaultSyslogHostname('host with spaces')).toBe('host-with-spaces')
+    expect(defaultSyslogHostname('bücher.example')).toBe('xn--bcher-kva.example')
+    expect(defaultSyslogHostname('')).toBe('-')
+    expect(defaultSyslogHostname('h'.repeat(300))).toHaveLength(255)
+    expect(loadConfig('run', base, {}).syslog.hostname).toMatch(/^[\x21-\x7e]{1,255}$/)
+  })
+
+  it('accepts legacy bucket names (us-east-1 before March 2018) and bucket ARNs', () => {
+    const legacy = ['CloudTrail_Logs', 'MyAWSBucket', 'a'.repeat(255), 'old.bucket_with-all.KINDS']
+    expect(loadConfig('run', { ...base, bucket: legacy }, {}).buckets).toEqual(legacy)
+    const arns = ['arn:aws:s3:::my-trail-bucket', 'arn:aws-cn:s3:::cn-trail', 'arn:aws-us-gov:s3:::Gov_Trail']
+    expect(loadConfig('run', { ...base, bucket: arns }, {}).buckets).toEqual(['my-trail-bucket', 'cn-trail', 'Gov_Trail'])
+  })
+
+  it('refuses a CA bundle with a certificate that cannot be read', async () => {
+    const certs = await makeTestCerts()
+    const caPem = certs.ca
+    await certs.cleanup()
+    const broken = file('broken-ca.pem', `${caPem}\n-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n`)
+    expect(configError({ ...base, output: 'tls://siem:6514', tls_ca_file: broken }).setting).toBe('tls_ca_file')
+    expect(configError({ ...base, output: 'tls://siem:6514', tls_ca_file: '/nonexistent/ca.pem' }).setting).toBe('tls_ca_file')
+    expect(loadConfig('run', { ...base, output: 'tls://siem:6514', tls_ca_file: file('ca.pem', caPem) }, {}).tlsCaFile).toBeDefined()
+  })
+})
+
+describe('checkMetricsListen', () => {
+  const listenError = async (metricsHost: string, metricsPort: number): Promise<ConfigError> => {
+    try {
+      await checkMetricsListen({ metricsHost, metricsPort })
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError)
+      return err as ConfigError
+    }
+    throw new Error('expected a ConfigError')
+  }
+
+  it('refuses a metrics_host that does not resolve or is not an address of this host', async () => {
+    expect((await listenError('metrics.invalid', await freePort())).setting).toBe('metrics_host')
+    // TEST-NET-1 (RFC 5737), host .254: not an address of this host.
+    expect((await listenError('192.0.2.254', await freePort())).setting).toBe('metrics_host')
+  })
+
+  it('refuses a metrics_port that is taken, naming it', async () => {
+    const taken = createServer()
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+    const port = (taken.address() as { port: number }).port
+    try {
+      const err = await listenError('127.0.0.1', port)
+      expect(err.setting).toBe('metrics_port')
+    } finally {
+      taken.close()
+    }
+  })
+
+  it('accepts what the endpoint can listen on, and nothing to check when it is off', async () => {
+    await expect(checkMetricsListen({ metricsHost: '127.0.0.1', metricsPort: 0 })).resolves.toBeUndefined()
+    await expect(checkMetricsListen({ metricsHost: 'metrics.invalid', metricsPort: 0 })).resolves.toBeUndefined()
+    await expect(checkMetricsListen({ metricsHost: 'localhost', metricsPort: await freePort() })).resolves.toBeUndefined()
+    const own = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4')
+    await expect(checkMetricsListen({ metricsHost: own!.address, metricsPort: await freePort() })).resolves.toBeUndefined()
+  })
+})
+
+describe('secrets in configuration errors', () => {
+  it('a JSON config file with a syntax error is not quoted, only placed', () => {
+    const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'
+    for (const text of [`{"secret_key": ${secret}}`, `{\n  "secret_key": "${secret}" "x"\n}`, `{"secret_key": "${secret}`, `{"http_header": ["Authorization: Bearer ${secret}"],}`]) {
+      const err = configError({ ...base, config: file('bad.json', text) })
+      expect(err.setting).toBe('config')
+      expect(err.message).toMatch(/is not valid JSON/)
+      expect(err.message).not.toContain(secret.slice(0, 8))
+      expect(err.message).not.toContain(secret.slice(-8))
+    }
+    expect(configError({ ...base, config: file('bad.json', '{\n  "format": "json"\n  "x": 1\n}') }).message).toMatch(/at line 3, column 3$/)
+  })
+
+  it('an HTTP sink URL is masked in errors: its query values and path tokens are not shown', () => {
+    const err = configError({ ...base, output: 'https://collectors.example.com/receiver/v1/http/ZaVnC4dhaV2ZJTCKBGHcHoe1VYQn?token=QUERYSECRET#frag' })
+    expect(err.setting).toBe('output')
+    expect(err.message).toContain('https://collectors.example.com/receiver/v1/http/***?token=***#***')
+    expect(err.message).not.toMatch(/ZaVnC4dhaV2ZJTCKBGHcHoe1VYQn|QUERYSECRET/)
+    const endpointErr = configError({ ...base, endpoint: 'ftp://minio.internal/bucket?X-Amz-Signature=SIGSECRET' })
+    expect(endpointErr.message).not.toContain('SIGSECRET')
   })
 })

@@ -1,10 +1,11 @@
-// fauxqs (SQS, SNS and S3 on one local port) in the harness's process, wired as CloudTrail wires an
+// fauxqs (SQS, SNS and S3 on one port of 127.0.0.1) in the harness's process, wired as CloudTrail wires an
 // account: bucket, SNS topic, SQS queue subscribed to it. Log files are delivered as CloudTrail delivers
 // them: PutObject, then CloudTrail's notification published to the topic, which wraps it in its envelope.
 
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns'
-import { startFauxqs, type FauxqsServer } from 'fauxqs'
+import type { FauxqsServer } from 'fauxqs'
+import { startLoopbackFauxqs } from '../../src/loopback-fauxqs.ts'
 import { cloudTrailNotification, logFileKey } from '../../src/synthetic/log-file.ts'
 import { Random } from '../../src/synthetic/random.ts'
 
@@ -39,7 +40,7 @@ export class BenchEmulator {
   }
 
   static async start(): Promise<BenchEmulator> {
-    return new BenchEmulator(await startFauxqs({ port: 0, logger: false }))
+    return new BenchEmulator(await startLoopbackFauxqs())
   }
 
   get endpoint(): string {

@@ -1,10 +1,11 @@
 // The sink factory: parses `output`, validates the sink options once (naming the bad setting), reads the
 // CA bundle, and builds one of the four sinks. Nothing here runs per record.
 
+import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { ConfigError } from '../errors.ts'
-import type { Logger } from '../log.ts'
+import { maskUrl, type Logger } from '../log.ts'
 import type { TlsTrust } from './connect.ts'
 import { FileSink } from './file.ts'
 import { HttpSink } from './http.ts'
@@ -50,8 +51,9 @@ export type OutputTarget =
 
 const expected = 'expected stdout, file:PATH, tcp://host:port, tls://host:port, http(s)://…'
 
+/** The URL is shown masked (maskUrl): an HTTP destination's path or query may hold its token. */
 function bad(output: string, why = expected): ConfigError {
-  return new ConfigError('output', `${why}; got ${JSON.stringify(output)}`)
+  return new ConfigError('output', `${why}; got ${JSON.stringify(maskUrl(output))}`)
 }
 
 /** Parses `output`; throws ConfigError('output', …) for anything malformed. */
@@ -137,7 +139,7 @@ export function createSink(options: SinkOptions): Sink {
       return new SyslogSink(target, { ...common, ...tlsOptions(options) })
     case 'http':
     case 'https':
-      checkHeaders(options.httpHeaders)
+      checkHttpHeaders(options.httpHeaders ?? {})
       return new HttpSink(target.url, {
         ...common,
         ...tlsOptions(options),
@@ -157,24 +159,53 @@ function checkInteger(setting: string, value: number | undefined, min: number): 
   }
 }
 
-function checkHeaders(headers: Record<string, string> | undefined): void {
-  for (const [name, value] of Object.entries(headers ?? {})) {
-    // The value is never echoed: it may be a token.
-    if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/i.test(name)) throw new ConfigError('http_header', `invalid header name ${JSON.stringify(name)}`)
-    if (typeof value !== 'string' || /[\r\n\0]/.test(value)) throw new ConfigError('http_header', `invalid value for header ${name}`)
+/**
+ * Headers the HTTP client owns, refused in http_header because every POST would fail or be misread:
+ * the hop-by-hop fields of RFC 9110 §7.6.1 (Connection, Proxy-Connection, Keep-Alive, TE, Transfer-Encoding,
+ * Upgrade) and Trailer, the body's framing (Content-Length: each body has its own), Expect (undici's
+ * request() refuses Transfer-Encoding, Keep-Alive, Upgrade and Expect outright), and Content-Encoding (the
+ * body is never encoded). Host and Content-Type may be set.
+ */
+const clientHeaders = new Set(['connection', 'content-encoding', 'content-length', 'expect', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
+
+/**
+ * Throws ConfigError('http_header') for a header undici would refuse on every request or that the client
+ * owns. A name is shown only once it is a valid token; a value never is: it may be a token.
+ */
+export function checkHttpHeaders(headers: Readonly<Record<string, string>>): void {
+  for (const [name, value] of Object.entries(headers)) {
+    // RFC 9110 field-name (token), as undici checks it.
+    const badChar = name.search(/[^!#$%&'*+.^_`|~0-9a-z-]/i)
+    if (name === '' || badChar >= 0) throw new ConfigError('http_header', `invalid header name: ${name === '' ? 'empty' : `character ${badChar + 1} is not allowed in a name`}`)
+    if (clientHeaders.has(name.toLowerCase())) throw new ConfigError('http_header', `${name} is set by the HTTP client and cannot be given`)
+    // undici's rule: HTAB, visible ASCII and space, obs-text (0x80-0xff); no CR, LF, NUL or other controls.
+    if (typeof value !== 'string' || /[^\t\x20-\x7e\x80-\xff]/.test(value)) {
+      throw new ConfigError('http_header', `invalid value for header ${name}: control characters (CR, LF, NUL) or characters beyond U+00FF`)
+    }
   }
+}
+
+/** The PEM bundle at `path`, every certificate in it parsed: a broken one would fail every TLS handshake later. */
+export function readCaBundle(path: string): string {
+  let ca: string
+  try {
+    ca = readFileSync(path, 'utf8')
+  } catch (err) {
+    throw new ConfigError('tls_ca_file', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+  }
+  const blocks = ca.match(/-----BEGIN CERTIFICATE-----[^]*?-----END CERTIFICATE-----/g) ?? []
+  if (blocks.length === 0) throw new ConfigError('tls_ca_file', `${path} holds no PEM certificate`)
+  blocks.forEach((pem, i) => {
+    try {
+      new X509Certificate(pem)
+    } catch (err) {
+      throw new ConfigError('tls_ca_file', `${path}: certificate ${i + 1} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'invalid'})`)
+    }
+  })
+  return ca
 }
 
 function tlsOptions(options: SinkOptions): TlsTrust {
   if (options.tlsCaFile === undefined) return { tlsInsecure: options.tlsInsecure }
-  let ca: string
-  try {
-    ca = readFileSync(options.tlsCaFile, 'utf8')
-  } catch (err) {
-    throw new ConfigError('tls_ca_file', `cannot read ${options.tlsCaFile}: ${(err as Error).message}`)
-  }
-  if (!ca.includes('-----BEGIN CERTIFICATE-----')) {
-    throw new ConfigError('tls_ca_file', `${options.tlsCaFile} holds no PEM certificate`)
-  }
-  return { ca, tlsInsecure: options.tlsInsecure }
+  return { ca: readCaBundle(options.tlsCaFile), tlsInsecure: options.tlsInsecure }
 }

@@ -1,4 +1,4 @@
-// A real fauxqs server (SQS, SNS and S3 over HTTP) on a random port, with the CloudTrail wiring:
+// A real fauxqs server (SQS, SNS and S3 over HTTP) on a random port of 127.0.0.1, with the CloudTrail wiring:
 // queue <- SNS topic subscription, and a bucket. Plus the collector CLI run as a child process.
 
 import { spawn } from 'node:child_process'
@@ -8,7 +8,8 @@ import { gzipSync } from 'node:zlib'
 import { CreateMultipartUploadCommand, CompleteMultipartUploadCommand, PutObjectCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3'
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns'
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs'
-import { startFauxqs, type FauxqsServer } from 'fauxqs'
+import type { FauxqsServer } from 'fauxqs'
+import { startLoopbackFauxqs } from '../../src/loopback-fauxqs.ts'
 import { repoRoot } from './fixtures.ts'
 
 export const credentials = { accessKeyId: 'AKIDTESTCOLLECTOR', secretAccessKey: 'test-secret-key-must-never-appear-3f9c1a' }
@@ -37,7 +38,7 @@ export interface Emulator {
 let counter = 0
 
 export async function startEmulator(options: { visibilityTimeout?: number; redrive?: boolean; buckets?: string[] } = {}): Promise<Emulator> {
-  const server = await startFauxqs({ port: 0, logger: false })
+  const server = await startLoopbackFauxqs()
   const n = ++counter
   const queueName = `cloudtrail-${n}`
   const attributes: Record<string, string> = { VisibilityTimeout: String(options.visibilityTimeout ?? 30) }
