@@ -132,7 +132,8 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
       : (signal) => sleep(config.pullInterval * 1000, signal),
   })
 
-  // Throughput now and at best, the queue as SQS sees it, and FortiSIEM's sizing rule.
+  // Throughput now and at best, the queue as SQS sees it (input rate: its growth plus this collector's
+  // deletes), and FortiSIEM's sizing rule.
   const messageRate = new RateWindow()
   const eventRate = new RateWindow()
   const busy = new RateWindow()
@@ -142,7 +143,7 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
     busy.sample(pool.busyMs)
   }, 1000)
   sampler.unref()
-  const queueStats = new QueueStats(clients.sqs, config.queueUrl, () => metrics.totals.received, log, config.queueStatsInterval * 1000, () =>
+  const queueStats = new QueueStats(clients.sqs, config.queueUrl, () => metrics.totals.deleted, log, config.queueStatsInterval * 1000, () =>
     metrics.error('sqs', 'queue_attributes_failed'),
   )
   if (config.queueStatsInterval > 0) queueStats.start()

@@ -12,7 +12,7 @@ export type ErrorStage = 'notification' | 'object' | 'record' | 's3' | 'sqs' | '
 export interface MetricSources {
   ring?: () => { used: number; capacity: number }
   poolUtilization?: () => number
-  queue?: () => { backlog: number; inflight: number } | null
+  queue?: () => { backlog: number; inflight: number; delayed: number } | null
   inputRate?: () => number | null
   capacityRatio?: () => number | null
   achieved?: () => { messages: number; events: number }
@@ -122,7 +122,7 @@ export class Metrics {
   readonly visibilityExtensions: Counter
   private sources: MetricSources = {}
   /** Plain running totals, for rates and the status line (reading a prom-client counter is async). */
-  readonly totals = { received: 0, events: 0, errors: 0 }
+  readonly totals = { received: 0, deleted: 0, events: 0, errors: 0 }
   /** The message lag of the latest receipt, seconds. */
   lastMessageLag: number | null = null
 
@@ -167,10 +167,19 @@ export class Metrics {
     gauge('cloudtrail_parse_pool_utilization', 'Share of parse-thread time spent parsing (0-1)', () => sources().poolUtilization?.())
     gauge('cloudtrail_sqs_backlog_messages', 'ApproximateNumberOfMessages of the queue', () => sources().queue?.()?.backlog)
     gauge('cloudtrail_sqs_inflight_messages', 'ApproximateNumberOfMessagesNotVisible of the queue', () => sources().queue?.()?.inflight)
-    gauge('cloudtrail_input_rate_messages', 'Estimated messages per second arriving in the queue', () => sources().inputRate?.())
+    gauge('cloudtrail_sqs_delayed_messages', 'ApproximateNumberOfMessagesDelayed of the queue', () => sources().queue?.()?.delayed)
+    gauge('cloudtrail_sqs_queue_messages', 'Every message in the queue: visible, in flight and delayed (what only deletion or expiry lowers)', () => {
+      const q = sources().queue?.()
+      return q && q.backlog + q.inflight + q.delayed
+    })
+    gauge(
+      'cloudtrail_input_rate_messages',
+      "Estimated messages per second arriving in the queue: its growth plus this collector's deletes",
+      () => sources().inputRate?.(),
+    )
     gauge(
       'cloudtrail_capacity_ratio',
-      'input rate x cloudtrail_msg_pull_interval / (cloudtrail_msg_pull_thread_num x 10); above 1 FortiSIEM sizing cannot keep up',
+      "input rate x cloudtrail_msg_pull_interval / (cloudtrail_msg_pull_thread_num x 10): FortiSIEM's sizing rule (not a limit here: the pull interval applies only after an empty receive)",
       () => sources().capacityRatio?.(),
     )
     gauge('cloudtrail_achieved_max_message_rate', 'Highest message rate this collector sustained over a minute', () => sources().achieved?.().messages)
@@ -205,6 +214,7 @@ export class Metrics {
 
   countDeleted(): void {
     this.deleted.inc()
+    this.totals.deleted++
   }
 
   countEvents(records: number): void {
