@@ -157,6 +157,10 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
     // Busy milliseconds per second over the last minute, per thread.
     poolUtilization: () => Math.min(1, busy.rate / (1000 * config.parseThreads)),
     messagesInFlight: () => acker.size,
+    oldestMessageAge: () => {
+      const sentAt = acker.oldestSentAt
+      return sentAt === null ? 0 : Math.max(0, Date.now() - sentAt) / 1000
+    },
     objectsInFlight: () => processor.inFlight,
     queue: () => queueStats.snapshot,
     inputRate: () => queueStats.inputRate,

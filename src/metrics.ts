@@ -17,6 +17,8 @@ export interface MetricSources {
   capacityRatio?: () => number | null
   achieved?: () => { messages: number; events: number }
   messagesInFlight?: () => number
+  /** Seconds since the oldest message held was sent (its SentTimestamp); 0 when none is held. */
+  oldestMessageAge?: () => number
   objectsInFlight?: () => number
   /** Unix seconds of the last successful GetQueueAttributes. */
   queueStatsAt?: () => number | null
@@ -185,6 +187,11 @@ export class Metrics {
     gauge('cloudtrail_achieved_max_message_rate', 'Highest message rate this collector sustained over a minute', () => sources().achieved?.().messages)
     gauge('cloudtrail_achieved_max_event_rate', 'Highest event rate this collector sustained over a minute', () => sources().achieved?.().events)
     gauge('cloudtrail_messages_in_flight', 'Messages received and not yet deleted or released by this collector', () => sources().messagesInFlight?.())
+    gauge(
+      'cloudtrail_sqs_oldest_message_age_seconds',
+      "Seconds since the oldest message this collector holds was sent (SentTimestamp); 0 when it holds none",
+      () => sources().oldestMessageAge?.(),
+    )
     gauge('cloudtrail_objects_in_flight', 'Objects being fetched, parsed or written', () => sources().objectsInFlight?.())
     gauge('cloudtrail_sqs_queue_stats_timestamp_seconds', 'When GetQueueAttributes last answered (unix seconds)', () => sources().queueStatsAt?.())
     const up = (ok: boolean | undefined) => (ok === undefined ? undefined : ok ? 1 : 0)
