@@ -152,15 +152,18 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
     return rate === null ? null : (rate * config.pullInterval) / (config.pullThreads * 10)
   }
   const ready = () => ({ sqs: receivers.healthy, sink: sink.healthy })
+  // Seconds since the oldest message held was sent, or null when none is held: unlike the lag at receipt
+  // it keeps growing when nothing can be received (the ring full in a sink outage).
+  const oldestHeldAge = () => {
+    const sentAt = acker.oldestSentAt
+    return sentAt === null ? null : Math.max(0, Date.now() - sentAt) / 1000
+  }
   metrics.setSources({
     ring: () => ({ used: ring.size, capacity: ring.capacity }),
     // Busy milliseconds per second over the last minute, per thread.
     poolUtilization: () => Math.min(1, busy.rate / (1000 * config.parseThreads)),
     messagesInFlight: () => acker.size,
-    oldestMessageAge: () => {
-      const sentAt = acker.oldestSentAt
-      return sentAt === null ? 0 : Math.max(0, Date.now() - sentAt) / 1000
-    },
+    oldestMessageAge: () => oldestHeldAge() ?? 0,
     objectsInFlight: () => processor.inFlight,
     queue: () => queueStats.snapshot,
     inputRate: () => queueStats.inputRate,
@@ -175,7 +178,9 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
     messagesPerSecond: messageRate.rate,
     backlog: queueStats.snapshot?.backlog ?? null,
     inflight: queueStats.snapshot?.inflight ?? null,
-    messageLag: metrics.lastMessageLag,
+    // What is held (at least the last receipt's lag, and growing while receiving is stopped), else the
+    // last receipt's lag.
+    messageLag: oldestHeldAge() ?? metrics.lastMessageLag,
     capacityRatio: capacityRatio(),
     errors: metrics.totals.errors,
   })

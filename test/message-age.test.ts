@@ -3,6 +3,7 @@
 // HTTP sink that answers 503: the ring fills, nothing more is received, so the message-lag histogram
 // (observed at receipt) stands still while the held messages grow older, and the gauge says by how much.
 
+import pino from 'pino'
 import { describe, expect, it } from 'vitest'
 import { sleep } from '../src/backoff.ts'
 import type { Metrics } from '../src/metrics.ts'
@@ -19,7 +20,7 @@ const age = (metrics: Metrics) => sample(metrics, 'cloudtrail_sqs_oldest_message
 const receipts = (metrics: Metrics) => sample(metrics, 'cloudtrail_sqs_message_lag_seconds', 'cloudtrail_sqs_message_lag_seconds_count')
 
 describe('the age of the oldest message held', () => {
-  it('grows from its SentTimestamp while a sink outage stops receiving, and is 0 once nothing is held', async () => {
+  it('grows from its SentTimestamp while a sink outage stops receiving, in the gauge and the status figures, and is 0 once nothing is held', async () => {
     const emu = await emulator()
     const siem = await TestHttpServer.start()
     cleanup(() => siem.close())
@@ -31,13 +32,16 @@ describe('the age of the oldest message held', () => {
     const sentTo = Date.now()
     // Received 2 s after they were sent: an age from the receipt would be 2 s short.
     await sleep(2000)
-    const { metrics } = await inProcessCollector(emu, emu.endpoint, {
-      output: siem.url,
-      ring_size: '4',
-      max_objects_in_flight: '1',
-      cloudtrail_file_parse_thread_num: '1',
-      queue_stats_interval: '0',
+    // The stats log (every second) shows the same lag as the status line.
+    const stats: { messageLagSeconds: number | null; time: number }[] = []
+    const log = pino({ level: 'info', timestamp: pino.stdTimeFunctions.epochTime }, {
+      write: (line: string) => {
+        const entry = JSON.parse(line) as { msg: string; messageLagSeconds: number | null; time: number }
+        if (entry.msg === 'stats') stats.push(entry)
+      },
     })
+    const settings = { output: siem.url, ring_size: '4', max_objects_in_flight: '1', cloudtrail_file_parse_thread_num: '1', queue_stats_interval: '0', stats_log_interval: '1' }
+    const { metrics } = await inProcessCollector(emu, emu.endpoint, settings, log)
 
     // The ring fills and receiving stops: the receipt count stands still for 2 s.
     await waitFor(
@@ -59,6 +63,10 @@ describe('the age of the oldest message held', () => {
     expect(second.receipts).toBe(first.receipts)
     expect(second.age - first.age).toBeGreaterThan(((second.at - first.at) / 1000) * 0.8)
     expect(second.age - first.age).toBeLessThan((second.at - first.at) / 1000 + 0.5)
+    // The status line's lag is what is held, not the last receipt's, which stood still.
+    const logged = stats.filter((s) => s.time >= first.at).at(-1)!
+    expect(logged.messageLagSeconds).toBeGreaterThanOrEqual(first.age)
+    expect(logged.messageLagSeconds).toBeLessThanOrEqual(second.age + 0.5)
 
     // The SIEM is back: everything is delivered and deleted, and nothing is held any more.
     siem.answer = () => ({ status: 200 })

@@ -4,7 +4,7 @@
 
 import { startCollector, type CollectorHandle } from '../../src/collector.ts'
 import { loadConfig, type RawSettings } from '../../src/config.ts'
-import { silentLogger } from '../../src/log.ts'
+import { silentLogger, type Logger } from '../../src/log.ts'
 import { Metrics } from '../../src/metrics.ts'
 import { cleanup } from './cleanup.ts'
 import { credentials, type Emulator } from './fauxqs.ts'
@@ -13,9 +13,9 @@ import { tmpFile } from './seed.ts'
 /**
  * A collector on `emu`'s queue and bucket, through `endpoint` (a fault proxy, say), with short waits and
  * no metrics endpoint; `settings` (config-file names) override. Only these settings count: the
- * environment is not read.
+ * environment is not read. Logs go nowhere unless `log` says otherwise.
  */
-export async function inProcessCollector(emu: Emulator, endpoint: string, settings: RawSettings = {}): Promise<CollectorHandle> {
+export async function inProcessCollector(emu: Emulator, endpoint: string, settings: RawSettings = {}, log: Logger = silentLogger()): Promise<CollectorHandle> {
   const config = loadConfig(
     'run',
     {
@@ -34,7 +34,7 @@ export async function inProcessCollector(emu: Emulator, endpoint: string, settin
     },
     {},
   )
-  const handle = await startCollector(config, silentLogger(), new Metrics({}, false))
+  const handle = await startCollector(config, log, new Metrics({}, false))
   cleanup(async () => {
     handle.stop()
     await handle.done
