@@ -138,7 +138,9 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
   const eventRate = new RateWindow()
   const busy = new RateWindow()
   const sampler = setInterval(() => {
-    messageRate.sample(metrics.totals.received)
+    // Messages finished (deleted), as events count confirmed records: a message received again after a
+    // failure is no throughput.
+    messageRate.sample(metrics.totals.deleted)
     eventRate.sample(metrics.totals.events)
     busy.sample(pool.busyMs)
   }, 1000)
