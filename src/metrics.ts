@@ -184,7 +184,7 @@ export class Metrics {
       "input rate x cloudtrail_msg_pull_interval / (cloudtrail_msg_pull_thread_num x 10): FortiSIEM's sizing rule (not a limit here: the pull interval applies only after an empty receive)",
       () => sources().capacityRatio?.(),
     )
-    gauge('cloudtrail_achieved_max_message_rate', 'Highest message rate this collector sustained over a minute', () => sources().achieved?.().messages)
+    gauge('cloudtrail_achieved_max_message_rate', 'Highest rate of messages deleted this collector sustained over a minute', () => sources().achieved?.().messages)
     gauge('cloudtrail_achieved_max_event_rate', 'Highest event rate this collector sustained over a minute', () => sources().achieved?.().events)
     gauge('cloudtrail_messages_in_flight', 'Messages received and not yet deleted or released by this collector', () => sources().messagesInFlight?.())
     gauge(
