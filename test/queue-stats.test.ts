@@ -22,12 +22,12 @@ const pass: Rule = () => ({ kind: 'pass' })
 const s3Down: Rule = (req) => (req.service === 's3' ? { kind: 'error', status: 503, code: 'ServiceUnavailable' } : { kind: 'pass' })
 
 /**
- * Answers every second; failed messages come back after 1 s (the retry backoff is capped by the
+ * Answers every second; failed messages come back after 2 s (the retry backoff is capped by the
  * visibility timeout), and enough objects in flight that a retry costs no waiting for a slot.
  */
 const settings = {
   queue_stats_interval: '1',
-  visibility_timeout: '1',
+  visibility_timeout: '2',
   cloudtrail_msg_pull_interval: '1',
   cloudtrail_file_parse_thread_num: '1',
   max_objects_in_flight: '20',
@@ -56,6 +56,20 @@ async function arrive(announce: () => Promise<void>, perSecond: number, seconds:
 
 const deleted = (metrics: Metrics) => sample(metrics, 'cloudtrail_sqs_messages_deleted_total')
 
+/** What `read` says every 500 ms until `work` is done. */
+async function during(work: Promise<void>, read: () => Promise<number | undefined>): Promise<number[]> {
+  const seen: number[] = []
+  let done = false
+  void work.finally(() => (done = true))
+  while (!done) {
+    seen.push((await read()) ?? Number.NaN)
+    await sleep(500)
+  }
+  await work
+  seen.push((await read()) ?? Number.NaN)
+  return seen
+}
+
 describe('the input rate', () => {
   it('is about 0 while S3 is down and the same messages come back again and again, and counts what arrives meanwhile', async () => {
     const { emu, proxy, announce } = await setup()
@@ -78,11 +92,12 @@ describe('the input rate', () => {
     expect(emu.remaining()).toBe(20)
     expect(await sample(metrics, 'cloudtrail_sqs_queue_messages')).toBe(20)
 
-    // 2 messages a second arrive while S3 is still down: the queue grows by them, nothing is deleted.
-    await arrive(announce, 2, 10)
-    const rate = await sample(metrics, 'cloudtrail_input_rate_messages')
-    expect(rate).toBeGreaterThan(1.2)
-    expect(rate).toBeLessThan(3)
+    // 2 messages a second arrive while S3 is still down: the queue grows by them, nothing is deleted. The
+    // estimate climbs towards 2 (smoothed over answers that come more slowly on a loaded host) and never
+    // counts the retries on top.
+    const rates = await during(arrive(announce, 2, 15), () => sample(metrics, 'cloudtrail_input_rate_messages'))
+    expect(Math.max(...rates)).toBeGreaterThan(1.3)
+    expect(Math.max(...rates)).toBeLessThan(3)
     expect(await deleted(metrics)).toBe(0)
     // Nor are the retries throughput: after more than the 10 s a sustained rate needs, none was achieved.
     expect(await sample(metrics, 'cloudtrail_achieved_max_message_rate')).toBe(0)
