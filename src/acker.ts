@@ -28,6 +28,8 @@ export interface InFlight {
   readonly id: string
   readonly receipt: string
   readonly receivedAt: number
+  /** When SQS got the message (its SentTimestamp), else when it was received; ms since the epoch. */
+  readonly sentAt: number
   readonly receiveCount: number
   /** When SQS would hand the message out again, unless extended. */
   visibleAt: number
@@ -81,10 +83,12 @@ export class Acker {
   }
 
   track(message: Message, now = Date.now()): InFlight {
+    const sent = Number(message.Attributes?.SentTimestamp)
     const entry: InFlight = {
       id: message.MessageId ?? '',
       receipt: message.ReceiptHandle ?? '',
       receivedAt: now,
+      sentAt: sent > 0 ? sent : now,
       receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? 1) || 1,
       visibleAt: now + this.options.visibilityTimeout * 1000,
       pending: 0,
@@ -118,6 +122,17 @@ export class Acker {
   whenIdle(): Promise<void> {
     if (this.idle) return Promise.resolve()
     return new Promise((resolve) => this.idleWaiters.push(resolve))
+  }
+
+  /**
+   * When the oldest message held was sent (ms since the epoch), or null when none is held: its age says
+   * how late the collector is even when nothing can be received (the ring full in a sink outage). Read at
+   * scrape time: one pass over the messages held (cloudtrail_messages_in_flight), off the hot path.
+   */
+  get oldestSentAt(): number | null {
+    let oldest = Infinity
+    for (const entry of this.inFlight.values()) if (entry.sentAt < oldest) oldest = entry.sentAt
+    return oldest === Infinity ? null : oldest
   }
 
   /** When the last message handed back for a retry becomes visible again (ms since the epoch). */

@@ -132,17 +132,20 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
       : (signal) => sleep(config.pullInterval * 1000, signal),
   })
 
-  // Throughput now and at best, the queue as SQS sees it, and FortiSIEM's sizing rule.
+  // Throughput now and at best, the queue as SQS sees it (input rate: its growth plus this collector's
+  // deletes), and FortiSIEM's sizing rule.
   const messageRate = new RateWindow()
   const eventRate = new RateWindow()
   const busy = new RateWindow()
   const sampler = setInterval(() => {
-    messageRate.sample(metrics.totals.received)
+    // Messages finished (deleted), as events count confirmed records: a message received again after a
+    // failure is no throughput.
+    messageRate.sample(metrics.totals.deleted)
     eventRate.sample(metrics.totals.events)
     busy.sample(pool.busyMs)
   }, 1000)
   sampler.unref()
-  const queueStats = new QueueStats(clients.sqs, config.queueUrl, () => metrics.totals.received, log, config.queueStatsInterval * 1000, () =>
+  const queueStats = new QueueStats(clients.sqs, config.queueUrl, () => metrics.totals.deleted, log, config.queueStatsInterval * 1000, () =>
     metrics.error('sqs', 'queue_attributes_failed'),
   )
   if (config.queueStatsInterval > 0) queueStats.start()
@@ -151,11 +154,18 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
     return rate === null ? null : (rate * config.pullInterval) / (config.pullThreads * 10)
   }
   const ready = () => ({ sqs: receivers.healthy, sink: sink.healthy })
+  // Seconds since the oldest message held was sent, or null when none is held: unlike the lag at receipt
+  // it keeps growing when nothing can be received (the ring full in a sink outage).
+  const oldestHeldAge = () => {
+    const sentAt = acker.oldestSentAt
+    return sentAt === null ? null : Math.max(0, Date.now() - sentAt) / 1000
+  }
   metrics.setSources({
     ring: () => ({ used: ring.size, capacity: ring.capacity }),
     // Busy milliseconds per second over the last minute, per thread.
     poolUtilization: () => Math.min(1, busy.rate / (1000 * config.parseThreads)),
     messagesInFlight: () => acker.size,
+    oldestMessageAge: () => oldestHeldAge() ?? 0,
     objectsInFlight: () => processor.inFlight,
     queue: () => queueStats.snapshot,
     inputRate: () => queueStats.inputRate,
@@ -170,7 +180,9 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
     messagesPerSecond: messageRate.rate,
     backlog: queueStats.snapshot?.backlog ?? null,
     inflight: queueStats.snapshot?.inflight ?? null,
-    messageLag: metrics.lastMessageLag,
+    // What is held (at least the last receipt's lag, and growing while receiving is stopped), else the
+    // last receipt's lag.
+    messageLag: oldestHeldAge() ?? metrics.lastMessageLag,
     capacityRatio: capacityRatio(),
     errors: metrics.totals.errors,
   })

@@ -12,11 +12,13 @@ export type ErrorStage = 'notification' | 'object' | 'record' | 's3' | 'sqs' | '
 export interface MetricSources {
   ring?: () => { used: number; capacity: number }
   poolUtilization?: () => number
-  queue?: () => { backlog: number; inflight: number } | null
+  queue?: () => { backlog: number; inflight: number; delayed: number } | null
   inputRate?: () => number | null
   capacityRatio?: () => number | null
   achieved?: () => { messages: number; events: number }
   messagesInFlight?: () => number
+  /** Seconds since the oldest message held was sent (its SentTimestamp); 0 when none is held. */
+  oldestMessageAge?: () => number
   objectsInFlight?: () => number
   /** Unix seconds of the last successful GetQueueAttributes. */
   queueStatsAt?: () => number | null
@@ -122,7 +124,7 @@ export class Metrics {
   readonly visibilityExtensions: Counter
   private sources: MetricSources = {}
   /** Plain running totals, for rates and the status line (reading a prom-client counter is async). */
-  readonly totals = { received: 0, events: 0, errors: 0 }
+  readonly totals = { received: 0, deleted: 0, events: 0, errors: 0 }
   /** The message lag of the latest receipt, seconds. */
   lastMessageLag: number | null = null
 
@@ -167,15 +169,29 @@ export class Metrics {
     gauge('cloudtrail_parse_pool_utilization', 'Share of parse-thread time spent parsing (0-1)', () => sources().poolUtilization?.())
     gauge('cloudtrail_sqs_backlog_messages', 'ApproximateNumberOfMessages of the queue', () => sources().queue?.()?.backlog)
     gauge('cloudtrail_sqs_inflight_messages', 'ApproximateNumberOfMessagesNotVisible of the queue', () => sources().queue?.()?.inflight)
-    gauge('cloudtrail_input_rate_messages', 'Estimated messages per second arriving in the queue', () => sources().inputRate?.())
+    gauge('cloudtrail_sqs_delayed_messages', 'ApproximateNumberOfMessagesDelayed of the queue', () => sources().queue?.()?.delayed)
+    gauge('cloudtrail_sqs_queue_messages', 'Every message in the queue: visible, in flight and delayed (what only deletion or expiry lowers)', () => {
+      const q = sources().queue?.()
+      return q && q.backlog + q.inflight + q.delayed
+    })
+    gauge(
+      'cloudtrail_input_rate_messages',
+      "Estimated messages per second arriving in the queue: its growth plus this collector's deletes",
+      () => sources().inputRate?.(),
+    )
     gauge(
       'cloudtrail_capacity_ratio',
-      'input rate x cloudtrail_msg_pull_interval / (cloudtrail_msg_pull_thread_num x 10); above 1 FortiSIEM sizing cannot keep up',
+      "input rate x cloudtrail_msg_pull_interval / (cloudtrail_msg_pull_thread_num x 10): FortiSIEM's sizing rule (not a limit here: the pull interval applies only after an empty receive)",
       () => sources().capacityRatio?.(),
     )
-    gauge('cloudtrail_achieved_max_message_rate', 'Highest message rate this collector sustained over a minute', () => sources().achieved?.().messages)
+    gauge('cloudtrail_achieved_max_message_rate', 'Highest rate of messages deleted this collector sustained over a minute', () => sources().achieved?.().messages)
     gauge('cloudtrail_achieved_max_event_rate', 'Highest event rate this collector sustained over a minute', () => sources().achieved?.().events)
     gauge('cloudtrail_messages_in_flight', 'Messages received and not yet deleted or released by this collector', () => sources().messagesInFlight?.())
+    gauge(
+      'cloudtrail_sqs_oldest_message_age_seconds',
+      "Seconds since the oldest message this collector holds was sent (SentTimestamp); 0 when it holds none",
+      () => sources().oldestMessageAge?.(),
+    )
     gauge('cloudtrail_objects_in_flight', 'Objects being fetched, parsed or written', () => sources().objectsInFlight?.())
     gauge('cloudtrail_sqs_queue_stats_timestamp_seconds', 'When GetQueueAttributes last answered (unix seconds)', () => sources().queueStatsAt?.())
     const up = (ok: boolean | undefined) => (ok === undefined ? undefined : ok ? 1 : 0)
@@ -205,6 +221,7 @@ export class Metrics {
 
   countDeleted(): void {
     this.deleted.inc()
+    this.totals.deleted++
   }
 
   countEvents(records: number): void {

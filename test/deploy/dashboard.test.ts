@@ -78,6 +78,28 @@ describe('deploy/grafana dashboard', () => {
     expect(age.description).not.toMatch(/above 5 minutes/i)
   })
 
+  it('shows the age of the oldest message held beside the lag at receipt, with the lag alerts\' thresholds', () => {
+    const held = panels.find((p) => p.title.startsWith('Oldest message held'))!
+    const lag = panels.find((p) => p.title.startsWith('SQS message lag'))!
+    expect(held.targets!.map((t) => t.expr)).toEqual([expect.stringMatching(/^max by \(instance\) \(cloudtrail_sqs_oldest_message_age_seconds\{[^}]*\}\)$/)])
+    expect(held.gridPos.y).toBe(lag.gridPos.y)
+    expect(held.fieldConfig!.defaults!.unit).toBe('s')
+    expect(held.fieldConfig!.defaults!.thresholds!.steps.map((s) => s.value)).toEqual([null, 600, 3600])
+  })
+
+  it('counts arrivals as deletes plus the queue\'s growth, and draws them against what is finished', () => {
+    const rates = panels.find((p) => p.title === 'Queue input rate, finished and capacity')!
+    const whole = panels.find((p) => p.title === 'Capacity ratio, whole queue (all collectors)')!
+    for (const expr of [rates.targets![0].expr, whole.targets![0].expr]) {
+      // The recording rule's formula: deletes plus the queue's growth, over the same window.
+      expect(expr).toMatch(
+        /^clamp_min\(\(sum by \(job, organization, queue\) \(increase\(cloudtrail_sqs_messages_deleted_total\{[^}]*\}\[5m\]\)\) \+ avg by \(job, organization, queue\) \(delta\(cloudtrail_sqs_queue_messages\{[^}]*\}\[5m\]\)\)\) \/ 300, 0\)/,
+      )
+      expect(expr).not.toMatch(/received/)
+    }
+    expect(rates.targets!.map((t) => t.legendFormat)).toContain('finished {{queue}} {{organization}}')
+  })
+
   it('lays the panels out on the 24-column grid without overlaps, with unique ids', () => {
     expect(new Set(allPanels.map((p) => p.id)).size).toBe(allPanels.length)
     const overlaps: string[] = []

@@ -58,12 +58,17 @@ const deployMetrics = [
   'cloudtrail_config_queue_stats_interval_seconds',
   'cloudtrail_sqs_up',
   'cloudtrail_sink_up',
+  'cloudtrail_sqs_queue_messages',
+  'cloudtrail_sqs_delayed_messages',
+  'cloudtrail_sqs_oldest_message_age_seconds',
 ]
 const issueHistograms = ['cloudtrail_sqs_message_lag_seconds', 'cloudtrail_event_lag_seconds', 'cloudtrail_parse_seconds']
 /** Gauges fed by GetQueueAttributes: no sample at all while unknown (queue_stats_interval = 0 here). */
 const queueStatsGauges = [
   'cloudtrail_sqs_backlog_messages',
   'cloudtrail_sqs_inflight_messages',
+  'cloudtrail_sqs_delayed_messages',
+  'cloudtrail_sqs_queue_messages',
   'cloudtrail_input_rate_messages',
   'cloudtrail_capacity_ratio',
   'cloudtrail_sqs_queue_stats_timestamp_seconds',
@@ -317,7 +322,15 @@ describe('deploy/ against a real Prometheus scraping the demo and two collectors
     expect(await prometheus!.value(`cloudtrail:capacity_messages_per_second:queue{${q}}`)).toBe(25)
     expect(await prometheus!.value(`cloudtrail:capacity_messages_per_second:queue{queue="${DEMO_QUEUE}", organization="${ORGANIZATION}"}`)).toBe(10)
     // One queue-level series for the two collectors, whichever of them knows the backlog.
-    for (const record of ['cloudtrail:sqs_messages_received:rate5m', 'cloudtrail:input_rate_messages:queue', 'cloudtrail:capacity_ratio:queue', 'cloudtrail:sqs_backlog_messages:avg']) {
+    for (const record of [
+      'cloudtrail:sqs_messages_received:rate5m',
+      'cloudtrail:sqs_messages_deleted:rate5m',
+      'cloudtrail:input_rate_messages:queue',
+      'cloudtrail:capacity_ratio:queue',
+      'cloudtrail:sqs_backlog_messages:avg',
+      'cloudtrail:sqs_oldest_message_age_seconds:max',
+      'cloudtrail:sqs_message_age_seconds:queue',
+    ]) {
       const samples = await prometheus!.samples(`${record}{${q}}`)
       expect(samples.map((s) => s.metric), record).toEqual([{ __name__: record, job: JOB, queue: sharedQueue }])
     }
@@ -329,6 +342,27 @@ describe('deploy/ against a real Prometheus scraping the demo and two collectors
       5_000,
     )
     expect(await prometheus!.value(`cloudtrail:input_rate_messages:queue{organization="${ORGANIZATION}"}`)).toBeGreaterThan(0)
+  })
+
+  it('shows the age of the oldest message each collector holds, with or without queue stats, and the queue\'s message age from it', async () => {
+    // Known everywhere (the acker's own bookkeeping, not GetQueueAttributes): seconds, or 0 when nothing is held.
+    const ages = byInstance(await prometheus!.samples('cloudtrail_sqs_oldest_message_age_seconds'))
+    expect(Object.keys(ages).sort()).toEqual([at.demo, at.shared, at.blind].sort())
+    // Healthy collectors: what they hold was sent moments ago (a generous bound for a loaded runner).
+    for (const [instance, age] of Object.entries(ages)) {
+      expect(age, instance).toBeGreaterThanOrEqual(0)
+      expect(age, instance).toBeLessThan(60)
+    }
+    // The panel draws one line per selected collector, the blind one included.
+    const held = panels.find((p) => p.title.startsWith('Oldest message held'))!
+    const all = Object.fromEntries(queryVariables.map((v) => [v.name, v.allValue ?? '.*']))
+    const lines = await prometheus!.samples(substitute(held.targets![0].expr, all))
+    expect(lines.map((l) => l.metric.instance).sort()).toEqual([at.demo, at.shared, at.blind].sort())
+    // The lag alerts' input: the larger of the p95 at receipt and the oldest held, per queue.
+    const q = `queue="${sharedQueue}"`
+    const age = (await prometheus!.value(`cloudtrail:sqs_message_age_seconds:queue{${q}}`))!
+    expect(age).toBeGreaterThanOrEqual((await prometheus!.value(`cloudtrail:sqs_oldest_message_age_seconds:max{${q}}`))! - 5)
+    expect(age).toBeLessThan(60)
   })
 
   it('loads the alert rules without error; nothing fires or is pending, not even for the collector without queue stats', async () => {

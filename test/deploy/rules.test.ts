@@ -90,6 +90,30 @@ describe('deploy/prometheus rules', () => {
     expect(intervals.some((i) => i > 0 && 4 * i < 5 * 60)).toBe(true)
   })
 
+  it("alert on falling behind and on the age of held messages, not on FortiSIEM's capacity ratio", () => {
+    const exprs = Object.fromEntries(
+      rules
+        .split(/^\s*- alert:/m)
+        .slice(1)
+        .map((block) => [block.trim().split(/\s/)[0], /expr:([\s\S]*?)^\s*for:/m.exec(block)![1]]),
+    )
+    // The pull interval applies only after an empty receive: a ratio above 1 says nothing about keeping up.
+    for (const [alert, expr] of Object.entries(exprs)) expect(expr, alert).not.toMatch(/capacity_ratio/)
+    // Falling behind: more arrive than are deleted, and the messages' age grows.
+    expect(exprs.CloudTrailFallingBehind).toMatch(/cloudtrail:input_rate_messages:queue > cloudtrail:sqs_messages_deleted:rate5m/)
+    expect(exprs.CloudTrailFallingBehind).toMatch(/deriv\(cloudtrail:sqs_message_age_seconds:queue\[15m\]\) > 0/)
+    // The lag alerts see the messages held, not only those received.
+    for (const alert of ['CloudTrailMessageLagHigh', 'CloudTrailMessageLagCritical']) expect(exprs[alert], alert).toMatch(/cloudtrail:sqs_message_age_seconds:queue/)
+    expect(rules).toMatch(/max by \(job, organization, queue\) \(cloudtrail_sqs_oldest_message_age_seconds\)/)
+    // The input rate is conserved: deletes plus the growth of everything the queue holds; receives are not arrivals.
+    const input = /record: cloudtrail:input_rate_messages:queue\s*\n\s*expr:([\s\S]*?)\n\s*\n/.exec(rules)![1]
+    expect(input).toMatch(/increase\(cloudtrail_sqs_messages_deleted_total\[5m\]\)/)
+    expect(input).toMatch(/delta\(cloudtrail_sqs_queue_messages\[5m\]\)/)
+    expect(input).not.toMatch(/received/)
+    // The unit tests hold a healthy collector far above FortiSIEM's ratio (defaults, 1 message/s: 3).
+    expect(ruleTests).toMatch(/series: 'cloudtrail_capacity_ratio\{[^}]*organization="defaults"[^}]*\}'\s*\n\s*values: '3\+0x60'/)
+  })
+
   it('give every alert a severity, a summary and a description', () => {
     const blocks = rules.split(/^\s*- alert:/m).slice(1)
     for (const block of blocks) {

@@ -6,6 +6,7 @@ import { repoRoot } from './fixtures.ts'
 export interface Target {
   expr: string
   refId: string
+  legendFormat?: string
   datasource?: { uid?: string }
 }
 
@@ -18,7 +19,10 @@ export interface Panel {
   gridPos: { h: number; w: number; x: number; y: number }
   targets?: Target[]
   panels?: Panel[]
-  fieldConfig?: { overrides: { matcher: { id: string; options: string }; properties: { id: string; value: unknown }[] }[] }
+  fieldConfig?: {
+    defaults?: { unit?: string; thresholds?: { steps: { color: string; value: number | null }[] } }
+    overrides: { matcher: { id: string; options: string }; properties: { id: string; value: unknown }[] }[]
+  }
   transformations?: { id: string; options: { renameByName?: Record<string, string> } }[]
 }
 
