@@ -13,6 +13,9 @@
 // its start: what reached the old file was never fsynced there, so it is not yet durable anywhere. (A
 // rename between a write and its fsync loses nothing: the fsync is of the same file, under its new name.)
 // A file removed while a batch went into it gets that batch again in a new file at the path.
+//
+// Devices and FIFOs (/dev/null, a pipe to another program) cannot be fsynced (EINVAL): they are written
+// without fsync, said once in the log, and a chunk is confirmed once written, as on stdout.
 
 import { EventEmitter } from 'node:events'
 import type { Stats } from 'node:fs'
@@ -34,8 +37,9 @@ export interface FileSinkOptions {
 interface OpenedFile {
   readonly dev: number
   readonly ino: number
-  /** A regular file: it has a size and can be cut back. */
+  /** A regular file: it has a size, can be cut back, and is fsynced (unless the kernel refuses). */
   readonly regular: boolean
+  sync: boolean
   /** Its size once the sink's writes so far landed (one collector per file, and O_APPEND). */
   end: number
 }
@@ -55,6 +59,8 @@ export class FileSink extends EventEmitter implements Sink {
   #handle: FileHandle | null = null
   /** What #handle is open on; kept after it is closed, to tell whether a reopen finds the same file. */
   #file: OpenedFile | null = null
+  /** Writing without fsync has been logged (once per sink). */
+  #saidNoSync = false
   /** The file's tail was checked for a torn line left by a crash (once per process). */
   #checked = false
   #lastRotationCheck = 0
@@ -188,14 +194,20 @@ export class FileSink extends EventEmitter implements Sink {
       // A short write (e.g. the disk filled up mid-way) goes on where it stopped, in this same file.
       this.#advance(bytesWritten, count)
     }
-    try {
-      await handle.sync()
-    } catch (err) {
-      // After a failed fsync the kernel may have dropped the dirty pages: write the whole batch again.
-      // That may duplicate records, which at-least-once allows; losing them it does not.
-      this.#writtenEntries = 0
-      this.#writtenOffset = 0
-      throw err
+    if (file.sync) {
+      try {
+        await handle.sync()
+      } catch (err) {
+        if (describeError(err).code === 'EINVAL') {
+          this.#withoutFsync(file, 'fsync_einval') // the kernel says this file cannot be synced: it never will be
+        } else {
+          // After a failed fsync the kernel may have dropped the dirty pages: write the whole batch again.
+          // That may duplicate records, which at-least-once allows; losing them it does not.
+          this.#writtenEntries = 0
+          this.#writtenOffset = 0
+          throw err
+        }
+      }
     }
     // Written and fsynced into a file nobody can open any more (removed since the last look at the path):
     // not delivered. The batch goes again, whole, into a new file at the path. One fstat per cycle.
@@ -215,7 +227,8 @@ export class FileSink extends EventEmitter implements Sink {
       await cutTornLine(this.path, this.#logger)
       this.#checked = true
     }
-    // 'a' is O_WRONLY | O_CREAT | O_APPEND; the mode applies only when the file is created.
+    // 'a' is O_WRONLY | O_CREAT | O_APPEND; the mode applies only when the file is created. A FIFO's open
+    // waits for a reader.
     const handle = await open(this.path, 'a', 0o640)
     let info: Stats
     try {
@@ -225,7 +238,8 @@ export class FileSink extends EventEmitter implements Sink {
       throw err
     }
     const regular = info.isFile()
-    const file: OpenedFile = { dev: info.dev, ino: info.ino, regular, end: info.size }
+    // fsync works on regular files and block devices; on a character device or a FIFO it fails (EINVAL).
+    const file: OpenedFile = { dev: info.dev, ino: info.ino, regular, sync: regular || info.isBlockDevice(), end: info.size }
     const last = this.#file
     const same = last !== null && regular && last.regular && file.dev === last.dev && file.ino === last.ino && file.end === last.end
     if (!same && (this.#writtenEntries > 0 || this.#writtenOffset > 0)) {
@@ -235,6 +249,18 @@ export class FileSink extends EventEmitter implements Sink {
     }
     this.#handle = handle
     this.#file = file
+    if (!file.sync) this.#withoutFsync(file, info.isFIFO() ? 'fifo' : 'device')
+  }
+
+  /** From now on this file is written without fsync; said once per sink (info for a device or FIFO, which is chosen; warn when a file's fsync says EINVAL). */
+  #withoutFsync(file: OpenedFile, reason: 'fifo' | 'device' | 'fsync_einval'): void {
+    file.sync = false
+    if (this.#saidNoSync) return
+    this.#saidNoSync = true
+    const fields = { sink: 'file', path: this.path, reason }
+    const note = 'the output cannot be fsynced: writing it without fsync, each chunk confirmed once written'
+    if (reason === 'fsync_einval') this.#logger.warn(fields, note)
+    else this.#logger.info(fields, note)
   }
 
   /**
@@ -316,6 +342,8 @@ export class FileSink extends EventEmitter implements Sink {
 export async function cutTornLine(path: string, logger: Logger): Promise<void> {
   let handle: FileHandle
   try {
+    // Only a regular file keeps what was written to it (a device or FIFO has nothing to cut).
+    if (!(await stat(path)).isFile()) return
     handle = await open(path, 'r+')
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return

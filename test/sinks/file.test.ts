@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { createReadStream, existsSync, readFileSync } from 'node:fs'
 import { copyFile, mkdir, mkdtemp, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -276,5 +276,36 @@ describe('file sink: the file removed while a batch is written', () => {
     await writeConfirmed(sink, 'third\n')
     await sink.close()
     expect(await readFile(path, 'utf8')).toBe('third\n')
+  })
+})
+
+describe('file sink to files that cannot be fsynced', () => {
+  it('writes /dev/null without fsync, confirms, and says so once', async () => {
+    const { logger, lines } = captureLogger()
+    const sink = new FileSink('/dev/null', { logger, fsyncIntervalMs: 1 })
+    for (let i = 0; i < 3; i++) expect(await within(writeConfirmed(sink, `record ${i}\n`), 5_000)).toBe(true)
+    expect(await within(sink.close(), 5_000)).toBe(true)
+    expect(sink.healthy).toBe(true)
+    const said = lines.filter((l) => /without fsync/.test(String(l.msg)))
+    expect(said).toHaveLength(1)
+    expect(said[0]).toMatchObject({ sink: 'file', path: '/dev/null' })
+    expect(lines.filter((l) => Number(l.level) >= 40 && !said.includes(l))).toEqual([])
+  })
+
+  it('writes a FIFO without fsync: the reader gets every record, once, in order', async () => {
+    const fifo = join(dir, 'records.fifo')
+    execFileSync('mkfifo', [fifo])
+    const received: Buffer[] = []
+    const reader = createReadStream(fifo)
+    reader.on('data', (d) => received.push(d as Buffer))
+    const ended = new Promise((resolve) => reader.on('end', () => resolve(null)))
+    const { logger, lines } = captureLogger()
+    const sink = new FileSink(fifo, { logger, fsyncIntervalMs: 1 })
+    const chunks = Array.from({ length: 3 }, (_, i) => line(i, 100))
+    for (const chunk of chunks) expect(await within(writeConfirmed(sink, chunk.toString()), 5_000)).toBe(true)
+    expect(await within(sink.close(), 5_000)).toBe(true)
+    expect(await within(ended, 5_000)).toBe(true)
+    expect(Buffer.concat(received)).toEqual(Buffer.concat(chunks))
+    expect(lines.filter((l) => /without fsync/.test(String(l.msg)))).toHaveLength(1)
   })
 })
