@@ -8,7 +8,9 @@
 // connection, before the chunks whose callback had not fired (at-least-once: a reconnect may duplicate up
 // to RESEND_BYTES of records). What is written again is tracked like any other write: handed to the kernel,
 // it is among the last RESEND_BYTES again; if that connection breaks too, before or after, it goes out on
-// the next one. What a receiver loses after reading it is the receiver's to keep.
+// the next one. What a receiver loses after reading it is the receiver's to keep. On close, the connection
+// is ended and kept until the receiver closes its side too (it has read everything then), not for a fixed
+// grace: a slow receiver still gets what was confirmed (and so deleted from SQS) before the process exits.
 //
 // The connection is kept open, from the start and while idle, not opened at the first write: so a wrong
 // address or a receiver that is down shows in /readyz (and the log) at start, and a receiver that went
@@ -37,6 +39,12 @@ export interface SyslogSinkOptions extends TlsTrust {
 }
 
 const keepAliveDelayMs = 30_000
+/**
+ * How long close() waits for the receiver to close its side after ours. That close is the only sign TCP
+ * syslog gives that the receiver read everything (it reads our end of stream last); until then what the
+ * kernel holds for it may be unread, although confirmed. As long as the collector's default shutdown_timeout.
+ */
+const endTimeoutMs = 30_000
 /** More than the kernel's socket buffers hold on both ends (Linux autotunes to 4 MiB send, 6 MiB receive). */
 export const RESEND_BYTES = 16 << 20
 
@@ -207,13 +215,16 @@ export class SyslogSink extends EventEmitter implements Sink {
     })
   }
 
-  /** Graceful end after everything is confirmed; destroys the socket if the peer does not close in time. */
+  /** Graceful end after everything is confirmed: waits for the receiver to close its side (it read all), or destroys the socket after endTimeoutMs. */
   async #endSocket(): Promise<void> {
     const socket = this.#socket
     this.#abort.abort() // a pending reconnect has nothing left to send
     if (socket === null || socket.destroyed) return
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => socket.destroy(), 2_000)
+      const timer = setTimeout(() => {
+        this.#logger.warn({ sink: this.kind, timeoutMs: endTimeoutMs }, 'the syslog receiver did not close the connection after its end: records it had not read yet may be lost')
+        socket.destroy()
+      }, endTimeoutMs)
       socket.once('close', () => {
         clearTimeout(timer)
         resolve()

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { within } from '../../src/backoff.ts'
 import { silentLogger, type Logger } from '../../src/log.ts'
 import { createSink } from '../../src/sinks/index.ts'
 import { RESEND_BYTES, SyslogSink } from '../../src/sinks/syslog.ts'
@@ -219,6 +220,23 @@ describe('SyslogSink over tcp://', () => {
     await waitUntil(() => !sink.healthy, 'the sink to see it gone, without a write')
     await server.restart()
     await waitUntil(() => sink.healthy && server.connections === 3, 'the sink to be back')
+  })
+
+  it('close waits until a slow receiver has read everything confirmed, not a fixed time', async () => {
+    const { server, sink } = await setup()
+    server.pause()
+    const { results, confirmFor } = recorder()
+    const frames = Array.from({ length: 1000 }, (_, i) => frame(i, 800)) // ~0.9 MB: the kernel takes it all
+    frames.forEach((f, i) => sink.write(f, confirmFor(i)))
+    await sink.flush()
+    expect(results).toHaveLength(1000) // confirmed, and so deleted from SQS, yet unread
+    let closed = false
+    const closing = sink.close().then(() => (closed = true))
+    await new Promise((resolve) => setTimeout(resolve, 3_000)) // a receiver slower than any fixed grace
+    expect(closed).toBe(false)
+    server.resume()
+    expect(await within(closing, 5_000)).toBe(true)
+    expect(Buffer.concat(server.frames).equals(Buffer.concat(frames))).toBe(true)
   })
 
   it('close flushes and is idempotent; writes after close and pending writes at destroy fail ERR_SINK_CLOSED', async () => {
