@@ -12,7 +12,10 @@
 // size); any other file there (renamed away, truncated by copytruncate) gets the whole batch again from
 // its start: what reached the old file was never fsynced there, so it is not yet durable anywhere. (A
 // rename between a write and its fsync loses nothing: the fsync is of the same file, under its new name.)
-// A file removed while a batch went into it gets that batch again in a new file at the path.
+// A file removed while a batch went into it gets that batch again in a new file at the path. What no
+// writer can see: copytruncate in the instant between a short write and the next still leaves a torn
+// line (and between the size check and the cut, a run of zero bytes); logrotate's manual says copytruncate
+// can lose data anyway.
 //
 // Devices and FIFOs (/dev/null, a pipe to another program) cannot be fsynced (EINVAL): they are written
 // without fsync, said once in the log, and a chunk is confirmed once written, as on stdout.
