@@ -5,8 +5,23 @@
 // On an error (ENOSPC, EIO, a missing directory) the chunks are kept and the cycle is retried with backoff,
 // reopening the file; nothing is confirmed that has not been fsynced. When the file is renamed or removed
 // under it (logrotate), the next cycle opens a new one at the path.
+//
+// No record is torn across files, nor left torn in one. A write cut short (the disk filled up) is taken
+// back out of the file (ftruncate to the end of the last whole chunk) before the retry. The retry goes on
+// after what the batch already wrote only if the path still names that file, unchanged (same inode, same
+// size); any other file there (renamed away, truncated by copytruncate) gets the whole batch again from
+// its start: what reached the old file was never fsynced there, so it is not yet durable anywhere. (A
+// rename between a write and its fsync loses nothing: the fsync is of the same file, under its new name.)
+// A file removed while a batch went into it gets that batch again in a new file at the path. What no
+// writer can see: copytruncate in the instant between a short write and the next still leaves a torn
+// line (and between the size check and the cut, a run of zero bytes); logrotate's manual says copytruncate
+// can lose data anyway.
+//
+// Devices and FIFOs (/dev/null, a pipe to another program) cannot be fsynced (EINVAL): they are written
+// without fsync, said once in the log, and a chunk is confirmed once written, as on stdout.
 
 import { EventEmitter } from 'node:events'
+import type { Stats } from 'node:fs'
 import { open, stat, type FileHandle } from 'node:fs/promises'
 import { backoffDelay, sleep } from '../backoff.ts'
 import { CollectorError, describeError } from '../errors.ts'
@@ -19,6 +34,17 @@ export interface FileSinkOptions {
   highWaterMark?: number
   retryMaxDelayMs?: number
   fsyncIntervalMs?: number
+}
+
+/** The file the sink has open, or had open last. */
+interface OpenedFile {
+  readonly dev: number
+  readonly ino: number
+  /** A regular file: it has a size, can be cut back, and is fsynced (unless the kernel refuses). */
+  readonly regular: boolean
+  sync: boolean
+  /** Its size once the sink's writes so far landed (one collector per file, and O_APPEND). */
+  end: number
 }
 
 export class FileSink extends EventEmitter implements Sink {
@@ -34,6 +60,10 @@ export class FileSink extends EventEmitter implements Sink {
   #writtenEntries = 0
   #writtenOffset = 0
   #handle: FileHandle | null = null
+  /** What #handle is open on; kept after it is closed, to tell whether a reopen finds the same file. */
+  #file: OpenedFile | null = null
+  /** Writing without fsync has been logged (once per sink). */
+  #saidNoSync = false
   /** The file's tail was checked for a torn line left by a crash (once per process). */
   #checked = false
   #lastRotationCheck = 0
@@ -139,8 +169,9 @@ export class FileSink extends EventEmitter implements Sink {
         if (this.#destroyed) return
         this.#healthy = false
         const delayMs = backoffDelay(attempt, { maxMs: this.#retryMaxDelayMs })
-        const { code } = describeError(err)
-        this.#logger.warn({ sink: this.kind, code, path: this.path, attempt, delayMs }, 'file write failed; retrying')
+        const { code, message } = describeError(err)
+        this.#logger.warn({ sink: this.kind, code, message, path: this.path, attempt, delayMs }, 'file write failed; retrying')
+        await this.#cutPartial()
         await this.#closeHandle()
         if (!(await sleep(delayMs, this.#abort.signal))) return
       }
@@ -148,37 +179,109 @@ export class FileSink extends EventEmitter implements Sink {
   }
 
   async #writeAndSync(count: number): Promise<void> {
-    if (this.#handle !== null && (await this.#rotated(this.#handle))) {
+    if (this.#handle !== null && (await this.#rotated())) {
       this.#logger.info({ sink: 'file', path: this.path }, 'the output file was moved or removed (log rotation?): opening a new one')
       await this.#closeHandle()
     }
-    if (this.#handle === null) {
-      if (!this.#checked) {
-        await cutTornLine(this.path, this.#logger)
-        this.#checked = true
-      }
-      // 'a' is O_WRONLY | O_CREAT | O_APPEND; the mode applies only when the file is created.
-      this.#handle = await open(this.path, 'a', 0o640)
-    }
-    const handle = this.#handle
+    if (this.#handle === null) await this.#open()
+    const handle = this.#handle!
+    const file = this.#file!
     if (this.#destroyed) return
     const entries = this.#ledger.entries
     while (this.#writtenEntries < count) {
       const buffers = [entries[this.#writtenEntries].chunk.subarray(this.#writtenOffset)]
       for (let i = this.#writtenEntries + 1; i < count; i++) buffers.push(entries[i].chunk)
       const { bytesWritten } = await handle.writev(buffers)
+      file.end += bytesWritten
       if (this.#destroyed) return
-      // A short write (e.g. the disk filled up mid-way) continues where it stopped, so no record is torn.
+      // A short write (e.g. the disk filled up mid-way) goes on where it stopped, in this same file.
       this.#advance(bytesWritten, count)
     }
-    try {
-      await handle.sync()
-    } catch (err) {
-      // After a failed fsync the kernel may have dropped the dirty pages: write the whole batch again.
-      // That may duplicate records, which at-least-once allows; losing them it does not.
+    if (file.sync) {
+      try {
+        await handle.sync()
+      } catch (err) {
+        if (describeError(err).code === 'EINVAL') {
+          this.#withoutFsync(file, 'fsync_einval') // the kernel says this file cannot be synced: it never will be
+        } else {
+          // After a failed fsync the kernel may have dropped the dirty pages: write the whole batch again.
+          // That may duplicate records, which at-least-once allows; losing them it does not.
+          this.#writtenEntries = 0
+          this.#writtenOffset = 0
+          throw err
+        }
+      }
+    }
+    // Written and fsynced into a file nobody can open any more (removed since the last look at the path):
+    // not delivered. The batch goes again, whole, into a new file at the path. One fstat per cycle.
+    if (file.regular && (await handle.stat()).nlink === 0) {
       this.#writtenEntries = 0
       this.#writtenOffset = 0
+      throw new CollectorError('ERR_SINK', 'the output file was removed while being written')
+    }
+  }
+
+  /**
+   * Opens the file at the path. What the batch wrote before a failure is kept only if this is the same
+   * file, unchanged since: otherwise the batch starts again from its first chunk, here.
+   */
+  async #open(): Promise<void> {
+    if (!this.#checked) {
+      await cutTornLine(this.path, this.#logger)
+      this.#checked = true
+    }
+    // 'a' is O_WRONLY | O_CREAT | O_APPEND; the mode applies only when the file is created. A FIFO's open
+    // waits for a reader.
+    const handle = await open(this.path, 'a', 0o640)
+    let info: Stats
+    try {
+      info = await handle.stat()
+    } catch (err) {
+      await handle.close().catch(() => {})
       throw err
+    }
+    const regular = info.isFile()
+    // fsync works on regular files and block devices; on a character device or a FIFO it fails (EINVAL).
+    const file: OpenedFile = { dev: info.dev, ino: info.ino, regular, sync: regular || info.isBlockDevice(), end: info.size }
+    const last = this.#file
+    const same = last !== null && regular && last.regular && file.dev === last.dev && file.ino === last.ino && file.end === last.end
+    if (!same && (this.#writtenEntries > 0 || this.#writtenOffset > 0)) {
+      this.#logger.info({ sink: 'file', path: this.path }, 'another file is at the path since a write failed (log rotation?): writing the whole batch again into it')
+      this.#writtenEntries = 0
+      this.#writtenOffset = 0
+    }
+    this.#handle = handle
+    this.#file = file
+    if (!file.sync) this.#withoutFsync(file, info.isFIFO() ? 'fifo' : 'device')
+  }
+
+  /** From now on this file is written without fsync; said once per sink (info for a device or FIFO, which is chosen; warn when a file's fsync says EINVAL). */
+  #withoutFsync(file: OpenedFile, reason: 'fifo' | 'device' | 'fsync_einval'): void {
+    file.sync = false
+    if (this.#saidNoSync) return
+    this.#saidNoSync = true
+    const fields = { sink: 'file', path: this.path, reason }
+    const note = 'the output cannot be fsynced: writing it without fsync, each chunk confirmed once written'
+    if (reason === 'fsync_einval') this.#logger.warn(fields, note)
+    else this.#logger.info(fields, note)
+  }
+
+  /**
+   * After a failed write: takes the part of a chunk it left at the end of the file back out, so that the
+   * file ends with a whole record and the retry writes that chunk whole, wherever it goes. Only while the
+   * file is as the sink left it; if it is not, or the cut fails, the reopen sees a changed file.
+   */
+  async #cutPartial(): Promise<void> {
+    const handle = this.#handle
+    const file = this.#file
+    if (handle === null || file === null || !file.regular || this.#writtenOffset === 0) return
+    try {
+      if ((await handle.stat()).size !== file.end) return
+      await handle.truncate(file.end - this.#writtenOffset)
+      file.end -= this.#writtenOffset
+      this.#writtenOffset = 0
+    } catch (err) {
+      this.#logger.warn({ sink: 'file', path: this.path, code: describeError(err).code }, 'could not cut a partly written record back out of the file')
     }
   }
 
@@ -186,12 +289,12 @@ export class FileSink extends EventEmitter implements Sink {
    * Whether the path no longer names the open file (logrotate renamed it, or someone removed it), checked
    * at most once a second: then the sink opens a new file at the path, as log shippers do.
    */
-  async #rotated(handle: FileHandle): Promise<boolean> {
+  async #rotated(): Promise<boolean> {
     const now = Date.now()
     if (now - this.#lastRotationCheck < 1000) return false
     this.#lastRotationCheck = now
-    const [atPath, open] = await Promise.all([stat(this.path).catch(() => null), handle.stat()])
-    return atPath === null || atPath.ino !== open.ino || atPath.dev !== open.dev
+    const atPath = await stat(this.path).catch(() => null)
+    return atPath === null || atPath.ino !== this.#file!.ino || atPath.dev !== this.#file!.dev
   }
 
   #advance(bytesWritten: number, count: number): void {
@@ -242,6 +345,8 @@ export class FileSink extends EventEmitter implements Sink {
 export async function cutTornLine(path: string, logger: Logger): Promise<void> {
   let handle: FileHandle
   try {
+    // Only a regular file keeps what was written to it (a device or FIFO has nothing to cut).
+    if (!(await stat(path)).isFile()) return
     handle = await open(path, 'r+')
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return

@@ -6,7 +6,11 @@
 // receiver had not read when the connection broke (it was stopped, crashed, or reset) would be lost
 // although confirmed, so the last RESEND_BYTES confirmed are kept and written again first on the next
 // connection, before the chunks whose callback had not fired (at-least-once: a reconnect may duplicate up
-// to RESEND_BYTES of records). What a receiver loses after reading it is the receiver's to keep.
+// to RESEND_BYTES of records). What is written again is tracked like any other write: handed to the kernel,
+// it is among the last RESEND_BYTES again; if that connection breaks too, before or after, it goes out on
+// the next one. What a receiver loses after reading it is the receiver's to keep. On close, the connection
+// is ended and kept until the receiver closes its side too (it has read everything then), not for a fixed
+// grace: a slow receiver still gets what was confirmed (and so deleted from SQS) before the process exits.
 //
 // The connection is kept open, from the start and while idle, not opened at the first write: so a wrong
 // address or a receiver that is down shows in /readyz (and the log) at start, and a receiver that went
@@ -35,6 +39,12 @@ export interface SyslogSinkOptions extends TlsTrust {
 }
 
 const keepAliveDelayMs = 30_000
+/**
+ * How long close() waits for the receiver to close its side after ours. That close is the only sign TCP
+ * syslog gives that the receiver read everything (it reads our end of stream last); until then what the
+ * kernel holds for it may be unread, although confirmed. As long as the collector's default shutdown_timeout.
+ */
+const endTimeoutMs = 30_000
 /** More than the kernel's socket buffers hold on both ends (Linux autotunes to 4 MiB send, 6 MiB receive). */
 export const RESEND_BYTES = 16 << 20
 
@@ -58,11 +68,16 @@ export class SyslogSink extends EventEmitter implements Sink {
   #destroyed = false
   #closing: Promise<void> | null = null
   readonly #abort = new AbortController()
-  /** Recently confirmed chunks (≤ RESEND_BYTES), oldest first: written again after a broken connection. */
+  /**
+   * Chunks handed to the kernel on the current connection (≤ RESEND_BYTES), oldest first: written again
+   * after it breaks. Those written again on it come first, since they were written first.
+   */
   #recent: Uint8Array[] = []
   #recentBytes = 0
   /** Chunks to write first on the next connection. */
   #resend: Uint8Array[] = []
+  /** Chunks written again on the current connection whose callback has not fired yet, oldest first. */
+  #resending: Uint8Array[] = []
 
   constructor(target: SyslogTarget, options: SyslogSinkOptions) {
     super()
@@ -123,7 +138,8 @@ export class SyslogSink extends EventEmitter implements Sink {
       this.#healthy = true
       const resend = this.#resend
       this.#resend = []
-      for (const chunk of resend) socket.write(chunk)
+      this.#resending = resend
+      for (const chunk of resend) this.#sendAgain(socket, chunk)
       if (resend.length > 0) this.#logger.warn({ sink: this.kind, chunks: resend.length }, 'wrote recently confirmed records again after a broken connection (duplicates possible)')
       for (const entry of this.#ledger.entries) this.#send(socket, entry)
     })
@@ -151,6 +167,15 @@ export class SyslogSink extends EventEmitter implements Sink {
     })
   }
 
+  /** Writes a chunk confirmed on an earlier connection; once in the kernel it is among the recent ones again. */
+  #sendAgain(socket: net.Socket, chunk: Uint8Array): void {
+    socket.write(chunk, (err) => {
+      if (err || this.#socket !== socket) return
+      this.#resending.shift() // this chunk: a socket calls back in write order
+      this.#remember(chunk)
+    })
+  }
+
   #remember(chunk: Uint8Array): void {
     this.#recent.push(chunk)
     this.#recentBytes += chunk.byteLength
@@ -163,11 +188,14 @@ export class SyslogSink extends EventEmitter implements Sink {
     const wasConnected = this.#connected
     this.#connected = false
     if (this.#destroyed || this.#closed) return
-    if (wasConnected && this.#recent.length > 0) {
-      // We did not close it: what the receiver had not read yet is gone with the connection.
-      this.#resend = [...this.#recent, ...this.#resend]
+    if (wasConnected) {
+      // We did not close it: what the receiver had not read yet is gone with the connection. In write
+      // order: what the kernel took (the re-sent chunks first), then the re-sent chunks it had not taken
+      // yet (while any is left, no later chunk was confirmed on this connection).
+      this.#resend = [...this.#recent, ...this.#resending]
       this.#recent = []
       this.#recentBytes = 0
+      this.#resending = []
     }
     const delayMs = backoffDelay(this.#attempt++, { maxMs: this.#retryMaxDelayMs })
     const code = this.#lastError === null ? 'ECLOSED' : describeError(this.#lastError).code
@@ -187,13 +215,16 @@ export class SyslogSink extends EventEmitter implements Sink {
     })
   }
 
-  /** Graceful end after everything is confirmed; destroys the socket if the peer does not close in time. */
+  /** Graceful end after everything is confirmed: waits for the receiver to close its side (it read all), or destroys the socket after endTimeoutMs. */
   async #endSocket(): Promise<void> {
     const socket = this.#socket
     this.#abort.abort() // a pending reconnect has nothing left to send
     if (socket === null || socket.destroyed) return
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => socket.destroy(), 2_000)
+      const timer = setTimeout(() => {
+        this.#logger.warn({ sink: this.kind, timeoutMs: endTimeoutMs }, 'the syslog receiver did not close the connection after its end: records it had not read yet may be lost')
+        socket.destroy()
+      }, endTimeoutMs)
       socket.once('close', () => {
         clearTimeout(timer)
         resolve()

@@ -3,6 +3,7 @@
 // one line to a file. Installed by .ci/run (packages rsyslog, rsyslog-gnutls).
 
 import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -63,12 +64,41 @@ export class Rsyslog {
     this.child = null
     if (child) await terminate(child)
   }
+
+  /** SIGSTOP: rsyslogd reads nothing more; the kernel still accepts connections and holds what they send. */
+  freeze(): void {
+    this.child?.kill('SIGSTOP')
+  }
+
+  /** SIGKILL, as a crash: what the kernel held for it unread, and what it had read but not written, is gone. */
+  async crash(): Promise<void> {
+    const child = this.child
+    this.child = null
+    if (child === null || child.exitCode !== null || child.signalCode !== null) return
+    const exited = once(child, 'exit')
+    child.kill('SIGKILL')
+    await exited
+  }
+
+  /** Bytes that arrived on connections to it and that it has not read (rx_queue in /proc/net/tcp). */
+  unreadBytes(): number {
+    return tcpSockets(this.port)
+      .filter((s) => s.state === '01') // established, accepted or still in the accept queue
+      .reduce((n, s) => n + s.rxQueue, 0)
+  }
 }
 
 function listening(port: number): boolean {
-  // /proc/net/tcp lists listening sockets (state 0A) with the port in hex.
+  return tcpSockets(port).some((s) => s.state === '0A')
+}
+
+/** The sockets /proc/net/tcp lists with `port` as their local port: state (hex, 0A listening) and unread bytes. */
+function tcpSockets(port: number): Array<{ state: string; rxQueue: number }> {
   const hex = port.toString(16).toUpperCase().padStart(4, '0')
   return readFileSync('/proc/net/tcp', 'utf8')
     .split('\n')
-    .some((l) => l.includes(`:${hex} `) && l.split(/\s+/)[4] === '0A')
+    .slice(1)
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f[1]?.endsWith(`:${hex}`))
+    .map((f) => ({ state: f[3], rxQueue: Number.parseInt(f[4].split(':')[1], 16) }))
 }

@@ -1,8 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs'
-import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { execFileSync } from 'node:child_process'
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs'
+import { copyFile, mkdir, mkdtemp, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { within } from '../../src/backoff.ts'
 import { silentLogger } from '../../src/log.ts'
 import { FileSink, cutTornLine } from '../../src/sinks/file.ts'
 import { captureLogger, codeOf, recorder } from '../helpers/sink-harness.ts'
@@ -184,5 +186,132 @@ describe('file sink and log rotation', () => {
     await sink.close()
     expect(await readFile(`${path}.1`, 'utf8')).toBe('before rotation\n')
     expect(await readFile(path, 'utf8')).toBe('after rotation\n')
+  })
+})
+
+/**
+ * This process's file size limit (RLIMIT_FSIZE, soft), through prlimit(1): a write past it is cut short,
+ * and the next one fails with EFBIG (Node ignores SIGXFSZ), as on a full disk. Not in effect by default.
+ */
+function limitFileSize(bytes: number | 'unlimited'): void {
+  execFileSync('prlimit', ['--pid', String(process.pid), `--fsize=${bytes}:`])
+}
+
+/** Every line of `text` is a whole record (JSON), and it ends with a newline. */
+function wholeLines(text: string): boolean {
+  if (text !== '' && !text.endsWith('\n')) return false
+  return text.split('\n').slice(0, -1).every((l) => {
+    try {
+      JSON.parse(l)
+      return true
+    } catch {
+      return false
+    }
+  })
+}
+
+describe('file sink: a write cut short, then the file changes before the retry', () => {
+  const prefill = Buffer.concat(Array.from({ length: 20 }, (_, i) => line(i)))
+  const a = Buffer.concat(Array.from({ length: 5 }, (_, i) => line(1000 + i, 30)))
+  const b = Buffer.concat(Array.from({ length: 5 }, (_, i) => line(2000 + i, 30)))
+
+  /**
+   * Writes a and b in one batch to a file that is full after a and 40 bytes of b: the write stops inside
+   * b and the retries fail (EFBIG) until `rotate` runs; then resolves once both are confirmed. The file is
+   * rotated while the sink waits between two attempts (one of 400 ms or more, after it cut the part of b
+   * back out), as logrotate would most of the time: copytruncate in the middle of an attempt, between a
+   * short write and the next, is a race the sink cannot see (logrotate's manual says so).
+   */
+  async function cutShortThen(path: string, rotate: () => Promise<void>) {
+    await writeFile(path, prefill)
+    const { logger, lines } = captureLogger()
+    const sink = new FileSink(path, { logger, fsyncIntervalMs: 1 })
+    limitFileSize(prefill.length + a.length + 40)
+    try {
+      const confirmed = Promise.all([a, b].map((chunk) => writeConfirmed(sink, chunk.toString())))
+      const refused = () => lines.filter((l) => l.code === 'EFBIG')
+      await waitUntil(() => refused().length >= 2 && Number(refused().at(-1)!.delayMs) >= 400, 'writes refused by the size limit, then a long wait')
+      // A sink that does not cut it back (as before) is rotated all the same: the checks show what that leaves.
+      await waitUntil(() => statSync(path).size === prefill.length + a.length, 'the part of b cut back out', 2_000).catch(() => {})
+      await rotate()
+      expect(await within(confirmed, 5_000)).toBe(true)
+    } finally {
+      limitFileSize('unlimited')
+    }
+    await sink.close()
+    return { lines }
+  }
+
+  it('renamed (logrotate create): the old file is cut back to its last whole record, the new one gets the whole batch', async () => {
+    const path = join(dir, 'cloudtrail.log')
+    await cutShortThen(path, () => rename(path, `${path}.1`))
+    const [old, fresh] = [await readFile(`${path}.1`, 'utf8'), await readFile(path, 'utf8')]
+    // a reached the old file but was never fsynced there: it is written again, with b, into the new one.
+    expect(old).toBe(Buffer.concat([prefill, a]).toString())
+    expect(fresh).toBe(Buffer.concat([a, b]).toString())
+    expect([wholeLines(old), wholeLines(fresh)]).toEqual([true, true])
+  })
+
+  it('truncated in place (logrotate copytruncate): the whole batch again, from its start', async () => {
+    const path = join(dir, 'cloudtrail.log')
+    await cutShortThen(path, async () => {
+      await copyFile(path, `${path}.1`)
+      await truncate(path, 0)
+    })
+    const fresh = await readFile(path, 'utf8')
+    expect(fresh).toBe(Buffer.concat([a, b]).toString())
+    expect(wholeLines(fresh)).toBe(true)
+  })
+
+  it('the same file, unchanged: the retry goes on after what is already there, and the file holds each record once', async () => {
+    const path = join(dir, 'cloudtrail.log')
+    await cutShortThen(path, async () => limitFileSize('unlimited'))
+    const text = await readFile(path, 'utf8')
+    expect(text).toBe(Buffer.concat([prefill, a, b]).toString())
+    expect(wholeLines(text)).toBe(true)
+  })
+})
+
+describe('file sink: the file removed while a batch is written', () => {
+  it('writes that batch again into a new file at the path, not only into the removed one', async () => {
+    const path = join(dir, 'cloudtrail.log')
+    const sink = new FileSink(path, { logger: silentLogger(), fsyncIntervalMs: 1 })
+    await writeConfirmed(sink, 'first\n')
+    await writeConfirmed(sink, 'second\n') // the sink has looked at the path now, and looks again in a second
+    await rm(path)
+    await writeConfirmed(sink, 'third\n')
+    await sink.close()
+    expect(await readFile(path, 'utf8')).toBe('third\n')
+  })
+})
+
+describe('file sink to files that cannot be fsynced', () => {
+  it('writes /dev/null without fsync, confirms, and says so once', async () => {
+    const { logger, lines } = captureLogger()
+    const sink = new FileSink('/dev/null', { logger, fsyncIntervalMs: 1 })
+    for (let i = 0; i < 3; i++) expect(await within(writeConfirmed(sink, `record ${i}\n`), 5_000)).toBe(true)
+    expect(await within(sink.close(), 5_000)).toBe(true)
+    expect(sink.healthy).toBe(true)
+    const said = lines.filter((l) => /without fsync/.test(String(l.msg)))
+    expect(said).toHaveLength(1)
+    expect(said[0]).toMatchObject({ sink: 'file', path: '/dev/null' })
+    expect(lines.filter((l) => Number(l.level) >= 40 && !said.includes(l))).toEqual([])
+  })
+
+  it('writes a FIFO without fsync: the reader gets every record, once, in order', async () => {
+    const fifo = join(dir, 'records.fifo')
+    execFileSync('mkfifo', [fifo])
+    const received: Buffer[] = []
+    const reader = createReadStream(fifo)
+    reader.on('data', (d) => received.push(d as Buffer))
+    const ended = new Promise((resolve) => reader.on('end', () => resolve(null)))
+    const { logger, lines } = captureLogger()
+    const sink = new FileSink(fifo, { logger, fsyncIntervalMs: 1 })
+    const chunks = Array.from({ length: 3 }, (_, i) => line(i, 100))
+    for (const chunk of chunks) expect(await within(writeConfirmed(sink, chunk.toString()), 5_000)).toBe(true)
+    expect(await within(sink.close(), 5_000)).toBe(true)
+    expect(await within(ended, 5_000)).toBe(true)
+    expect(Buffer.concat(received)).toEqual(Buffer.concat(chunks))
+    expect(lines.filter((l) => /without fsync/.test(String(l.msg)))).toHaveLength(1)
   })
 })

@@ -1,10 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { within } from '../../src/backoff.ts'
 import { silentLogger, type Logger } from '../../src/log.ts'
 import { createSink } from '../../src/sinks/index.ts'
 import { RESEND_BYTES, SyslogSink } from '../../src/sinks/syslog.ts'
 import { SyslogServer } from '../helpers/servers.ts'
 import { captureLogger, codeOf, recorder, tlsDestination } from '../helpers/sink-harness.ts'
 import { waitUntil } from '../helpers/wait.ts'
+
+const bytesOf = (buffers: Buffer[] | undefined) => (buffers ?? []).reduce((n, b) => n + b.length, 0)
 
 /** One RFC 5424 message with RFC 6587 octet counting, as the parse workers frame it. */
 function frame(i: number, pad = 0): Buffer {
@@ -117,6 +120,57 @@ describe('SyslogSink over tcp://', () => {
     expect(server.framingErrors).toBe(0)
   })
 
+  // Two breaks, with nothing read in between: what went out again on the second connection must go out
+  // again on the third.
+  it('re-sends again after a second break what it re-sent on the connection that broke', async () => {
+    const { logger, lines } = captureLogger()
+    const { server, sink } = await setup({ logger })
+    server.pause() // reads nothing, on this connection and the next ones
+    const { results, confirmFor } = recorder()
+    const frames = Array.from({ length: 20 }, (_, i) => frame(i, 800))
+    frames.forEach((f, i) => sink.write(f, confirmFor(i)))
+    await sink.flush() // confirmed: the kernel took them; the receiver never reads them
+    const resent = () => lines.filter((l) => /wrote recently confirmed records again/.test(String(l.msg))).length
+    server.reset()
+    await waitUntil(() => server.connections === 2 && resent() === 1, 'the re-send, on a second connection')
+    await new Promise((resolve) => setTimeout(resolve, 100)) // its write callbacks
+    server.reset() // the second connection breaks too, unread
+    await waitUntil(() => server.connections === 3 && sink.healthy, 'a third connection')
+    server.resume()
+    const all = Buffer.concat(frames)
+    await waitUntil(() => bytesOf(server.byConnection[2]) >= all.length, 'the frames on the third connection', 3_000).catch(() => {})
+    expect(bytesOf(server.byConnection[2])).toBe(all.length)
+    expect(Buffer.concat(server.byConnection[2])).toEqual(all)
+    expect([server.byConnection[0], server.byConnection[1]]).toEqual([[], []])
+    expect(resent()).toBe(2)
+    expect(results.map((r) => [r.i, r.err])).toEqual(frames.map((_, i) => [i, null]))
+  })
+
+  it('re-sends again after a second break the re-sent chunks still waiting for the kernel when it broke', async () => {
+    const { server, sink } = await setup({ highWaterMark: 256 * 1024 * 1024 })
+    const chunks = Array.from({ length: 400 }, (_, i) => Buffer.concat(Array.from({ length: 50 }, (_, j) => frame(i * 50 + j, 800))))
+    chunks.forEach((chunk) => sink.write(chunk, () => {}))
+    await sink.flush()
+    await waitUntil(() => bytesOf(server.byConnection[0]) === bytesOf(chunks), 'every chunk read on the first connection')
+    // ~17 MB were confirmed: the sink keeps the last RESEND_BYTES of them to write again.
+    const k = chunks.findIndex((_, k) => bytesOf(chunks.slice(k)) <= RESEND_BYTES)
+    const window = Buffer.concat(chunks.slice(k))
+    server.pause()
+    server.reset()
+    // The second connection is not read: the kernel takes a few MB of the 16 MiB written again, the rest
+    // waits in the socket for its write callback when this connection breaks too.
+    await waitUntil(() => server.connections === 2 && sink.healthy, 'a second connection')
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    server.reset()
+    await waitUntil(() => server.connections === 3 && sink.healthy, 'a third connection')
+    server.resume()
+    await waitUntil(() => bytesOf(server.byConnection[2]) >= window.length, 'the window on the third connection', 5_000).catch(() => {})
+    expect(bytesOf(server.byConnection[1])).toBe(0)
+    expect(bytesOf(server.byConnection[2])).toBe(window.length)
+    expect(Buffer.concat(server.byConnection[2]).equals(window)).toBe(true) // not toEqual: its diff of MBs never ends
+    expect(server.framingErrors).toBe(0)
+  })
+
   it('holds the chunks while the receiver is down, is unhealthy, and delivers them when it is back', async () => {
     const { logger, lines } = captureLogger()
     const { server, sink } = await setup({ logger })
@@ -166,6 +220,23 @@ describe('SyslogSink over tcp://', () => {
     await waitUntil(() => !sink.healthy, 'the sink to see it gone, without a write')
     await server.restart()
     await waitUntil(() => sink.healthy && server.connections === 3, 'the sink to be back')
+  })
+
+  it('close waits until a slow receiver has read everything confirmed, not a fixed time', async () => {
+    const { server, sink } = await setup()
+    server.pause()
+    const { results, confirmFor } = recorder()
+    const frames = Array.from({ length: 1000 }, (_, i) => frame(i, 800)) // ~0.9 MB: the kernel takes it all
+    frames.forEach((f, i) => sink.write(f, confirmFor(i)))
+    await sink.flush()
+    expect(results).toHaveLength(1000) // confirmed, and so deleted from SQS, yet unread
+    let closed = false
+    const closing = sink.close().then(() => (closed = true))
+    await new Promise((resolve) => setTimeout(resolve, 3_000)) // a receiver slower than any fixed grace
+    expect(closed).toBe(false)
+    server.resume()
+    expect(await within(closing, 5_000)).toBe(true)
+    expect(Buffer.concat(server.frames).equals(Buffer.concat(frames))).toBe(true)
   })
 
   it('close flushes and is idempotent; writes after close and pending writes at destroy fail ERR_SINK_CLOSED', async () => {
