@@ -20,9 +20,10 @@ const table = {
   ERR_NOTIFICATION_INVALID: { reason: 'notification_invalid', permanent: true },
   ERR_NOTIFICATION_TOO_LARGE: { reason: 'notification_too_large', permanent: true },
   ERR_BUCKET_NOT_ALLOWED: { reason: 'bucket_not_allowed', permanent: true },
-  // S3
+  // S3. Only S3's own NoSuchKey is permanent: a missing bucket or a bare 404 is what a wrong endpoint or
+  // region answers for every object, and must not delete every message.
   ERR_S3_NO_SUCH_KEY: { reason: 'no_such_key', permanent: true },
-  ERR_S3_NO_SUCH_BUCKET: { reason: 'no_such_bucket', permanent: true },
+  ERR_S3_NO_SUCH_BUCKET: { reason: 'no_such_bucket', permanent: false },
   ERR_S3_ACCESS_DENIED: { reason: 'access_denied', permanent: false },
   ERR_S3_TRANSIENT: { reason: 's3_transient', permanent: false },
   // object contents

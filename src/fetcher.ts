@@ -12,33 +12,73 @@ import { WHOLE_OBJECT_BYTES, type ObjectInput } from './pool.ts'
 
 const STREAM_CHUNK = 256 << 10
 /**
- * Attempts per object for transient failures (5xx, throttling, resets, a body cut short), each after a
- * backoff; the SDK also retries each request 3 times. Beyond that the message goes back to the queue.
+ * Attempts per object for transient failures (5xx, throttling, resets, a body cut short, a bare 404),
+ * each after a backoff; the SDK also retries each request 3 times. Beyond that the message goes back to
+ * the queue.
  */
 const ATTEMPTS = 3
+/** What a log quotes of a header from whoever answered (a proxy's Server header, say). */
+const HEADER_CHARS = 80
+
+export interface FetcherOptions {
+  /** Where the GETs go, for messages: s3_endpoint, or S3's regional endpoint. */
+  endpoint?: string
+  wholeObjectBytes?: number
+}
 
 export interface Opened {
   size: number
   input: ObjectInput
 }
 
-function s3Error(err: unknown, ref: ObjectRef): CollectorError {
-  const e = err as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number }; message?: string }
-  const name = e.name ?? e.Code ?? ''
+interface SdkError {
+  name?: string
+  Code?: string
+  message?: string
+  $metadata?: { httpStatusCode?: number }
+  $response?: { headers?: Record<string, string | undefined> }
+}
+
+/** The error code of S3's XML error document; the SDK names an answer without one after its status (NotFound, Unknown). */
+function s3Code(e: SdkError): string | undefined {
+  if (typeof e.Code === 'string' && e.Code !== '') return e.Code
+  // Modelled exceptions carry the document's code as their name, and only then.
+  return e.name === 'NoSuchKey' || e.name === 'NoSuchBucket' || e.name === 'AccessDenied' ? e.name : undefined
+}
+
+function s3Error(err: unknown, ref: ObjectRef, endpoint: string): CollectorError {
+  const e = err as SdkError
+  const code = s3Code(e)
   const status = e.$metadata?.httpStatusCode
   const context = { bucket: ref.bucket, key: ref.key, cause: err }
-  if (name === 'NoSuchKey' || (status === 404 && name !== 'NoSuchBucket')) return new CollectorError('ERR_S3_NO_SUCH_KEY', 'the object does not exist', context)
-  if (name === 'NoSuchBucket') return new CollectorError('ERR_S3_NO_SUCH_BUCKET', 'the bucket does not exist', context)
-  if (name === 'AccessDenied' || status === 403) return new CollectorError('ERR_S3_ACCESS_DENIED', 'access denied (check s3:GetObject on the bucket)', context)
+  if (code === 'NoSuchKey') return new CollectorError('ERR_S3_NO_SUCH_KEY', 'the object does not exist', context)
+  if (code === 'NoSuchBucket') return new CollectorError('ERR_S3_NO_SUCH_BUCKET', `the bucket does not exist at ${endpoint} (wrong region or s3_endpoint?)`, context)
+  if (status === 403 && code) {
+    return new CollectorError('ERR_S3_ACCESS_DENIED', `access denied (${code}): check s3:GetObject on the bucket; without s3:ListBucket, S3 answers a missing key so too`, context)
+  }
+  if ((status === 404 || status === 403) && !code) {
+    // Not S3 speaking: a proxy, a wrong s3_endpoint, an S3-compatible store's router. Nothing says the
+    // object is missing, so this is retried and never deletes the message.
+    const headers = e.$response?.headers ?? {}
+    const from = [headers.server && `server ${headers.server}`, headers['content-type'] && `content-type ${headers['content-type']}`].filter(Boolean).join(', ').slice(0, HEADER_CHARS)
+    return new CollectorError('ERR_S3_TRANSIENT', `HTTP ${status} without an S3 error code from ${endpoint}${from ? ` (${from})` : ''}: is s3_endpoint right, or a proxy in the way?`, context)
+  }
+  const name = code ?? e.name ?? ''
   return new CollectorError('ERR_S3_TRANSIENT', `S3 GET failed: ${name || 'error'}${status ? ` (HTTP ${status})` : ''}: ${e.message ?? ''}`.trim(), context)
 }
 
 export class Fetcher {
+  private readonly endpoint: string
+  private readonly wholeObjectBytes: number
+
   constructor(
     private readonly s3: S3Client,
     private readonly log: Logger,
-    private readonly wholeObjectBytes = WHOLE_OBJECT_BYTES,
-  ) {}
+    options: FetcherOptions = {},
+  ) {
+    this.endpoint = options.endpoint ?? 'S3'
+    this.wholeObjectBytes = options.wholeObjectBytes ?? WHOLE_OBJECT_BYTES
+  }
 
   /** Starts the GET; throws CollectorError (ERR_S3_…) when the object cannot be had. */
   async open(ref: ObjectRef, signal?: AbortSignal): Promise<Opened> {
@@ -48,7 +88,7 @@ export class Fetcher {
         if (size > this.wholeObjectBytes) return { size, input: { chunks: coalesce(body, STREAM_CHUNK) } }
         return { size, input: { whole: await readWhole(body, size) } }
       } catch (err) {
-        const e = err instanceof CollectorError ? err : s3Error(err, ref)
+        const e = err instanceof CollectorError ? err : s3Error(err, ref, this.endpoint)
         if (e.code !== 'ERR_S3_TRANSIENT' || signal?.aborted || attempt >= ATTEMPTS) throw e
         this.log.warn({ stage: 's3', bucket: ref.bucket, key: ref.key, attempt, code: e.code, reason: e.message }, 'S3 GET failed; retrying')
         await sleep(backoffDelay(attempt, { baseMs: 250, maxMs: 5000 }), signal)

@@ -1,6 +1,6 @@
 // A fault-injecting HTTP proxy in front of fauxqs (used by the tests and by `make soak`): the collector talks to the proxy, the proxy to the
-// real server. A rule per request decides: pass, answer with an AWS error (5xx, throttling), reset the
-// connection, or delay. This is fault injection a server cannot produce on its own, at the edge only.
+// real server. A rule per request decides: pass, answer with an AWS error (5xx, throttling) or with
+// anything else (what a proxy or a wrong endpoint says), reset the connection, or delay. This is fault injection a server cannot produce on its own, at the edge only.
 
 import { once } from 'node:events'
 import http from 'node:http'
@@ -13,6 +13,7 @@ export interface ProxiedRequest {
   /** SQS: the action (ReceiveMessage, DeleteMessageBatch…); S3: the HTTP method. */
   action: string
   path: string
+  headers: http.IncomingHttpHeaders
 }
 
 export type Fault =
@@ -23,6 +24,8 @@ export type Fault =
   | { kind: 'delay'; ms: number }
   /** Sends the headers and part of the body, then resets the connection. */
   | { kind: 'cut'; after: number }
+  /** Answers this, whoever would have answered (an HTML 404 from a proxy, say). */
+  | { kind: 'answer'; status: number; headers?: http.OutgoingHttpHeaders; body: string }
 
 export type Rule = (req: ProxiedRequest) => Fault
 
@@ -71,7 +74,7 @@ export class FaultProxy {
     const action = service === 'sqs' ? (target.split('.')[1] ?? /Action=(\w+)/.exec(body.toString('latin1'))?.[1] ?? 'unknown') : (req.method ?? 'GET')
     const path = req.url ?? '/'
     this.seen.set(action, (this.seen.get(action) ?? 0) + 1)
-    const fault = this.rule({ service, action, path })
+    const fault = this.rule({ service, action, path, headers: req.headers })
     this.log.push({ service, action, path, fault: fault.kind, at: Date.now() })
     if (fault.kind !== 'pass' && fault.kind !== 'delay') this.injected.set(action, (this.injected.get(action) ?? 0) + 1)
 
@@ -81,6 +84,11 @@ export class FaultProxy {
     }
     if (fault.kind === 'error') {
       this.sendError(res, service, fault.status, fault.code)
+      return
+    }
+    if (fault.kind === 'answer') {
+      res.writeHead(fault.status, fault.headers)
+      res.end(fault.body)
       return
     }
     if (fault.kind === 'delay') {
