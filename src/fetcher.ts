@@ -1,6 +1,7 @@
 // S3 GETs on the main thread, asynchronous, over the keep-alive pool of aws.ts. Small objects are read
-// whole into one buffer of their own (transferred to a worker, never copied again); larger ones are
-// handed over as a stream of 256 KiB chunks, so no object is held whole because it is large.
+// whole into one buffer of their own (transferred to a worker, never copied again); larger ones, and
+// answers that do not say their size, are handed over as a stream of 256 KiB chunks, so no object is
+// held whole because it is large. The bytes are counted as they are read, whatever the answer claims.
 
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import type { Readable } from 'node:stream'
@@ -21,13 +22,16 @@ const ATTEMPTS = 3
 const HEADER_CHARS = 80
 
 export interface FetcherOptions {
+  /** Called with the compressed bytes as they are read (cloudtrail_s3_bytes_total). */
+  onBytes?: (bytes: number) => void
   /** Where the GETs go, for messages: s3_endpoint, or S3's regional endpoint. */
   endpoint?: string
   wholeObjectBytes?: number
 }
 
 export interface Opened {
-  size: number
+  /** The answer's Content-Length; null when it gave none (the body is then streamed). */
+  size: number | null
   input: ObjectInput
 }
 
@@ -68,6 +72,7 @@ function s3Error(err: unknown, ref: ObjectRef, endpoint: string): CollectorError
 }
 
 export class Fetcher {
+  private readonly onBytes: (bytes: number) => void
   private readonly endpoint: string
   private readonly wholeObjectBytes: number
 
@@ -76,6 +81,7 @@ export class Fetcher {
     private readonly log: Logger,
     options: FetcherOptions = {},
   ) {
+    this.onBytes = options.onBytes ?? (() => {})
     this.endpoint = options.endpoint ?? 'S3'
     this.wholeObjectBytes = options.wholeObjectBytes ?? WHOLE_OBJECT_BYTES
   }
@@ -85,8 +91,8 @@ export class Fetcher {
     for (let attempt = 1; ; attempt++) {
       try {
         const { body, size } = await this.get(ref, signal)
-        if (size > this.wholeObjectBytes) return { size, input: { chunks: coalesce(body, STREAM_CHUNK) } }
-        return { size, input: { whole: await readWhole(body, size) } }
+        if (size === null || size > this.wholeObjectBytes) return { size, input: { chunks: coalesce(body, STREAM_CHUNK, size, this.onBytes) } }
+        return { size, input: { whole: await readWhole(body, size, this.onBytes) } }
       } catch (err) {
         const e = err instanceof CollectorError ? err : s3Error(err, ref, this.endpoint)
         if (e.code !== 'ERR_S3_TRANSIENT' || signal?.aborted || attempt >= ATTEMPTS) throw e
@@ -97,33 +103,44 @@ export class Fetcher {
   }
 
   /** The GET; what it throws, open() maps to ERR_S3_… codes. */
-  private async get(ref: ObjectRef, signal?: AbortSignal): Promise<{ body: Readable; size: number }> {
+  private async get(ref: ObjectRef, signal?: AbortSignal): Promise<{ body: Readable; size: number | null }> {
     const out = await this.s3.send(new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key }), { abortSignal: signal })
     const body = out.Body as Readable | undefined
     if (!body) throw new Error('empty response body')
-    return { body, size: out.ContentLength ?? Number.MAX_SAFE_INTEGER }
+    return { body, size: out.ContentLength ?? null }
   }
 }
 
 /** Reads a body of known size into one buffer of its own. */
-async function readWhole(body: Readable, size: number): Promise<Uint8Array> {
+async function readWhole(body: Readable, size: number, onBytes: (bytes: number) => void): Promise<Uint8Array> {
   const out = new Uint8Array(size)
   let at = 0
-  for await (const chunk of body as AsyncIterable<Uint8Array>) {
-    if (at + chunk.length > size) throw new Error(`body longer than its Content-Length (${size})`)
-    out.set(chunk, at)
-    at += chunk.length
+  try {
+    for await (const chunk of body as AsyncIterable<Uint8Array>) {
+      if (at + chunk.length > size) throw new Error(`body longer than its Content-Length (${size})`)
+      out.set(chunk, at)
+      at += chunk.length
+    }
+  } finally {
+    onBytes(at)
   }
   if (at !== size) throw new Error(`body ended after ${at} of ${size} bytes`)
   return out
 }
 
-/** Socket reads (16–64 KiB) gathered into chunks of `size` bytes, each its own buffer. */
-async function* coalesce(body: Readable, size: number): AsyncGenerator<Uint8Array> {
+/**
+ * Socket reads (16–64 KiB) gathered into chunks of `size` bytes, each its own buffer; counted as they
+ * are read. With a Content-Length (`expected`), a body of another length fails as a transient error.
+ */
+async function* coalesce(body: Readable, size: number, expected: number | null, onBytes: (bytes: number) => void): AsyncGenerator<Uint8Array> {
   let buf = new Uint8Array(size)
   let at = 0
+  let read = 0
+  let counted = 0
   try {
     for await (const chunk of body as AsyncIterable<Uint8Array>) {
+      read += chunk.length
+      if (expected !== null && read > expected) throw new Error(`body longer than its Content-Length (${expected})`)
       let from = 0
       while (from < chunk.length) {
         const n = Math.min(size - at, chunk.length - from)
@@ -131,14 +148,18 @@ async function* coalesce(body: Readable, size: number): AsyncGenerator<Uint8Arra
         at += n
         from += n
         if (at === size) {
+          onBytes(read - counted)
+          counted = read
           yield buf
           buf = new Uint8Array(size)
           at = 0
         }
       }
     }
+    if (expected !== null && read !== expected) throw new Error(`body ended after ${read} of ${expected} bytes`)
     if (at > 0) yield buf.subarray(0, at).slice()
   } finally {
+    if (read > counted) onBytes(read - counted)
     body.destroy()
   }
 }

@@ -187,7 +187,6 @@ export class Processor {
     try {
       const opened = await this.fetcher.open(ref, signal)
       fetched = performance.now()
-      this.metrics.s3Bytes.inc(Math.min(opened.size, Number.MAX_SAFE_INTEGER))
       const result = await this.pool.parse(
         `s3://${ref.bucket}/${ref.key}`,
         opened.input,

@@ -1,12 +1,15 @@
-// The fetcher against a real S3 (fauxqs), in process: what each answer means for the message. A proxy
-// in front of fauxqs says what fauxqs cannot: an HTML 404 from something that is not S3.
+// The fetcher against a real S3 (fauxqs), in process: what each answer means for the message, and the
+// bytes counted as read. A proxy in front of fauxqs says what fauxqs cannot: an HTML 404 from something
+// that is not S3, an answer without Content-Length.
 
+import { randomBytes } from 'node:crypto'
 import { gzipSync } from 'node:zlib'
 import { S3Client } from '@aws-sdk/client-s3'
 import { describe, expect, it } from 'vitest'
 import type { CollectorError } from '../src/errors.ts'
 import { Fetcher, type FetcherOptions } from '../src/fetcher.ts'
 import { silentLogger } from '../src/log.ts'
+import { WHOLE_OBJECT_BYTES, type ObjectInput } from '../src/pool.ts'
 import { cleanup, emulator, useCleanup } from './helpers/cleanup.ts'
 import { FaultProxy, type Rule } from './helpers/fault-proxy.ts'
 import { credentials, type Emulator } from './helpers/fauxqs.ts'
@@ -19,6 +22,8 @@ interface Setup {
   emu: Emulator
   proxy: FaultProxy
   fetcher: Fetcher
+  /** What onBytes was told, in total. */
+  bytes: () => number
 }
 
 async function setup(rule: Rule = () => ({ kind: 'pass' }), options: FetcherOptions = {}): Promise<Setup> {
@@ -28,8 +33,16 @@ async function setup(rule: Rule = () => ({ kind: 'pass' }), options: FetcherOpti
   proxy.rule = rule
   const s3 = new S3Client({ endpoint: proxy.url, region: 'us-east-1', credentials, forcePathStyle: true })
   cleanup(async () => s3.destroy())
-  const fetcher = new Fetcher(s3, silentLogger(), { endpoint: proxy.url, ...options })
-  return { emu, proxy, fetcher }
+  let bytes = 0
+  const fetcher = new Fetcher(s3, silentLogger(), { endpoint: proxy.url, onBytes: (n) => (bytes += n), ...options })
+  return { emu, proxy, fetcher, bytes: () => bytes }
+}
+
+async function read(input: ObjectInput): Promise<Buffer> {
+  if ('whole' in input) return Buffer.from(input.whole)
+  const parts: Uint8Array[] = []
+  for await (const chunk of input.chunks) parts.push(chunk)
+  return Buffer.concat(parts)
 }
 
 async function failure(fetcher: Fetcher, bucket: string, key = KEY): Promise<CollectorError> {
@@ -86,5 +99,36 @@ describe('Fetcher: what an S3 answer means for the message', () => {
     expect(err.code).toBe('ERR_S3_ACCESS_DENIED')
     expect(err.permanent).toBe(false)
     expect(err.message).toContain('s3:ListBucket')
+  })
+})
+
+describe('Fetcher: bytes read', () => {
+  const small = gzipSync(JSON.stringify({ Records: [{ eventName: 'Small' }] }))
+  // Incompressible, so that the stored object is larger than WHOLE_OBJECT_BYTES.
+  const large = gzipSync(randomBytes(WHOLE_OBJECT_BYTES + (1 << 20)), { level: 0 })
+
+  it.each([
+    ['small, with Content-Length: read whole', small, 'pass', 'whole'],
+    ['large, with Content-Length: streamed', large, 'pass', 'chunks'],
+    ['small, without Content-Length: streamed', small, 'no-length', 'chunks'],
+    ['large, without Content-Length: streamed', large, 'no-length', 'chunks'],
+  ] as const)('%s, every byte counted once', async (_name, body, fault, path) => {
+    const { emu, fetcher, bytes } = await setup(s3Only({ kind: fault }))
+    await emu.putObject(KEY, body)
+    const opened = await fetcher.open({ bucket: emu.bucket, key: KEY })
+    expect(path in opened.input).toBe(true)
+    expect(opened.size).toBe(fault === 'pass' ? body.length : null)
+    expect((await read(opened.input)).equals(body)).toBe(true)
+    // An answer without Content-Length used to count 2^53 - 1 bytes.
+    expect(bytes()).toBe(body.length)
+  })
+
+  it('counts what was read of a body cut short', async () => {
+    const { emu, fetcher, bytes } = await setup(s3Only({ kind: 'cut', after: 1 << 20 }))
+    await emu.putObject(KEY, large)
+    const opened = await fetcher.open({ bucket: emu.bucket, key: KEY })
+    await expect(read(opened.input)).rejects.toThrow()
+    expect(bytes()).toBeGreaterThan(0)
+    expect(bytes()).toBeLessThanOrEqual(1 << 20)
   })
 })
