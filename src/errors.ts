@@ -20,6 +20,8 @@ const table = {
   ERR_NOTIFICATION_INVALID: { reason: 'notification_invalid', permanent: true },
   ERR_NOTIFICATION_TOO_LARGE: { reason: 'notification_too_large', permanent: true },
   ERR_BUCKET_NOT_ALLOWED: { reason: 'bucket_not_allowed', permanent: true },
+  ERR_KEY_TOO_LONG: { reason: 'key_too_long', permanent: true },
+  ERR_KEY_UNSAFE: { reason: 'key_unsafe', permanent: true },
   // S3. Only S3's own NoSuchKey is permanent: a missing bucket or a bare 404 is what a wrong endpoint or
   // region answers for every object, and must not delete every message.
   ERR_S3_NO_SUCH_KEY: { reason: 'no_such_key', permanent: true },

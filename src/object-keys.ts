@@ -1,9 +1,13 @@
-// Which S3 objects are CloudTrail log files. CloudTrail writes
+// Which S3 objects are CloudTrail log files, and which keys are refused before anything is fetched.
+// CloudTrail writes
 //   [prefix/]AWSLogs/[o-ORG/]ACCOUNT/CloudTrail[-Insight|-Digest]/REGION/YYYY/MM/DD/ACCOUNT_CloudTrail_….json.gz
 // and a bucket fed through S3 event notifications also holds other things (access logs, VPC flow logs,
 // Config snapshots), so by default only keys shaped like CloudTrail logs are fetched.
+//
+// Keys come from whoever can write to the queue: a key S3 cannot hold or a proxy would rewrite is
+// refused outright (keyProblem).
 
-import { ConfigError } from './errors.ts'
+import { ConfigError, type ErrorCode } from './errors.ts'
 
 export type KeyClass = 'log' | 'digest' | 'other'
 
@@ -40,4 +44,36 @@ export function classifyKey(key: string, pattern: RegExp): KeyClass {
 function isDigest(key: string): boolean {
   if (key.startsWith('CloudTrail-Digest/') || key.includes('/CloudTrail-Digest/')) return true
   return key.includes('_CloudTrail-Digest_', key.lastIndexOf('/') + 1)
+}
+
+/** S3's limit on a key, in bytes of UTF-8. */
+export const MAX_KEY_BYTES = 1024
+
+export type KeyProblem = { code: Extract<ErrorCode, 'ERR_KEY_TOO_LONG' | 'ERR_KEY_UNSAFE'>; message: string }
+
+/**
+ * Why a key is refused before it is fetched, or null. Longer than S3 allows: no such object can exist.
+ * A `.` or `..` segment or a leading `/`: CloudTrail never writes one, and a proxy or S3-compatible store
+ * that normalises paths would read another key, or with path-style URLs another bucket
+ * (`/bucket/../other/key`).
+ */
+export function keyProblem(key: string): KeyProblem | null {
+  // UTF-8 takes 1 to 3 bytes per UTF-16 code unit: the exact count only between length and length * 3.
+  if (key.length > MAX_KEY_BYTES || (key.length * 3 > MAX_KEY_BYTES && Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES)) {
+    return { code: 'ERR_KEY_TOO_LONG', message: `key is longer than S3's ${MAX_KEY_BYTES} bytes (${key.length} characters)` }
+  }
+  if (key.charCodeAt(0) === 0x2f /* / */) return { code: 'ERR_KEY_UNSAFE', message: 'key starts with "/"' }
+  if (key.includes('.') && hasDotSegment(key)) return { code: 'ERR_KEY_UNSAFE', message: 'key has a "." or ".." path segment' }
+  return null
+}
+
+function hasDotSegment(key: string): boolean {
+  for (let start = 0; start <= key.length; ) {
+    let end = key.indexOf('/', start)
+    if (end < 0) end = key.length
+    const n = end - start
+    if ((n === 1 || n === 2) && key.charCodeAt(start) === 0x2e && (n === 1 || key.charCodeAt(start + 1) === 0x2e)) return true
+    start = end + 1
+  }
+  return false
 }
