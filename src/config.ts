@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { ConfigError } from './errors.ts'
 import { logLevels, type LogLevel } from './log.ts'
-import { compileKeyPattern, DEFAULT_KEY_PATTERN } from './object-keys.ts'
+import { compileKeyPattern, DEFAULT_KEY_PATTERN, type KeyPattern } from './object-keys.ts'
 import { sinkFraming } from './sinks/index.ts'
 import type { Format, Framing } from '../workers/protocol.ts'
 
@@ -82,7 +82,7 @@ export const settings: readonly Setting[] = [
     help: 'syslog APP-NAME' },
   { name: 'syslog_hostname', flag: 'syslog-hostname', kind: 'string', commands: ALL, help: 'syslog HOSTNAME; default: this host' },
   { name: 'key_pattern', flag: 'key-pattern', kind: 'string', default: DEFAULT_KEY_PATTERN, commands: RUN,
-    help: 'regular expression for object keys to parse (digests and other keys are skipped and counted)' },
+    help: 'regular expression for object keys to parse (digests and other keys are skipped and counted); JavaScript syntax, matched in linear time (no lookaheads or backreferences)' },
   // Limits and tuning.
   { name: 'max_object_size', flag: 'max-object-size', kind: 'bytes', default: '2GiB', min: 1024, commands: ALL,
     help: 'decompressed size beyond which an object is a permanent error (gzip bombs)' },
@@ -151,7 +151,7 @@ export interface Config {
   tlsInsecure: boolean
   httpBatchBytes: number
   syslog: { pri: number; hostname: string; appName: string }
-  keyPattern: RegExp
+  keyPattern: KeyPattern
   maxObjectSize: number
   maxRecordSize: number
   maxDepth: number

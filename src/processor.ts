@@ -10,7 +10,7 @@ import type { Fetcher } from './fetcher.ts'
 import type { Logger } from './log.ts'
 import type { Metrics } from './metrics.ts'
 import { parseNotification, type ObjectRef, type RefusedRef } from './notifications.ts'
-import { classifyKey } from './object-keys.ts'
+import { classifyKey, type KeyPattern } from './object-keys.ts'
 import type { ParsePool } from './pool.ts'
 import type { Ring } from './ring.ts'
 import type { Sink } from './sinks/sink.ts'
@@ -24,7 +24,7 @@ export interface Received {
 export interface ProcessorOptions {
   /** null: any bucket. */
   buckets: readonly string[] | null
-  keyPattern: RegExp
+  keyPattern: KeyPattern
   maxObjectsInFlight: number
 }
 
