@@ -27,6 +27,8 @@ const table = {
   ERR_S3_NO_SUCH_KEY: { reason: 'no_such_key', permanent: true },
   ERR_S3_NO_SUCH_BUCKET: { reason: 'no_such_bucket', permanent: false },
   ERR_S3_ACCESS_DENIED: { reason: 'access_denied', permanent: false },
+  // The bucket answers, but is not owned by bucket_owner (taken over, or bucket_owner is wrong).
+  ERR_S3_WRONG_OWNER: { reason: 'bucket_owner_mismatch', permanent: false },
   ERR_S3_TRANSIENT: { reason: 's3_transient', permanent: false },
   // object contents
   ERR_OBJECT_NOT_GZIP: { reason: 'not_gzip', permanent: true },

@@ -3,7 +3,7 @@
 // answers that do not say their size, are handed over as a stream of 256 KiB chunks, so no object is
 // held whole because it is large. The bytes are counted as they are read, whatever the answer claims.
 
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3'
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import type { Readable } from 'node:stream'
 import { backoffDelay, sleep } from './backoff.ts'
 import { CollectorError } from './errors.ts'
@@ -24,6 +24,8 @@ const HEADER_CHARS = 80
 export interface FetcherOptions {
   /** Called with the compressed bytes as they are read (cloudtrail_s3_bytes_total). */
   onBytes?: (bytes: number) => void
+  /** bucket_owner: the account each bucket must belong to, sent as ExpectedBucketOwner; '*' for any other bucket. */
+  owners?: ReadonlyMap<string, string>
   /** Where the GETs go, for messages: s3_endpoint, or S3's regional endpoint. */
   endpoint?: string
   wholeObjectBytes?: number
@@ -73,6 +75,7 @@ function s3Error(err: unknown, ref: ObjectRef, endpoint: string): CollectorError
 
 export class Fetcher {
   private readonly onBytes: (bytes: number) => void
+  private readonly owners: ReadonlyMap<string, string>
   private readonly endpoint: string
   private readonly wholeObjectBytes: number
 
@@ -82,19 +85,22 @@ export class Fetcher {
     options: FetcherOptions = {},
   ) {
     this.onBytes = options.onBytes ?? (() => {})
+    this.owners = options.owners ?? new Map()
     this.endpoint = options.endpoint ?? 'S3'
     this.wholeObjectBytes = options.wholeObjectBytes ?? WHOLE_OBJECT_BYTES
   }
 
   /** Starts the GET; throws CollectorError (ERR_S3_…) when the object cannot be had. */
   async open(ref: ObjectRef, signal?: AbortSignal): Promise<Opened> {
+    const owner = this.owners.get(ref.bucket) ?? this.owners.get('*')
     for (let attempt = 1; ; attempt++) {
       try {
-        const { body, size } = await this.get(ref, signal)
+        const { body, size } = await this.get(ref, owner, signal)
         if (size === null || size > this.wholeObjectBytes) return { size, input: { chunks: coalesce(body, STREAM_CHUNK, size, this.onBytes) } }
         return { size, input: { whole: await readWhole(body, size, this.onBytes) } }
       } catch (err) {
-        const e = err instanceof CollectorError ? err : s3Error(err, ref, this.endpoint)
+        let e = err instanceof CollectorError ? err : s3Error(err, ref, this.endpoint)
+        if (e.code === 'ERR_S3_ACCESS_DENIED' && owner !== undefined) e = await this.checkOwner(ref, owner, e, signal)
         if (e.code !== 'ERR_S3_TRANSIENT' || signal?.aborted || attempt >= ATTEMPTS) throw e
         this.log.warn({ stage: 's3', bucket: ref.bucket, key: ref.key, attempt, code: e.code, reason: e.message }, 'S3 GET failed; retrying')
         await sleep(backoffDelay(attempt, { baseMs: 250, maxMs: 5000 }), signal)
@@ -103,11 +109,30 @@ export class Fetcher {
   }
 
   /** The GET; what it throws, open() maps to ERR_S3_… codes. */
-  private async get(ref: ObjectRef, signal?: AbortSignal): Promise<{ body: Readable; size: number | null }> {
-    const out = await this.s3.send(new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key }), { abortSignal: signal })
+  private async get(ref: ObjectRef, owner: string | undefined, signal?: AbortSignal): Promise<{ body: Readable; size: number | null }> {
+    const input = owner === undefined ? { Bucket: ref.bucket, Key: ref.key } : { Bucket: ref.bucket, Key: ref.key, ExpectedBucketOwner: owner }
+    const out = await this.s3.send(new GetObjectCommand(input), { abortSignal: signal })
     const body = out.Body as Readable | undefined
     if (!body) throw new Error('empty response body')
     return { body, size: out.ContentLength ?? null }
+  }
+
+  /**
+   * S3 answers a wrong ExpectedBucketOwner with the same 403 AccessDenied as a missing permission (or,
+   * without s3:ListBucket, a missing key). A HEAD without the owner tells them apart: if that is allowed,
+   * the bucket answers but belongs to another account. It reads no content from that bucket.
+   */
+  private async checkOwner(ref: ObjectRef, owner: string, denied: CollectorError, signal?: AbortSignal): Promise<CollectorError> {
+    try {
+      await this.s3.send(new HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key }), { abortSignal: signal })
+    } catch {
+      return denied
+    }
+    return new CollectorError('ERR_S3_WRONG_OWNER', `the bucket is not owned by account ${owner} (bucket_owner): deleted and created again by another account, or bucket_owner is wrong`, {
+      bucket: ref.bucket,
+      key: ref.key,
+      cause: denied.cause,
+    })
   }
 }
 

@@ -1,12 +1,12 @@
-// The fetcher against a real S3 (fauxqs), in process: what each answer means for the message, and the
-// bytes counted as read. A proxy in front of fauxqs says what fauxqs cannot: an HTML 404 from something
-// that is not S3, an answer without Content-Length.
+// The fetcher against a real S3 (fauxqs), in process: what each answer means for the message, the bytes
+// counted as read, and ExpectedBucketOwner. A proxy in front of fauxqs says what fauxqs cannot: an HTML
+// 404 from something that is not S3, an answer without Content-Length, S3's 403 for a wrong owner.
 
 import { randomBytes } from 'node:crypto'
 import { gzipSync } from 'node:zlib'
 import { S3Client } from '@aws-sdk/client-s3'
 import { describe, expect, it } from 'vitest'
-import type { CollectorError } from '../src/errors.ts'
+import { errorInfo, type CollectorError } from '../src/errors.ts'
 import { Fetcher, type FetcherOptions } from '../src/fetcher.ts'
 import { silentLogger } from '../src/log.ts'
 import { WHOLE_OBJECT_BYTES, type ObjectInput } from '../src/pool.ts'
@@ -130,5 +130,66 @@ describe('Fetcher: bytes read', () => {
     await expect(read(opened.input)).rejects.toThrow()
     expect(bytes()).toBeGreaterThan(0)
     expect(bytes()).toBeLessThanOrEqual(1 << 20)
+  })
+})
+
+describe('Fetcher: ExpectedBucketOwner (bucket_owner)', () => {
+  const OWNER = '111122223333'
+  const OTHER = '999988887777'
+
+  /** S3's answer to ExpectedBucketOwner: 403 AccessDenied unless it names the bucket's owner. */
+  const ownedBy = (owner: string): Rule => (r) => {
+    if (r.service !== 's3') return { kind: 'pass' }
+    const expected = r.headers['x-amz-expected-bucket-owner']
+    return expected === undefined || expected === owner ? { kind: 'pass' } : { kind: 'error', status: 403, code: 'AccessDenied' }
+  }
+
+  it('sends the owner of the bucket, or the one for every bucket, and nothing without bucket_owner', async () => {
+    const sent: (string | undefined)[] = []
+    const { emu, proxy, fetcher } = await setup(() => ({ kind: 'pass' }), { owners: new Map([['*', OWNER], ['cloudtrail-other', OTHER]]) })
+    proxy.rule = (r) => {
+      if (r.service === 's3') sent.push(r.headers['x-amz-expected-bucket-owner'] as string | undefined)
+      return { kind: 'pass' }
+    }
+    await emu.putObject(KEY, gzipSync('{"Records":[]}'))
+    await read((await fetcher.open({ bucket: emu.bucket, key: KEY })).input)
+    await failure(fetcher, 'cloudtrail-other')
+    const s3 = new S3Client({ endpoint: proxy.url, region: 'us-east-1', credentials, forcePathStyle: true })
+    cleanup(async () => s3.destroy())
+    const plain = new Fetcher(s3, silentLogger())
+    await read((await plain.open({ bucket: emu.bucket, key: KEY })).input)
+    expect(sent).toEqual([OWNER, OTHER, undefined])
+  })
+
+  it('reads a bucket of the right owner', async () => {
+    const { emu, fetcher } = await setup(ownedBy(OWNER), { owners: new Map([['*', OWNER]]) })
+    const body = gzipSync('{"Records":[{"eventName":"Owned"}]}')
+    await emu.putObject(KEY, body)
+    expect((await read((await fetcher.open({ bucket: emu.bucket, key: KEY })).input)).equals(body)).toBe(true)
+  })
+
+  it('reports a bucket of another owner as bucket_owner_mismatch, transient, without reading it', async () => {
+    const { emu, proxy, fetcher, bytes } = await setup(ownedBy(OTHER), { owners: new Map([['*', OWNER]]) })
+    await emu.putObject(KEY, gzipSync('{"Records":[{"eventName":"TakenOver"}]}'))
+    const err = await failure(fetcher, emu.bucket)
+    expect(err.code).toBe('ERR_S3_WRONG_OWNER')
+    expect(err.reason).toBe('bucket_owner_mismatch')
+    expect(err.permanent).toBe(false)
+    expect(err.message).toContain(OWNER)
+    expect(err.bucket).toBe(emu.bucket)
+    // One GET, denied; one HEAD without the owner to tell a wrong owner from a missing permission.
+    expect(proxy.count('GET')).toBe(1)
+    expect(proxy.count('HEAD')).toBe(1)
+    expect(bytes()).toBe(0)
+  })
+
+  it('keeps access_denied when the bucket denies the HEAD too (a missing permission, or a missing key)', async () => {
+    const { emu, fetcher } = await setup(s3Only({ kind: 'error', status: 403, code: 'AccessDenied' }), { owners: new Map([['*', OWNER]]) })
+    const err = await failure(fetcher, emu.bucket)
+    expect(err.code).toBe('ERR_S3_ACCESS_DENIED')
+  })
+
+  it('has its own reason in the error table', () => {
+    expect(errorInfo('ERR_S3_WRONG_OWNER')).toEqual({ code: 'ERR_S3_WRONG_OWNER', reason: 'bucket_owner_mismatch', permanent: false })
   })
 })
