@@ -95,7 +95,11 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
   const pool = new ParsePool({ threads: config.parseThreads, parse: parseOptions(config) })
   const ring = new Ring<Received>(config.ringSize)
   const acker = new Acker(clients.sqs, { queueUrl: config.queueUrl, visibilityTimeout: config.visibilityTimeout, redrive: queue.redrive }, metrics, log)
-  const fetcher = new Fetcher(clients.s3, log)
+  const fetcher = new Fetcher(clients.s3, log, {
+    onBytes: (bytes) => metrics.s3Bytes.inc(bytes),
+    owners: config.bucketOwners,
+    endpoint: config.s3Endpoint ?? `https://s3.${config.region}.amazonaws.com`,
+  })
   const processor = new Processor(ring, acker, fetcher, pool, sink, metrics, log, {
     buckets: config.buckets,
     keyPattern: config.keyPattern,

@@ -11,7 +11,7 @@ import { hostname } from 'node:os'
 import { domainToASCII } from 'node:url'
 import { ConfigError } from './errors.ts'
 import { logLevels, maskUrl, type LogLevel } from './log.ts'
-import { compileKeyPattern, DEFAULT_KEY_PATTERN } from './object-keys.ts'
+import { compileKeyPattern, DEFAULT_KEY_PATTERN, type KeyPattern } from './object-keys.ts'
 import { checkHttpHeaders, readCaBundle, sinkFraming } from './sinks/index.ts'
 import type { Format, Framing } from '../workers/protocol.ts'
 
@@ -54,6 +54,8 @@ export const settings: readonly Setting[] = [
     help: 'AWS region; default: from the queue URL or ARN, else AWS_REGION' },
   { name: 'bucket', flag: 'bucket', kind: 'list', commands: ['run'],
     help: 'bucket(s) the collector may read, by name or arn:aws:s3:::NAME (repeat the flag or comma-separate); "*" allows any' },
+  { name: 'bucket_owner', flag: 'bucket-owner', kind: 'list', commands: ['run'],
+    help: 'account id (12 digits) that must own the buckets, sent as ExpectedBucketOwner; BUCKET=ID for one bucket (repeatable)' },
   { name: 'access_key_id', flag: 'access-key-id', kind: 'string', commands: ['run'],
     help: 'AWS access key id; default: the standard credential chain (env, profile, instance/container role)' },
   { name: 'secret_key', flag: 'secret-key', kind: 'string', secret: true, commands: ['run'],
@@ -89,7 +91,7 @@ export const settings: readonly Setting[] = [
   { name: 'syslog_hostname', flag: 'syslog-hostname', kind: 'string', commands: ALL,
     help: 'syslog HOSTNAME: 1 to 255 printable ASCII characters, no spaces; default: this host' },
   { name: 'key_pattern', flag: 'key-pattern', kind: 'string', default: DEFAULT_KEY_PATTERN, commands: RUN,
-    help: 'regular expression for object keys to parse (digests and other keys are skipped and counted)' },
+    help: 'regular expression for object keys to parse (digests and other keys are skipped and counted); JavaScript syntax, matched in linear time (no lookaheads or backreferences)' },
   // Limits and tuning.
   { name: 'max_object_size', flag: 'max-object-size', kind: 'bytes', default: '2GiB', min: 1024, commands: ALL,
     help: 'decompressed size beyond which an object is a permanent error (gzip bombs)' },
@@ -150,6 +152,8 @@ export interface Config {
   region: string
   /** null: any bucket ("*"). */
   buckets: readonly string[] | null
+  /** bucket_owner: the account that must own each bucket; '*' holds the one for every other bucket. */
+  bucketOwners: ReadonlyMap<string, string>
   organization: string
   sqsEndpoint?: string
   s3Endpoint?: string
@@ -161,7 +165,7 @@ export interface Config {
   tlsInsecure: boolean
   httpBatchBytes: number
   syslog: { pri: number; hostname: string; appName: string }
-  keyPattern: RegExp
+  keyPattern: KeyPattern
   maxObjectSize: number
   maxRecordSize: number
   maxDepth: number
@@ -413,6 +417,27 @@ export async function checkMetricsListen(config: Pick<Config, 'metricsHost' | 'm
 }
 
 /**
+ * bucket_owner entries: `ID` (every bucket) or `BUCKET=ID`, with a bucket the collector may read. One
+ * id covers a trail's bucket; the per-bucket form is for a queue fed by buckets of several accounts
+ * (an organization's log archive beside a member account's own trail).
+ */
+function bucketOwners(entries: readonly string[], buckets: readonly string[]): Map<string, string> {
+  const owners = new Map<string, string>()
+  for (const entry of entries) {
+    const eq = entry.lastIndexOf('=')
+    const bucket = eq < 0 ? '*' : entry.slice(0, eq).trim()
+    const id = entry.slice(eq + 1).trim()
+    if (!/^\d{12}$/.test(id)) throw new ConfigError('bucket_owner', `expected a 12-digit account id or BUCKET=ID, got ${JSON.stringify(entry)}`)
+    if (bucket !== '*' && !buckets.includes(bucket) && !buckets.includes('*')) {
+      throw new ConfigError('bucket_owner', `${JSON.stringify(bucket)} is not one of the configured buckets`)
+    }
+    if (owners.has(bucket)) throw new ConfigError('bucket_owner', bucket === '*' ? 'more than one account id for every bucket' : `more than one account id for ${JSON.stringify(bucket)}`)
+    owners.set(bucket, id)
+  }
+  return owners
+}
+
+/**
  * Merges defaults < file < environment < flags for `command`, validates everything and returns the
  * frozen configuration. Throws ConfigError naming the first bad setting.
  */
@@ -470,6 +495,7 @@ export function loadConfig(command: Command, flags: RawSettings, env: NodeJS.Pro
     queueUrl,
     region: region || 'us-east-1',
     buckets: buckets.includes('*') ? null : buckets,
+    bucketOwners: bucketOwners((v.bucket_owner as string[] | undefined) ?? [], buckets),
     organization: v.organization as string,
     sqsEndpoint,
     s3Endpoint,

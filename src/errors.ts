@@ -20,10 +20,15 @@ const table = {
   ERR_NOTIFICATION_INVALID: { reason: 'notification_invalid', permanent: true },
   ERR_NOTIFICATION_TOO_LARGE: { reason: 'notification_too_large', permanent: true },
   ERR_BUCKET_NOT_ALLOWED: { reason: 'bucket_not_allowed', permanent: true },
-  // S3
+  ERR_KEY_TOO_LONG: { reason: 'key_too_long', permanent: true },
+  ERR_KEY_UNSAFE: { reason: 'key_unsafe', permanent: true },
+  // S3. Only S3's own NoSuchKey is permanent: a missing bucket or a bare 404 is what a wrong endpoint or
+  // region answers for every object, and must not delete every message.
   ERR_S3_NO_SUCH_KEY: { reason: 'no_such_key', permanent: true },
-  ERR_S3_NO_SUCH_BUCKET: { reason: 'no_such_bucket', permanent: true },
+  ERR_S3_NO_SUCH_BUCKET: { reason: 'no_such_bucket', permanent: false },
   ERR_S3_ACCESS_DENIED: { reason: 'access_denied', permanent: false },
+  // The bucket answers, but is not owned by bucket_owner (taken over, or bucket_owner is wrong).
+  ERR_S3_WRONG_OWNER: { reason: 'bucket_owner_mismatch', permanent: false },
   ERR_S3_TRANSIENT: { reason: 's3_transient', permanent: false },
   // object contents
   ERR_OBJECT_NOT_GZIP: { reason: 'not_gzip', permanent: true },

@@ -5,8 +5,11 @@
 // Bodies come from anyone who can publish to the topic or queue, so every field is read as an own
 // property and type-checked, nothing parsed is ever stringified or String()-ed (a hostile value may be
 // 100 000 levels deep or carry its own `toString`), and error messages quote at most SNIPPET_CHARS of text.
+// A key no S3 object can have, or one a proxy would rewrite, is refused here (keyProblem) and the
+// message's other keys go on; a key named twice in one message is fetched once.
 
 import { CollectorError, type ErrorContext } from './errors.ts'
+import { keyProblem, type KeyProblem } from './object-keys.ts'
 
 export interface ObjectRef {
   bucket: string
@@ -17,8 +20,16 @@ export interface ObjectRef {
 export type ObjectsStyle = 'cloudtrail-sns' | 'cloudtrail-raw' | 's3-event' | 's3-event-sns' | 'eventbridge'
 export type TestEventStyle = 's3-test-event' | 's3-test-event-sns'
 
+/** A key the message names that is not fetched, and why. */
+export interface RefusedRef extends KeyProblem {
+  bucket: string
+  /** At most SNIPPET_CHARS of the key, for logs. */
+  key: string
+}
+
 export type Notification =
-  | { kind: 'objects'; style: ObjectsStyle; objects: ObjectRef[] }
+  /** `refused`: keys not fetched (counted and logged by the caller); `duplicates`: repeats dropped. */
+  | { kind: 'objects'; style: ObjectsStyle; objects: ObjectRef[]; refused: RefusedRef[]; duplicates: number }
   | { kind: 'test-event'; style: TestEventStyle }
   /** SNS asks for a subscription to be confirmed (a cross-account subscription): not data. */
   | { kind: 'subscription-confirmation'; topicArn: string }
@@ -82,13 +93,13 @@ function fromSns(envelope: JsonObject): Notification {
 
 function fromPayload(payload: JsonObject, sns: boolean, what: string, text: string): Notification {
   if (Object.hasOwn(payload, 's3ObjectKey') || Object.hasOwn(payload, 's3Bucket')) {
-    return { kind: 'objects', style: sns ? 'cloudtrail-sns' : 'cloudtrail-raw', objects: fromCloudTrail(payload) }
+    return screen(sns ? 'cloudtrail-sns' : 'cloudtrail-raw', fromCloudTrail(payload))
   }
   if (Object.hasOwn(payload, 'Records')) {
-    return { kind: 'objects', style: sns ? 's3-event-sns' : 's3-event', objects: fromS3Event(payload) }
+    return screen(sns ? 's3-event-sns' : 's3-event', fromS3Event(payload))
   }
   if (field(payload, 'source') === 'aws.s3' && Object.hasOwn(payload, 'detail-type')) {
-    return { kind: 'objects', style: 'eventbridge', objects: fromEventBridge(payload) }
+    return screen('eventbridge', fromEventBridge(payload))
   }
   if (field(payload, 'Event') === 's3:TestEvent') {
     return { kind: 'test-event', style: sns ? 's3-test-event-sns' : 's3-test-event' }
@@ -96,9 +107,35 @@ function fromPayload(payload: JsonObject, sns: boolean, what: string, text: stri
   throw unknown(what, text)
 }
 
+/** Refuses the keys keyProblem() refuses, and drops repeats (one fetch per object). */
+function screen(style: ObjectsStyle, refs: ObjectRef[]): Notification {
+  const objects: ObjectRef[] = []
+  const refused: RefusedRef[] = []
+  let duplicates = 0
+  // Bucket names have no "/" (bucketName), so bucket/key names one object.
+  const seen = refs.length > 1 ? new Set<string>() : null
+  for (const ref of refs) {
+    const problem = keyProblem(ref.key)
+    if (problem) {
+      refused.push({ bucket: ref.bucket, key: cut(ref.key), ...problem })
+      continue
+    }
+    if (seen) {
+      const id = `${ref.bucket}/${ref.key}`
+      if (seen.has(id)) {
+        duplicates++
+        continue
+      }
+      seen.add(id)
+    }
+    objects.push(ref)
+  }
+  return { kind: 'objects', style, objects, refused, duplicates }
+}
+
 /** `{"s3Bucket":"b","s3ObjectKey":["k1","k2"]}`; CloudTrail does not URL-encode these keys. */
 function fromCloudTrail(payload: JsonObject): ObjectRef[] {
-  const bucket = nonEmptyString(field(payload, 's3Bucket'), 's3Bucket')
+  const bucket = bucketName(field(payload, 's3Bucket'), 's3Bucket')
   const keys = field(payload, 's3ObjectKey')
   if (!Array.isArray(keys)) throw invalid(`s3ObjectKey is ${describe(keys)}, expected an array of keys`, { bucket })
   checkCount(keys, 's3ObjectKey', bucket)
@@ -123,7 +160,7 @@ function fromS3Event(payload: JsonObject): ObjectRef[] {
     const eventName = field(record, 'eventName')
     if (typeof eventName !== 'string') throw invalid(`Records[${i}].eventName is ${describe(eventName)}, expected a string`)
     if (!eventName.startsWith('ObjectCreated:')) continue
-    const bucket = nonEmptyString(path(record, 's3', 'bucket', 'name'), `Records[${i}].s3.bucket.name`)
+    const bucket = bucketName(path(record, 's3', 'bucket', 'name'), `Records[${i}].s3.bucket.name`)
     const key = nonEmptyString(path(record, 's3', 'object', 'key'), `Records[${i}].s3.object.key`, { bucket })
     objects.push(ref(bucket, decodeS3Key(key, bucket), path(record, 's3', 'object', 'size')))
   }
@@ -135,7 +172,7 @@ function fromEventBridge(payload: JsonObject): ObjectRef[] {
   const detailType = field(payload, 'detail-type')
   if (typeof detailType !== 'string') throw invalid(`detail-type is ${describe(detailType)}, expected a string`)
   if (detailType !== 'Object Created') return []
-  const bucket = nonEmptyString(path(payload, 'detail', 'bucket', 'name'), 'detail.bucket.name')
+  const bucket = bucketName(path(payload, 'detail', 'bucket', 'name'), 'detail.bucket.name')
   const key = nonEmptyString(path(payload, 'detail', 'object', 'key'), 'detail.object.key', { bucket })
   return [ref(bucket, key, path(payload, 'detail', 'object', 'size'))]
 }
@@ -166,6 +203,19 @@ function checkCount(list: unknown[], what: string, bucket?: string): void {
 function nonEmptyString(value: unknown, what: string, context?: ErrorContext): string {
   if (typeof value === 'string' && value.length > 0) return value
   throw invalid(`${what} is ${describe(value)}, expected a non-empty string`, context)
+}
+
+/**
+ * S3's bucket names, legacy ones included (capitals and `_`, up to 255 characters, in us-east-1): never
+ * a `/`, `.` or `..`, which a path-style URL would turn into another bucket's path. Bounds the length of
+ * what reaches logs and the configured-bucket check too.
+ */
+const BUCKET_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,253}[A-Za-z0-9])?$/
+
+function bucketName(value: unknown, what: string): string {
+  const name = nonEmptyString(value, what)
+  if (name.length > 255 || !BUCKET_NAME.test(name)) throw invalid(`${what} is not an S3 bucket name: ${snippet(name)}`)
+  return name
 }
 
 function isObject(value: unknown): value is JsonObject {
@@ -206,6 +256,10 @@ function opensLikeJson(text: string): boolean {
 
 function snippet(text: string): string {
   return text.length <= SNIPPET_CHARS ? JSON.stringify(text) : `${JSON.stringify(text.slice(0, SNIPPET_CHARS))}…`
+}
+
+function cut(text: string): string {
+  return text.length <= SNIPPET_CHARS ? text : `${text.slice(0, SNIPPET_CHARS)}…`
 }
 
 function unknown(what: string, text: string): CollectorError {

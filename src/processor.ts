@@ -9,8 +9,8 @@ import { CollectorError, errorInfo, isCollectorError, isErrorCode, type ErrorCod
 import type { Fetcher } from './fetcher.ts'
 import type { Logger } from './log.ts'
 import type { Metrics } from './metrics.ts'
-import { parseNotification, type ObjectRef } from './notifications.ts'
-import { classifyKey } from './object-keys.ts'
+import { parseNotification, type ObjectRef, type RefusedRef } from './notifications.ts'
+import { classifyKey, type KeyPattern } from './object-keys.ts'
 import type { ParsePool } from './pool.ts'
 import type { Ring } from './ring.ts'
 import type { Sink } from './sinks/sink.ts'
@@ -24,7 +24,7 @@ export interface Received {
 export interface ProcessorOptions {
   /** null: any bucket. */
   buckets: readonly string[] | null
-  keyPattern: RegExp
+  keyPattern: KeyPattern
   maxObjectsInFlight: number
 }
 
@@ -128,6 +128,7 @@ export class Processor {
 
   private async handle({ message, entry }: Received): Promise<void> {
     let refs: ObjectRef[]
+    let outcome: Outcome = 'ok'
     try {
       const notification = parseNotification(message.Body ?? '')
       if (notification.kind === 'subscription-confirmation') {
@@ -144,6 +145,14 @@ export class Processor {
         return
       }
       refs = notification.objects
+      if (notification.refused.length > 0) {
+        this.refuse(entry, notification.refused)
+        outcome = 'permanent'
+      }
+      if (notification.duplicates > 0) {
+        this.metrics.error('notification', 'duplicate_key', notification.duplicates)
+        this.log.warn({ stage: 'notification', messageId: entry.id, duplicates: notification.duplicates }, 'the message names some objects more than once; fetching each once')
+      }
     } catch (err) {
       const e = isCollectorError(err) ? err : new CollectorError('ERR_NOTIFICATION_INVALID', String(err))
       this.log.error({ stage: 'notification', messageId: entry.id, code: e.code, reason: e.message }, 'cannot use this SQS message')
@@ -151,7 +160,6 @@ export class Processor {
       this.acker.seal(entry, 'permanent')
       return
     }
-    let outcome: Outcome = 'ok'
     for (const ref of refs) {
       if (this.options.buckets && !this.options.buckets.includes(ref.bucket)) {
         // Anyone who can publish to the queue must not be able to make the collector read other buckets.
@@ -177,6 +185,21 @@ export class Processor {
     this.acker.seal(entry, outcome)
   }
 
+  /** Keys refused when the notification was parsed: each counted, one log line per reason (with the first key). */
+  private refuse(entry: InFlight, refused: RefusedRef[]): void {
+    const first = new Map<string, RefusedRef>()
+    const counts = new Map<string, number>()
+    for (const r of refused) {
+      this.metrics.error('notification', errorInfo(r.code).reason)
+      this.metrics.countObject('skipped')
+      if (!first.has(r.code)) first.set(r.code, r)
+      counts.set(r.code, (counts.get(r.code) ?? 0) + 1)
+    }
+    for (const [code, r] of first) {
+      this.log.error({ stage: 'notification', messageId: entry.id, bucket: r.bucket, key: r.key, code, reason: r.message, keys: counts.get(code) }, 'refused: an object key that is never fetched')
+    }
+  }
+
   private async processObject(ref: ObjectRef, entry: InFlight): Promise<Outcome> {
     const started = performance.now()
     const where = { bucket: ref.bucket, key: ref.key, messageId: entry.id }
@@ -187,7 +210,6 @@ export class Processor {
     try {
       const opened = await this.fetcher.open(ref, signal)
       fetched = performance.now()
-      this.metrics.s3Bytes.inc(Math.min(opened.size, Number.MAX_SAFE_INTEGER))
       const result = await this.pool.parse(
         `s3://${ref.bucket}/${ref.key}`,
         opened.input,

@@ -317,3 +317,31 @@ describe('secrets in configuration errors', () => {
     expect(endpointErr.message).not.toContain('SIGSECRET')
   })
 })
+
+describe('bucket_owner', () => {
+  it('takes one account for every bucket, or BUCKET=ID per bucket, from flags, files or the environment', () => {
+    expect(loadConfig('run', base, {}).bucketOwners.size).toBe(0)
+    expect([...loadConfig('run', { ...base, bucket_owner: ['111122223333'] }, {}).bucketOwners]).toEqual([['*', '111122223333']])
+    const two = { ...base, bucket: ['logs-a', 'logs-b'] }
+    const env = { CLOUDTRAIL_INGEST_BUCKET_OWNER: 'logs-a=111122223333, logs-b = 444455556666' }
+    expect([...loadConfig('run', two, env).bucketOwners]).toEqual([['logs-a', '111122223333'], ['logs-b', '444455556666']])
+    const path = file('owners.conf', 'bucket_owner = 111122223333\nbucket_owner = logs-b=444455556666\n')
+    expect([...loadConfig('run', { ...two, config: path }, {}).bucketOwners]).toEqual([['*', '111122223333'], ['logs-b', '444455556666']])
+    // With bucket "*", the one id is what keeps other owners' buckets out.
+    expect([...loadConfig('run', { ...base, bucket: ['*'], bucket_owner: ['111122223333', 'any-bucket=444455556666'] }, {}).bucketOwners]).toHaveLength(2)
+  })
+
+  it.each([
+    ['not 12 digits', ['11112222333']],
+    ['a name', ['my-account']],
+    ['an ARN', ['arn:aws:iam::111122223333:root']],
+    ['an empty id', ['my-trail-bucket=']],
+    ['a bucket not configured', ['other-bucket=111122223333']],
+    ['two ids for every bucket', ['111122223333', '444455556666']],
+    ['two ids for one bucket', ['my-trail-bucket=111122223333', 'my-trail-bucket=444455556666']],
+  ])('refuses %s, naming bucket_owner', (_name, bucket_owner) => {
+    const err = configError({ ...base, bucket_owner })
+    expect(err.setting).toBe('bucket_owner')
+    expect(err.message).toMatch(/^bucket_owner: /)
+  })
+})

@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { CollectorError, type ErrorCode } from '../src/errors.ts'
-import { MAX_OBJECT_REFS, parseNotification, type Notification, type ObjectRef } from '../src/notifications.ts'
+import { MAX_OBJECT_REFS, parseNotification, type Notification, type ObjectRef, type RefusedRef } from '../src/notifications.ts'
+import { MAX_KEY_BYTES } from '../src/object-keys.ts'
 
 const fixtures = new URL('./fixtures/', import.meta.url)
 const readFixture = (name: string) => readFileSync(new URL(name, fixtures), 'utf8')
@@ -33,6 +34,8 @@ const objects = (style: Extract<Notification, { kind: 'objects' }>['style'], ref
   kind: 'objects',
   style,
   objects: refs,
+  refused: [],
+  duplicates: 0,
 })
 
 type Expected = Notification | ErrorCode
@@ -339,5 +342,100 @@ describe('SNS subscription confirmations', () => {
       SignatureVersion: '1',
     })
     expect(parseNotification(body)).toEqual({ kind: 'subscription-confirmation', topicArn: 'arn:aws:sns:us-west-2:123456789012:MyTopic' })
+  })
+})
+
+describe('keys refused when the notification is parsed, the others kept', () => {
+  const ct = (keys: string[], bucket = 'b') => JSON.stringify({ s3Bucket: bucket, s3ObjectKey: keys })
+  const parsed = (body: string) => {
+    const n = parseNotification(body)
+    if (n.kind !== 'objects') throw new Error(`not objects: ${n.kind}`)
+    return n
+  }
+  const good = 'AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/26/111122223333_CloudTrail_us-east-1_20261126T1200Z_abcdefghijklmnop.json.gz'
+  const codes = (refused: RefusedRef[]) => refused.map((r) => r.code)
+
+  it("refuses keys longer than S3's 1,024 bytes of UTF-8, and cuts them for logs", () => {
+    expect(MAX_KEY_BYTES).toBe(1024)
+    const ascii = (n: number) => `AWSLogs/CloudTrail/${'x'.repeat(n - 'AWSLogs/CloudTrail/.json.gz'.length)}.json.gz`
+    expect(Buffer.byteLength(ascii(1024))).toBe(1024)
+    // 342 characters of 3 bytes each: 1026 bytes in fewer than 1024 characters.
+    const euros = '€'.repeat(342)
+    const huge = ascii(480 * 1024)
+    const n = parsed(ct([ascii(1024), ascii(1025), euros, '€'.repeat(341), huge, good]))
+    expect(n.objects.map((o) => o.key)).toEqual([ascii(1024), '€'.repeat(341), good])
+    expect(codes(n.refused)).toEqual(['ERR_KEY_TOO_LONG', 'ERR_KEY_TOO_LONG', 'ERR_KEY_TOO_LONG'])
+    for (const r of n.refused) {
+      expect(r.bucket).toBe('b')
+      expect(r.key.length).toBeLessThanOrEqual(201)
+      expect(r.message).toMatch(/1024 bytes/)
+    }
+  })
+
+  it('refuses a 480 KB key at once, in every shape', () => {
+    const huge = `AWSLogs/${'/CloudTrail/'.repeat(40_000)}x.json`
+    const started = performance.now()
+    for (const body of [ct([huge]), sns(ct([huge])), s3Event(huge, 'ObjectCreated:Put', 'b'), eventBridge(huge)]) {
+      const n = parsed(body)
+      expect(n.objects).toEqual([])
+      expect(codes(n.refused)).toEqual(['ERR_KEY_TOO_LONG'])
+    }
+    expect(performance.now() - started).toBeLessThan(500)
+  })
+
+  it.each([
+    ['../other-bucket/AWSLogs/x.json.gz'],
+    ['./AWSLogs/x.json.gz'],
+    ['AWSLogs/111122223333/CloudTrail/../../x.json.gz'],
+    ['AWSLogs/./CloudTrail/x.json.gz'],
+    ['AWSLogs/CloudTrail/x.json.gz/..'],
+    ['AWSLogs/CloudTrail/.'],
+    ['..'],
+    ['.'],
+    ['/AWSLogs/111122223333/CloudTrail/x.json.gz'],
+    ['/'],
+  ])('refuses %j (a dot segment or a leading slash)', (key) => {
+    const n = parsed(ct([key, good]))
+    expect(n.objects.map((o) => o.key)).toEqual([good])
+    expect(codes(n.refused)).toEqual(['ERR_KEY_UNSAFE'])
+    expect(n.refused[0].key).toBe(key)
+  })
+
+  it.each([['AWSLogs/.hidden/x.json.gz'], ['AWSLogs/..x/x.json.gz'], ['AWSLogs/.../x.json.gz'], ['a..b'], ['x.json.gz.'], ['AWSLogs//CloudTrail/x.json.gz']])(
+    'keeps %j (dots inside a segment)',
+    (key) => {
+      expect(parsed(ct([key])).objects).toEqual([{ bucket: 'b', key }])
+    },
+  )
+
+  it('checks S3 event keys after decoding them', () => {
+    for (const raw of ['%2E%2E/other/x.json.gz', 'AWSLogs/%2e/x.json.gz', '%2FAWSLogs/x.json.gz']) {
+      const n = parsed(s3Event(raw))
+      expect(n.objects, raw).toEqual([])
+      expect(codes(n.refused)).toEqual(['ERR_KEY_UNSAFE'])
+    }
+  })
+
+  it('fetches a key named twice in one message once, and counts the repeat', () => {
+    const other = good.replace('abcdefghijklmnop', 'qrstuvwxyz012345')
+    const n = parsed(ct([good, other, good, good]))
+    expect(n.objects.map((o) => o.key)).toEqual([good, other])
+    expect(n.duplicates).toBe(2)
+    const record = (bucket: string, key: string) => ({ eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: { bucket: { name: bucket }, object: { key } } })
+    const event = parsed(JSON.stringify({ Records: [record('b1', 'k'), record('b2', 'k'), record('b1', 'k')] }))
+    expect(event.objects).toEqual([{ bucket: 'b1', key: 'k' }, { bucket: 'b2', key: 'k' }])
+    expect(event.duplicates).toBe(1)
+  })
+
+  it.each([['../other'], ['a/b'], ['x'.repeat(256)], ['.'], ['..'], ['bucket.'], ['-bucket'], ['bucket name'], ['bücket']])('refuses the bucket name %j', (bucket) => {
+    for (const body of [ct([good], bucket), s3Event(good, 'ObjectCreated:Put', bucket)]) {
+      const err = parseError(body)
+      expect(err.code).toBe('ERR_NOTIFICATION_INVALID')
+      expect(err.message.length).toBeLessThan(400)
+    }
+  })
+
+  it.each([['testS3Bucket'], ['Legacy_Bucket_Name'], ['my.dotted.bucket'], ['x'.repeat(255)], ['b']])('accepts the bucket name %j', (bucket) => {
+    expect(parsed(ct([good], bucket)).objects).toEqual([{ bucket, key: good }])
   })
 })

@@ -1,6 +1,7 @@
 // A fault-injecting HTTP proxy in front of fauxqs (used by the tests and by `make soak`): the collector talks to the proxy, the proxy to the
-// real server. A rule per request decides: pass, answer with an AWS error (5xx, throttling), reset the
-// connection, or delay. This is fault injection a server cannot produce on its own, at the edge only.
+// real server. A rule per request decides: pass, answer with an AWS error (5xx, throttling) or with
+// anything else (what a proxy or a wrong endpoint says), reset the connection, delay, or pass the answer
+// without its Content-Length. This is fault injection a server cannot produce on its own, at the edge only.
 
 import { once } from 'node:events'
 import http from 'node:http'
@@ -13,6 +14,7 @@ export interface ProxiedRequest {
   /** SQS: the action (ReceiveMessage, DeleteMessageBatch…); S3: the HTTP method. */
   action: string
   path: string
+  headers: http.IncomingHttpHeaders
 }
 
 export type Fault =
@@ -23,6 +25,10 @@ export type Fault =
   | { kind: 'delay'; ms: number }
   /** Sends the headers and part of the body, then resets the connection. */
   | { kind: 'cut'; after: number }
+  /** Answers this, whoever would have answered (an HTML 404 from a proxy, say). */
+  | { kind: 'answer'; status: number; headers?: http.OutgoingHttpHeaders; body: string }
+  /** Passes the answer with its Content-Length removed: chunked, as some proxies and stores send it. */
+  | { kind: 'no-length' }
 
 export type Rule = (req: ProxiedRequest) => Fault
 
@@ -71,9 +77,9 @@ export class FaultProxy {
     const action = service === 'sqs' ? (target.split('.')[1] ?? /Action=(\w+)/.exec(body.toString('latin1'))?.[1] ?? 'unknown') : (req.method ?? 'GET')
     const path = req.url ?? '/'
     this.seen.set(action, (this.seen.get(action) ?? 0) + 1)
-    const fault = this.rule({ service, action, path })
+    const fault = this.rule({ service, action, path, headers: req.headers })
     this.log.push({ service, action, path, fault: fault.kind, at: Date.now() })
-    if (fault.kind !== 'pass' && fault.kind !== 'delay') this.injected.set(action, (this.injected.get(action) ?? 0) + 1)
+    if (fault.kind !== 'pass' && fault.kind !== 'delay' && fault.kind !== 'no-length') this.injected.set(action, (this.injected.get(action) ?? 0) + 1)
 
     if (fault.kind === 'reset') {
       req.socket.destroy()
@@ -83,6 +89,11 @@ export class FaultProxy {
       this.sendError(res, service, fault.status, fault.code)
       return
     }
+    if (fault.kind === 'answer') {
+      res.writeHead(fault.status, fault.headers)
+      res.end(fault.body)
+      return
+    }
     if (fault.kind === 'delay') {
       this.injected.set(`${action}:delay`, (this.injected.get(`${action}:delay`) ?? 0) + 1)
       await new Promise((r) => setTimeout(r, fault.ms))
@@ -90,7 +101,9 @@ export class FaultProxy {
     const upstream = http.request(
       { host: this.target.hostname, port: this.target.port, method: req.method, path, headers: { ...req.headers, host: this.target.host } },
       (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers)
+        const headers = { ...up.headers }
+        if (fault.kind === 'no-length') delete headers['content-length']
+        res.writeHead(up.statusCode ?? 502, headers)
         if (fault.kind === 'cut') {
           let sent = 0
           up.on('data', (d: Buffer) => {

@@ -53,7 +53,7 @@ describe('hostile and broken input', () => {
     await announce([await put('proto', hostile.prototypeDocument('Proto'))])
     await announce([await put('plainJson', Buffer.from(JSON.stringify({ Records: [{ eventName: 'PlainJson' }] })))])
     await announce([await put('notArray', gzipSync('{"Records":{"eventName":"NotArray"}}'))])
-    // Keys that need care: a literal %2F, dot segments, unicode and spaces; and a traversal attempt.
+    // Keys that need care: a literal %2F, dot segments (refused), unicode and spaces; and a traversal attempt (refused).
     const odd = [
       'AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/26/odd%2Fpercent.json.gz',
       'AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/26/../26/dots.json.gz',
@@ -62,6 +62,9 @@ describe('hostile and broken input', () => {
     for (let i = 0; i < odd.length; i++) await emu.putObject(odd[i], gzipSync(JSON.stringify({ Records: [good[51 + i]] })))
     await announce([odd[0], odd[1]])
     await emu.send(JSON.stringify({ Records: [{ eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: { bucket: { name: emu.bucket }, object: { key: encodeURIComponent(odd[2]).replace(/%2F/g, '/').replace(/%20/g, '+') } } }] }))
+    // A key named twice (fetched once) beside one longer than S3 allows (refused, the rest still read).
+    const goodC = await put('goodC', gzipSync(JSON.stringify({ Records: good.slice(54, 56) })))
+    await announce([goodC, goodC, `AWSLogs/111122223333/CloudTrail/${'x'.repeat(1100)}.json.gz`])
     await emu.putLog('AWSLogs/999999999999/CloudTrail/us-east-1/2026/11/26/x.json.gz', [{ eventName: 'MustNeverBeRead' }], FOREIGN)
     await announce([`../${FOREIGN}/AWSLogs/999999999999/CloudTrail/us-east-1/2026/11/26/x.json.gz`])
     // Hostile message bodies.
@@ -96,8 +99,11 @@ describe('hostile and broken input', () => {
     expect(result.code, result.stderr.slice(-3000)).toBe(0)
     const lines = written().split('\n').filter(Boolean)
     const seqs = new Set(lines.map((l) => (JSON.parse(l) as { seq?: string }).seq).filter(Boolean))
-    // 40-41 are in the truncated object; 49 is inside an array in Records (a non-object element, skipped).
-    for (let i = 0; i < 54; i++) if (![40, 41, 49].includes(i)) expect(seqs.has(`good-${i}`), `good-${i}`).toBe(true)
+    // 40-41 are in the truncated object; 49 is inside an array in Records (a non-object element, skipped);
+    // 52 is under a key with a ".." segment (refused).
+    for (let i = 0; i < 56; i++) if (![40, 41, 49, 52].includes(i)) expect(seqs.has(`good-${i}`), `good-${i}`).toBe(true)
+    // Named twice in one message, written once.
+    expect(lines.filter((l) => l.includes('"good-54"'))).toHaveLength(1)
     expect(lines.some((l) => l.includes('MustNeverBeRead'))).toBe(false)
     expect(lines.some((l) => l.includes('PlainJson'))).toBe(false)
   })
@@ -111,7 +117,10 @@ describe('hostile and broken input', () => {
     expect(errors('object', 'corrupt_gzip') + errors('object', 'not_json')).toBe(1)
     expect(errors('object', 'not_gzip')).toBe(1)
     expect(errors('object', 'records_not_array')).toBe(1)
-    expect(errors('s3', 'no_such_key')).toBe(2) // the missing object, and the traversal attempt read literally
+    expect(errors('s3', 'no_such_key')).toBe(1) // the missing object
+    expect(errors('notification', 'key_unsafe')).toBe(2) // the ".." key and the traversal attempt, never fetched
+    expect(errors('notification', 'key_too_long')).toBe(1)
+    expect(errors('notification', 'duplicate_key')).toBe(1)
     expect(errors('record', 'record_too_deep')).toBe(1)
     expect(errors('record', 'record_too_large')).toBe(1)
     expect(errors('record', 'non_object')).toBe(5)
@@ -151,9 +160,10 @@ describe('hostile and broken input', () => {
   })
 
   it('never reads outside the configured bucket, whatever the key says', () => {
-    // The key "../other-bucket/…" is asked of the configured bucket, as the literal key it is.
-    const traversal = result.logs.find((l) => l.code === 'ERR_S3_NO_SUCH_KEY' && String(l.key).startsWith('../'))
+    // The key "../other-bucket/…" is refused before any GET (a proxy that normalises paths would read the other bucket).
+    const traversal = result.logs.find((l) => l.code === 'ERR_KEY_UNSAFE' && String(l.key).startsWith('../'))
     expect(traversal?.bucket).toBe(emu.bucket)
+    expect(result.logs.some((l) => String(l.key).startsWith('../') && String(l.code).startsWith('ERR_S3'))).toBe(false)
     expect(result.stderr).not.toContain(credentials.secretAccessKey)
     expect(metrics).not.toContain(credentials.secretAccessKey)
     expect(written()).not.toContain('MustNeverBeRead')

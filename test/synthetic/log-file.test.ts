@@ -117,7 +117,7 @@ describe('cloudTrailNotification', () => {
     const keys = [logFileKey({ account: '111122223333', region: 'us-east-1', time: TIME, random: new Random(2).float }), 'AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/26/x y+é.json.gz']
     const body = cloudTrailNotification('my-trail-bucket', keys)
     expect(JSON.parse(body)).toEqual({ s3Bucket: 'my-trail-bucket', s3ObjectKey: keys })
-    expect(parseNotification(body)).toEqual({ kind: 'objects', style: 'cloudtrail-raw', objects: keys.map((key) => ({ bucket: 'my-trail-bucket', key })) })
+    expect(parseNotification(body)).toEqual({ kind: 'objects', style: 'cloudtrail-raw', objects: keys.map((key) => ({ bucket: 'my-trail-bucket', key })), refused: [], duplicates: 0 })
   })
 
   it('rejects an empty bucket or key list', () => {
