@@ -1,7 +1,8 @@
 // Takes received messages off the ring, works out their objects, and runs each object through
 // fetch -> parse pool -> sink, reporting its outcome to the acker. At most maxObjectsInFlight objects
-// are in flight; when that many are waiting (on S3, a parse thread or the sink), no message is taken
-// off the ring, the ring fills and the receivers stop asking SQS for more.
+// are in flight; when that many are waiting (on S3, a parse thread or the sink), or when the output
+// waiting for the sink's confirmation reaches MAX_UNCONFIRMED_BYTES, no message is taken off the ring,
+// the ring fills and the receivers stop asking SQS for more.
 
 import type { Message } from '@aws-sdk/client-sqs'
 import type { Acker, InFlight, Outcome } from './acker.ts'
@@ -26,6 +27,8 @@ export interface ProcessorOptions {
   buckets: readonly string[] | null
   keyPattern: RegExp
   maxObjectsInFlight: number
+  /** Output handed to the sink and not yet confirmed beyond which no new object starts; MAX_UNCONFIRMED_BYTES by default. */
+  maxUnconfirmedBytes?: number
 }
 
 /** Counts a write's records until the sink confirms them; settles once the object's last one is in. */
@@ -69,19 +72,31 @@ class Confirmations {
  * Objects whose output waits for the sink's confirmation, per fetch-and-parse slot: a file sink confirms
  * at its next fsync, so a slot is freed when an object's output is with the sink, not when it is confirmed
  * (holding it starved the parse threads: bench/eps.ts --mode drain went from ~40k to ~80k records/s); this
- * bounds what the sink holds unconfirmed in objects, as its high-water mark does in bytes.
+ * bounds in objects what waits for the sink (and so what a crash writes twice), MAX_UNCONFIRMED_BYTES in
+ * bytes.
  */
 const UNCONFIRMED_PER_SLOT = 4
+
+/**
+ * What may wait for the sink's confirmation in bytes, beyond which no new object starts. The sinks push
+ * back at their high-water mark (8 MiB), which holds back the objects being parsed (two chunks each at
+ * most, workers/object-stream.ts); but an object of one or two chunks is done without waiting for a credit,
+ * and 5 x max_objects_in_flight of them held their output through a sink outage (test/processor.test.ts).
+ */
+export const MAX_UNCONFIRMED_BYTES = 16 << 20
 
 export class Processor {
   /** Objects being fetched or parsed (the slots). */
   private fetching = 0
   /** Objects started and not yet settled: fetching, parsing, or waiting for the sink's confirmation. */
   private pending = 0
+  /** Bytes handed to the sink and not yet confirmed (or failed). */
+  private unconfirmed = 0
   private slotWaiters: (() => void)[] = []
   private idleWaiters: (() => void)[] = []
   /** Aborts objects in flight (hard stop after the shutdown timeout). */
   private readonly abort = new AbortController()
+  private readonly maxUnconfirmed: number
 
   constructor(
     private readonly ring: Ring<Received>,
@@ -92,11 +107,18 @@ export class Processor {
     private readonly metrics: Metrics,
     private readonly log: Logger,
     private readonly options: ProcessorOptions,
-  ) {}
+  ) {
+    this.maxUnconfirmed = options.maxUnconfirmedBytes ?? MAX_UNCONFIRMED_BYTES
+  }
 
   /** Objects started and not yet settled (confirmed or failed). */
   get inFlight(): number {
     return this.pending
+  }
+
+  /** Output handed to the sink and not yet confirmed or failed, in bytes. */
+  get unconfirmedBytes(): number {
+    return this.unconfirmed
   }
 
   /**
@@ -237,7 +259,13 @@ export class Processor {
   /** Hands one output chunk to the sink; resolves when the sink can take more. */
   private write(data: Uint8Array, records: number, confirmations: Confirmations): void | Promise<void> {
     confirmations.add()
-    const more = this.sink.write(data, (err) => confirmations.confirm(err, records))
+    const bytes = data.byteLength
+    this.unconfirmed += bytes
+    const more = this.sink.write(data, (err) => {
+      this.unconfirmed -= bytes
+      confirmations.confirm(err, records)
+      this.wake()
+    })
     if (more) return
     return this.drained()
   }
@@ -273,7 +301,7 @@ export class Processor {
 
   private canStart(): boolean {
     const max = this.options.maxObjectsInFlight
-    return this.fetching < max && this.pending < max * (1 + UNCONFIRMED_PER_SLOT)
+    return this.fetching < max && this.pending < max * (1 + UNCONFIRMED_PER_SLOT) && this.unconfirmed < this.maxUnconfirmed
   }
 
   private acquireSlot(): Promise<void> {

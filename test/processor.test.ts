@@ -1,0 +1,109 @@
+// The processor in this process, against a real SQS and S3 (fauxqs), a real parse pool and real sinks:
+// how much output may wait for a sink that confirms nothing.
+
+import { gzipSync } from 'node:zlib'
+import pino from 'pino'
+import { describe, expect, it } from 'vitest'
+import { Acker } from '../src/acker.ts'
+import { Fetcher } from '../src/fetcher.ts'
+import type { Logger } from '../src/log.ts'
+import { Metrics } from '../src/metrics.ts'
+import { ParsePool, type PoolOptions } from '../src/pool.ts'
+import { MAX_UNCONFIRMED_BYTES, Processor, type Received } from '../src/processor.ts'
+import { Receivers } from '../src/receiver.ts'
+import { Ring } from '../src/ring.ts'
+import { HttpSink } from '../src/sinks/index.ts'
+import type { Sink } from '../src/sinks/sink.ts'
+import { cleanup, emulator, useCleanup } from './helpers/cleanup.ts'
+import { cloudTrailKey, type Emulator } from './helpers/fauxqs.ts'
+import { fixtureRecords } from './helpers/fixtures.ts'
+import { TestHttpServer } from './helpers/servers.ts'
+import { waitUntil } from './helpers/wait.ts'
+
+useCleanup()
+
+const records = fixtureRecords().map((r) => r.record)
+const limits = { maxDecompressedBytes: 1 << 30, maxRecordBytes: 8 << 20, maxDepth: 128, outputChunkBytes: 1 << 20 }
+
+/** A logger that keeps every line, parsed. */
+function capture(): { log: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = []
+  const log = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) })
+  return { log, lines }
+}
+
+interface PipelineOptions {
+  sink: Sink
+  visibilityTimeout?: number
+  pool?: Partial<PoolOptions>
+  maxObjectsInFlight?: number
+}
+
+/** Receivers -> ring -> processor -> acker, as collector.ts wires them, until the test ends. */
+function pipeline(emu: Emulator, { sink, visibilityTimeout = 30, pool: poolOptions = {}, maxObjectsInFlight = 4 }: PipelineOptions) {
+  const metrics = new Metrics({}, false)
+  const { log, lines } = capture()
+  const ring = new Ring<Received>(8)
+  const acker = new Acker(emu.sqs, { queueUrl: emu.queueUrl, visibilityTimeout, redrive: false }, metrics, log)
+  const pool = new ParsePool({ threads: 2, parse: { format: 'json', framing: 'lines', limits }, ...poolOptions })
+  const processor = new Processor(ring, acker, new Fetcher(emu.s3, log), pool, sink, metrics, log, {
+    buckets: [emu.bucket],
+    keyPattern: /\.json\.gz$/,
+    maxObjectsInFlight,
+  })
+  const receivers = new Receivers(emu.sqs, ring, acker, metrics, log, {
+    queueUrl: emu.queueUrl,
+    waitTime: 1,
+    visibilityTimeout,
+    onEmpty: (signal) => new Promise((resolve) => setTimeout(resolve, 100, signal)),
+  })
+  const stop = new AbortController()
+  const running = Promise.all([receivers.run(1, stop.signal), processor.run(stop.signal)])
+  cleanup(async () => {
+    stop.abort()
+    processor.abortInFlight()
+    sink.destroy()
+    await running
+    await acker.close()
+    await pool.destroy()
+  })
+  return { metrics, lines, acker, processor, stop, running }
+}
+
+async function putMessage(emu: Emulator, name: string, body: Uint8Array): Promise<string> {
+  const key = cloudTrailKey('111122223333', 'us-east-1', '20261126T1200Z', name.padEnd(16, '0'))
+  await emu.putObject(key, body)
+  await emu.publish(JSON.stringify({ s3Bucket: emu.bucket, s3ObjectKey: [key] }))
+  return key
+}
+
+describe('Processor', () => {
+  it.each([
+    ['8 output chunks each (14 MB objects: the whole path held back by credits)', 12, 6000],
+    ['2 output chunks each (finished without a credit: the byte budget)', 24, 1500],
+  ])('holds what waits for a sink that confirms nothing (HTTP 503) to a bound in bytes, with objects of %s', async (_name, objects, per) => {
+    const emu = await emulator()
+    for (let i = 0; i < objects; i++) {
+      const doc = Array.from({ length: per }, (_, j) => ({ ...records[j % records.length], seq: `${i}-${j}` }))
+      await putMessage(emu, `Big${i}`, gzipSync(JSON.stringify({ Records: doc }), { level: 1 }))
+    }
+    const siem = await TestHttpServer.start()
+    cleanup(() => siem.close())
+    siem.answer = (req) => {
+      req.body = Buffer.alloc(0) // not kept: only the refusals matter here
+      return { status: 503 }
+    }
+    const slots = 4
+    const { processor } = pipeline(emu, { sink: new HttpSink(new URL(siem.url), { logger: pino({ level: 'silent' }) }), maxObjectsInFlight: slots })
+    await waitUntil(() => siem.requests.length > 0, 'output to reach the sink', 20_000)
+    // Long enough for every object to be parsed if nothing held them back (all of them: 90 MB of output).
+    let most = 0
+    for (const end = Date.now() + 5000; Date.now() < end; await new Promise((r) => setTimeout(r, 20))) most = Math.max(most, processor.unconfirmedBytes)
+    // Beyond the budget, only the chunks of the objects being parsed when it was reached: at most two each,
+    // of about 1 MiB (1.25 MiB at most), never whole objects.
+    const bound = MAX_UNCONFIRMED_BYTES + slots * 2 * 1.25 * (1 << 20)
+    console.log(`unconfirmed: at most ${(most / 2 ** 20).toFixed(1)} MiB, ${processor.inFlight} objects in flight; bound ${(bound / 2 ** 20).toFixed(1)} MiB`)
+    expect(most).toBeGreaterThan(8 << 20) // the sink really held output back
+    expect(most).toBeLessThanOrEqual(bound)
+  }, 60_000)
+})
