@@ -17,6 +17,15 @@ import type { Ring } from './ring.ts'
 import type { Sink } from './sinks/sink.ts'
 import type { SkipReason } from '../workers/protocol.ts'
 
+/** Why an object failed before the sink had its say. */
+interface Failure {
+  stage: 's3' | 'object'
+  code: ErrorCode
+  message: string
+}
+
+type Where = { bucket: string; key: string; messageId: string }
+
 export interface Received {
   message: Message
   entry: InFlight
@@ -204,7 +213,7 @@ export class Processor {
     const where = { bucket: ref.bucket, key: ref.key, messageId: entry.id }
     const confirmations = new Confirmations((records) => this.metrics.countEvents(records))
     const signal = this.abort.signal
-    let failure: { stage: 's3' | 'object' | 'sink'; code: ErrorCode; message: string } | null = null
+    let failure: Failure | null = null
     let fetched = started
     try {
       const opened = await this.fetcher.open(ref, signal)
@@ -232,28 +241,40 @@ export class Processor {
     this.releaseSlot()
     const parsed = performance.now()
     const sinkError = await confirmations.settled()
-    if (!failure && sinkError) {
-      const code = isCollectorError(sinkError) ? sinkError.code : 'ERR_SINK'
-      failure = { stage: 'sink', code, message: sinkError.message }
-    }
     this.metrics.parseSeconds.observe((performance.now() - started) / 1000)
-    if (!failure) {
+    if (!failure && !sinkError) {
       this.metrics.countObject('processed')
       const ms = Math.round
       this.log.debug({ ...where, fetchMs: ms(fetched - started), parseMs: ms(parsed - fetched), confirmMs: ms(performance.now() - parsed) }, 'object done')
       return 'ok'
     }
-    const { permanent: isPermanent, reason } = errorInfo(failure.code)
-    // An object cut short by shutdown is not the object's fault, whatever the worker reported.
-    const permanent = isPermanent && !signal.aborted
     this.metrics.countObject('failed')
-    this.metrics.error(failure.stage, reason)
-    const level = permanent ? 'error' : 'warn'
-    this.log[level](
-      { stage: failure.stage, ...where, code: failure.code, reason: failure.message },
-      permanent ? 'object failed for good; counted and not retried' : 'object failed; its message will be retried',
-    )
-    return permanent ? 'permanent' : 'retry'
+    return this.failed(where, failure, sinkError, signal.aborted)
+  }
+
+  /** Counts and logs an object that failed, and says what becomes of its message. */
+  private failed(where: Where, failure: Failure | null, sinkError: Error | null, aborted: boolean): Outcome {
+    let outcome: Outcome = 'retry'
+    if (failure) {
+      const info = errorInfo(failure.code)
+      // An object cut short by shutdown is not the object's fault, whatever the worker reported.
+      const permanent = info.permanent && !aborted
+      if (permanent) outcome = 'permanent'
+      this.metrics.error(failure.stage, info.reason)
+      this.log[permanent ? 'error' : 'warn'](
+        { stage: failure.stage, ...where, code: failure.code, reason: failure.message },
+        permanent && !sinkError ? 'object failed for good; counted and not retried' : 'object failed; its message will be retried',
+      )
+    }
+    if (sinkError) {
+      // The sink's refusal wins over the object's own failure: the records written before that failure were
+      // not confirmed, so the message must come back, not be deleted as permanent.
+      const code = isCollectorError(sinkError) ? sinkError.code : 'ERR_SINK'
+      this.metrics.error('sink', errorInfo(code).reason)
+      this.log.warn({ stage: 'sink', ...where, code, reason: sinkError.message }, "the sink did not confirm the object's records; its message will be retried")
+      outcome = 'retry'
+    }
+    return outcome
   }
 
   /** Hands one output chunk to the sink; resolves when the sink can take more. */

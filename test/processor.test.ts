@@ -1,6 +1,9 @@
 // The processor in this process, against a real SQS and S3 (fauxqs), a real parse pool and real sinks:
-// how much output may wait for a sink that confirms nothing.
+// what becomes of a message whose object fails while the sink refuses its records; and how much output may
+// wait for a sink that confirms nothing.
 
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { gzipSync } from 'node:zlib'
 import pino from 'pino'
 import { describe, expect, it } from 'vitest'
@@ -12,11 +15,12 @@ import { ParsePool, type PoolOptions } from '../src/pool.ts'
 import { MAX_UNCONFIRMED_BYTES, Processor, type Received } from '../src/processor.ts'
 import { Receivers } from '../src/receiver.ts'
 import { Ring } from '../src/ring.ts'
-import { HttpSink } from '../src/sinks/index.ts'
+import { FileSink, HttpSink, StdoutSink } from '../src/sinks/index.ts'
 import type { Sink } from '../src/sinks/sink.ts'
 import { cleanup, emulator, useCleanup } from './helpers/cleanup.ts'
 import { cloudTrailKey, type Emulator } from './helpers/fauxqs.ts'
 import { fixtureRecords } from './helpers/fixtures.ts'
+import { tmpFile } from './helpers/seed.ts'
 import { TestHttpServer } from './helpers/servers.ts'
 import { waitUntil } from './helpers/wait.ts'
 
@@ -30,6 +34,11 @@ function capture(): { log: Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = []
   const log = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) })
   return { log, lines }
+}
+
+async function errors(metrics: Metrics, stage: string, reason: string): Promise<number> {
+  const { values } = await metrics.errors.get()
+  return values.find((v) => v.labels.stage === stage && v.labels.reason === reason)?.value ?? 0
 }
 
 interface PipelineOptions {
@@ -77,7 +86,56 @@ async function putMessage(emu: Emulator, name: string, body: Uint8Array): Promis
   return key
 }
 
+/** A gzipped document of `n` fixture records, cut short: the records before the cut are complete. */
+function truncatedObject(n: number): Uint8Array {
+  const gz = gzipSync(JSON.stringify({ Records: Array.from({ length: n }, (_, i) => records[i % records.length]) }))
+  return gz.subarray(0, Math.floor(gz.length * 0.7))
+}
+
+const refusingSinks: [string, () => Promise<Sink>][] = [
+  [
+    'an HTTP destination refusing every record as too large (413)',
+    async () => {
+      const siem = await TestHttpServer.start()
+      cleanup(() => siem.close())
+      siem.answer = () => ({ status: 413 })
+      return new HttpSink(new URL(siem.url), { logger: pino({ level: 'silent' }) })
+    },
+  ],
+  [
+    'stdout whose reader went away (EPIPE)',
+    async () => {
+      const reader = spawn('true', { stdio: ['pipe', 'ignore', 'ignore'] })
+      await once(reader, 'exit')
+      return new StdoutSink(reader.stdin!, { logger: pino({ level: 'silent' }) })
+    },
+  ],
+  [
+    'a closed file sink',
+    async () => {
+      const sink = new FileSink(tmpFile('ct-proc-'), { logger: pino({ level: 'silent' }) })
+      await sink.close()
+      return sink
+    },
+  ],
+]
+
 describe('Processor', () => {
+  it.each(refusingSinks)('keeps the message of an object that fails for good when %s refuses the records before the failure', async (_name, makeSink) => {
+    const emu = await emulator()
+    const key = await putMessage(emu, 'Truncated', truncatedObject(200))
+    const { metrics, lines, acker } = pipeline(emu, { sink: await makeSink() })
+    await waitUntil(() => lines.some((l) => l.code === 'ERR_OBJECT_TRUNCATED' && l.key === key), 'the object to fail', 20_000)
+    await acker.whenIdle()
+    // The object's own failure is counted, and so is the sink's refusal, which decides: retried, not deleted.
+    expect(await errors(metrics, 'object', 'truncated')).toBe(1)
+    expect((await metrics.deleted.get()).values[0].value).toBe(0)
+    expect(emu.remaining()).toBe(1)
+    expect(emu.server.inspectQueue(emu.queueName)?.messages.inflight).toHaveLength(1) // handed back after the backoff
+    const refusal = lines.find((l) => l.stage === 'sink' && l.key === key)
+    expect(refusal).toMatchObject({ bucket: emu.bucket, level: 40 })
+  }, 30_000)
+
   it.each([
     ['8 output chunks each (14 MB objects: the whole path held back by credits)', 12, 6000],
     ['2 output chunks each (finished without a credit: the byte budget)', 24, 1500],
