@@ -94,6 +94,15 @@ const UNCONFIRMED_PER_SLOT = 4
  */
 export const MAX_UNCONFIRMED_BYTES = 16 << 20
 
+/**
+ * A parse worker failing on an object (its thread died, or the parser threw what it does not expect) may
+ * be the moment (memory taken by other objects) rather than the object, so it is retried; on this
+ * receive of the message it is taken as the object's doing, and the failure is permanent (deleted, or
+ * left for the dead-letter queue): a poison object costs at most this many tries, not one per backoff
+ * forever. ApproximateReceiveCount counts every receive, by any collector.
+ */
+export const WORKER_FAILURE_RECEIVES = 3
+
 export class Processor {
   /** Objects being fetched or parsed (the slots). */
   private fetching = 0
@@ -249,13 +258,17 @@ export class Processor {
       return 'ok'
     }
     this.metrics.countObject('failed')
-    return this.failed(where, failure, sinkError, signal.aborted)
+    return this.failed(where, entry, failure, sinkError, signal.aborted)
   }
 
   /** Counts and logs an object that failed, and says what becomes of its message. */
-  private failed(where: Where, failure: Failure | null, sinkError: Error | null, aborted: boolean): Outcome {
+  private failed(where: Where, entry: InFlight, failure: Failure | null, sinkError: Error | null, aborted: boolean): Outcome {
     let outcome: Outcome = 'retry'
     if (failure) {
+      if (failure.code === 'ERR_WORKER' && entry.receiveCount >= WORKER_FAILURE_RECEIVES && !aborted) {
+        const message = `the parse worker failed on this object on receive ${entry.receiveCount} of its message: ${failure.message}`
+        failure = { ...failure, code: 'ERR_WORKER_REPEATED', message }
+      }
       const info = errorInfo(failure.code)
       // An object cut short by shutdown is not the object's fault, whatever the worker reported.
       const permanent = info.permanent && !aborted

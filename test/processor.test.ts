@@ -1,9 +1,10 @@
 // The processor in this process, against a real SQS and S3 (fauxqs), a real parse pool and real sinks:
-// what becomes of a message whose object fails while the sink refuses its records; and how much output may
-// wait for a sink that confirms nothing.
+// what becomes of a message whose object fails while the sink refuses its records, or whose object kills
+// its parse thread on every try; and how much output may wait for a sink that confirms nothing.
 
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
 import { gzipSync } from 'node:zlib'
 import pino from 'pino'
 import { describe, expect, it } from 'vitest'
@@ -12,7 +13,7 @@ import { Fetcher } from '../src/fetcher.ts'
 import type { Logger } from '../src/log.ts'
 import { Metrics } from '../src/metrics.ts'
 import { ParsePool, type PoolOptions } from '../src/pool.ts'
-import { MAX_UNCONFIRMED_BYTES, Processor, type Received } from '../src/processor.ts'
+import { MAX_UNCONFIRMED_BYTES, Processor, WORKER_FAILURE_RECEIVES, type Received } from '../src/processor.ts'
 import { Receivers } from '../src/receiver.ts'
 import { Ring } from '../src/ring.ts'
 import { FileSink, HttpSink, StdoutSink } from '../src/sinks/index.ts'
@@ -135,6 +136,36 @@ describe('Processor', () => {
     const refusal = lines.find((l) => l.stage === 'sink' && l.key === key)
     expect(refusal).toMatchObject({ bucket: emu.bucket, level: 40 })
   }, 30_000)
+
+  it(`gives up on an object that kills its parse thread on ${WORKER_FAILURE_RECEIVES} receives, and goes on with the others`, async () => {
+    const emu = await emulator({ visibilityTimeout: 1 })
+    // 300,000 distinct keys in one record: more heap than a thread limited to 24 MiB has, on every try.
+    const wide = Object.fromEntries(Array.from({ length: 300_000 }, (_, i) => [`k${i}`, i]))
+    const poison = await putMessage(emu, 'Poison', gzipSync(JSON.stringify({ Records: [records[0], { ...records[1], requestParameters: wide }] })))
+    const good = await putMessage(emu, 'Good', gzipSync(JSON.stringify({ Records: records.slice(0, 20) })))
+    const out = tmpFile('ct-proc-')
+    const { metrics, lines } = pipeline(emu, {
+      sink: new FileSink(out, { logger: pino({ level: 'silent' }) }),
+      visibilityTimeout: 1,
+      pool: { parse: { format: 'fortisiem', framing: 'lines', limits }, resourceLimits: { maxOldGenerationSizeMb: 24, maxYoungGenerationSizeMb: 8 } },
+    })
+    const received = async () => (await metrics.received.get()).values[0].value
+    // Until the poison message is gone, or has come back more often than the bound allows.
+    for (const deadline = Date.now() + 40_000; emu.remaining() > 0 && (await received()) <= WORKER_FAILURE_RECEIVES + 2; ) {
+      if (Date.now() > deadline) throw new Error('timed out waiting for the poison message to be settled')
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    expect(emu.remaining()).toBe(0)
+    // The good object once, the poison one on each receive until the last.
+    expect(await received()).toBe(1 + WORKER_FAILURE_RECEIVES)
+    expect(await errors(metrics, 'object', 'worker')).toBe(WORKER_FAILURE_RECEIVES - 1)
+    expect(await errors(metrics, 'object', 'worker_repeated')).toBe(1)
+    const verdict = lines.find((l) => l.code === 'ERR_WORKER_REPEATED')
+    expect(verdict).toMatchObject({ stage: 'object', bucket: emu.bucket, key: poison, level: 50 })
+    expect(String(verdict?.reason)).toMatch(/memory/)
+    expect(lines.some((l) => l.key === good && l.code)).toBe(false)
+    expect(readFileSync(out, 'utf8').split('\n').length - 1).toBe(20)
+  }, 60_000)
 
   it.each([
     ['8 output chunks each (14 MB objects: the whole path held back by credits)', 12, 6000],
