@@ -2,7 +2,8 @@
 // fetch -> parse pool -> sink, reporting its outcome to the acker. At most maxObjectsInFlight objects
 // are in flight; when that many are waiting (on S3, a parse thread or the sink), or when the output
 // waiting for the sink's confirmation reaches MAX_UNCONFIRMED_BYTES, no message is taken off the ring,
-// the ring fills and the receivers stop asking SQS for more.
+// the ring fills and the receivers stop asking SQS for more. On stop, the messages still in the ring go
+// back to SQS at once; those started finish.
 
 import type { Message } from '@aws-sdk/client-sqs'
 import type { Acker, InFlight, Outcome } from './acker.ts'
@@ -140,23 +141,25 @@ export class Processor {
   }
 
   /**
-   * Processes messages until `stop` aborts and the ring is empty; then waits for the objects in flight.
-   * The receivers must already have stopped when `stop` aborts, so that the ring only drains.
+   * Processes messages until `stop` aborts; then hands the messages left in the ring back to SQS at once
+   * (visibility 0: another collector takes them without waiting) and waits for the objects in flight.
+   * The receivers stop on the same signal.
    */
   async run(stop: AbortSignal): Promise<void> {
-    for (;;) {
+    const handBack = () => {
+      for (let item = this.ring.shift(); item; item = this.ring.shift()) this.acker.seal(item.entry, 'release')
+    }
+    stop.addEventListener('abort', handBack, { once: true })
+    while (!stop.aborted) {
       const item = this.ring.shift()
-      if (item) {
-        await this.handle(item)
-        continue
-      }
-      if (stop.aborted) break
-      await this.ring.waitForItem(stop)
+      if (item) await this.handle(item)
+      else await this.ring.waitForItem(stop)
     }
     await this.whenIdle()
+    handBack() // what a receive under way delivered after the stop
   }
 
-  /** Gives up on the objects in flight: each fails as 'retry', and its message comes back from SQS. */
+  /** Gives up on the objects in flight (hard stop): each fails as 'release', and its message goes back to SQS at once. */
   abortInFlight(): void {
     this.abort.abort()
   }
@@ -208,6 +211,13 @@ export class Processor {
         continue
       }
       await this.acquireSlot()
+      if (this.abort.signal.aborted) {
+        // Hard stop while this message waited for a slot: its other objects are not started, it goes back.
+        this.releaseSlot()
+        this.settled()
+        outcome = 'release'
+        break
+      }
       this.acker.add(entry)
       void this.processObject(ref, entry).then((o) => {
         this.settled()
@@ -263,17 +273,21 @@ export class Processor {
 
   /** Counts and logs an object that failed, and says what becomes of its message. */
   private failed(where: Where, entry: InFlight, failure: Failure | null, sinkError: Error | null, aborted: boolean): Outcome {
+    if (aborted) {
+      // Cut short by the shutdown: not the object's fault, whatever the worker or the sink reported.
+      this.metrics.error('object', 'shutdown')
+      this.log.warn({ stage: 'object', ...where, code: 'ERR_SHUTDOWN', reason: failure?.message ?? sinkError?.message }, 'object cut short by the shutdown; its message goes back to the queue at once')
+      return 'release'
+    }
     let outcome: Outcome = 'retry'
     if (failure) {
-      if (failure.code === 'ERR_WORKER' && entry.receiveCount >= WORKER_FAILURE_RECEIVES && !aborted) {
+      if (failure.code === 'ERR_WORKER' && entry.receiveCount >= WORKER_FAILURE_RECEIVES) {
         const message = `the parse worker failed on this object on receive ${entry.receiveCount} of its message: ${failure.message}`
         failure = { ...failure, code: 'ERR_WORKER_REPEATED', message }
       }
-      const info = errorInfo(failure.code)
-      // An object cut short by shutdown is not the object's fault, whatever the worker reported.
-      const permanent = info.permanent && !aborted
+      const { permanent, reason } = errorInfo(failure.code)
       if (permanent) outcome = 'permanent'
-      this.metrics.error(failure.stage, info.reason)
+      this.metrics.error(failure.stage, reason)
       this.log[permanent ? 'error' : 'warn'](
         { stage: failure.stage, ...where, code: failure.code, reason: failure.message },
         permanent && !sinkError ? 'object failed for good; counted and not retried' : 'object failed; its message will be retried',

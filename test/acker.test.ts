@@ -1,5 +1,5 @@
-// The acker against a real SQS (fauxqs): deletion after the last object, and the heartbeat that keeps a
-// slow message away from a second consumer for several visibility timeouts.
+// The acker against a real SQS (fauxqs): deletion after the last object, the heartbeat that keeps a
+// slow message away from a second consumer for several visibility timeouts, and hand-backs.
 
 import { ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs'
 import { describe, expect, it } from 'vitest'
@@ -75,5 +75,20 @@ describe('Acker', () => {
     expect(await steal(emu)).toBe(0)
     await a.close()
     expect(await steal(emu)).toBe(1)
+  })
+
+  it('hands a released message back at once, while one to retry waits for its backoff', async () => {
+    const emu = await emulator({ visibilityTimeout: 30 })
+    await emu.send('released')
+    await emu.send('retried')
+    const { acker: a } = acker(emu, 30)
+    const { Messages } = await emu.sqs.send(new ReceiveMessageCommand({ QueueUrl: emu.queueUrl, MaxNumberOfMessages: 2, VisibilityTimeout: 30, WaitTimeSeconds: 2 }))
+    expect(Messages).toHaveLength(2)
+    const [released, retried] = Messages!.map((m) => a.track(m))
+    a.seal(released, 'release')
+    a.seal(retried, 'retry')
+    await a.whenIdle()
+    const { Messages: again } = await emu.sqs.send(new ReceiveMessageCommand({ QueueUrl: emu.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }))
+    expect(again?.map((m) => m.MessageId)).toEqual([released.id])
   })
 })
