@@ -286,9 +286,13 @@ export class Acker {
       .then(
         () => {},
         (err: unknown) => {
-          // Not fatal: the message comes back when its current visibility runs out.
-          const { code } = describeError(err)
-          this.log.debug({ messageId: entry.id, code }, 'could not change the visibility of a message')
+          // Not fatal: the message comes back when its current visibility runs out (up to visibility_timeout,
+          // instead of at once or after the backoff).
+          this.retryAt = Math.max(this.retryAt, entry.visibleAt)
+          const { code, message } = describeError(err)
+          const fields = { stage: 'sqs', messageId: entry.id, code, reason: message, visibilityTimeout: seconds }
+          this.log.warn(fields, 'could not change the visibility of a message; it comes back when its visibility runs out')
+          this.metrics.error('sqs', 'visibility_failed')
         },
       )
       .finally(() => {
