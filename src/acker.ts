@@ -9,7 +9,7 @@
 //                                                      the queue has a redrive policy
 //   a transient failure (S3 down, sink refused)     -> not deleted; made visible again after a backoff
 //                                                      that grows with its ApproximateReceiveCount
-//   released (shutdown)                             -> not deleted; made visible again at once
+//   released (shutdown, no room in the ring)        -> not deleted; made visible again at once
 
 import {
   ChangeMessageVisibilityBatchCommand,
@@ -112,6 +112,11 @@ export class Acker {
     entry.pending--
     this.merge(entry, outcome)
     if (entry.sealed && entry.pending === 0) this.settle(entry)
+  }
+
+  /** Hands a message back to SQS at once (visibility 0), unprocessed: e.g. the ring had no room for it. */
+  handBack(entry: InFlight): void {
+    this.seal(entry, 'release')
   }
 
   /** Every object of the message has been added; it settles once they are all done. */

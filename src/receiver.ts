@@ -76,10 +76,17 @@ export class Receivers {
         this.lastOk = true
         const now = Date.now()
         for (const message of out.Messages ?? []) {
-          received++
           this.metrics.countReceived(Number(message.Attributes?.SentTimestamp), now)
           const entry = this.acker.track(message, now)
-          this.ring.push({ message, entry }) // uses one of the reserved slots: cannot fail
+          // Uses one of the reserved slots; an endpoint that returns more than MaxNumberOfMessages finds
+          // none left: the extra message goes straight back (not kept, and extended, unprocessed).
+          if (received < room && this.ring.push({ message, entry })) {
+            received++
+            continue
+          }
+          this.metrics.error('sqs', 'receive_overflow')
+          this.log.warn({ stage: 'sqs', receiver: id, messageId: entry.id, asked: room }, 'ReceiveMessage returned more messages than asked for; handing the extra one back')
+          this.acker.handBack(entry)
         }
       } catch (err) {
         if (signal.aborted) break
