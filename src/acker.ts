@@ -6,7 +6,10 @@
 // What happens to a settled message:
 //   every object confirmed (or skipped on purpose)  -> deleted
 //   a permanent failure (bad object, bad body)      -> deleted, or left for the dead-letter queue when
-//                                                      the queue has a redrive policy
+//                                                      the queue has a redrive policy: made visible again
+//                                                      after the backoff below, so that SQS counts the
+//                                                      receives that move it there without waiting for
+//                                                      a whole visibility timeout each time
 //   a transient failure (S3 down, sink refused)     -> not deleted; made visible again after a backoff
 //                                                      that grows with its ApproximateReceiveCount
 //   released (shutdown, no room in the ring)        -> not deleted; made visible again at once
@@ -132,7 +135,10 @@ export class Acker {
     return new Promise((resolve) => this.idleWaiters.push(resolve))
   }
 
-  /** When the last message handed back for a retry becomes visible again (ms since the epoch). */
+  /**
+   * When the last message handed back (at once, for a retry, or left for the dead-letter queue) becomes
+   * visible again (ms since the epoch): --drain receives again after it.
+   */
   get retriesVisibleAt(): number {
     return this.retryAt
   }
@@ -171,13 +177,13 @@ export class Acker {
     }
     this.inFlight.delete(entry.receipt)
     if (entry.outcome === 'release') this.changeVisibility(entry, 0)
-    else if (entry.outcome === 'retry') {
-      // Back to the queue after a pause that grows with each receive: 10 s, 20 s, 40 s … up to 15 min.
+    else {
+      // retry, or permanent with a redrive policy (SQS counts one more receive each time it comes back):
+      // back to the queue after a pause that grows with each receive: 10 s, 20 s, 40 s … up to 15 min.
       const seconds = Math.min(900, 10 * 2 ** Math.min(entry.receiveCount - 1, 10), this.options.visibilityTimeout)
       this.retryAt = Math.max(this.retryAt, Date.now() + seconds * 1000)
       this.changeVisibility(entry, seconds)
     }
-    // permanent with a redrive policy: the visibility timeout runs out and SQS counts one more receive.
     this.checkIdle()
   }
 
@@ -289,7 +295,9 @@ export class Acker {
     const change = this.sqs
       .send(new ChangeMessageVisibilityCommand({ QueueUrl: this.options.queueUrl, ReceiptHandle: entry.receipt, VisibilityTimeout: seconds }))
       .then(
-        () => {},
+        () => {
+          if (seconds === 0) this.retryAt = Math.max(this.retryAt, Date.now())
+        },
         (err: unknown) => {
           // Not fatal: the message comes back when its current visibility runs out (up to visibility_timeout,
           // instead of at once or after the backoff).

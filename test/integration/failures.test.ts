@@ -107,18 +107,23 @@ describe('failure handling', () => {
     expect(p.faults('ReceiveMessage')).toBe(6)
   })
 
-  it('deletes a permanently failing message, but leaves it for the dead-letter queue when the queue has a redrive policy', async () => {
+  it('deletes a permanently failing message, but leaves it for the dead-letter queue when the queue has a redrive policy (--drain waits until SQS has moved it)', async () => {
     for (const redrive of [false, true]) {
-      const emu = await emulator({ redrive })
+      const emu = await emulator({ redrive, visibilityTimeout: 2 })
       const key = cloudTrailKey('111122223333', 'us-east-1', '20261126T1400Z', 'PlainJsonPlainJs')
       await emu.putObject(key, JSON.stringify({ Records: [{ eventName: 'x' }] }))
       await emu.publish(JSON.stringify({ s3Bucket: emu.bucket, s3ObjectKey: [key] }))
-      const res = await runCli(runArgs(emu, ['--output', `file:${outFile()}`]), runEnv)
+      const res = await runCli(runArgs(emu, ['--output', `file:${outFile()}`, '--visibility-timeout', '2']), runEnv)
       expect(res.code, res.stderr).toBe(0)
-      const error = res.logs.find((l) => l.code === 'ERR_OBJECT_NOT_GZIP')
-      expect(error?.bucket).toBe(emu.bucket)
-      expect(error?.key).toBe(key)
-      expect(emu.remaining(), `redrive=${redrive}`).toBe(redrive ? 1 : 0)
+      const errors = res.logs.filter((l) => l.code === 'ERR_OBJECT_NOT_GZIP')
+      expect(errors[0]?.bucket).toBe(emu.bucket)
+      expect(errors[0]?.key).toBe(key)
+      expect(emu.remaining(), `redrive=${redrive}`).toBe(0)
+      if (!redrive) continue
+      // Tried on each of the policy's 3 receives, then moved to the dead-letter queue by SQS before --drain ended.
+      expect(errors).toHaveLength(3)
+      const dlq = emu.server.inspectQueue(`${emu.queueName}-dlq`)
+      expect(dlq?.messages.ready.length).toBe(1)
     }
   })
 
