@@ -69,7 +69,7 @@ describe('reliability', () => {
 
   it('holds on through a long HTTP sink outage (503, then refused connections), with 14 MB objects too: nothing lost, memory bounded, resumes alone', async () => {
     const emu = await emulator()
-    // Small objects, and objects of 11,000 records (14 MB, about 1.8 MB gzipped: whole in one GET, inflated
+    // Small objects, and objects of 11,000 records (14 MB, 1.5 MB gzipped: whole in one GET, inflated
     // in one piece) whose output alone is many times what the sink holds back.
     const expected = [...(await seed(emu, 30, 100)), ...(await seedObjects(emu, LARGE_OBJECTS, { per: 11_000, prefix: 'RelBig', tag: 'big' }))]
     const siem = await TestHttpServer.start()
@@ -109,7 +109,10 @@ describe('reliability', () => {
     expect(delivered).toEqual(new Set(expected))
     expect(emu.remaining()).toBe(0)
     console.log(`sink outage: ${receivedDuring503} messages held during 503s, ${inflight} while refused; peak RSS during the outage ${(rssDuringOutage / 2 ** 20).toFixed(0)} MiB`)
-    expect(rssDuringOutage).toBeLessThan(300 * 1024 * 1024)
+    // Measured 272–288 MiB: the parse threads each hold the object they inflated while the sink holds them back,
+    // plus what waits for the sink (bounded in bytes). When the whole path posted its output without waiting,
+    // these objects took 430 MiB, and more with every further object.
+    expect(rssDuringOutage).toBeLessThan(350 * 1024 * 1024)
   }, 180_000)
 
   it('two collectors on one queue: a slow object is not handed to the second one (heartbeat)', async () => {
