@@ -6,9 +6,13 @@
 // What happens to a settled message:
 //   every object confirmed (or skipped on purpose)  -> deleted
 //   a permanent failure (bad object, bad body)      -> deleted, or left for the dead-letter queue when
-//                                                      the queue has a redrive policy
-//   a transient failure (S3 down, sink closed)      -> not deleted; made visible again after a backoff
+//                                                      the queue has a redrive policy: made visible again
+//                                                      after the backoff below, so that SQS counts the
+//                                                      receives that move it there without waiting for
+//                                                      a whole visibility timeout each time
+//   a transient failure (S3 down, sink refused)     -> not deleted; made visible again after a backoff
 //                                                      that grows with its ApproximateReceiveCount
+//   released (shutdown, no room in the ring)        -> not deleted; made visible again at once
 
 import {
   ChangeMessageVisibilityBatchCommand,
@@ -22,7 +26,11 @@ import { describeError } from './errors.ts'
 import type { Logger } from './log.ts'
 import type { Metrics } from './metrics.ts'
 
-export type Outcome = 'ok' | 'permanent' | 'retry'
+/** What becomes of a message: deleted (ok), failed for good, retried after a backoff, or handed back at once (release). */
+export type Outcome = 'ok' | 'permanent' | 'release' | 'retry'
+
+/** Which outcome of a message's objects decides: one object to retry means the message must come back. */
+const RANK: Record<Outcome, number> = { ok: 0, permanent: 1, release: 2, retry: 3 }
 
 export interface InFlight {
   readonly id: string
@@ -63,6 +71,8 @@ export class Acker {
   private closed = false
   private extending = false
   private retryAt = 0
+  /** ChangeMessageVisibility calls under way (hand-backs, backoffs): close() waits for them. */
+  private readonly changes = new Set<Promise<void>>()
 
   constructor(
     private readonly sqs: SQSClient,
@@ -111,6 +121,11 @@ export class Acker {
     if (entry.sealed && entry.pending === 0) this.settle(entry)
   }
 
+  /** Hands a message back to SQS at once (visibility 0), unprocessed: e.g. the ring had no room for it. */
+  handBack(entry: InFlight): void {
+    this.seal(entry, 'release')
+  }
+
   /** Every object of the message has been added; it settles once they are all done. */
   seal(entry: InFlight, outcome: Outcome = 'ok'): void {
     entry.sealed = true
@@ -118,7 +133,7 @@ export class Acker {
     if (entry.pending === 0) this.settle(entry)
   }
 
-  /** Resolves once nothing is in flight and every delete has been sent. */
+  /** Resolves once nothing is in flight and every delete and visibility change has been sent. */
   whenIdle(): Promise<void> {
     if (this.idle) return Promise.resolve()
     return new Promise((resolve) => this.idleWaiters.push(resolve))
@@ -135,13 +150,16 @@ export class Acker {
     return oldest === Infinity ? null : oldest
   }
 
-  /** When the last message handed back for a retry becomes visible again (ms since the epoch). */
+  /**
+   * When the last message handed back (at once, for a retry, or left for the dead-letter queue) becomes
+   * visible again (ms since the epoch): --drain receives again after it.
+   */
   get retriesVisibleAt(): number {
     return this.retryAt
   }
 
   get idle(): boolean {
-    return this.inFlight.size === 0 && this.deletesRunning === 0 && this.deletes.length === 0
+    return this.inFlight.size === 0 && this.deletesRunning === 0 && this.deletes.length === 0 && this.changes.size === 0
   }
 
   /**
@@ -154,14 +172,15 @@ export class Acker {
     clearInterval(this.heartbeat)
     await this.flushDeletes()
     const unfinished = [...this.inFlight.values()]
-    await Promise.all(unfinished.map((e) => this.changeVisibility(e, 0)))
+    for (const e of unfinished) this.changeVisibility(e, 0)
     for (const e of unfinished) this.inFlight.delete(e.receipt)
+    // Hand-backs and backoffs of messages settled just before (objects aborted by the shutdown) too.
+    while (this.changes.size > 0) await Promise.all(this.changes)
     this.checkIdle()
   }
 
   private merge(entry: InFlight, outcome: Outcome): void {
-    // retry beats permanent beats ok: one transient failure means the message must come back.
-    if (outcome === 'retry' || (outcome === 'permanent' && entry.outcome === 'ok')) entry.outcome = outcome
+    if (RANK[outcome] > RANK[entry.outcome]) entry.outcome = outcome
   }
 
   private settle(entry: InFlight): void {
@@ -172,13 +191,14 @@ export class Acker {
       return
     }
     this.inFlight.delete(entry.receipt)
-    if (entry.outcome === 'retry') {
-      // Back to the queue after a pause that grows with each receive: 10 s, 20 s, 40 s … up to 15 min.
+    if (entry.outcome === 'release') this.changeVisibility(entry, 0)
+    else {
+      // retry, or permanent with a redrive policy (SQS counts one more receive each time it comes back):
+      // back to the queue after a pause that grows with each receive: 10 s, 20 s, 40 s … up to 15 min.
       const seconds = Math.min(900, 10 * 2 ** Math.min(entry.receiveCount - 1, 10), this.options.visibilityTimeout)
       this.retryAt = Math.max(this.retryAt, Date.now() + seconds * 1000)
-      void this.changeVisibility(entry, seconds)
+      this.changeVisibility(entry, seconds)
     }
-    // permanent with a redrive policy: the visibility timeout runs out and SQS counts one more receive.
     this.checkIdle()
   }
 
@@ -285,14 +305,29 @@ export class Acker {
     }
   }
 
-  private async changeVisibility(entry: InFlight, seconds: number): Promise<void> {
-    try {
-      await this.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: this.options.queueUrl, ReceiptHandle: entry.receipt, VisibilityTimeout: seconds }))
-    } catch (err) {
-      // Not fatal: the message comes back when its current visibility runs out.
-      const { code } = describeError(err)
-      this.log.debug({ messageId: entry.id, code }, 'could not change the visibility of a message')
-    }
+  /** Hands a message back (0) or sets its backoff; whenIdle() and close() wait for the call. */
+  private changeVisibility(entry: InFlight, seconds: number): void {
+    const change = this.sqs
+      .send(new ChangeMessageVisibilityCommand({ QueueUrl: this.options.queueUrl, ReceiptHandle: entry.receipt, VisibilityTimeout: seconds }))
+      .then(
+        () => {
+          if (seconds === 0) this.retryAt = Math.max(this.retryAt, Date.now())
+        },
+        (err: unknown) => {
+          // Not fatal: the message comes back when its current visibility runs out (up to visibility_timeout,
+          // instead of at once or after the backoff).
+          this.retryAt = Math.max(this.retryAt, entry.visibleAt)
+          const { code, message } = describeError(err)
+          const fields = { stage: 'sqs', messageId: entry.id, code, reason: message, visibilityTimeout: seconds }
+          this.log.warn(fields, 'could not change the visibility of a message; it comes back when its visibility runs out')
+          this.metrics.error('sqs', 'visibility_failed')
+        },
+      )
+      .finally(() => {
+        this.changes.delete(change)
+        this.checkIdle()
+      })
+    this.changes.add(change)
   }
 
   private checkIdle(): void {

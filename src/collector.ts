@@ -120,15 +120,16 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
     waitTime: config.waitTime,
     visibilityTimeout: config.visibilityTimeout,
     onEmpty: config.drain
-      ? async (signal) => {
-          // Backfills and tests: wait for what is in flight, and for messages handed back for a retry to
-          // become visible again; a loop whose receive still finds nothing then ends. The collector stops
-          // when the last loop has ended (another loop may still be receiving messages meanwhile).
+      ? async (signal, since) => {
+          // Backfills and tests: wait for what is in flight, and for messages handed back (for a retry, at
+          // once, or left for the dead-letter queue) to become visible again; a loop whose receive, sent
+          // after that, still finds nothing then ends. The collector stops when the last loop has ended
+          // (another loop may still be receiving messages meanwhile).
           await processor.whenIdle()
           await acker.whenIdle()
-          const retryIn = acker.retriesVisibleAt - Date.now()
-          if (retryIn > 0) {
-            await sleep(retryIn + 250, signal)
+          const visibleAt = acker.retriesVisibleAt
+          if (visibleAt >= since) {
+            await sleep(Math.max(0, visibleAt - Date.now()) + 250, signal)
             return 'again'
           }
           return ring.size === 0 ? 'stop' : 'again'

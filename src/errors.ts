@@ -48,6 +48,9 @@ const table = {
   // is kept (retried, or moved to the dead-letter queue) rather than deleted.
   ERR_SINK_REJECTED: { reason: 'sink_rejected', permanent: false },
   ERR_WORKER: { reason: 'worker', permanent: false },
+  // A parse worker failing on the same object on several receives of its message (processor.ts,
+  // WORKER_FAILURE_RECEIVES): the object's doing, not the moment's.
+  ERR_WORKER_REPEATED: { reason: 'worker_repeated', permanent: true },
   ERR_SHUTDOWN: { reason: 'shutdown', permanent: false },
 } as const satisfies Record<string, { reason: string; permanent: boolean }>
 

@@ -31,9 +31,9 @@ export interface MetricSources {
 const KNOWN_ERRORS: Record<ErrorStage, string[]> = {
   notification: ['notification_not_json', 'notification_unknown', 'notification_invalid', 'notification_too_large', 'bucket_not_allowed', 'key_too_long', 'key_unsafe', 'duplicate_key', 'subscription_confirmation'],
   s3: ['no_such_key', 'no_such_bucket', 'access_denied', 'bucket_owner_mismatch', 's3_transient'],
-  object: ['not_gzip', 'corrupt_gzip', 'truncated', 'too_large', 'not_json', 'no_records', 'records_not_array', 'worker', 'shutdown'],
+  object: ['not_gzip', 'corrupt_gzip', 'truncated', 'too_large', 'not_json', 'no_records', 'records_not_array', 'worker', 'worker_repeated', 'shutdown'],
   record: ['non_object', 'record_too_large', 'record_too_deep', 'record_not_json', 'invalid_utf8'],
-  sqs: ['receive_failed', 'delete_failed', 'delete_refused', 'visibility_failed', 'visibility_refused', 'queue_attributes_failed'],
+  sqs: ['receive_failed', 'receive_overflow', 'delete_failed', 'delete_refused', 'visibility_failed', 'visibility_refused', 'queue_attributes_failed'],
   sink: ['sink', 'sink_closed', 'sink_rejected'],
 }
 

@@ -4,7 +4,7 @@
 
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { MessageChannel, type MessagePort } from 'node:worker_threads'
+import { MessageChannel, type MessagePort, type ResourceLimits } from 'node:worker_threads'
 import { Piscina } from 'piscina'
 import { emptyStats, type ParseOptions, type ParseResult, type ParseTask, type ToMain, type ToWorker } from '../workers/protocol.ts'
 
@@ -47,6 +47,11 @@ export interface SourceFailure {
 export interface PoolOptions {
   threads: number
   parse: ParseOptions
+  /**
+   * Node's per-thread limits (heap, stack). A thread that exceeds them is terminated alone, its object
+   * fails as ERR_WORKER and Piscina starts a new thread. None by default.
+   */
+  resourceLimits?: ResourceLimits
 }
 
 export class ParsePool {
@@ -61,6 +66,7 @@ export class ParsePool {
       maxThreads: options.threads,
       idleTimeout: 60_000,
       concurrentTasksPerWorker: 1,
+      resourceLimits: options.resourceLimits,
     })
   }
 

@@ -1,7 +1,9 @@
 // Takes received messages off the ring, works out their objects, and runs each object through
 // fetch -> parse pool -> sink, reporting its outcome to the acker. At most maxObjectsInFlight objects
-// are in flight; when that many are waiting (on S3, a parse thread or the sink), no message is taken
-// off the ring, the ring fills and the receivers stop asking SQS for more.
+// are in flight; when that many are waiting (on S3, a parse thread or the sink), or when the output
+// waiting for the sink's confirmation reaches MAX_UNCONFIRMED_BYTES, no message is taken off the ring,
+// the ring fills and the receivers stop asking SQS for more. On stop, the messages still in the ring go
+// back to SQS at once; those started finish.
 
 import type { Message } from '@aws-sdk/client-sqs'
 import type { Acker, InFlight, Outcome } from './acker.ts'
@@ -16,6 +18,15 @@ import type { Ring } from './ring.ts'
 import type { Sink } from './sinks/sink.ts'
 import type { SkipReason } from '../workers/protocol.ts'
 
+/** Why an object failed before the sink had its say. */
+interface Failure {
+  stage: 's3' | 'object'
+  code: ErrorCode
+  message: string
+}
+
+type Where = { bucket: string; key: string; messageId: string }
+
 export interface Received {
   message: Message
   entry: InFlight
@@ -26,6 +37,8 @@ export interface ProcessorOptions {
   buckets: readonly string[] | null
   keyPattern: KeyPattern
   maxObjectsInFlight: number
+  /** Output handed to the sink and not yet confirmed beyond which no new object starts; MAX_UNCONFIRMED_BYTES by default. */
+  maxUnconfirmedBytes?: number
 }
 
 /** Counts a write's records until the sink confirms them; settles once the object's last one is in. */
@@ -69,19 +82,40 @@ class Confirmations {
  * Objects whose output waits for the sink's confirmation, per fetch-and-parse slot: a file sink confirms
  * at its next fsync, so a slot is freed when an object's output is with the sink, not when it is confirmed
  * (holding it starved the parse threads: bench/eps.ts --mode drain went from ~40k to ~80k records/s); this
- * bounds what the sink holds unconfirmed in objects, as its high-water mark does in bytes.
+ * bounds in objects what waits for the sink (and so what a crash writes twice), MAX_UNCONFIRMED_BYTES in
+ * bytes.
  */
 const UNCONFIRMED_PER_SLOT = 4
+
+/**
+ * What may wait for the sink's confirmation in bytes, beyond which no new object starts. The sinks push
+ * back at their high-water mark (8 MiB), which holds back the objects being parsed (two chunks each at
+ * most, workers/object-stream.ts); but an object of one or two chunks is done without waiting for a credit,
+ * and 5 x max_objects_in_flight of them held their output through a sink outage (test/processor.test.ts).
+ */
+export const MAX_UNCONFIRMED_BYTES = 16 << 20
+
+/**
+ * A parse worker failing on an object (its thread died, or the parser threw what it does not expect) may
+ * be the moment (memory taken by other objects) rather than the object, so it is retried; on this
+ * receive of the message it is taken as the object's doing, and the failure is permanent (deleted, or
+ * left for the dead-letter queue): a poison object costs at most this many tries, not one per backoff
+ * forever. ApproximateReceiveCount counts every receive, by any collector.
+ */
+export const WORKER_FAILURE_RECEIVES = 3
 
 export class Processor {
   /** Objects being fetched or parsed (the slots). */
   private fetching = 0
   /** Objects started and not yet settled: fetching, parsing, or waiting for the sink's confirmation. */
   private pending = 0
+  /** Bytes handed to the sink and not yet confirmed (or failed). */
+  private unconfirmed = 0
   private slotWaiters: (() => void)[] = []
   private idleWaiters: (() => void)[] = []
   /** Aborts objects in flight (hard stop after the shutdown timeout). */
   private readonly abort = new AbortController()
+  private readonly maxUnconfirmed: number
 
   constructor(
     private readonly ring: Ring<Received>,
@@ -92,31 +126,40 @@ export class Processor {
     private readonly metrics: Metrics,
     private readonly log: Logger,
     private readonly options: ProcessorOptions,
-  ) {}
+  ) {
+    this.maxUnconfirmed = options.maxUnconfirmedBytes ?? MAX_UNCONFIRMED_BYTES
+  }
 
   /** Objects started and not yet settled (confirmed or failed). */
   get inFlight(): number {
     return this.pending
   }
 
-  /**
-   * Processes messages until `stop` aborts and the ring is empty; then waits for the objects in flight.
-   * The receivers must already have stopped when `stop` aborts, so that the ring only drains.
-   */
-  async run(stop: AbortSignal): Promise<void> {
-    for (;;) {
-      const item = this.ring.shift()
-      if (item) {
-        await this.handle(item)
-        continue
-      }
-      if (stop.aborted) break
-      await this.ring.waitForItem(stop)
-    }
-    await this.whenIdle()
+  /** Output handed to the sink and not yet confirmed or failed, in bytes. */
+  get unconfirmedBytes(): number {
+    return this.unconfirmed
   }
 
-  /** Gives up on the objects in flight: each fails as 'retry', and its message comes back from SQS. */
+  /**
+   * Processes messages until `stop` aborts; then hands the messages left in the ring back to SQS at once
+   * (visibility 0: another collector takes them without waiting) and waits for the objects in flight.
+   * The receivers stop on the same signal.
+   */
+  async run(stop: AbortSignal): Promise<void> {
+    const handBack = () => {
+      for (let item = this.ring.shift(); item; item = this.ring.shift()) this.acker.seal(item.entry, 'release')
+    }
+    stop.addEventListener('abort', handBack, { once: true })
+    while (!stop.aborted) {
+      const item = this.ring.shift()
+      if (item) await this.handle(item)
+      else await this.ring.waitForItem(stop)
+    }
+    await this.whenIdle()
+    handBack() // what a receive under way delivered after the stop
+  }
+
+  /** Gives up on the objects in flight (hard stop): each fails as 'release', and its message goes back to SQS at once. */
   abortInFlight(): void {
     this.abort.abort()
   }
@@ -176,6 +219,13 @@ export class Processor {
         continue
       }
       await this.acquireSlot()
+      if (this.abort.signal.aborted) {
+        // Hard stop while this message waited for a slot: its other objects are not started, it goes back.
+        this.releaseSlot()
+        this.settled()
+        outcome = 'release'
+        break
+      }
       this.acker.add(entry)
       void this.processObject(ref, entry).then((o) => {
         this.settled()
@@ -205,7 +255,7 @@ export class Processor {
     const where = { bucket: ref.bucket, key: ref.key, messageId: entry.id }
     const confirmations = new Confirmations((records) => this.metrics.countEvents(records))
     const signal = this.abort.signal
-    let failure: { stage: 's3' | 'object' | 'sink'; code: ErrorCode; message: string } | null = null
+    let failure: Failure | null = null
     let fetched = started
     try {
       const opened = await this.fetcher.open(ref, signal)
@@ -232,34 +282,60 @@ export class Processor {
     this.releaseSlot()
     const parsed = performance.now()
     const sinkError = await confirmations.settled()
-    if (!failure && sinkError) {
-      const code = isCollectorError(sinkError) ? sinkError.code : 'ERR_SINK'
-      failure = { stage: 'sink', code, message: sinkError.message }
-    }
     this.metrics.parseSeconds.observe((performance.now() - started) / 1000)
-    if (!failure) {
+    if (!failure && !sinkError) {
       this.metrics.countObject('processed')
       const ms = Math.round
       this.log.debug({ ...where, fetchMs: ms(fetched - started), parseMs: ms(parsed - fetched), confirmMs: ms(performance.now() - parsed) }, 'object done')
       return 'ok'
     }
-    const { permanent: isPermanent, reason } = errorInfo(failure.code)
-    // An object cut short by shutdown is not the object's fault, whatever the worker reported.
-    const permanent = isPermanent && !signal.aborted
     this.metrics.countObject('failed')
-    this.metrics.error(failure.stage, reason)
-    const level = permanent ? 'error' : 'warn'
-    this.log[level](
-      { stage: failure.stage, ...where, code: failure.code, reason: failure.message },
-      permanent ? 'object failed for good; counted and not retried' : 'object failed; its message will be retried',
-    )
-    return permanent ? 'permanent' : 'retry'
+    return this.failed(where, entry, failure, sinkError, signal.aborted)
+  }
+
+  /** Counts and logs an object that failed, and says what becomes of its message. */
+  private failed(where: Where, entry: InFlight, failure: Failure | null, sinkError: Error | null, aborted: boolean): Outcome {
+    if (aborted) {
+      // Cut short by the shutdown: not the object's fault, whatever the worker or the sink reported.
+      this.metrics.error('object', 'shutdown')
+      this.log.warn({ stage: 'object', ...where, code: 'ERR_SHUTDOWN', reason: failure?.message ?? sinkError?.message }, 'object cut short by the shutdown; its message goes back to the queue at once')
+      return 'release'
+    }
+    let outcome: Outcome = 'retry'
+    if (failure) {
+      if (failure.code === 'ERR_WORKER' && entry.receiveCount >= WORKER_FAILURE_RECEIVES) {
+        const message = `the parse worker failed on this object on receive ${entry.receiveCount} of its message: ${failure.message}`
+        failure = { ...failure, code: 'ERR_WORKER_REPEATED', message }
+      }
+      const { permanent, reason } = errorInfo(failure.code)
+      if (permanent) outcome = 'permanent'
+      this.metrics.error(failure.stage, reason)
+      this.log[permanent ? 'error' : 'warn'](
+        { stage: failure.stage, ...where, code: failure.code, reason: failure.message },
+        permanent && !sinkError ? 'object failed for good; counted and not retried' : 'object failed; its message will be retried',
+      )
+    }
+    if (sinkError) {
+      // The sink's refusal wins over the object's own failure: the records written before that failure were
+      // not confirmed, so the message must come back, not be deleted as permanent.
+      const code = isCollectorError(sinkError) ? sinkError.code : 'ERR_SINK'
+      this.metrics.error('sink', errorInfo(code).reason)
+      this.log.warn({ stage: 'sink', ...where, code, reason: sinkError.message }, "the sink did not confirm the object's records; its message will be retried")
+      outcome = 'retry'
+    }
+    return outcome
   }
 
   /** Hands one output chunk to the sink; resolves when the sink can take more. */
   private write(data: Uint8Array, records: number, confirmations: Confirmations): void | Promise<void> {
     confirmations.add()
-    const more = this.sink.write(data, (err) => confirmations.confirm(err, records))
+    const bytes = data.byteLength
+    this.unconfirmed += bytes
+    const more = this.sink.write(data, (err) => {
+      this.unconfirmed -= bytes
+      confirmations.confirm(err, records)
+      this.wake()
+    })
     if (more) return
     return this.drained()
   }
@@ -295,7 +371,7 @@ export class Processor {
 
   private canStart(): boolean {
     const max = this.options.maxObjectsInFlight
-    return this.fetching < max && this.pending < max * (1 + UNCONFIRMED_PER_SLOT)
+    return this.fetching < max && this.pending < max * (1 + UNCONFIRMED_PER_SLOT) && this.unconfirmed < this.maxUnconfirmed
   }
 
   private acquireSlot(): Promise<void> {

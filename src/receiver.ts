@@ -16,8 +16,11 @@ export interface ReceiverOptions {
   queueUrl: string
   waitTime: number
   visibilityTimeout: number
-  /** After an empty receive; resolves when the loop should poll again, or to 'stop' to end this loop. */
-  onEmpty: (signal: AbortSignal) => Promise<unknown>
+  /**
+   * After an empty receive sent at `since` (ms since the epoch); resolves when the loop should poll again,
+   * or to 'stop' to end this loop.
+   */
+  onEmpty: (signal: AbortSignal, since: number) => Promise<unknown>
 }
 
 /** SQS's limit on MaxNumberOfMessages. */
@@ -60,6 +63,7 @@ export class Receivers {
       if (room === 0) continue
       let received = 0
       let failed = false
+      const since = Date.now()
       this.active++
       try {
         const out = await this.sqs.send(
@@ -76,10 +80,17 @@ export class Receivers {
         this.lastOk = true
         const now = Date.now()
         for (const message of out.Messages ?? []) {
-          received++
           this.metrics.countReceived(Number(message.Attributes?.SentTimestamp), now)
           const entry = this.acker.track(message, now)
-          this.ring.push({ message, entry }) // uses one of the reserved slots: cannot fail
+          // Uses one of the reserved slots; an endpoint that returns more than MaxNumberOfMessages finds
+          // none left: the extra message goes straight back (not kept, and extended, unprocessed).
+          if (received < room && this.ring.push({ message, entry })) {
+            received++
+            continue
+          }
+          this.metrics.error('sqs', 'receive_overflow')
+          this.log.warn({ stage: 'sqs', receiver: id, messageId: entry.id, asked: room }, 'ReceiveMessage returned more messages than asked for; handing the extra one back')
+          this.acker.handBack(entry)
         }
       } catch (err) {
         if (signal.aborted) break
@@ -93,7 +104,7 @@ export class Receivers {
         this.ring.release(room - received)
       }
       if (failed) await sleep(backoffDelay(failures++, { baseMs: 500, maxMs: 30_000 }), signal)
-      else if (received === 0 && (await this.options.onEmpty(signal)) === 'stop') break
+      else if (received === 0 && (await this.options.onEmpty(signal, since)) === 'stop') break
     }
   }
 }

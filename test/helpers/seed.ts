@@ -18,17 +18,19 @@ export interface SeedOptions {
   keysPerMessage?: number
   /** Start of the 16-character suffix of each object's key, which the object's number fills up. */
   prefix: string
+  /** Put before each seq, so that two seedings of one queue never share a seq. None by default. */
+  tag?: string
 }
 
 /**
  * `objects` CloudTrail logs in the emulator's bucket, record j of object i a fixture record with seq
- * `${i}-${j}`, announced by CloudTrail notifications of `keysPerMessage` keys each. Returns every seq.
+ * `${tag}${i}-${j}`, announced by CloudTrail notifications of `keysPerMessage` keys each. Returns every seq.
  */
-export async function seedObjects(emu: Emulator, objects: number, { per, keysPerMessage = 1, prefix }: SeedOptions): Promise<string[]> {
+export async function seedObjects(emu: Emulator, objects: number, { per, keysPerMessage = 1, prefix, tag = '' }: SeedOptions): Promise<string[]> {
   const seqs: string[] = []
   let batch: string[] = []
   for (let i = 0; i < objects; i++) {
-    const records = Array.from({ length: per }, (_, j) => ({ ...base[(i * per + j) % base.length], seq: `${i}-${j}` }))
+    const records = Array.from({ length: per }, (_, j) => ({ ...base[(i * per + j) % base.length], seq: `${tag}${i}-${j}` }))
     seqs.push(...records.map((r) => r.seq))
     const stamp = `202611${String(10 + (i % 18)).padStart(2, '0')}T1200Z`
     const key = cloudTrailKey('111122223333', 'us-east-1', stamp, `${prefix}${String(i).padStart(16 - prefix.length, '0')}`)

@@ -107,18 +107,23 @@ describe('failure handling', () => {
     expect(p.faults('ReceiveMessage')).toBe(6)
   })
 
-  it('deletes a permanently failing message, but leaves it for the dead-letter queue when the queue has a redrive policy', async () => {
+  it('deletes a permanently failing message, but leaves it for the dead-letter queue when the queue has a redrive policy (--drain waits until SQS has moved it)', async () => {
     for (const redrive of [false, true]) {
-      const emu = await emulator({ redrive })
+      const emu = await emulator({ redrive, visibilityTimeout: 2 })
       const key = cloudTrailKey('111122223333', 'us-east-1', '20261126T1400Z', 'PlainJsonPlainJs')
       await emu.putObject(key, JSON.stringify({ Records: [{ eventName: 'x' }] }))
       await emu.publish(JSON.stringify({ s3Bucket: emu.bucket, s3ObjectKey: [key] }))
-      const res = await runCli(runArgs(emu, ['--output', `file:${outFile()}`]), runEnv)
+      const res = await runCli(runArgs(emu, ['--output', `file:${outFile()}`, '--visibility-timeout', '2']), runEnv)
       expect(res.code, res.stderr).toBe(0)
-      const error = res.logs.find((l) => l.code === 'ERR_OBJECT_NOT_GZIP')
-      expect(error?.bucket).toBe(emu.bucket)
-      expect(error?.key).toBe(key)
-      expect(emu.remaining(), `redrive=${redrive}`).toBe(redrive ? 1 : 0)
+      const errors = res.logs.filter((l) => l.code === 'ERR_OBJECT_NOT_GZIP')
+      expect(errors[0]?.bucket).toBe(emu.bucket)
+      expect(errors[0]?.key).toBe(key)
+      expect(emu.remaining(), `redrive=${redrive}`).toBe(0)
+      if (!redrive) continue
+      // Tried on each of the policy's 3 receives, then moved to the dead-letter queue by SQS before --drain ended.
+      expect(errors).toHaveLength(3)
+      const dlq = emu.server.inspectQueue(`${emu.queueName}-dlq`)
+      expect(dlq?.messages.ready.length).toBe(1)
     }
   })
 
@@ -247,5 +252,35 @@ describe('failure handling', () => {
     expect(again.code, again.stderr).toBe(0)
     expect(new Set(seqsInFile(out))).toEqual(new Set(expected))
     expect(emu.remaining()).toBe(0)
+  })
+
+  it('on SIGTERM hands the messages not started back at once, and those the shutdown timeout cuts short too', async () => {
+    // A visibility timeout long enough to tell "at once" from "after a backoff" (10 s) or "when it runs out".
+    const emu = await emulator({ visibilityTimeout: 30 })
+    await seed(emu, 12)
+    const p = await proxy(emu)
+    p.rule = (r) => (r.service === 's3' ? { kind: 'delay', ms: 8000 } : { kind: 'pass' })
+    const flags = ['--format', 'json', '--output', `file:${outFile()}`, '--max-objects-in-flight', '2', '--ring-size', '4', '--shutdown-timeout', '1']
+    const run = startCli(runArgs(emu, flags, { endpoint: p.url, drain: false }), runEnv)
+    cleanup(async () => {
+      run.child.kill('SIGKILL')
+      await run.result
+    })
+    const inflight = () => emu.server.inspectQueue(emu.queueName)?.messages.inflight.length ?? 0
+    // Two objects being fetched (slow S3), a third message waiting for a slot, the ring full behind them:
+    // no receive under way (one cut short by the stop would leave its messages hidden for 30 s).
+    await waitUntil(() => p.count('GET') >= 2 && inflight() >= 2 + 1 + 4, 'two objects in flight and a full ring', 15_000)
+    const gets = p.count('GET')
+    const stopped = Date.now()
+    run.child.kill('SIGTERM')
+    const res = await run.result
+    expect(res.code, res.stderr.slice(-2000)).toBe(0)
+    // Every message this collector held is visible again right away: none waits for a backoff or its timeout.
+    expect(inflight()).toBe(0)
+    expect(emu.remaining()).toBe(12)
+    // Nothing taken from the ring during the shutdown; the two objects cut short by its timeout.
+    expect(p.count('GET')).toBe(gets)
+    expect(res.logs.filter((l) => l.code === 'ERR_SHUTDOWN')).toHaveLength(2)
+    expect(Date.now() - stopped).toBeLessThan(8000) // they were cut short, not finished
   })
 })

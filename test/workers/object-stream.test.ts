@@ -69,6 +69,40 @@ describe('runObject + feed (the worker protocol, in one thread)', () => {
     expect(maxPending).toBeLessThanOrEqual(2)
   })
 
+  it('holds a whole object back until its output is credited, as the stream path does', async () => {
+    // Inflated in one piece on the whole path (small compressed, under 16 MiB inflated), 20 chunks of output.
+    const doc = gzipSync(JSON.stringify({ Records: Array.from({ length: 10 }, () => records).flat() }))
+    let pending = 0
+    let maxPending = 0
+    const { result, output, outputs } = await run({ whole: new Uint8Array(doc) }, options({ outputChunkBytes: 16 << 10 }), async () => {
+      pending++
+      maxPending = Math.max(maxPending, pending)
+      await new Promise((r) => setTimeout(r, 2))
+      pending--
+    })
+    expect(result.ok).toBe(true)
+    expect(output.split('\n').length - 1).toBe(records.length * 10)
+    expect(outputs.length).toBeGreaterThan(10)
+    expect(maxPending).toBeLessThanOrEqual(2)
+  })
+
+  it('ends a whole object held back by the sink when it is aborted', async () => {
+    const doc = gzipSync(JSON.stringify({ Records: Array.from({ length: 10 }, () => records).flat() }))
+    const { port1, port2 } = new MessageChannel()
+    const running = runObject({ ...options({ outputChunkBytes: 16 << 10 }), first: new Uint8Array(doc), last: true, name: 'test' }, port2)
+    const abort = new AbortController()
+    let chunks = 0
+    // A sink that never takes more: the first output is never credited, and the object is aborted.
+    const never = () => {
+      if (++chunks === 1) abort.abort()
+      return new Promise<void>(() => {})
+    }
+    const result = await feed(port1, null, never, running, abort.signal)
+    expect(result.ok).toBe(false)
+    if (!result.ok) expect(result.code).toBe('ERR_SHUTDOWN')
+    expect(chunks).toBeLessThanOrEqual(3) // the window of two, and what was cut when the abort came
+  })
+
   it('writes fortisiem lines with the ctime header', async () => {
     const { result, output } = await run({ whole: gzipSync(JSON.stringify({ Records: [{ eventSource: 'ec2.amazonaws.com', a: 1 }] })) }, options({}, 'fortisiem'))
     expect(result.ok).toBe(true)
