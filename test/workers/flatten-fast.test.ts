@@ -33,16 +33,17 @@ function reference(bytes: Uint8Array, maxDepth = MAX_DEPTH): string | null {
 // Something already in the output, which a rejected record must leave alone.
 const BEFORE = enc.encode('<before> ')
 
-/** The fast flattener into an OutputBuilder that already holds BEFORE; null when it rejects. */
+/** The fast flattener into an OutputBuilder record that already holds BEFORE; null when it rejects. */
 function fast(flattener: FastFlattener, bytes: Uint8Array, chunkBytes = 64): string | null {
   const out = new OutputBuilder(chunkBytes, 'lines')
+  out.beginRecord()
   out.writeBytes(BEFORE, 0, BEFORE.length)
   // The record inside a larger buffer, with bytes either side that must not be read.
   const buf = new Uint8Array(bytes.length + 8).fill(0x37) // '7'
   buf.set(bytes, 4)
   const ok = flattener.flatten(buf, 4, 4 + bytes.length, out)
-  const taken = out.take()
-  const all = Buffer.from(taken!.data).toString('latin1')
+  out.endRecord()
+  const all = Buffer.from(out.take()!.data).toString('latin1').slice(0, -1)
   expect(all.startsWith('<before> '), 'output before the record is intact').toBe(true)
   if (!ok) {
     expect(all, 'a rejected record leaves the output as it was').toBe('<before> ')
