@@ -11,16 +11,20 @@
 //    []) and which scalar fills it. Building it sorts each object's keys in UTF-16 order and drops earlier
 //    duplicates (the last one wins, as in JSON.parse). CloudTrail has a few thousand shapes (event type ×
 //    identity type × optional fields), so plans are cached by shape and almost every record finds its own.
-// 3. emit(): per field, the prefix and the value's bytes, copied 4 at a time; escapes undone only where a
-//    string has some (\uXXXX to UTF-8, surrogate pairs joined, lone surrogates to U+FFFD as TextEncoder
-//    writes them), control characters written as the format says (\n \r \t \u00XX).
+// 3. emit(): per field, the prefix and the value's bytes, copied 4 at a time; the string values the scan
+//    marked (JSON escapes, or characters the format escapes) a character at a time: JSON escapes undone
+//    (\uXXXX to UTF-8, surrogate pairs joined, lone surrogates to U+FFFD as TextEncoder writes them), and
+//    written as the format's grammar says (flatten.ts, README "Output": \\, \n \r \t \uXXXX for
+//    C0, DEL, C1, U+2028 and U+2029, ]\= for `]=`, \u005b for a `[` after a space with no `]` after it).
 //
 // Measured choices (bench/flatten.bench.ts's file, µs per record on this 2-core machine, JSON.parse ~4.1):
 // - Plans instead of writing fields as they come and reordering each object's segments when it closes
 //   (the first version of this file): CloudTrail's key order is not sorted, so nearly every object needed
 //   it, and moving the bytes was 38% of the time (6.6 in place; 4.2 with the moves left out).
 // - Words of 4 bytes through DataView for scanning and copying: 0.48 ns/byte to find a string's end
-//   against 1.23 byte by byte, 0.34 against 1.12 to copy.
+//   against 1.23 byte by byte, 0.34 against 1.12 to copy. Flagging `[` `]` and DEL in the same words too
+//   (valueStop(), for the grammar's escapes) costs about 0.2 µs per record of the file's 1,209 bytes of
+//   strings and nothing measurable on the corpus's 787 (the string scan alone, old against new).
 // - UTF-8 checked in the scan (only strings may hold bytes >= 0x80) rather than by isUtf8() over the record
 //   first: that call and its view cost 0.3-0.4 of the 4.7 it took then.
 // - Keys interned (raw spelling -> Key: text, bytes as written, rank among known keys in UTF-16 order); the
@@ -33,7 +37,7 @@
 // Nothing recurses: containers are an explicit stack of frames. One instance keeps its caches from record
 // to record and file to file: use one per thread, not one per file.
 
-import { RecordSyntaxError, escapeControls, flattenRecord, serviceName } from './flatten.ts'
+import { RecordSyntaxError, escapeKey, escapeValue, flattenRecord, serviceName } from './flatten.ts'
 import type { OutputBuilder } from './output.ts'
 
 // As object-parser.ts decodes a record (a leading byte order mark dropped), and for pieces inside one
@@ -53,9 +57,12 @@ const OPEN_BRACKET = 0x5b
 const CLOSE_BRACKET = 0x5d
 const SPACE = 0x20
 const EQUALS = 0x3d
+const DEL = 0x7f
 
 /** Bytes of room kept beyond what a field needs: word copies may write up to 3 bytes past their end. */
 const SLACK = 16
+/** The most a byte of a marked string value can become: DEL is \u007f. */
+const EXPANSION = 6
 
 const AMAZONAWS_COM = encoder.encode('.amazonaws.com')
 const HEX = encoder.encode('0123456789abcdef')
@@ -120,7 +127,7 @@ class Key {
   /** The top-level eventTime is noted on the way, for cloudtrail_event_lag_seconds. */
   readonly eventTime: boolean
   constructor(readonly text: string) {
-    const bytes = encoder.encode(escapeControls(text))
+    const bytes = encoder.encode(escapeKey(text))
     this.length = bytes.length
     this.words = toWords(bytes, bytes.length)
     this.eventSource = text === 'eventSource'
@@ -310,25 +317,28 @@ function isDigit(c: number): boolean {
 }
 
 /**
- * Whether a 32-bit word holds a byte that ends a plain run of string: a quote, a backslash or a control
- * character (SWAR: byte b is flagged by (b - m) & ~b & 0x80; never when no such byte is there).
- * Measured: scanning 4 bytes a word through a DataView is 2.8x faster than byte by byte.
- */
-function special(x: number): boolean {
-  const q = x ^ 0x22222222
-  const s = x ^ 0x5c5c5c5c
-  return ((((q - 0x01010101) & ~q) | ((s - 0x01010101) & ~s) | ((x - 0x20202020) & ~x)) & 0x80808080) !== 0
-}
-
-/**
- * special()'s flags, plus bytes of multi-byte UTF-8 sequences (checked one by one: rare in CloudTrail): the
- * high bit of each flagged byte of the word. The first (lowest-addressed) flagged byte is always a real
- * one; flags may be spurious only after it.
+ * Where a plain run of a key ends (SWAR: byte b is flagged by (b - m) & ~b & 0x80; never when no such byte
+ * is there): a quote, a backslash, a control character, or a byte of a multi-byte UTF-8 sequence (checked
+ * one by one: rare in CloudTrail). The high bit of each flagged byte of the word; the first
+ * (lowest-addressed) flagged byte is always a real one, flags may be spurious only after it. Measured:
+ * scanning 4 bytes a word through a DataView is 2.8x faster than byte by byte.
  */
 function specialOrHigh(x: number): number {
   const q = x ^ 0x22222222
   const s = x ^ 0x5c5c5c5c
   return (((q - 0x01010101) & ~q) | ((s - 0x01010101) & ~s) | ((x - 0x20202020) & ~x) | x) & 0x80808080
+}
+
+/**
+ * specialOrHigh() for string values: also `[` and `]` (a value's `]=` and ` [` may need escapes) and DEL.
+ * `[`, `\` and `]` are one range, 0x5b-0x5d, flagged without borrows: with each byte's high bit set first
+ * (y), y - 0x5b has it still set for bytes >= 0x5b and y - 0x5e for bytes >= 0x5e (bytes < 0x80; the
+ * others are flagged by `x` anyway); y - 0x7f keeps it for DEL alone.
+ */
+function valueStop(x: number): number {
+  const q = x ^ 0x22222222
+  const y = x | 0x80808080
+  return (((q - 0x01010101) & ~q) | ((x - 0x20202020) & ~x) | x | (y - 0x7f7f7f7f) | ((y - 0x5b5b5b5b) & ~(y - 0x5e5e5e5e))) & 0x80808080
 }
 
 /** The index (0-3) within a word read in platform order of the first byte flagged in `t` (not 0). */
@@ -432,20 +442,42 @@ function parseString(buf: Uint8Array, open: number, close: number): string | nul
   }
 }
 
-/** A control character as the format writes it: \n \r \t or \u00XX. */
-function writeControl(dst: Uint8Array, o: number, c: number): number {
+/** A character the format escapes (C0, DEL, C1, U+2028, U+2029) as it writes it: \n \r \t or \uXXXX. */
+function writeEscape(dst: Uint8Array, o: number, c: number): number {
   dst[o++] = BACKSLASH
   if (c === 0x0a) dst[o++] = 0x6e
   else if (c === 0x0d) dst[o++] = 0x72
   else if (c === 0x09) dst[o++] = 0x74
   else {
     dst[o++] = 0x75
-    dst[o++] = 0x30
-    dst[o++] = 0x30
-    dst[o++] = HEX[c >> 4]
+    dst[o++] = HEX[c >> 12]
+    dst[o++] = HEX[(c >> 8) & 15]
+    dst[o++] = HEX[(c >> 4) & 15]
     dst[o++] = HEX[c & 15]
   }
   return o
+}
+
+/**
+ * In the value written at dst[start, o), each `[` after a space with no `]` after it becomes \u005b (the
+ * reference's escapeValue()); returns the value's new end. Rare: only values with such a ` [` come here.
+ */
+function openBrackets(dst: Uint8Array, start: number, o: number): number {
+  let from = o
+  while (from > start && dst[from - 1] !== CLOSE_BRACKET) from--
+  const tail = new Uint8Array(dst.subarray(from, o)) // a copy (a Buffer's slice() is a view)
+  let w = from
+  for (let k = 0; k < tail.length; k++) {
+    if (tail[k] === OPEN_BRACKET && k > 0 && tail[k - 1] === SPACE) {
+      dst[w++] = BACKSLASH
+      dst[w++] = 0x75 // u
+      dst[w++] = 0x30
+      dst[w++] = 0x30
+      dst[w++] = 0x35
+      dst[w++] = 0x62
+    } else dst[w++] = tail[k]
+  }
+  return w
 }
 
 function grownInt32(a: Ints, need: number): Ints {
@@ -544,6 +576,8 @@ export class FastFlattener {
 
   // Out-of-line helpers' results: where the input continues; whether a key was not UTF-8.
   private next = 0
+  /** unescaped() wrote a `[` (so a ` [` may need its escape). */
+  private openBracket = false
   private keyNotUtf8 = false
   private keyAdded = false
   private lastNotUtf8 = false
@@ -799,14 +833,16 @@ export class FastFlattener {
       let escaped = 0
       const s = c === QUOTE ? i + 1 : i
       if (c === QUOTE) {
-        // Hot: 4 bytes at a time to a word with a quote, a backslash, a control character or a byte of a
-        // multi-byte character in it; then byte by byte past it.
+        // Hot: 4 bytes at a time to a word with a quote, a backslash, a control character, `[`, `]`, DEL
+        // or a byte of a multi-byte character in it; then byte by byte past it. `escaped` marks the strings
+        // that cannot be copied as they are: JSON escapes, and what the format escapes.
         token = T_STRING
         i++
+        let open = false // a ` [` with no `]` after it so far
         for (;;) {
           // Whole words to the first that has something in it, then straight to that byte.
           while (i + 4 <= end) {
-            const t = specialOrHigh(view.getInt32(i, LE))
+            const t = valueStop(view.getInt32(i, LE))
             if (t !== 0) {
               i += firstFlagged(t)
               break
@@ -823,14 +859,25 @@ export class FastFlattener {
             i += n
           } else if (b < 0x20) {
             return REJECTED
+          } else if (b === CLOSE_BRACKET) {
+            open = false
+            if (i + 1 < end && buf[i + 1] === EQUALS) escaped = 1
+            i++
+          } else if (b === OPEN_BRACKET) {
+            if (buf[i - 1] === SPACE) open = true
+            i++
           } else if (b < 0x80) {
+            escaped = 1 // DEL
             i++
           } else {
             const n = utf8Length(buf, i, end)
             if (n < 0) return NOT_UTF8
+            // C1 controls are C2 80-C2 9F; U+2028 and U+2029 are E2 80 A8 and E2 80 A9.
+            if (b === 0xc2 ? buf[i + 1] < 0xa0 : b === 0xe2 && buf[i + 1] === 0x80 && (buf[i + 2] & 0xfe) === 0xa8) escaped = 1
             i += n
           }
         }
+        if (open) escaped = 1
       } else if (c === 0x74 /* t */) {
         if (end - i < 4 || buf[i + 1] !== 0x72 || buf[i + 2] !== 0x75 || buf[i + 3] !== 0x65) return REJECTED
         i += 4
@@ -1164,12 +1211,14 @@ export class FastFlattener {
       const slot = mem[k + 2]
       let s = 0
       let e = 0
+      let escaped = false
       if (slot >= 0) {
         s = slotStart[slot]
         e = slotEnd[slot]
+        escaped = slotEscaped[slot] === 1
       }
-      // Escapes write at most 3 bytes per byte read (\b is \u0008).
-      const need = pl + 3 * (e - s) + SLACK
+      // A marked string writes at most EXPANSION bytes per byte read; any other value, its bytes.
+      const need = pl + (escaped ? EXPANSION : 1) * (e - s) + SLACK
       if (o + need > cap) {
         dst = this.room(out, o, need)
         view = this.outView
@@ -1180,11 +1229,11 @@ export class FastFlattener {
       o += pl
       if (slot < 0) continue
       if (mem[k + 3] === EVENT_SOURCE) {
-        o = this.eventSource(buf, s, e, out, o)
+        o = this.eventSource(buf, s, e, escaped, out, o)
         dst = this.outBuf!
         view = this.outView
         cap = dst.length
-      } else if (slotEscaped[slot] === 1) {
+      } else if (escaped) {
         o = this.unescaped(buf, s, e, dst, view, o)
       } else if (e < words) {
         // Hot: whole words again.
@@ -1197,13 +1246,18 @@ export class FastFlattener {
     return o
   }
 
-  /** A string value with escapes: plain runs copied, each escape undone (scan() checked them all). */
+  /**
+   * A string value the scan marked, written as the grammar says: plain runs copied a word at a time, the
+   * rest a character at a time (scan() checked every escape and UTF-8 sequence).
+   */
   private unescaped(buf: Uint8Array, s: number, e: number, dst: Uint8Array, view: DataView, o: number): number {
     const inView = this.inView
+    const start = o
+    this.openBracket = false
     while (s < e) {
       while (s + 4 <= e) {
         const x = inView.getInt32(s, LE)
-        if (special(x)) break
+        if (valueStop(x) !== 0) break
         view.setInt32(o, x, LE)
         s += 4
         o += 4
@@ -1213,12 +1267,29 @@ export class FastFlattener {
       if (b === BACKSLASH) {
         o = this.unescape(buf, s, e, dst, o)
         s = this.next
+      } else if (b === DEL) {
+        o = writeEscape(dst, o, b)
+        s++
+      } else if (b === 0xc2 && buf[s + 1] < 0xa0) {
+        o = writeEscape(dst, o, buf[s + 1]) // a C1 control, U+0080-U+009F
+        s += 2
+      } else if (b === 0xe2 && buf[s + 1] === 0x80 && (buf[s + 2] & 0xfe) === 0xa8) {
+        o = writeEscape(dst, o, 0x2000 | (buf[s + 2] - 0x80)) // U+2028, U+2029
+        s += 3
       } else {
+        // `[`, `]`, or a byte of another multi-byte character (quotes and control characters cannot be here).
+        if (b === OPEN_BRACKET) this.openBracket = true
         dst[o++] = b
         s++
       }
+      // `]=` is written ]\=, whether each of the two came raw or as an escape (unescape() sees the other order).
+      if (dst[o - 1] === CLOSE_BRACKET && s < e && buf[s] === EQUALS) {
+        dst[o++] = BACKSLASH
+        dst[o++] = EQUALS
+        s++
+      }
     }
-    return o
+    return this.openBracket ? openBrackets(dst, start, o) : o
   }
 
   /** The escape at buf[i] (a backslash, checked by scan()): writes what it stands for, sets `next` past it. */
@@ -1233,14 +1304,17 @@ export class FastFlattener {
         dst[o++] = e
         return o
       case 0x62 /* b */:
-        return writeControl(dst, o, 0x08)
+        return writeEscape(dst, o, 0x08)
       case 0x66 /* f */:
-        return writeControl(dst, o, 0x0c)
+        return writeEscape(dst, o, 0x0c)
       case 0x75 /* u */: {
         let u = hex4(buf, i + 2, end)
         this.next = i + 6
-        if (u < 0x20) return writeControl(dst, o, u)
+        if (u < 0x20 || (u >= DEL && u < 0xa0) || u === 0x2028 || u === 0x2029) return writeEscape(dst, o, u)
         if (u < 0x80) {
+          if (u === BACKSLASH) dst[o++] = BACKSLASH
+          else if (u === EQUALS && dst[o - 1] === CLOSE_BRACKET) dst[o++] = BACKSLASH
+          else if (u === OPEN_BRACKET) this.openBracket = true
           dst[o++] = u
           return o
         }
@@ -1269,6 +1343,7 @@ export class FastFlattener {
         return o
       }
       default: // \" \\ \/
+        if (e === BACKSLASH) dst[o++] = BACKSLASH
         dst[o++] = e
         return o
     }
@@ -1278,18 +1353,12 @@ export class FastFlattener {
    * The top-level eventSource string buf[s, e) (its quotes at s - 1 and e) as serviceName() makes it.
    * Returns the position after it; outBuf and outView are the buffer to go on with.
    */
-  private eventSource(buf: Uint8Array, s: number, e: number, out: OutputBuilder, o: number): number {
+  private eventSource(buf: Uint8Array, s: number, e: number, escaped: boolean, out: OutputBuilder, o: number): number {
     const dst = this.outBuf!
-    let plain = true
-    for (let k = s; k < e; k++) {
-      const b = buf[k]
-      if (b === BACKSLASH || b >= 0x80) {
-        plain = false
-        break
-      }
-    }
+    let plain = !escaped
+    for (let k = s; plain && k < e; k++) if (buf[k] >= 0x80) plain = false
     if (plain) {
-      // Printable ASCII (scan() let no control character through): strip the suffix, upper-case a-z.
+      // Printable ASCII with nothing the format escapes (the scan marks the rest): strip the suffix, upper-case a-z.
       let stop = e
       const n = AMAZONAWS_COM.length
       if (e - s >= n) {
@@ -1304,7 +1373,7 @@ export class FastFlattener {
       return o
     }
     // The reference's own functions. Upper-casing can lengthen a string (ß -> SS), so make room.
-    const bytes = encoder.encode(escapeControls(serviceName(parseString(buf, s - 1, e)!)))
+    const bytes = encoder.encode(escapeValue(serviceName(parseString(buf, s - 1, e)!)))
     const room = this.room(out, o, bytes.length + SLACK)
     room.set(bytes, o)
     return o + bytes.length

@@ -5,7 +5,11 @@
 //   <ctime> FortiSIEM-CloudTrail [path]=value [path]=value …
 // - depth first, object keys sorted at each level (JavaScript's default sort: UTF-16 code units);
 // - path segments joined with '/', array elements by index;
-// - strings raw, except control characters, written \n \r \t or \u00XX, so that a record is one line;
+// - strings raw, except what a reader could take for a line end or for the start of another pair (the
+//   grammar, README "Output"): a backslash is \\; U+0000–U+001F, U+007F–U+009F, U+2028 and U+2029 are
+//   \n \r \t or \uXXXX; in a path `]` is \]; in a value `]=` is ]\= and a `[` after a space with no `]`
+//   after it is \u005b. So a parser that finds pairs with (^| )\[((?:[^\]\\]|\\.)*)\]= gets back every
+//   path and value, whatever they hold (test/workers/fortisiem-format.test.ts);
 // - numbers as written in the source (1.0 stays 1.0, 1e400 stays 1e400), booleans, null;
 // - {} and [] for empty objects and arrays;
 // - the top-level eventSource as the service name in capitals: signin.amazonaws.com -> SIGNIN.
@@ -133,15 +137,29 @@ export function parseLossless(text: string, maxDepth = 1000): JsonValue {
   return result
 }
 
-/** Control characters written as \n \r \t or \u00XX; everything else raw. */
-export function escapeControls(s: string): string {
+/** A character that must not appear raw in a line, as the grammar writes it: \\, \n, \r, \t or \uXXXX. */
+function escapeChar(c: string): string {
+  if (c === '\\') return '\\\\'
+  if (c === '\n') return '\\n'
+  if (c === '\r') return '\\r'
+  if (c === '\t') return '\\t'
+  return '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0')
+}
+
+/** A path segment (an object key): the characters above, and `]` as \]. */
+export function escapeKey(s: string): string {
   // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u001f]/g, (c) => {
-    if (c === '\n') return '\\n'
-    if (c === '\r') return '\\r'
-    if (c === '\t') return '\\t'
-    return '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0')
-  })
+  return s.replace(/[\\\]\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => (c === ']' ? '\\]' : escapeChar(c)))
+}
+
+/** A string value: the characters above, `]=` as ]\=, and a `[` after a space with no `]` after it as \u005b. */
+export function escapeValue(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  const out = s.replace(/[\\\u0000-\u001f\u007f-\u009f\u2028\u2029]|\]=/g, (c) => (c === ']=' ? ']\\=' : escapeChar(c)))
+  // A reader's search for the next ` [KEY]=` that started at such a ` [` would run on into the next pair's
+  // key (the first `]` it meets ends a key); a ` [` with a `]` after it in the value cannot (`]=` is never raw).
+  const open = out.indexOf(' [', out.lastIndexOf(']') + 1)
+  return open < 0 ? out : out.slice(0, open) + out.slice(open).replaceAll(' [', ' \\u005b')
 }
 
 /** signin.amazonaws.com -> SIGNIN */
@@ -155,7 +173,7 @@ function walk(value: JsonValue, path: string, parts: string[]): void {
   if (value === null) {
     parts.push(`[${path}]=null`)
   } else if (typeof value === 'string') {
-    parts.push(`[${path}]=${escapeControls(value)}`)
+    parts.push(`[${path}]=${escapeValue(value)}`)
   } else if (typeof value === 'boolean') {
     parts.push(`[${path}]=${value}`)
   } else if (value instanceof RawNumber) {
@@ -166,7 +184,7 @@ function walk(value: JsonValue, path: string, parts: string[]): void {
   } else {
     const keys = Object.keys(value).sort()
     if (keys.length === 0) parts.push(`[${path}]={}`)
-    for (const key of keys) walk(value[key], `${path}/${escapeControls(key)}`, parts)
+    for (const key of keys) walk(value[key], `${path}/${escapeKey(key)}`, parts)
   }
 }
 
@@ -179,8 +197,8 @@ export function flattenRecord(text: string, maxDepth?: number): string {
   const parts: string[] = []
   for (const key of Object.keys(record).sort()) {
     const value = record[key]
-    const path = escapeControls(key)
-    if (key === 'eventSource' && typeof value === 'string') parts.push(`[eventSource]=${escapeControls(serviceName(value))}`)
+    const path = escapeKey(key)
+    if (key === 'eventSource' && typeof value === 'string') parts.push(`[eventSource]=${escapeValue(serviceName(value))}`)
     else walk(value, path, parts)
   }
   return parts.join(' ')

@@ -143,10 +143,10 @@ const ACCEPTED: [string, string][] = [
   ['{"":{"":{"":[]}}}', '[//]=[]'],
   ['{"":{}}', '[]={}'],
   ['{"x":{"":1,"a":2}}', '[x/]=1 [x/a]=2'],
-  ['{"a\\nb":1,"c\\u0001":{"d\\te":2},"q\\"\\\\\\/":3}', '[a\\nb]=1 [c\\u0001/d\\te]=2 [q"\\/]=3'],
+  ['{"a\\nb":1,"c\\u0001":{"d\\te":2},"q\\"\\\\\\/":3}', '[a\\nb]=1 [c\\u0001/d\\te]=2 [q"\\\\/]=3'],
   ['{"k":"\\b\\f\\n\\r\\t\\u0000\\u0007\\u000b\\u001f\\u001F\\u0020"}', '[k]=\\u0008\\u000c\\n\\r\\t\\u0000\\u0007\\u000b\\u001f\\u001f '],
-  ['{"k":"\\"\\\\\\/"}', '[k]="\\/'],
-  ['{"k":"\\u00e9\\u00E9\\u20ac\\uffff\\u007f"}', '[k]=éé€\uffff\u007f'],
+  ['{"k":"\\"\\\\\\/"}', '[k]="\\\\/'],
+  ['{"k":"\\u00e9\\u00E9\\u20ac\\uffff\\u007f"}', '[k]=éé€\uffff\\u007f'],
   ['{"k":"\\ud83d\\ude00 \\uD83D\\uDE00"}', '[k]=😀 😀'],
   ['{"k":"\\ud800 \\udfff \\ud800\\u0041 \\udc00\\ud800 \\ud83d"}', '[k]=\ufffd \ufffd \ufffdA \ufffd\ufffd \ufffd'],
   ['{"k":"\\ud83d\\ud83d\\ude00"}', '[k]=\ufffd😀'],
@@ -188,6 +188,14 @@ const ACCEPTED: [string, string][] = [
   ['{"x":{"eventSource":"s3.amazonaws.com"},"y":[{"eventSource":"s3.amazonaws.com"}]}', '[x/eventSource]=s3.amazonaws.com [y/0/eventSource]=s3.amazonaws.com'],
   ['{"eventsource":"s3.amazonaws.com","EventSource":"s3.amazonaws.com"}', '[EventSource]=s3.amazonaws.com [eventsource]=s3.amazonaws.com'],
   ['\ufeff{"a":1}', '[a]=1'],
+  // The grammar's escapes (README, Output), whether the characters come raw or as JSON escapes.
+  ['{"k":"a]=b ]\\u003d \\u005d= \\u005d\\u003d ]]= ]=="}', '[k]=a]\\=b ]\\= ]\\= ]\\= ]]\\= ]\\=='],
+  ['{"k":"x [y","l":"x \\u005by","m":"x\\u0020[y","n":"[z] [w","o":"[a] b","p":" [ ["}', '[k]=x \\u005by [l]=x \\u005by [m]=x \\u005by [n]=[z] \\u005bw [o]=[a] b [p]= \\u005b \\u005b'],
+  ['{"k":"\u0085\u2028\u2029\u007f\u00a0","l":"\\u0085\\u2028\\u2029\\u007f\\u009F"}', '[k]=\\u0085\\u2028\\u2029\\u007f\u00a0 [l]=\\u0085\\u2028\\u2029\\u007f\\u009f'],
+  ['{"k":"\\\\ \\u005c \\\\n"}', '[k]=\\\\ \\\\ \\\\n'],
+  ['{"a]b":1,"\\u005d":2,"c]=\\u0085 [":3}', '[\\]]=2 [a\\]b]=1 [c\\]=\\u0085 []=3'],
+  ['{"eventSource":"a]=b [c.amazonaws.com"}', '[eventSource]=A]\\=B \\u005bC'],
+  ['{"eventSource":"a\u007f.amazonaws.com"}', '[eventSource]=A\\u007f'],
 ]
 
 // Each class of record the reference rejects.
@@ -302,6 +310,15 @@ describe('FastFlattener edge cases', () => {
         agree(ff, `{"k${ch}":1}`)
         agree(ff, `{"v":"\\${ch}"}`)
       }
+    }
+  })
+
+  it('agrees on C1 controls, U+2028, U+2029 and their neighbours, raw and escaped, in keys and values', () => {
+    const ff = new FastFlattener(MAX_DEPTH)
+    for (const c of [...Array.from({ length: 0x22 }, (_, k) => 0x7e + k), 0x2027, 0x2028, 0x2029, 0x202a]) {
+      const ch = String.fromCharCode(c)
+      const hex = c.toString(16).padStart(4, '0')
+      agree(ff, `{"v":"a${ch}b","k${ch}":1,"w":"\\u${hex}]=${ch} [","u\\u${hex.toUpperCase()}":2}`)
     }
   })
 
@@ -431,7 +448,7 @@ describe('FastFlattener edge cases', () => {
 // text), and byte mutations of generated records that keep them a balanced {…}.
 
 const KEY_PIECES = ['a', 'b', 'B', 'z', '', 'eventSource', 'é', '\uE000', '\uFFFF', '😀', '\\u0061', '\\ud83d\\ude00', '\\ud800', '\\n', '\\u0001', '\\"', '\\\\', '/', ' ', '日本']
-const STRING_PIECES = ['x', ' ', 'é', '😀', '\uE000', '\\n', '\\t', '\\b', '\\f', '\\r', '\\u0000', '\\u001f', '\\u00e9', '\\ud83d\\ude00', '\\udc00', '\\ud800', '\\"', '\\\\', '\\/', 's3.amazonaws.com', 'ß', '\u007f']
+const STRING_PIECES = ['x', ' ', 'é', '😀', '\uE000', '\\n', '\\t', '\\b', '\\f', '\\r', '\\u0000', '\\u001f', '\\u00e9', '\\ud83d\\ude00', '\\udc00', '\\ud800', '\\"', '\\\\', '\\/', 's3.amazonaws.com', 'ß', '\u007f', ']', '=', ' [', '[', '\\u005d', '\\u003d', '\\u005b', '\\u005c', '\u0085', '\u2028', '\\u2029']
 const NUMBERS = ['0', '-0', '1', '-1', '1.0', '1.50', '1e400', '1E-7', '-2.5e+3', '123456789012345678901234567890', '0.0']
 const SPACES = ['', '', '', ' ', '\n', '\t', '\r\n  ']
 
