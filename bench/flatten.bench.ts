@@ -18,9 +18,10 @@ import { RecordCutter, type RecordHandler } from '../workers/records.ts'
 import { corpusDocuments } from './lib/corpus.ts'
 
 const MAX_DEPTH = 128 // config.ts's default max_depth
+const MAX_RECORD = 8 << 20 // and max_record_size, which bounds a record's fields too
 const CHUNK = 256 * 1024
 const decoder = new TextDecoder('utf-8')
-const limits = { maxRecordBytes: 8 << 20, maxDepth: MAX_DEPTH }
+const limits = { maxRecordBytes: MAX_RECORD, maxDepth: MAX_DEPTH }
 
 const gen = new RecordGenerator({ seed: 1 })
 const file = buildLogFile(gen, { records: 1000, account: '111122223333', region: 'us-east-1', time: new Date('2026-11-26T15:05:00Z') })
@@ -46,7 +47,8 @@ const fast = new FastFlattener(MAX_DEPTH)
 
 function flattenAll(ff: FastFlattener, buf: Uint8Array, offs: number[], out: OutputBuilder): void {
   for (let k = 0; k < offs.length; k += 2) {
-    ff.flatten(buf, offs[k], offs[k + 1], out)
+    out.beginRecord()
+    ff.flatten(buf, offs[k], offs[k + 1], out, MAX_RECORD)
     out.endRecord()
     if (out.full) out.take()
   }
@@ -57,7 +59,8 @@ const pathOut = new OutputBuilder(CHUNK, 'lines')
 const pathFlattener = new FastFlattener(MAX_DEPTH)
 const pathHandler: RecordHandler = {
   onRecord(buf, start, end) {
-    pathFlattener.flatten(buf, start, end, pathOut)
+    pathOut.beginRecord()
+    pathFlattener.flatten(buf, start, end, pathOut, MAX_RECORD)
     pathOut.endRecord()
     if (pathOut.full) pathOut.take()
   },
@@ -119,7 +122,8 @@ const tasks: { name: string; records: number; fn: () => void }[] = [
     records: RECORDS,
     fn: () => {
       for (let k = 0; k < offsets.length; k += 2) {
-        reference.writeString(flattenRecord(decoder.decode(doc.subarray(offsets[k], offsets[k + 1])), MAX_DEPTH))
+        reference.beginRecord()
+        reference.writeString(flattenRecord(decoder.decode(doc.subarray(offsets[k], offsets[k + 1])), MAX_DEPTH, MAX_RECORD))
         reference.endRecord()
         if (reference.full) reference.take()
       }
@@ -162,7 +166,8 @@ const tasks: { name: string; records: number; fn: () => void }[] = [
     records: corpusTexts.length,
     fn: () => {
       for (let k = 0; k < corpusOffsets.length; k += 2) {
-        corpusOut.writeString(flattenRecord(decoder.decode(corpusDoc.subarray(corpusOffsets[k], corpusOffsets[k + 1])), MAX_DEPTH))
+        corpusOut.beginRecord()
+        corpusOut.writeString(flattenRecord(decoder.decode(corpusDoc.subarray(corpusOffsets[k], corpusOffsets[k + 1])), MAX_DEPTH, MAX_RECORD))
         corpusOut.endRecord()
         if (corpusOut.full) corpusOut.take()
       }

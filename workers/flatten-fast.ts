@@ -16,6 +16,9 @@
 //    (\uXXXX to UTF-8, surrogate pairs joined, lone surrogates to U+FFFD as TextEncoder writes them), and
 //    written as the format's grammar says (flatten.ts, README "Output": \\, \n \r \t \uXXXX for
 //    C0, DEL, C1, U+2028 and U+2029, ]\= for `]=`, \u005b for a `[` after a space with no `]` after it).
+// The fields of one record may come to at most `maxBytes` (max_record_size): checked while the plan's
+// prefixes are built (one long key over a long array makes gigabytes of them) and while the fields are
+// written; such a record is refused with RecordTooLargeError and the output left as it was.
 //
 // Measured choices (bench/flatten.bench.ts's file, µs per record on this 2-core machine, JSON.parse ~4.1):
 // - Plans instead of writing fields as they come and reordering each object's segments when it closes
@@ -37,7 +40,7 @@
 // Nothing recurses: containers are an explicit stack of frames. One instance keeps its caches from record
 // to record and file to file: use one per thread, not one per file.
 
-import { RecordSyntaxError, escapeKey, escapeValue, flattenRecord, serviceName } from './flatten.ts'
+import { RecordSyntaxError, RecordTooLargeError, escapeKey, escapeValue, flattenRecord, isStackOverflow, serviceName } from './flatten.ts'
 import type { OutputBuilder } from './output.ts'
 
 // As object-parser.ts decodes a record (a leading byte order mark dropped), and for pieces inside one
@@ -522,6 +525,8 @@ const MAX_PLANS = 4096
 const MAX_PLAN_BYTES = 16 << 20
 /** Plans are cut out of slabs of this many 32-bit numbers. */
 const SLAB = 1 << 18
+/** Scratch buffers larger than this are given back after the record that grew them (as records.ts does). */
+const SCRATCH_KEPT = 1 << 20
 
 // ---------------------------------------------------------------------------------------------------------
 
@@ -598,8 +603,15 @@ export class FastFlattener {
   timeStart = -1
   timeEnd = -1
 
-  /** Appends the fields of the record in buf[start, end) to `out`; false (and `out` unchanged) when the record is not a valid JSON object. */
-  flatten(buf: Uint8Array, start: number, end: number, out: OutputBuilder): boolean {
+  /** After flattenFrom() read a record: the index after it, also when it then threw RecordTooLargeError. */
+  recordEnd = -1
+
+  /**
+   * Appends the fields of the record in buf[start, end) to `out`; false (and `out` unchanged) when the record
+   * is not a valid JSON object. Throws RecordTooLargeError (`out` unchanged) when its fields would come to
+   * more than `maxBytes`.
+   */
+  flatten(buf: Uint8Array, start: number, end: number, out: OutputBuilder, maxBytes = Infinity): boolean {
     if (!(Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start <= end && end <= buf.length)) {
       throw new RangeError(`record bounds [${start}, ${end}) are outside the buffer (${buf.length} bytes)`)
     }
@@ -607,8 +619,8 @@ export class FastFlattener {
     const scanned = this.scan(buf, start, end)
     this.lastNotUtf8 = scanned === NOT_UTF8
     if (scanned === REJECTED) return false
-    if (scanned !== SCANNED) return this.reference(buf.subarray(start, end), out)
-    out.setPosition(this.emit(this.plan(), buf, out, out.position))
+    if (scanned !== SCANNED) return this.reference(buf.subarray(start, end), out, maxBytes)
+    out.setPosition(this.emit(this.plan(maxBytes), buf, out, out.position, maxBytes))
     return true
   }
 
@@ -617,15 +629,16 @@ export class FastFlattener {
    * would hand it over: its fields are appended to `out` and the index after its closing brace returned.
    * -1, with `out` unchanged, when it cannot be done in one pass here — the record is invalid, runs past
    * `limit`, is not valid UTF-8 or brings too many new keys — and the caller cuts it and calls flatten().
-   * This lets the cutter skip its own pass over most records (records.ts, PreScanner).
+   * This lets the cutter skip its own pass over most records (records.ts, PreScanner). Throws
+   * RecordTooLargeError as flatten() does.
    */
-  flattenFrom(buf: Uint8Array, start: number, limit: number, out: OutputBuilder): number {
+  flattenFrom(buf: Uint8Array, start: number, limit: number, out: OutputBuilder, maxBytes = Infinity): number {
     this.prepare(buf)
     const scanned = this.scan(buf, start, limit, true)
     if (scanned !== SCANNED) return -1
-    const end = this.next
+    const end = (this.recordEnd = this.next)
     this.lastNotUtf8 = false
-    out.setPosition(this.emit(this.plan(), buf, out, out.position))
+    out.setPosition(this.emit(this.plan(maxBytes), buf, out, out.position, maxBytes))
     return end
   }
 
@@ -647,12 +660,12 @@ export class FastFlattener {
    * decoder makes of them. The reference recurses: nested some thousands deep (max_depth allows 10,000) it
    * runs out of stack, and that record is rejected too, as object-parser.ts does with it today.
    */
-  private reference(bytes: Uint8Array, out: OutputBuilder): boolean {
+  private reference(bytes: Uint8Array, out: OutputBuilder, maxBytes: number): boolean {
     let fields: string
     try {
-      fields = flattenRecord(decoder.decode(bytes), this.maxDepth)
+      fields = flattenRecord(decoder.decode(bytes), this.maxDepth, maxBytes)
     } catch (err) {
-      if (err instanceof RecordSyntaxError || err instanceof RangeError) return false
+      if (err instanceof RecordSyntaxError || isStackOverflow(err)) return false
       throw err
     }
     out.writeString(fields)
@@ -958,8 +971,11 @@ export class FastFlattener {
   // -------------------------------------------------------------------------------------------------------
   // 2. Plans
 
-  /** The plan for the shape scan() saw: cached, or built (and cached unless the shape has uncached keys). */
-  private plan(): Plan {
+  /**
+   * The plan for the shape scan() saw: cached, or built (and cached unless the shape has uncached keys).
+   * Throws RecordTooLargeError when the prefixes alone come to more than `maxBytes`.
+   */
+  private plan(maxBytes: number): Plan {
     const nt = this.tokenCount
     const tokens = this.tokens
     const head = this.plans.get(this.shapeHash)
@@ -971,7 +987,8 @@ export class FastFlattener {
       while (k < nt && mem[at + k] === tokens[k]) k++
       if (k === nt) return p
     }
-    const plan = this.build()
+    const plan = this.build(maxBytes)
+    if (plan === null) throw new RecordTooLargeError(`the fields come to more than ${maxBytes} bytes`)
     this.planBytes += 4 * (plan.itemsEnd - plan.tokens) + 100
     if (this.shapeCached) {
       plan.next = head ?? null
@@ -984,9 +1001,10 @@ export class FastFlattener {
    * The plan for the shape in `tokens`: a tree of its values (first child, next sibling), each object's
    * children put in key order with earlier duplicates dropped, then walked depth first writing each field's
    * prefix. New shapes come with about 5% of fresh CloudTrail records, so this is kept cheap too: scratch
-   * arrays, no strings.
+   * arrays, no strings. Null, and nothing kept, as soon as the prefixes come to more than `maxBytes`: every
+   * one of them is written once, so the fields would too.
    */
-  private build(): Plan {
+  private build(maxBytes: number): Plan | null {
     const nt = this.tokenCount
     const tokens = this.tokens
     this.keys.rank()
@@ -1091,6 +1109,7 @@ export class FastFlattener {
     let bytes = this.prefixes
     let bytesView = this.prefixView
     let length = 0
+    let total = 0 // bytes of the prefixes, as the fields will have them (without the padding)
     let items = this.items
     let ni = 0
     let d = 0
@@ -1133,6 +1152,11 @@ export class FastFlattener {
         walkIndex[d] = 0
         walkPath[d] = pl
         continue
+      }
+      total += (ni > 0 ? 1 : 0) + pl + 3 + (k === T_OBJECT || k === T_ARRAY ? 2 : 0)
+      if (total > maxBytes) {
+        this.shrinkScratch()
+        return null
       }
       if (length + pl + 16 > bytes.length) {
         bytes = this.prefixes = grownUint8(bytes, length + pl + 16)
@@ -1177,7 +1201,20 @@ export class FastFlattener {
       mem[itemsAt + k + 2] = items[k + 2]
       mem[itemsAt + k + 3] = items[k + 3]
     }
+    if (bytes.length > SCRATCH_KEPT || path.length > SCRATCH_KEPT) this.shrinkScratch()
     return new Plan(mem, at, nt, itemsAt, itemsAt + ni)
+  }
+
+  /** Gives back the prefix and path scratch after a record that needed them large. */
+  private shrinkScratch(): void {
+    if (this.prefixes.length > SCRATCH_KEPT) {
+      this.prefixes = new Uint8Array(4096)
+      this.prefixView = new DataView(this.prefixes.buffer)
+    }
+    if (this.path.length > SCRATCH_KEPT) {
+      this.path = new Uint8Array(256)
+      this.pathView = new DataView(this.path.buffer)
+    }
   }
 
   // -------------------------------------------------------------------------------------------------------
@@ -1194,14 +1231,19 @@ export class FastFlattener {
     return dst
   }
 
-  /** Writes the fields by the plan from position `o`; returns the position after them. */
-  private emit(plan: Plan, buf: Uint8Array, out: OutputBuilder, o: number): number {
+  /**
+   * Writes the fields by the plan from position `o`; returns the position after them. Throws
+   * RecordTooLargeError, with the position back at `o`, once they come to more than `maxBytes`.
+   */
+  private emit(plan: Plan, buf: Uint8Array, out: OutputBuilder, o: number, maxBytes: number): number {
     const mem = plan.mem
     const inView = this.inView
     const slotStart = this.slotStart
     const slotEnd = this.slotEnd
     const slotEscaped = this.slotEscaped
     const words = buf.length - 3 // a value ending before this can be read in whole words
+    const start = o
+    const limit = o + maxBytes // the position the fields may not pass
     let dst = this.room(out, o, SLACK)
     let view = this.outView
     let cap = dst.length
@@ -1217,6 +1259,7 @@ export class FastFlattener {
         e = slotEnd[slot]
         escaped = slotEscaped[slot] === 1
       }
+      if (o + pl > limit) return this.tooLarge(out, start, maxBytes)
       // A marked string writes at most EXPANSION bytes per byte read; any other value, its bytes.
       const need = pl + (escaped ? EXPANSION : 1) * (e - s) + SLACK
       if (o + need > cap) {
@@ -1234,7 +1277,7 @@ export class FastFlattener {
         view = this.outView
         cap = dst.length
       } else if (escaped) {
-        o = this.unescaped(buf, s, e, dst, view, o)
+        o = this.unescaped(buf, s, e, dst, view, o, limit)
       } else if (e < words) {
         // Hot: whole words again.
         for (let q = s; q < e; q += 4) view.setInt32(o + q - s, inView.getInt32(q, LE), LE)
@@ -1242,19 +1285,27 @@ export class FastFlattener {
       } else {
         while (s < e) dst[o++] = buf[s++]
       }
+      if (o > limit) return this.tooLarge(out, start, maxBytes)
     }
     return o
   }
 
+  private tooLarge(out: OutputBuilder, start: number, maxBytes: number): never {
+    out.setPosition(start)
+    throw new RecordTooLargeError(`the fields come to more than ${maxBytes} bytes`)
+  }
+
   /**
    * A string value the scan marked, written as the grammar says: plain runs copied a word at a time, the
-   * rest a character at a time (scan() checked every escape and UTF-8 sequence).
+   * rest a character at a time (scan() checked every escape and UTF-8 sequence). Stops early once past
+   * `stop` (the record is too large then, and what was written is dropped).
    */
-  private unescaped(buf: Uint8Array, s: number, e: number, dst: Uint8Array, view: DataView, o: number): number {
+  private unescaped(buf: Uint8Array, s: number, e: number, dst: Uint8Array, view: DataView, o: number, stop: number): number {
     const inView = this.inView
     const start = o
     this.openBracket = false
     while (s < e) {
+      if (o > stop) return o
       while (s + 4 <= e) {
         const x = inView.getInt32(s, LE)
         if (valueStop(x) !== 0) break
@@ -1289,7 +1340,7 @@ export class FastFlattener {
         s++
       }
     }
-    return this.openBracket ? openBrackets(dst, start, o) : o
+    return this.openBracket && o <= stop ? openBrackets(dst, start, o) : o
   }
 
   /** The escape at buf[i] (a backslash, checked by scan()): writes what it stands for, sets `next` past it. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ctime } from '../../workers/ctime.ts'
-import { RecordSyntaxError, escapeKey, escapeValue, flattenRecord, parseLossless, serviceName } from '../../workers/flatten.ts'
+import { RecordSyntaxError, RecordTooLargeError, escapeKey, escapeValue, flattenRecord, parseLossless, serviceName } from '../../workers/flatten.ts'
 import { fixtureRecords } from '../helpers/fixtures.ts'
 
 // The seed's two sample events, rebuilt as the CloudTrail records they came from.
@@ -172,6 +172,17 @@ describe('flattenRecord', () => {
     expect(escapeValue('x [y] [z')).toBe('x [y] \\u005bz')
     expect(escapeValue('x [y]')).toBe('x [y]')
     expect(escapeValue('\u0085\u009f\u00a0\u007f')).toBe('\\u0085\\u009f\u00a0\\u007f')
+  })
+
+  it('refuses a record whose fields pass maxBytes, while it writes them', () => {
+    const text = JSON.stringify({ a: 'é'.repeat(10), b: 1 }) // [a]=éé…é [b]=1: 4 + 20 + 1 + 5 bytes
+    expect(Buffer.byteLength(flattenRecord(text, 64, 30))).toBe(30)
+    expect(() => flattenRecord(text, 64, 29)).toThrow(RecordTooLargeError)
+    // One long key over a long array: gigabytes of fields from 113 KB, refused after the first few.
+    const bomb = `{"${'k'.repeat(32 << 10)}":[${new Array(40_000).fill(0).join(',')}]}`
+    const started = performance.now()
+    expect(() => flattenRecord(bomb, 64, 1 << 20)).toThrow(RecordTooLargeError)
+    expect(performance.now() - started).toBeLessThan(2_000)
   })
 })
 
