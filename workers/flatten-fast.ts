@@ -296,7 +296,8 @@ class KeyCache {
       } // else: not interned, compared by text
     }
     const cached = this.raws < MAX_RAW
-    const raw = new RawKey(this.nextId++, hash, buf.slice(s, e), key, cached)
+    // A copy: a Buffer's slice() is a view, and the key would keep the whole document it came from alive.
+    const raw = new RawKey(this.nextId++, hash, new Uint8Array(buf.subarray(s, e)), key, cached)
     if (cached) {
       const mask = (1 << TABLE_BITS) - 1
       let slot = (hash ^ (hash >>> TABLE_BITS)) & mask
