@@ -526,7 +526,11 @@ const MAX_PLANS = 4096
 const MAX_PLAN_BYTES = 16 << 20
 /** Plans are cut out of slabs of this many 32-bit numbers. */
 const SLAB = 1 << 18
-/** Scratch buffers larger than this are given back after the record that grew them (as records.ts does). */
+/**
+ * Scratch arrays with more entries than this are given back before the next record (as records.ts gives
+ * back its carry): they take 13-60 bytes per byte or token of the largest record, and one record of 8 MiB
+ * of zeros (max_record_size) left 260 MiB of them behind, in every thread it passed through.
+ */
 const SCRATCH_KEPT = 1 << 20
 
 // ---------------------------------------------------------------------------------------------------------
@@ -644,16 +648,47 @@ export class FastFlattener {
   }
 
   private prepare(buf: Uint8Array): void {
+    if (this.tokens.length > SCRATCH_KEPT || this.nodeKind.length > SCRATCH_KEPT || this.prefixes.length > SCRATCH_KEPT || this.path.length > SCRATCH_KEPT) this.giveBack()
     if (this.keys.trim() || this.plans.size >= MAX_PLANS || this.planBytes >= MAX_PLAN_BYTES) {
-      // Nothing refers to the plans any more: the slab can be written over.
+      // Nothing refers to the plans any more: the slab can be written over (or given back, when a large
+      // record's plan made it large).
       this.plans.clear()
       this.planBytes = 0
       this.slabUsed = 0
+      if (this.slab.length > SLAB) {
+        this.slab = new Int32Array(SLAB)
+        this.slabBytes = new Uint8Array(this.slab.buffer)
+      }
     }
     if (buf !== this.inBuf) {
       this.inBuf = buf
       this.inView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
     }
+  }
+
+  /** The scratch a large record grew, back to its first size (nothing refers to it between records). */
+  private giveBack(): void {
+    this.tokens = new Int32Array(1024)
+    this.tokenRaw = []
+    this.slotStart = new Int32Array(512)
+    this.slotEnd = new Int32Array(512)
+    this.slotEscaped = new Uint8Array(512)
+    this.nodeKind = new Uint8Array(256)
+    this.nodeKey = []
+    this.nodeSlot = new Int32Array(256)
+    this.nodeFirst = new Int32Array(256)
+    this.nodeNext = new Int32Array(256)
+    this.nodeLast = new Int32Array(256)
+    this.walkNode = new Int32Array(256)
+    this.walkChild = new Int32Array(256)
+    this.walkIndex = new Int32Array(256)
+    this.walkPath = new Int32Array(256)
+    this.children = new Int32Array(64)
+    this.items = new Int32Array(256)
+    this.path = new Uint8Array(256)
+    this.pathView = new DataView(this.path.buffer)
+    this.prefixes = new Uint8Array(4096)
+    this.prefixView = new DataView(this.prefixes.buffer)
   }
 
   /**
@@ -1155,10 +1190,7 @@ export class FastFlattener {
         continue
       }
       total += (ni > 0 ? 1 : 0) + pl + 3 + (k === T_OBJECT || k === T_ARRAY ? 2 : 0)
-      if (total > maxBytes) {
-        this.shrinkScratch()
-        return null
-      }
+      if (total > maxBytes) return null
       if (length + pl + 16 > bytes.length) {
         bytes = this.prefixes = grownUint8(bytes, length + pl + 16)
         bytesView = this.prefixView = new DataView(bytes.buffer)
@@ -1202,20 +1234,7 @@ export class FastFlattener {
       mem[itemsAt + k + 2] = items[k + 2]
       mem[itemsAt + k + 3] = items[k + 3]
     }
-    if (bytes.length > SCRATCH_KEPT || path.length > SCRATCH_KEPT) this.shrinkScratch()
     return new Plan(mem, at, nt, itemsAt, itemsAt + ni)
-  }
-
-  /** Gives back the prefix and path scratch after a record that needed them large. */
-  private shrinkScratch(): void {
-    if (this.prefixes.length > SCRATCH_KEPT) {
-      this.prefixes = new Uint8Array(4096)
-      this.prefixView = new DataView(this.prefixes.buffer)
-    }
-    if (this.path.length > SCRATCH_KEPT) {
-      this.path = new Uint8Array(256)
-      this.pathView = new DataView(this.path.buffer)
-    }
   }
 
   // -------------------------------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 // The fast flattener against the reference, byte for byte: fixtures, generated records, a table of edge
 // cases, and a seeded fuzz loop. Agreement means: both accept with equal bytes, or both reject (and the
 // fast one leaves the output as it was).
+import { execFileSync } from 'node:child_process'
 import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { Random } from '../../src/synthetic/random.ts'
 import { RecordGenerator } from '../../src/synthetic/records.ts'
@@ -10,7 +12,7 @@ import { FastFlattener } from '../../workers/flatten-fast.ts'
 import { RecordSyntaxError, flattenRecord } from '../../workers/flatten.ts'
 import { OutputBuilder } from '../../workers/output.ts'
 import { RecordCutter } from '../../workers/records.ts'
-import { fixtureDocuments, fixtureRecords, fixturesDir } from '../helpers/fixtures.ts'
+import { fixtureDocuments, fixtureRecords, fixturesDir, repoRoot } from '../helpers/fixtures.ts'
 
 const MAX_DEPTH = 32
 const enc = new TextEncoder()
@@ -595,6 +597,22 @@ describe('FastFlattener caches', () => {
     const record = `{"Items":[${Array.from({ length: 15_000 }, (_, n) => `{"b":"v${n}","a":${n}}`).join(',')}],"eventSource":"s3.amazonaws.com"}`
     agree(ff, record)
     agree(ff, record) // its plan, cached
+  })
+
+  it('gives back what a large record made it grow (measured in a process of its own, after a GC)', () => {
+    const script = `
+      const { FastFlattener } = await import(${JSON.stringify(pathToFileURL(join(repoRoot, 'dist/workers/flatten-fast.js')).href)})
+      const { OutputBuilder } = await import(${JSON.stringify(pathToFileURL(join(repoRoot, 'dist/workers/output.js')).href)})
+      const ff = new FastFlattener(128)
+      const run = (text) => { const b = Buffer.from(text); const out = new OutputBuilder(1 << 16, 'lines'); out.beginRecord(); ff.flatten(b, 0, b.length, out); out.endRecord() }
+      const held = () => { gc(); gc(); return process.memoryUsage().arrayBuffers }
+      run('{"a":1}')
+      const before = held()
+      run('{"a":[' + new Array(2 << 20).fill(0).join(',') + ']}') // 4 MiB of zeros, 2 million fields
+      run('{"a":1}')
+      console.log(JSON.stringify({ before, after: held() }))`
+    const { before, after } = JSON.parse(execFileSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8' })) as { before: number; after: number }
+    expect(after - before).toBeLessThan(16 << 20)
   })
 
   it('checks its arguments', () => {
