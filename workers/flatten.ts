@@ -159,16 +159,23 @@ function escapeChar(c: string): string {
   return '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0')
 }
 
+// What either may hold that needs an escape (`]` only before `=` in a value). Tested first, replaced only
+// where found: most strings have none (the corpus's 178,544 string values: 138 ns each this way, 245 with
+// the bare replace() of control characters that was here before, 429 with one replace() for the grammar).
+// eslint-disable-next-line no-control-regex
+const SPECIAL = /[\\\]\u0000-\u001f\u007f-\u009f\u2028\u2029]/
+// eslint-disable-next-line no-control-regex
+const SPECIALS = /[\\\]\u0000-\u001f\u007f-\u009f\u2028\u2029]/g
+
 /** A path segment (an object key): the characters above, and `]` as \]. */
 export function escapeKey(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\\\]\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => (c === ']' ? '\\]' : escapeChar(c)))
+  return SPECIAL.test(s) ? s.replace(SPECIALS, (c) => (c === ']' ? '\\]' : escapeChar(c))) : s
 }
 
 /** A string value: the characters above, `]=` as ]\=, and a `[` after a space with no `]` after it as \u005b. */
 export function escapeValue(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  const out = s.replace(/[\\\u0000-\u001f\u007f-\u009f\u2028\u2029]|\]=/g, (c) => (c === ']=' ? ']\\=' : escapeChar(c)))
+  const out = SPECIAL.test(s) ? s.replace(SPECIALS, (c, at: number) => (c !== ']' ? escapeChar(c) : s.charCodeAt(at + 1) === 0x3d ? ']\\' : ']')) : s
+  if (out.indexOf(' [') < 0) return out
   // A reader's search for the next ` [KEY]=` that started at such a ` [` would run on into the next pair's
   // key (the first `]` it meets ends a key); a ` [` with a `]` after it in the value cannot (`]=` is never raw).
   const open = out.indexOf(' [', out.lastIndexOf(']') + 1)
