@@ -26,8 +26,9 @@
 //   it, and moving the bytes was 38% of the time (6.6 in place; 4.2 with the moves left out).
 // - Words of 4 bytes through DataView for scanning and copying: 0.48 ns/byte to find a string's end
 //   against 1.23 byte by byte, 0.34 against 1.12 to copy. Flagging `[` `]` and DEL in the same words too
-//   (valueStop(), for the grammar's escapes) costs about 0.2 µs per record of the file's 1,209 bytes of
-//   strings and nothing measurable on the corpus's 787 (the string scan alone, old against new).
+//   (valueStop(), for the grammar's escapes): within the benchmark's noise on the file and on the corpus
+//   (5.5-6.1 µs before, 5.6-5.8 after; corpus 4.2-4.8, 4.1-4.3); the word test alone costs about 0.2 µs
+//   per record of the file's 1,209 bytes of strings, nothing measurable of the corpus's 787.
 // - UTF-8 checked in the scan (only strings may hold bytes >= 0x80) rather than by isUtf8() over the record
 //   first: that call and its view cost 0.3-0.4 of the 4.7 it took then.
 // - Keys interned (raw spelling -> Key: text, bytes as written, rank among known keys in UTF-16 order); the
