@@ -99,7 +99,7 @@ export const settings: readonly Setting[] = [
   // make a string of more than 2^29 - 24 characters (512 MiB), so a larger record would fail on every try.
   // CloudTrail's own records stay far below (responseElements are cut at 100 KB).
   { name: 'max_record_size', flag: 'max-record-size', kind: 'bytes', default: '8MiB', min: 1024, max: 256 * 1024 ** 2, commands: ALL,
-    help: 'a single record larger than this is skipped and counted (at most 256MiB)' },
+    help: 'a single record larger than this (as written, or once formatted) is skipped and counted (at most 256MiB)' },
   { name: 'max_depth', flag: 'max-depth', kind: 'int', default: '128', min: 2, max: 10000, commands: ALL,
     help: 'records nested deeper than this are skipped and counted' },
   { name: 'visibility_timeout', flag: 'visibility-timeout', kind: 'seconds', integer: true, default: '300', min: 1, max: 43200, commands: RUN,

@@ -5,8 +5,9 @@ import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { flattenRecord } from '../workers/flatten.ts'
-import { runCli } from './helpers/fauxqs.ts'
+import { runCli, startCli } from './helpers/fauxqs.ts'
 import { fixtureRecords } from './helpers/fixtures.ts'
+import { peakRss } from './helpers/process.ts'
 
 const records = fixtureRecords().map((r) => r.record)
 
@@ -65,6 +66,29 @@ describe('parse', () => {
     const res = await runCli(['parse', linked, '--format', 'json'])
     expect(res.code, res.stderr).toBe(0)
     expect(res.stdout.split('\n').filter(Boolean)).toHaveLength(80)
+  })
+
+  it('skips a 113 KB record that would flatten to 1.3 GB (one 32 KiB key over 40,000 zeros), in bounded memory', async () => {
+    const blowup = `{"eventVersion":"1.08","eventName":"Blowup","requestParameters":{"${'k'.repeat(32 << 10)}":[${new Array(40_000).fill(0).join(',')}]}}`
+    const good = records.slice(0, 30)
+    const parts = [...good.slice(0, 10), blowup, ...good.slice(10, 20), blowup, ...good.slice(20)].map((r) => (typeof r === 'string' ? r : JSON.stringify(r)))
+    const file = join(mkdtempSync(join(tmpdir(), 'ct-parse-blowup-')), 'blowup.json.gz')
+    writeFileSync(file, gzipSync(`{"Records":[${parts.join(',')}]}`))
+    // At default settings (max_record_size 8 MiB). Before, this took gigabytes: stopped at 1 GiB here.
+    const run = startCli(['parse', file])
+    let peak = 0
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, peakRss(run.child.pid!))
+      if (peak > 1 << 30) run.child.kill('SIGKILL')
+    }, 20)
+    const res = await run.result
+    clearInterval(sampler)
+    expect(res.code, res.stderr.slice(-2000)).toBe(0)
+    expect(peak, 'peak RSS').toBeLessThan(300 << 20)
+    expect(res.logs.find((l) => l.msg === 'records skipped')).toMatchObject({ reason: 'record_too_large', records: 2 })
+    const lines = res.stdout.split('\n')
+    expect(lines.pop(), 'the output ends with a whole line').toBe('')
+    expect(lines.map((l) => l.replace(/^.{24} FortiSIEM-CloudTrail /, ''))).toEqual(good.map((r) => flattenRecord(JSON.stringify(r))))
   })
 
   it('fails clearly on a path that does not exist', async () => {

@@ -11,16 +11,24 @@
 //    []) and which scalar fills it. Building it sorts each object's keys in UTF-16 order and drops earlier
 //    duplicates (the last one wins, as in JSON.parse). CloudTrail has a few thousand shapes (event type ×
 //    identity type × optional fields), so plans are cached by shape and almost every record finds its own.
-// 3. emit(): per field, the prefix and the value's bytes, copied 4 at a time; escapes undone only where a
-//    string has some (\uXXXX to UTF-8, surrogate pairs joined, lone surrogates to U+FFFD as TextEncoder
-//    writes them), control characters written as the format says (\n \r \t \u00XX).
+// 3. emit(): per field, the prefix and the value's bytes, copied 4 at a time; the string values the scan
+//    marked (JSON escapes, or characters the format escapes) a character at a time: JSON escapes undone
+//    (\uXXXX to UTF-8, surrogate pairs joined, lone surrogates to U+FFFD as TextEncoder writes them), and
+//    written as the format's grammar says (flatten.ts, README "Output": \\, \n \r \t \uXXXX for
+//    C0, DEL, C1, U+2028 and U+2029, ]\= for `]=`, \u005b for a `[` after a space with no `]` after it).
+// The fields of one record may come to at most `maxBytes` (max_record_size): checked while the plan's
+// prefixes are built (one long key over a long array makes gigabytes of them) and while the fields are
+// written; such a record is refused with RecordTooLargeError and the output left as it was.
 //
 // Measured choices (bench/flatten.bench.ts's file, µs per record on this 2-core machine, JSON.parse ~4.1):
 // - Plans instead of writing fields as they come and reordering each object's segments when it closes
 //   (the first version of this file): CloudTrail's key order is not sorted, so nearly every object needed
 //   it, and moving the bytes was 38% of the time (6.6 in place; 4.2 with the moves left out).
 // - Words of 4 bytes through DataView for scanning and copying: 0.48 ns/byte to find a string's end
-//   against 1.23 byte by byte, 0.34 against 1.12 to copy.
+//   against 1.23 byte by byte, 0.34 against 1.12 to copy. Flagging `[` `]` and DEL in the same words too
+//   (valueStop(), for the grammar's escapes): within the benchmark's noise on the file and on the corpus
+//   (5.5-6.1 µs before, 5.6-5.8 after; corpus 4.2-4.8, 4.1-4.3); the word test alone costs about 0.2 µs
+//   per record of the file's 1,209 bytes of strings, nothing measurable of the corpus's 787.
 // - UTF-8 checked in the scan (only strings may hold bytes >= 0x80) rather than by isUtf8() over the record
 //   first: that call and its view cost 0.3-0.4 of the 4.7 it took then.
 // - Keys interned (raw spelling -> Key: text, bytes as written, rank among known keys in UTF-16 order); the
@@ -33,7 +41,7 @@
 // Nothing recurses: containers are an explicit stack of frames. One instance keeps its caches from record
 // to record and file to file: use one per thread, not one per file.
 
-import { RecordSyntaxError, escapeControls, flattenRecord, serviceName } from './flatten.ts'
+import { RecordSyntaxError, RecordTooLargeError, escapeKey, escapeValue, flattenRecord, isStackOverflow, serviceName } from './flatten.ts'
 import type { OutputBuilder } from './output.ts'
 
 // As object-parser.ts decodes a record (a leading byte order mark dropped), and for pieces inside one
@@ -53,9 +61,12 @@ const OPEN_BRACKET = 0x5b
 const CLOSE_BRACKET = 0x5d
 const SPACE = 0x20
 const EQUALS = 0x3d
+const DEL = 0x7f
 
 /** Bytes of room kept beyond what a field needs: word copies may write up to 3 bytes past their end. */
 const SLACK = 16
+/** The most a byte of a marked string value can become: DEL is \u007f. */
+const EXPANSION = 6
 
 const AMAZONAWS_COM = encoder.encode('.amazonaws.com')
 const HEX = encoder.encode('0123456789abcdef')
@@ -120,7 +131,7 @@ class Key {
   /** The top-level eventTime is noted on the way, for cloudtrail_event_lag_seconds. */
   readonly eventTime: boolean
   constructor(readonly text: string) {
-    const bytes = encoder.encode(escapeControls(text))
+    const bytes = encoder.encode(escapeKey(text))
     this.length = bytes.length
     this.words = toWords(bytes, bytes.length)
     this.eventSource = text === 'eventSource'
@@ -286,7 +297,8 @@ class KeyCache {
       } // else: not interned, compared by text
     }
     const cached = this.raws < MAX_RAW
-    const raw = new RawKey(this.nextId++, hash, buf.slice(s, e), key, cached)
+    // A copy: a Buffer's slice() is a view, and the key would keep the whole document it came from alive.
+    const raw = new RawKey(this.nextId++, hash, new Uint8Array(buf.subarray(s, e)), key, cached)
     if (cached) {
       const mask = (1 << TABLE_BITS) - 1
       let slot = (hash ^ (hash >>> TABLE_BITS)) & mask
@@ -310,25 +322,28 @@ function isDigit(c: number): boolean {
 }
 
 /**
- * Whether a 32-bit word holds a byte that ends a plain run of string: a quote, a backslash or a control
- * character (SWAR: byte b is flagged by (b - m) & ~b & 0x80; never when no such byte is there).
- * Measured: scanning 4 bytes a word through a DataView is 2.8x faster than byte by byte.
- */
-function special(x: number): boolean {
-  const q = x ^ 0x22222222
-  const s = x ^ 0x5c5c5c5c
-  return ((((q - 0x01010101) & ~q) | ((s - 0x01010101) & ~s) | ((x - 0x20202020) & ~x)) & 0x80808080) !== 0
-}
-
-/**
- * special()'s flags, plus bytes of multi-byte UTF-8 sequences (checked one by one: rare in CloudTrail): the
- * high bit of each flagged byte of the word. The first (lowest-addressed) flagged byte is always a real
- * one; flags may be spurious only after it.
+ * Where a plain run of a key ends (SWAR: byte b is flagged by (b - m) & ~b & 0x80; never when no such byte
+ * is there): a quote, a backslash, a control character, or a byte of a multi-byte UTF-8 sequence (checked
+ * one by one: rare in CloudTrail). The high bit of each flagged byte of the word; the first
+ * (lowest-addressed) flagged byte is always a real one, flags may be spurious only after it. Measured:
+ * scanning 4 bytes a word through a DataView is 2.8x faster than byte by byte.
  */
 function specialOrHigh(x: number): number {
   const q = x ^ 0x22222222
   const s = x ^ 0x5c5c5c5c
   return (((q - 0x01010101) & ~q) | ((s - 0x01010101) & ~s) | ((x - 0x20202020) & ~x) | x) & 0x80808080
+}
+
+/**
+ * specialOrHigh() for string values: also `[` and `]` (a value's `]=` and ` [` may need escapes) and DEL.
+ * `[`, `\` and `]` are one range, 0x5b-0x5d, flagged without borrows: with each byte's high bit set first
+ * (y), y - 0x5b has it still set for bytes >= 0x5b and y - 0x5e for bytes >= 0x5e (bytes < 0x80; the
+ * others are flagged by `x` anyway); y - 0x7f keeps it for DEL alone.
+ */
+function valueStop(x: number): number {
+  const q = x ^ 0x22222222
+  const y = x | 0x80808080
+  return (((q - 0x01010101) & ~q) | ((x - 0x20202020) & ~x) | x | (y - 0x7f7f7f7f) | ((y - 0x5b5b5b5b) & ~(y - 0x5e5e5e5e))) & 0x80808080
 }
 
 /** The index (0-3) within a word read in platform order of the first byte flagged in `t` (not 0). */
@@ -432,20 +447,42 @@ function parseString(buf: Uint8Array, open: number, close: number): string | nul
   }
 }
 
-/** A control character as the format writes it: \n \r \t or \u00XX. */
-function writeControl(dst: Uint8Array, o: number, c: number): number {
+/** A character the format escapes (C0, DEL, C1, U+2028, U+2029) as it writes it: \n \r \t or \uXXXX. */
+function writeEscape(dst: Uint8Array, o: number, c: number): number {
   dst[o++] = BACKSLASH
   if (c === 0x0a) dst[o++] = 0x6e
   else if (c === 0x0d) dst[o++] = 0x72
   else if (c === 0x09) dst[o++] = 0x74
   else {
     dst[o++] = 0x75
-    dst[o++] = 0x30
-    dst[o++] = 0x30
-    dst[o++] = HEX[c >> 4]
+    dst[o++] = HEX[c >> 12]
+    dst[o++] = HEX[(c >> 8) & 15]
+    dst[o++] = HEX[(c >> 4) & 15]
     dst[o++] = HEX[c & 15]
   }
   return o
+}
+
+/**
+ * In the value written at dst[start, o), each `[` after a space with no `]` after it becomes \u005b (the
+ * reference's escapeValue()); returns the value's new end. Rare: only values with such a ` [` come here.
+ */
+function openBrackets(dst: Uint8Array, start: number, o: number): number {
+  let from = o
+  while (from > start && dst[from - 1] !== CLOSE_BRACKET) from--
+  const tail = new Uint8Array(dst.subarray(from, o)) // a copy (a Buffer's slice() is a view)
+  let w = from
+  for (let k = 0; k < tail.length; k++) {
+    if (tail[k] === OPEN_BRACKET && k > 0 && tail[k - 1] === SPACE) {
+      dst[w++] = BACKSLASH
+      dst[w++] = 0x75 // u
+      dst[w++] = 0x30
+      dst[w++] = 0x30
+      dst[w++] = 0x35
+      dst[w++] = 0x62
+    } else dst[w++] = tail[k]
+  }
+  return w
 }
 
 function grownInt32(a: Ints, need: number): Ints {
@@ -490,6 +527,12 @@ const MAX_PLANS = 4096
 const MAX_PLAN_BYTES = 16 << 20
 /** Plans are cut out of slabs of this many 32-bit numbers. */
 const SLAB = 1 << 18
+/**
+ * Scratch arrays with more entries than this are given back before the next record (as records.ts gives
+ * back its carry): they take 13-60 bytes per byte or token of the largest record, and one record of 8 MiB
+ * of zeros (max_record_size) left 260 MiB of them behind, in every thread it passed through.
+ */
+const SCRATCH_KEPT = 1 << 20
 
 // ---------------------------------------------------------------------------------------------------------
 
@@ -544,6 +587,8 @@ export class FastFlattener {
 
   // Out-of-line helpers' results: where the input continues; whether a key was not UTF-8.
   private next = 0
+  /** unescaped() wrote a `[` (so a ` [` may need its escape). */
+  private openBracket = false
   private keyNotUtf8 = false
   private keyAdded = false
   private lastNotUtf8 = false
@@ -564,8 +609,15 @@ export class FastFlattener {
   timeStart = -1
   timeEnd = -1
 
-  /** Appends the fields of the record in buf[start, end) to `out`; false (and `out` unchanged) when the record is not a valid JSON object. */
-  flatten(buf: Uint8Array, start: number, end: number, out: OutputBuilder): boolean {
+  /** After flattenFrom() read a record: the index after it, also when it then threw RecordTooLargeError. */
+  recordEnd = -1
+
+  /**
+   * Appends the fields of the record in buf[start, end) to `out`; false (and `out` unchanged) when the record
+   * is not a valid JSON object. Throws RecordTooLargeError (`out` unchanged) when its fields would come to
+   * more than `maxBytes`.
+   */
+  flatten(buf: Uint8Array, start: number, end: number, out: OutputBuilder, maxBytes = Infinity): boolean {
     if (!(Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start <= end && end <= buf.length)) {
       throw new RangeError(`record bounds [${start}, ${end}) are outside the buffer (${buf.length} bytes)`)
     }
@@ -573,8 +625,8 @@ export class FastFlattener {
     const scanned = this.scan(buf, start, end)
     this.lastNotUtf8 = scanned === NOT_UTF8
     if (scanned === REJECTED) return false
-    if (scanned !== SCANNED) return this.reference(buf.subarray(start, end), out)
-    out.setPosition(this.emit(this.plan(), buf, out, out.position))
+    if (scanned !== SCANNED) return this.reference(buf.subarray(start, end), out, maxBytes)
+    out.setPosition(this.emit(this.plan(maxBytes), buf, out, out.position, maxBytes))
     return true
   }
 
@@ -583,24 +635,31 @@ export class FastFlattener {
    * would hand it over: its fields are appended to `out` and the index after its closing brace returned.
    * -1, with `out` unchanged, when it cannot be done in one pass here — the record is invalid, runs past
    * `limit`, is not valid UTF-8 or brings too many new keys — and the caller cuts it and calls flatten().
-   * This lets the cutter skip its own pass over most records (records.ts, PreScanner).
+   * This lets the cutter skip its own pass over most records (records.ts, PreScanner). Throws
+   * RecordTooLargeError as flatten() does.
    */
-  flattenFrom(buf: Uint8Array, start: number, limit: number, out: OutputBuilder): number {
+  flattenFrom(buf: Uint8Array, start: number, limit: number, out: OutputBuilder, maxBytes = Infinity): number {
     this.prepare(buf)
     const scanned = this.scan(buf, start, limit, true)
     if (scanned !== SCANNED) return -1
-    const end = this.next
+    const end = (this.recordEnd = this.next)
     this.lastNotUtf8 = false
-    out.setPosition(this.emit(this.plan(), buf, out, out.position))
+    out.setPosition(this.emit(this.plan(maxBytes), buf, out, out.position, maxBytes))
     return end
   }
 
   private prepare(buf: Uint8Array): void {
+    if (this.tokens.length > SCRATCH_KEPT || this.nodeKind.length > SCRATCH_KEPT || this.prefixes.length > SCRATCH_KEPT || this.path.length > SCRATCH_KEPT) this.giveBack()
     if (this.keys.trim() || this.plans.size >= MAX_PLANS || this.planBytes >= MAX_PLAN_BYTES) {
-      // Nothing refers to the plans any more: the slab can be written over.
+      // Nothing refers to the plans any more: the slab can be written over (or given back, when a large
+      // record's plan made it large).
       this.plans.clear()
       this.planBytes = 0
       this.slabUsed = 0
+      if (this.slab.length > SLAB) {
+        this.slab = new Int32Array(SLAB)
+        this.slabBytes = new Uint8Array(this.slab.buffer)
+      }
     }
     if (buf !== this.inBuf) {
       this.inBuf = buf
@@ -608,17 +667,42 @@ export class FastFlattener {
     }
   }
 
+  /** The scratch a large record grew, back to its first size (nothing refers to it between records). */
+  private giveBack(): void {
+    this.tokens = new Int32Array(1024)
+    this.tokenRaw = []
+    this.slotStart = new Int32Array(512)
+    this.slotEnd = new Int32Array(512)
+    this.slotEscaped = new Uint8Array(512)
+    this.nodeKind = new Uint8Array(256)
+    this.nodeKey = []
+    this.nodeSlot = new Int32Array(256)
+    this.nodeFirst = new Int32Array(256)
+    this.nodeNext = new Int32Array(256)
+    this.nodeLast = new Int32Array(256)
+    this.walkNode = new Int32Array(256)
+    this.walkChild = new Int32Array(256)
+    this.walkIndex = new Int32Array(256)
+    this.walkPath = new Int32Array(256)
+    this.children = new Int32Array(64)
+    this.items = new Int32Array(256)
+    this.path = new Uint8Array(256)
+    this.pathView = new DataView(this.path.buffer)
+    this.prefixes = new Uint8Array(4096)
+    this.prefixView = new DataView(this.prefixes.buffer)
+  }
+
   /**
    * Records that are not valid UTF-8 (or bring too many new keys): the reference, on the text the WHATWG
    * decoder makes of them. The reference recurses: nested some thousands deep (max_depth allows 10,000) it
    * runs out of stack, and that record is rejected too, as object-parser.ts does with it today.
    */
-  private reference(bytes: Uint8Array, out: OutputBuilder): boolean {
+  private reference(bytes: Uint8Array, out: OutputBuilder, maxBytes: number): boolean {
     let fields: string
     try {
-      fields = flattenRecord(decoder.decode(bytes), this.maxDepth)
+      fields = flattenRecord(decoder.decode(bytes), this.maxDepth, maxBytes)
     } catch (err) {
-      if (err instanceof RecordSyntaxError || err instanceof RangeError) return false
+      if (err instanceof RecordSyntaxError || isStackOverflow(err)) return false
       throw err
     }
     out.writeString(fields)
@@ -799,14 +883,16 @@ export class FastFlattener {
       let escaped = 0
       const s = c === QUOTE ? i + 1 : i
       if (c === QUOTE) {
-        // Hot: 4 bytes at a time to a word with a quote, a backslash, a control character or a byte of a
-        // multi-byte character in it; then byte by byte past it.
+        // Hot: 4 bytes at a time to a word with a quote, a backslash, a control character, `[`, `]`, DEL
+        // or a byte of a multi-byte character in it; then byte by byte past it. `escaped` marks the strings
+        // that cannot be copied as they are: JSON escapes, and what the format escapes.
         token = T_STRING
         i++
+        let open = false // a ` [` with no `]` after it so far
         for (;;) {
           // Whole words to the first that has something in it, then straight to that byte.
           while (i + 4 <= end) {
-            const t = specialOrHigh(view.getInt32(i, LE))
+            const t = valueStop(view.getInt32(i, LE))
             if (t !== 0) {
               i += firstFlagged(t)
               break
@@ -823,14 +909,25 @@ export class FastFlattener {
             i += n
           } else if (b < 0x20) {
             return REJECTED
+          } else if (b === CLOSE_BRACKET) {
+            open = false
+            if (i + 1 < end && buf[i + 1] === EQUALS) escaped = 1
+            i++
+          } else if (b === OPEN_BRACKET) {
+            if (buf[i - 1] === SPACE) open = true
+            i++
           } else if (b < 0x80) {
+            escaped = 1 // DEL
             i++
           } else {
             const n = utf8Length(buf, i, end)
             if (n < 0) return NOT_UTF8
+            // C1 controls are C2 80-C2 9F; U+2028 and U+2029 are E2 80 A8 and E2 80 A9.
+            if (b === 0xc2 ? buf[i + 1] < 0xa0 : b === 0xe2 && buf[i + 1] === 0x80 && (buf[i + 2] & 0xfe) === 0xa8) escaped = 1
             i += n
           }
         }
+        if (open) escaped = 1
       } else if (c === 0x74 /* t */) {
         if (end - i < 4 || buf[i + 1] !== 0x72 || buf[i + 2] !== 0x75 || buf[i + 3] !== 0x65) return REJECTED
         i += 4
@@ -911,8 +1008,11 @@ export class FastFlattener {
   // -------------------------------------------------------------------------------------------------------
   // 2. Plans
 
-  /** The plan for the shape scan() saw: cached, or built (and cached unless the shape has uncached keys). */
-  private plan(): Plan {
+  /**
+   * The plan for the shape scan() saw: cached, or built (and cached unless the shape has uncached keys).
+   * Throws RecordTooLargeError when the prefixes alone come to more than `maxBytes`.
+   */
+  private plan(maxBytes: number): Plan {
     const nt = this.tokenCount
     const tokens = this.tokens
     const head = this.plans.get(this.shapeHash)
@@ -924,7 +1024,8 @@ export class FastFlattener {
       while (k < nt && mem[at + k] === tokens[k]) k++
       if (k === nt) return p
     }
-    const plan = this.build()
+    const plan = this.build(maxBytes)
+    if (plan === null) throw new RecordTooLargeError(`the fields come to more than ${maxBytes} bytes`)
     this.planBytes += 4 * (plan.itemsEnd - plan.tokens) + 100
     if (this.shapeCached) {
       plan.next = head ?? null
@@ -937,9 +1038,10 @@ export class FastFlattener {
    * The plan for the shape in `tokens`: a tree of its values (first child, next sibling), each object's
    * children put in key order with earlier duplicates dropped, then walked depth first writing each field's
    * prefix. New shapes come with about 5% of fresh CloudTrail records, so this is kept cheap too: scratch
-   * arrays, no strings.
+   * arrays, no strings. Null, and nothing kept, as soon as the prefixes come to more than `maxBytes`: every
+   * one of them is written once, so the fields would too.
    */
-  private build(): Plan {
+  private build(maxBytes: number): Plan | null {
     const nt = this.tokenCount
     const tokens = this.tokens
     this.keys.rank()
@@ -1044,6 +1146,7 @@ export class FastFlattener {
     let bytes = this.prefixes
     let bytesView = this.prefixView
     let length = 0
+    let total = 0 // bytes of the prefixes, as the fields will have them (without the padding)
     let items = this.items
     let ni = 0
     let d = 0
@@ -1087,6 +1190,8 @@ export class FastFlattener {
         walkPath[d] = pl
         continue
       }
+      total += (ni > 0 ? 1 : 0) + pl + 3 + (k === T_OBJECT || k === T_ARRAY ? 2 : 0)
+      if (total > maxBytes) return null
       if (length + pl + 16 > bytes.length) {
         bytes = this.prefixes = grownUint8(bytes, length + pl + 16)
         bytesView = this.prefixView = new DataView(bytes.buffer)
@@ -1147,14 +1252,19 @@ export class FastFlattener {
     return dst
   }
 
-  /** Writes the fields by the plan from position `o`; returns the position after them. */
-  private emit(plan: Plan, buf: Uint8Array, out: OutputBuilder, o: number): number {
+  /**
+   * Writes the fields by the plan from position `o`; returns the position after them. Throws
+   * RecordTooLargeError, with the position back at `o`, once they come to more than `maxBytes`.
+   */
+  private emit(plan: Plan, buf: Uint8Array, out: OutputBuilder, o: number, maxBytes: number): number {
     const mem = plan.mem
     const inView = this.inView
     const slotStart = this.slotStart
     const slotEnd = this.slotEnd
     const slotEscaped = this.slotEscaped
     const words = buf.length - 3 // a value ending before this can be read in whole words
+    const start = o
+    const limit = o + maxBytes // the position the fields may not pass
     let dst = this.room(out, o, SLACK)
     let view = this.outView
     let cap = dst.length
@@ -1164,12 +1274,15 @@ export class FastFlattener {
       const slot = mem[k + 2]
       let s = 0
       let e = 0
+      let escaped = false
       if (slot >= 0) {
         s = slotStart[slot]
         e = slotEnd[slot]
+        escaped = slotEscaped[slot] === 1
       }
-      // Escapes write at most 3 bytes per byte read (\b is \u0008).
-      const need = pl + 3 * (e - s) + SLACK
+      if (o + pl > limit) return this.tooLarge(out, start, maxBytes)
+      // A marked string writes at most EXPANSION bytes per byte read; any other value, its bytes.
+      const need = pl + (escaped ? EXPANSION : 1) * (e - s) + SLACK
       if (o + need > cap) {
         dst = this.room(out, o, need)
         view = this.outView
@@ -1180,12 +1293,12 @@ export class FastFlattener {
       o += pl
       if (slot < 0) continue
       if (mem[k + 3] === EVENT_SOURCE) {
-        o = this.eventSource(buf, s, e, out, o)
+        o = this.eventSource(buf, s, e, escaped, out, o)
         dst = this.outBuf!
         view = this.outView
         cap = dst.length
-      } else if (slotEscaped[slot] === 1) {
-        o = this.unescaped(buf, s, e, dst, view, o)
+      } else if (escaped) {
+        o = this.unescaped(buf, s, e, dst, view, o, limit)
       } else if (e < words) {
         // Hot: whole words again.
         for (let q = s; q < e; q += 4) view.setInt32(o + q - s, inView.getInt32(q, LE), LE)
@@ -1193,17 +1306,30 @@ export class FastFlattener {
       } else {
         while (s < e) dst[o++] = buf[s++]
       }
+      if (o > limit) return this.tooLarge(out, start, maxBytes)
     }
     return o
   }
 
-  /** A string value with escapes: plain runs copied, each escape undone (scan() checked them all). */
-  private unescaped(buf: Uint8Array, s: number, e: number, dst: Uint8Array, view: DataView, o: number): number {
+  private tooLarge(out: OutputBuilder, start: number, maxBytes: number): never {
+    out.setPosition(start)
+    throw new RecordTooLargeError(`the fields come to more than ${maxBytes} bytes`)
+  }
+
+  /**
+   * A string value the scan marked, written as the grammar says: plain runs copied a word at a time, the
+   * rest a character at a time (scan() checked every escape and UTF-8 sequence). Stops early once past
+   * `stop` (the record is too large then, and what was written is dropped).
+   */
+  private unescaped(buf: Uint8Array, s: number, e: number, dst: Uint8Array, view: DataView, o: number, stop: number): number {
     const inView = this.inView
+    const start = o
+    this.openBracket = false
     while (s < e) {
+      if (o > stop) return o
       while (s + 4 <= e) {
         const x = inView.getInt32(s, LE)
-        if (special(x)) break
+        if (valueStop(x) !== 0) break
         view.setInt32(o, x, LE)
         s += 4
         o += 4
@@ -1213,12 +1339,29 @@ export class FastFlattener {
       if (b === BACKSLASH) {
         o = this.unescape(buf, s, e, dst, o)
         s = this.next
+      } else if (b === DEL) {
+        o = writeEscape(dst, o, b)
+        s++
+      } else if (b === 0xc2 && buf[s + 1] < 0xa0) {
+        o = writeEscape(dst, o, buf[s + 1]) // a C1 control, U+0080-U+009F
+        s += 2
+      } else if (b === 0xe2 && buf[s + 1] === 0x80 && (buf[s + 2] & 0xfe) === 0xa8) {
+        o = writeEscape(dst, o, 0x2000 | (buf[s + 2] - 0x80)) // U+2028, U+2029
+        s += 3
       } else {
+        // `[`, `]`, or a byte of another multi-byte character (quotes and control characters cannot be here).
+        if (b === OPEN_BRACKET) this.openBracket = true
         dst[o++] = b
         s++
       }
+      // `]=` is written ]\=, whether each of the two came raw or as an escape (unescape() sees the other order).
+      if (dst[o - 1] === CLOSE_BRACKET && s < e && buf[s] === EQUALS) {
+        dst[o++] = BACKSLASH
+        dst[o++] = EQUALS
+        s++
+      }
     }
-    return o
+    return this.openBracket && o <= stop ? openBrackets(dst, start, o) : o
   }
 
   /** The escape at buf[i] (a backslash, checked by scan()): writes what it stands for, sets `next` past it. */
@@ -1233,14 +1376,17 @@ export class FastFlattener {
         dst[o++] = e
         return o
       case 0x62 /* b */:
-        return writeControl(dst, o, 0x08)
+        return writeEscape(dst, o, 0x08)
       case 0x66 /* f */:
-        return writeControl(dst, o, 0x0c)
+        return writeEscape(dst, o, 0x0c)
       case 0x75 /* u */: {
         let u = hex4(buf, i + 2, end)
         this.next = i + 6
-        if (u < 0x20) return writeControl(dst, o, u)
+        if (u < 0x20 || (u >= DEL && u < 0xa0) || u === 0x2028 || u === 0x2029) return writeEscape(dst, o, u)
         if (u < 0x80) {
+          if (u === BACKSLASH) dst[o++] = BACKSLASH
+          else if (u === EQUALS && dst[o - 1] === CLOSE_BRACKET) dst[o++] = BACKSLASH
+          else if (u === OPEN_BRACKET) this.openBracket = true
           dst[o++] = u
           return o
         }
@@ -1269,6 +1415,7 @@ export class FastFlattener {
         return o
       }
       default: // \" \\ \/
+        if (e === BACKSLASH) dst[o++] = BACKSLASH
         dst[o++] = e
         return o
     }
@@ -1278,18 +1425,12 @@ export class FastFlattener {
    * The top-level eventSource string buf[s, e) (its quotes at s - 1 and e) as serviceName() makes it.
    * Returns the position after it; outBuf and outView are the buffer to go on with.
    */
-  private eventSource(buf: Uint8Array, s: number, e: number, out: OutputBuilder, o: number): number {
+  private eventSource(buf: Uint8Array, s: number, e: number, escaped: boolean, out: OutputBuilder, o: number): number {
     const dst = this.outBuf!
-    let plain = true
-    for (let k = s; k < e; k++) {
-      const b = buf[k]
-      if (b === BACKSLASH || b >= 0x80) {
-        plain = false
-        break
-      }
-    }
+    let plain = !escaped
+    for (let k = s; plain && k < e; k++) if (buf[k] >= 0x80) plain = false
     if (plain) {
-      // Printable ASCII (scan() let no control character through): strip the suffix, upper-case a-z.
+      // Printable ASCII with nothing the format escapes (the scan marks the rest): strip the suffix, upper-case a-z.
       let stop = e
       const n = AMAZONAWS_COM.length
       if (e - s >= n) {
@@ -1304,7 +1445,7 @@ export class FastFlattener {
       return o
     }
     // The reference's own functions. Upper-casing can lengthen a string (ß -> SS), so make room.
-    const bytes = encoder.encode(escapeControls(serviceName(parseString(buf, s - 1, e)!)))
+    const bytes = encoder.encode(escapeValue(serviceName(parseString(buf, s - 1, e)!)))
     const room = this.room(out, o, bytes.length + SLACK)
     room.set(bytes, o)
     return o + bytes.length

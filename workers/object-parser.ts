@@ -1,11 +1,17 @@
 // Decompressed bytes of one CloudTrail object in, framed output records out. Pure and synchronous: the
 // worker drives it from its gunzip stream; tests and benchmarks drive it directly on the main thread.
+//
+// max_record_size (limits.maxRecordBytes) bounds a record twice: its text (the cutter, records.ts) and its
+// output, which for fortisiem can be far larger (one long key over a long array): the formatters refuse a
+// record whose fields would pass it while they write them (RecordTooLargeError), and it is skipped and
+// counted as record_too_large. Any other exception in a formatter drops what that record wrote and goes on
+// up: the object fails, and the output keeps only the whole records before it (output.ts).
 
 import { isUtf8 } from 'node:buffer'
 import { gunzipSync } from 'node:zlib'
 import { PerSecond, ctime } from './ctime.ts'
 import { FastFlattener } from './flatten-fast.ts'
-import { flattenRecord } from './flatten.ts'
+import { RecordSyntaxError, RecordTooLargeError, flattenRecord, isStackOverflow } from './flatten.ts'
 import { minifyRecord } from './json-line.ts'
 import { JsonSlicer } from './json-slice.ts'
 import { OutputBuilder } from './output.ts'
@@ -87,15 +93,23 @@ export class ObjectParser implements RecordHandler, PreScanner {
       this.endRecord(buf, start, end, this.slicer.timeStart >= 0 ? parseTime(buf, this.slicer.timeStart, this.slicer.timeEnd) : Number.NaN)
       return end
     }
+    const max = this.options.limits.maxRecordBytes
     out.beginRecord()
     this.writeHeader()
     const mark = out.position
-    const end = this.fast!.flattenFrom(buf, start, limit, out)
-    if (end < 0 || end - start > this.options.limits.maxRecordBytes) {
+    let end: number
+    try {
+      // Not past max_record_size of text: a longer record is left to the cutter, which skips it.
+      end = this.fast!.flattenFrom(buf, start, Math.min(limit, start + max), out, max)
+    } catch (err) {
       out.abandonRecord()
-      if (end < 0) return -1
+      if (!(err instanceof RecordTooLargeError)) throw err
       this.onSkip('record_too_large')
-      return end
+      return this.fast!.recordEnd
+    }
+    if (end < 0) {
+      out.abandonRecord()
+      return -1
     }
     if (out.position === mark) out.setPosition(mark - 1) // {}: the header stands alone
     this.endRecord(buf, start, end, this.fast!.timeStart >= 0 ? parseTime(buf, this.fast!.timeStart, this.fast!.timeEnd) : Number.NaN)
@@ -108,7 +122,16 @@ export class ObjectParser implements RecordHandler, PreScanner {
       this.out.beginRecord()
       this.writeHeader()
       const mark = this.out.position
-      if (!this.fast.flatten(buf, start, end, this.out)) {
+      let ok: boolean
+      try {
+        ok = this.fast.flatten(buf, start, end, this.out, this.options.limits.maxRecordBytes)
+      } catch (err) {
+        this.out.abandonRecord()
+        if (!(err instanceof RecordTooLargeError)) throw err
+        this.onSkip('record_too_large')
+        return
+      }
+      if (!ok) {
         this.out.abandonRecord()
         this.onSkip('record_not_json')
         return
@@ -132,21 +155,23 @@ export class ObjectParser implements RecordHandler, PreScanner {
       return
     }
     // The reference path: decode (invalid UTF-8 becomes U+FFFD), parse, format.
-    if (!utf8) this.stats.invalidUtf8++
     const text = decoder.decode(bytes)
     this.out.beginRecord()
     try {
       if (this.header) {
-        const fields = flattenRecord(text, this.options.limits.maxDepth)
+        const fields = flattenRecord(text, this.options.limits.maxDepth, this.options.limits.maxRecordBytes)
         this.out.writeString(fields.length > 0 ? `${this.header.get()} ${fields}` : this.header.get())
       } else {
         this.out.writeString(minifyRecord(text))
       }
-    } catch {
+    } catch (err) {
       this.out.abandonRecord()
-      this.onSkip('record_not_json')
+      if (err instanceof RecordTooLargeError) this.onSkip('record_too_large')
+      else if (err instanceof RecordSyntaxError || err instanceof SyntaxError || isStackOverflow(err)) this.onSkip('record_not_json')
+      else throw err
       return
     }
+    if (!utf8) this.stats.invalidUtf8++
     this.endRecord(buf, start, end)
   }
 

@@ -2,6 +2,11 @@
 //
 // Each chunk is its own ArrayBuffer (Buffer.allocUnsafeSlow: not from Node's shared pool, so it can be
 // transferred, and not zero-filled, since every byte handed over is written first).
+//
+// Only whole records are ever handed over: a record counts from endRecord() on. Whatever a record that
+// never got there left behind (its formatter threw, an allocation failed halfway) is dropped by the next
+// beginRecord() or take(), so no sink ever sees a partial line, or a record glued onto one, and syslog's
+// octet counts stay right.
 
 import { PerSecond, syslogTime } from './ctime.ts'
 import type { Framing, SyslogFraming } from './protocol.ts'
@@ -10,8 +15,10 @@ const encoder = new TextEncoder()
 
 export class OutputBuilder {
   private buf: Uint8Array
+  /** Where the next byte goes. */
   private length = 0
-  private recordStart = 0
+  /** The end of the last whole record: what take() hands over. */
+  private committed = 0
   private recordsInChunk = 0
   private readonly syslogHeader?: PerSecond
 
@@ -31,15 +38,16 @@ export class OutputBuilder {
 
   /** Bytes of whole records waiting to be taken. */
   get pending(): number {
-    return this.length
+    return this.committed
   }
 
   get full(): boolean {
-    return this.length >= this.chunkBytes
+    return this.committed >= this.chunkBytes
   }
 
+  /** Starts a record after the last whole one (anything an unfinished record left is dropped). */
   beginRecord(): void {
-    this.recordStart = this.length
+    this.length = this.committed
     if (this.syslogHeader) this.writeString(this.syslogHeader.get())
   }
 
@@ -48,19 +56,22 @@ export class OutputBuilder {
       this.reserve(1)
       this.buf[this.length++] = 0x0a
     } else {
-      // RFC 6587 octet counting: "LEN SP MSG"; LEN is known only now, so shift the message right.
-      const prefix = `${this.length - this.recordStart} `
+      // RFC 6587 octet counting: "LEN SP MSG"; LEN is known only now, so shift the message right. The
+      // record starts where the last whole one ended.
+      const start = this.committed
+      const prefix = `${this.length - start} `
       this.reserve(prefix.length)
-      this.buf.copyWithin(this.recordStart + prefix.length, this.recordStart, this.length)
-      encoder.encodeInto(prefix, this.buf.subarray(this.recordStart))
+      this.buf.copyWithin(start + prefix.length, start, this.length)
+      encoder.encodeInto(prefix, this.buf.subarray(start))
       this.length += prefix.length
     }
+    this.committed = this.length
     this.recordsInChunk++
   }
 
-  /** Drops a record begun with beginRecord() (its formatter failed). */
+  /** Drops a record begun with beginRecord() (its formatter failed or refused it). */
   abandonRecord(): void {
-    this.length = this.recordStart
+    this.length = this.committed
   }
 
   writeString(s: string): void {
@@ -93,20 +104,23 @@ export class OutputBuilder {
     return this.buf
   }
 
-  /** Moves the write position: past bytes written into room()'s buffer, or back to drop them. */
+  /** Moves the write position: past bytes written into room()'s buffer, or back to drop them (never into whole records). */
   setPosition(p: number): void {
-    if (!Number.isInteger(p) || p < 0 || p > this.buf.length) throw new RangeError(`position ${p} is outside the buffer (0…${this.buf.length})`)
+    if (!Number.isInteger(p) || p < this.committed || p > this.buf.length) {
+      throw new RangeError(`position ${p} is outside the record being written (${this.committed}…${this.buf.length})`)
+    }
     this.length = p
   }
 
-  /** Hands over the records written so far, or null when there are none. */
+  /** Hands over the whole records written so far, or null when there are none; an unfinished one is dropped. */
   take(): { data: Uint8Array; records: number } | null {
-    if (this.length === 0) return null
-    const data = this.buf.subarray(0, this.length)
+    this.length = this.committed
+    if (this.committed === 0) return null
+    const data = this.buf.subarray(0, this.committed)
     const records = this.recordsInChunk
     this.buf = Buffer.allocUnsafeSlow(this.chunkBytes + (this.chunkBytes >> 2))
     this.length = 0
-    this.recordStart = 0
+    this.committed = 0
     this.recordsInChunk = 0
     return { data, records }
   }

@@ -31,7 +31,10 @@ export interface SyslogFraming {
 export interface ParseLimits {
   /** Stop inflating beyond this many bytes: the object is a permanent error (gzip bombs). */
   maxDecompressedBytes: number
-  /** A single record larger than this is skipped and counted (memory follows the largest record). */
+  /**
+   * A single record larger than this, as text or once formatted (its fortisiem fields), is skipped and
+   * counted: memory follows the largest record.
+   */
   maxRecordBytes: number
   /** Records nested deeper than this are skipped and counted (no recursion on untrusted depth). */
   maxDepth: number

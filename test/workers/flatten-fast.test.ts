@@ -1,8 +1,10 @@
 // The fast flattener against the reference, byte for byte: fixtures, generated records, a table of edge
 // cases, and a seeded fuzz loop. Agreement means: both accept with equal bytes, or both reject (and the
 // fast one leaves the output as it was).
+import { execFileSync } from 'node:child_process'
 import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { Random } from '../../src/synthetic/random.ts'
 import { RecordGenerator } from '../../src/synthetic/records.ts'
@@ -10,7 +12,7 @@ import { FastFlattener } from '../../workers/flatten-fast.ts'
 import { RecordSyntaxError, flattenRecord } from '../../workers/flatten.ts'
 import { OutputBuilder } from '../../workers/output.ts'
 import { RecordCutter } from '../../workers/records.ts'
-import { fixtureDocuments, fixtureRecords, fixturesDir } from '../helpers/fixtures.ts'
+import { fixtureDocuments, fixtureRecords, fixturesDir, repoRoot } from '../helpers/fixtures.ts'
 
 const MAX_DEPTH = 32
 const enc = new TextEncoder()
@@ -33,16 +35,17 @@ function reference(bytes: Uint8Array, maxDepth = MAX_DEPTH): string | null {
 // Something already in the output, which a rejected record must leave alone.
 const BEFORE = enc.encode('<before> ')
 
-/** The fast flattener into an OutputBuilder that already holds BEFORE; null when it rejects. */
+/** The fast flattener into an OutputBuilder record that already holds BEFORE; null when it rejects. */
 function fast(flattener: FastFlattener, bytes: Uint8Array, chunkBytes = 64): string | null {
   const out = new OutputBuilder(chunkBytes, 'lines')
+  out.beginRecord()
   out.writeBytes(BEFORE, 0, BEFORE.length)
   // The record inside a larger buffer, with bytes either side that must not be read.
   const buf = new Uint8Array(bytes.length + 8).fill(0x37) // '7'
   buf.set(bytes, 4)
   const ok = flattener.flatten(buf, 4, 4 + bytes.length, out)
-  const taken = out.take()
-  const all = Buffer.from(taken!.data).toString('latin1')
+  out.endRecord()
+  const all = Buffer.from(out.take()!.data).toString('latin1').slice(0, -1)
   expect(all.startsWith('<before> '), 'output before the record is intact').toBe(true)
   if (!ok) {
     expect(all, 'a rejected record leaves the output as it was').toBe('<before> ')
@@ -142,10 +145,10 @@ const ACCEPTED: [string, string][] = [
   ['{"":{"":{"":[]}}}', '[//]=[]'],
   ['{"":{}}', '[]={}'],
   ['{"x":{"":1,"a":2}}', '[x/]=1 [x/a]=2'],
-  ['{"a\\nb":1,"c\\u0001":{"d\\te":2},"q\\"\\\\\\/":3}', '[a\\nb]=1 [c\\u0001/d\\te]=2 [q"\\/]=3'],
+  ['{"a\\nb":1,"c\\u0001":{"d\\te":2},"q\\"\\\\\\/":3}', '[a\\nb]=1 [c\\u0001/d\\te]=2 [q"\\\\/]=3'],
   ['{"k":"\\b\\f\\n\\r\\t\\u0000\\u0007\\u000b\\u001f\\u001F\\u0020"}', '[k]=\\u0008\\u000c\\n\\r\\t\\u0000\\u0007\\u000b\\u001f\\u001f '],
-  ['{"k":"\\"\\\\\\/"}', '[k]="\\/'],
-  ['{"k":"\\u00e9\\u00E9\\u20ac\\uffff\\u007f"}', '[k]=éé€\uffff\u007f'],
+  ['{"k":"\\"\\\\\\/"}', '[k]="\\\\/'],
+  ['{"k":"\\u00e9\\u00E9\\u20ac\\uffff\\u007f"}', '[k]=éé€\uffff\\u007f'],
   ['{"k":"\\ud83d\\ude00 \\uD83D\\uDE00"}', '[k]=😀 😀'],
   ['{"k":"\\ud800 \\udfff \\ud800\\u0041 \\udc00\\ud800 \\ud83d"}', '[k]=\ufffd \ufffd \ufffdA \ufffd\ufffd \ufffd'],
   ['{"k":"\\ud83d\\ud83d\\ude00"}', '[k]=\ufffd😀'],
@@ -187,6 +190,14 @@ const ACCEPTED: [string, string][] = [
   ['{"x":{"eventSource":"s3.amazonaws.com"},"y":[{"eventSource":"s3.amazonaws.com"}]}', '[x/eventSource]=s3.amazonaws.com [y/0/eventSource]=s3.amazonaws.com'],
   ['{"eventsource":"s3.amazonaws.com","EventSource":"s3.amazonaws.com"}', '[EventSource]=s3.amazonaws.com [eventsource]=s3.amazonaws.com'],
   ['\ufeff{"a":1}', '[a]=1'],
+  // The grammar's escapes (README, Output), whether the characters come raw or as JSON escapes.
+  ['{"k":"a]=b ]\\u003d \\u005d= \\u005d\\u003d ]]= ]=="}', '[k]=a]\\=b ]\\= ]\\= ]\\= ]]\\= ]\\=='],
+  ['{"k":"x [y","l":"x \\u005by","m":"x\\u0020[y","n":"[z] [w","o":"[a] b","p":" [ ["}', '[k]=x \\u005by [l]=x \\u005by [m]=x \\u005by [n]=[z] \\u005bw [o]=[a] b [p]= \\u005b \\u005b'],
+  ['{"k":"\u0085\u2028\u2029\u007f\u00a0","l":"\\u0085\\u2028\\u2029\\u007f\\u009F"}', '[k]=\\u0085\\u2028\\u2029\\u007f\u00a0 [l]=\\u0085\\u2028\\u2029\\u007f\\u009f'],
+  ['{"k":"\\\\ \\u005c \\\\n"}', '[k]=\\\\ \\\\ \\\\n'],
+  ['{"a]b":1,"\\u005d":2,"c]=\\u0085 [":3}', '[\\]]=2 [a\\]b]=1 [c\\]=\\u0085 []=3'],
+  ['{"eventSource":"a]=b [c.amazonaws.com"}', '[eventSource]=A]\\=B \\u005bC'],
+  ['{"eventSource":"a\u007f.amazonaws.com"}', '[eventSource]=A\\u007f'],
 ]
 
 // Each class of record the reference rejects.
@@ -301,6 +312,15 @@ describe('FastFlattener edge cases', () => {
         agree(ff, `{"k${ch}":1}`)
         agree(ff, `{"v":"\\${ch}"}`)
       }
+    }
+  })
+
+  it('agrees on C1 controls, U+2028, U+2029 and their neighbours, raw and escaped, in keys and values', () => {
+    const ff = new FastFlattener(MAX_DEPTH)
+    for (const c of [...Array.from({ length: 0x22 }, (_, k) => 0x7e + k), 0x2027, 0x2028, 0x2029, 0x202a]) {
+      const ch = String.fromCharCode(c)
+      const hex = c.toString(16).padStart(4, '0')
+      agree(ff, `{"v":"a${ch}b","k${ch}":1,"w":"\\u${hex}]=${ch} [","u\\u${hex.toUpperCase()}":2}`)
     }
   })
 
@@ -430,7 +450,7 @@ describe('FastFlattener edge cases', () => {
 // text), and byte mutations of generated records that keep them a balanced {…}.
 
 const KEY_PIECES = ['a', 'b', 'B', 'z', '', 'eventSource', 'é', '\uE000', '\uFFFF', '😀', '\\u0061', '\\ud83d\\ude00', '\\ud800', '\\n', '\\u0001', '\\"', '\\\\', '/', ' ', '日本']
-const STRING_PIECES = ['x', ' ', 'é', '😀', '\uE000', '\\n', '\\t', '\\b', '\\f', '\\r', '\\u0000', '\\u001f', '\\u00e9', '\\ud83d\\ude00', '\\udc00', '\\ud800', '\\"', '\\\\', '\\/', 's3.amazonaws.com', 'ß', '\u007f']
+const STRING_PIECES = ['x', ' ', 'é', '😀', '\uE000', '\\n', '\\t', '\\b', '\\f', '\\r', '\\u0000', '\\u001f', '\\u00e9', '\\ud83d\\ude00', '\\udc00', '\\ud800', '\\"', '\\\\', '\\/', 's3.amazonaws.com', 'ß', '\u007f', ']', '=', ' [', '[', '\\u005d', '\\u003d', '\\u005b', '\\u005c', '\u0085', '\u2028', '\\u2029']
 const NUMBERS = ['0', '-0', '1', '-1', '1.0', '1.50', '1e400', '1E-7', '-2.5e+3', '123456789012345678901234567890', '0.0']
 const SPACES = ['', '', '', ' ', '\n', '\t', '\r\n  ']
 
@@ -577,6 +597,22 @@ describe('FastFlattener caches', () => {
     const record = `{"Items":[${Array.from({ length: 15_000 }, (_, n) => `{"b":"v${n}","a":${n}}`).join(',')}],"eventSource":"s3.amazonaws.com"}`
     agree(ff, record)
     agree(ff, record) // its plan, cached
+  })
+
+  it('gives back what a large record made it grow (measured in a process of its own, after a GC)', () => {
+    const script = `
+      const { FastFlattener } = await import(${JSON.stringify(pathToFileURL(join(repoRoot, 'dist/workers/flatten-fast.js')).href)})
+      const { OutputBuilder } = await import(${JSON.stringify(pathToFileURL(join(repoRoot, 'dist/workers/output.js')).href)})
+      const ff = new FastFlattener(128)
+      const run = (text) => { const b = Buffer.from(text); const out = new OutputBuilder(1 << 16, 'lines'); out.beginRecord(); ff.flatten(b, 0, b.length, out); out.endRecord() }
+      const held = () => { gc(); gc(); return process.memoryUsage().arrayBuffers }
+      run('{"a":1}')
+      const before = held()
+      run('{"a":[' + new Array(2 << 20).fill(0).join(',') + ']}') // 4 MiB of zeros, 2 million fields
+      run('{"a":1}')
+      console.log(JSON.stringify({ before, after: held() }))`
+    const { before, after } = JSON.parse(execFileSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8' })) as { before: number; after: number }
+    expect(after - before).toBeLessThan(16 << 20)
   })
 
   it('checks its arguments', () => {

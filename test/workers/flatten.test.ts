@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ctime } from '../../workers/ctime.ts'
-import { RecordSyntaxError, escapeControls, flattenRecord, parseLossless, serviceName } from '../../workers/flatten.ts'
+import { RecordSyntaxError, RecordTooLargeError, escapeKey, escapeValue, flattenRecord, parseLossless, serviceName } from '../../workers/flatten.ts'
 import { fixtureRecords } from '../helpers/fixtures.ts'
 
 // The seed's two sample events, rebuilt as the CloudTrail records they came from.
@@ -69,6 +69,16 @@ const describeInstancesLine =
   '[userIdentity/accessKeyId]=AKIAI2MUUCROHFSLLT3A [userIdentity/accountId]=623885071509 [userIdentity/arn]=arn:aws:iam::623885071509:root ' +
   '[userIdentity/principalId]=623885071509 [userIdentity/type]=Root [userIdentity/userName]=example'
 
+/** The grammar's escapes written out again (README, Output), for the oracle. */
+const CONTROL = /[\\\u0000-\u001f\u007f-\u009f\u2028\u2029]/g
+const control = (c: string) => ({ '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' })[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`
+const key = (k: string) => k.replace(CONTROL, control).replaceAll(']', '\\]')
+function value(v: string): string {
+  const out = v.replace(CONTROL, control).replaceAll(']=', ']\\=')
+  const last = out.lastIndexOf(']')
+  return out.slice(0, last + 1) + out.slice(last + 1).replaceAll(' [', ' \\u005b')
+}
+
 /** An independent oracle: JSON.parse, then the rules of the format written out again. */
 function oracle(record: Record<string, unknown>): string {
   const parts: string[] = []
@@ -80,10 +90,10 @@ function oracle(record: Record<string, unknown>): string {
     } else if (typeof v === 'object') {
       const keys = Object.keys(v as object).sort()
       if (keys.length === 0) parts.push(`[${path}]={}`)
-      for (const k of keys) walk((v as Record<string, unknown>)[k], path === '' ? k : `${path}/${k}`)
+      for (const k of keys) walk((v as Record<string, unknown>)[k], path === '' ? key(k) : `${path}/${key(k)}`)
     } else if (typeof v === 'string') {
       const s = path === 'eventSource' ? v.replace(/\.amazonaws\.com$/, '').toUpperCase() : v
-      parts.push(`[${path}]=${s.replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t')}`)
+      parts.push(`[${path}]=${value(s)}`)
     } else parts.push(`[${path}]=${String(v)}`)
   }
   walk(record, '')
@@ -111,9 +121,9 @@ describe('flattenRecord', () => {
     )
   })
 
-  it('writes strings raw except control characters', () => {
+  it('writes strings raw except what the grammar escapes', () => {
     const text = JSON.stringify({ s: 'a\nb\r\tc\u0001d"e\\f/é日本😀', t: '' })
-    expect(flattenRecord(text)).toBe('[s]=a\\nb\\r\\tc\\u0001d"e\\f/é日本😀 [t]=')
+    expect(flattenRecord(text)).toBe('[s]=a\\nb\\r\\tc\\u0001d"e\\\\f/é日本😀 [t]=')
     expect(flattenRecord('{"u":"\\u00e9\\/\\""}')).toBe('[u]=é/"')
   })
 
@@ -152,9 +162,27 @@ describe('flattenRecord', () => {
     expect(() => parseLossless(deep, 100)).toThrow(/too deep/)
   })
 
-  it('escapes control characters in keys too', () => {
-    expect(escapeControls('a\u001fb')).toBe('a\\u001fb')
+  it('escapes control characters in keys too, and `]` there', () => {
+    expect(escapeKey('a\u001fb]\\\u2028')).toBe('a\\u001fb\\]\\\\\\u2028')
     expect(flattenRecord('{"a\\nb":1}')).toBe('[a\\nb]=1')
+  })
+
+  it('escapes in values what could start a pair: `]=`, and a ` [` with no `]` after it', () => {
+    expect(escapeValue('a]=b]==')).toBe('a]\\=b]\\==')
+    expect(escapeValue('x [y] [z')).toBe('x [y] \\u005bz')
+    expect(escapeValue('x [y]')).toBe('x [y]')
+    expect(escapeValue('\u0085\u009f\u00a0\u007f')).toBe('\\u0085\\u009f\u00a0\\u007f')
+  })
+
+  it('refuses a record whose fields pass maxBytes, while it writes them', () => {
+    const text = JSON.stringify({ a: 'é'.repeat(10), b: 1 }) // [a]=éé…é [b]=1: 4 + 20 + 1 + 5 bytes
+    expect(Buffer.byteLength(flattenRecord(text, 64, 30))).toBe(30)
+    expect(() => flattenRecord(text, 64, 29)).toThrow(RecordTooLargeError)
+    // One long key over a long array: gigabytes of fields from 113 KB, refused after the first few.
+    const bomb = `{"${'k'.repeat(32 << 10)}":[${new Array(40_000).fill(0).join(',')}]}`
+    const started = performance.now()
+    expect(() => flattenRecord(bomb, 64, 1 << 20)).toThrow(RecordTooLargeError)
+    expect(performance.now() - started).toBeLessThan(2_000)
   })
 })
 

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { buildLogFile } from '../../src/synthetic/log-file.ts'
 import { RecordGenerator } from '../../src/synthetic/records.ts'
 import { gunzipSync } from 'node:zlib'
+import { flattenRecord } from '../../workers/flatten.ts'
 import { ObjectParser, parseObjectSync } from '../../workers/object-parser.ts'
 import type { Format, ParseOptions } from '../../workers/protocol.ts'
 import { fixtureDocuments } from '../helpers/fixtures.ts'
@@ -70,5 +71,41 @@ describe.each(['fortisiem', 'json'] as const)('the %s fast path, a whole object 
     const { fast, reference } = both(objects.find(([n]) => n === 'generated')![1], format, 'syslog')
     expect(fast.output.equals(reference.output)).toBe(true)
     expect(fast.output.toString('utf8', 0, 90)).toMatch(/^\d+ <134>1 2026-11-26T15:02:56Z collector-1 cloudtrail-ingest - - - /)
+  })
+})
+
+describe('max_record_size bounds a record\'s output too', () => {
+  // Fields far larger than the text: a 1,000-byte key over ten zeros.
+  const wide = `{"${'k'.repeat(1000)}":[0,0,0,0,0,0,0,0,0,0]}`
+  const fieldBytes = Buffer.byteLength(flattenRecord(wide))
+  const doc = (n: number) => `{"Records":[{"a":1},${Array(n).fill(wide).join(',')},{"b":2}]}`
+  const withLimit = (fastPaths: boolean, maxRecordBytes: number): ParseOptions => {
+    const o = options('fortisiem', fastPaths)
+    return { ...o, limits: { ...o.limits, maxRecordBytes } }
+  }
+
+  /** The object in pieces of `size` bytes (so that records cross them and the cutter hands them over). */
+  function inPieces(text: string, o: ParseOptions, size: number) {
+    const bytes = new TextEncoder().encode(text)
+    const parser = new ObjectParser(o, clock)
+    for (let at = 0; at < bytes.length; at += size) parser.push(bytes.subarray(at, at + size))
+    parser.end()
+    const chunks: Uint8Array[] = []
+    for (let t = parser.take(); t; t = parser.take()) chunks.push(t.data)
+    return { output: Buffer.concat(chunks).toString('utf8'), stats: parser.stats }
+  }
+
+  it.each([true, false])('writes a record whose fields are max_record_size bytes and skips one byte more, in any pieces (fast paths: %s)', (fastPaths) => {
+    expect(fieldBytes).toBeGreaterThan(5 * wide.length)
+    for (const size of [97, 1000, 1 << 20]) {
+      const at = inPieces(doc(3), withLimit(fastPaths, fieldBytes), size)
+      expect(at.stats.records, `${size}`).toBe(5)
+      expect(at.stats.skipped).toEqual({})
+      const over = inPieces(doc(3), withLimit(fastPaths, fieldBytes - 1), size)
+      expect(over.stats.records, `${size}`).toBe(2)
+      expect(over.stats.skipped).toEqual({ record_too_large: 3 })
+      const lines = over.output.split('\n')
+      expect(lines.map((l) => l.replace(/^.* FortiSIEM-CloudTrail ?/, ''))).toEqual(['[a]=1', '[b]=2', ''])
+    }
   })
 })

@@ -1,7 +1,9 @@
 import { MessageChannel } from 'node:worker_threads'
 import { gzipSync } from 'node:zlib'
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { feed, type ObjectInput } from '../../src/pool.ts'
+import { FastFlattener } from '../../workers/flatten-fast.ts'
+import { flattenRecord } from '../../workers/flatten.ts'
 import { parseObjectSync } from '../../workers/object-parser.ts'
 import { runObject } from '../../workers/object-stream.ts'
 import type { ParseOptions } from '../../workers/protocol.ts'
@@ -10,6 +12,7 @@ import { fixtureRecords } from '../helpers/fixtures.ts'
 const options = (over: Partial<ParseOptions['limits']> = {}, format: ParseOptions['format'] = 'json'): ParseOptions => ({
   format,
   framing: 'lines',
+  syslog: { pri: 134, hostname: 'collector-1', appName: 'cloudtrail-ingest' },
   limits: { maxDecompressedBytes: 64 << 20, maxRecordBytes: 1 << 20, maxDepth: 64, outputChunkBytes: 64 << 10, ...over },
 })
 
@@ -157,5 +160,105 @@ describe('runObject + feed (the worker protocol, in one thread)', () => {
     const { result } = await run({ chunks: failing() }, options())
     expect(result.ok).toBe(false)
     if (!result.ok) expect(result.code).toBe('ERR_SOURCE')
+  })
+})
+
+const HEADER = /^\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4} FortiSIEM-CloudTrail /
+const SYSLOG_HEADER = /^<134>1 \S+ collector-1 cloudtrail-ingest - - - /
+
+/** RFC 6587 octet-counted frames, read strictly: every byte must belong to one. */
+function frames(text: Buffer): string[] {
+  const out: string[] = []
+  for (let at = 0; at < text.length; ) {
+    const space = text.indexOf(0x20, at)
+    const len = text.toString('latin1', at, space)
+    expect(len, `a frame starts with its length at byte ${at}`).toMatch(/^[1-9]\d*$/)
+    const end = space + 1 + Number(len)
+    expect(end, 'the last frame is whole').toBeLessThanOrEqual(text.length)
+    out.push(text.toString('utf8', space + 1, end))
+    at = end
+  }
+  return out
+}
+
+describe('a record that would flatten to gigabytes: one 32 KiB key over 40,000 zeros', () => {
+  // 113 KB of record (250 bytes of gzip on its own) and 1.3 GB of fortisiem fields.
+  const blowup = `{"eventVersion":"1.08","eventName":"Blowup","requestParameters":{"${'k'.repeat(32 << 10)}":[${new Array(40_000).fill(0).join(',')}]}}`
+  const good = records.slice(0, 30)
+  const text = `{"Records":[${[...good.slice(0, 15).map((r) => JSON.stringify(r)), blowup, ...good.slice(15).map((r) => JSON.stringify(r))].join(',')}]}`
+  const gz = gzipSync(text)
+  const fields = good.map((r) => flattenRecord(JSON.stringify(r)))
+
+  it.each([
+    ['whole, fast flattener', 'whole', true],
+    ['whole, reference flattener', 'whole', false],
+    ['streamed, fast flattener', 'stream', true],
+    ['streamed, reference flattener', 'stream', false],
+  ] as const)('is skipped and counted, the other records written whole, in bounded memory: %s', async (_name, path, fastPaths) => {
+    expect(gz.length).toBeLessThan(64 << 10)
+    const peakBefore = process.resourceUsage().maxRSS * 1024
+    const input = path === 'whole' ? { whole: new Uint8Array(gz) } : { chunks: chunked(gz, 2048) }
+    const { result, output } = await run(input, { ...options({ maxRecordBytes: 8 << 20, outputChunkBytes: 16 << 10 }, 'fortisiem'), fastPaths })
+    const grown = process.resourceUsage().maxRSS * 1024 - peakBefore
+    expect(result.ok).toBe(true)
+    expect(result.stats.skipped).toEqual({ record_too_large: 1 })
+    expect(result.stats.records).toBe(good.length)
+    const lines = output.split('\n')
+    expect(lines.pop(), 'the output ends with a whole line').toBe('')
+    expect(lines.map((l) => l.replace(HEADER, ''))).toEqual(fields)
+    // The limit is 8 MiB of fields; the record alone would take gigabytes.
+    expect(grown).toBeLessThan(100 << 20)
+  })
+})
+
+describe('an exception in the middle of a record (a formatter that throws halfway)', () => {
+  afterEach(() => vi.restoreAllMocks())
+  const MARKER = 'ThrowsHalfway'
+  const good = records.slice(0, 40)
+  const gz = gzipSync(JSON.stringify({ Records: [...good.slice(0, 25), { eventName: MARKER, a: 'x'.repeat(500) }, ...good.slice(25)] }))
+
+  /** Fault injection: the fast flattener writes the marked record's fields, moves back into them, and throws. */
+  function throwHalfway(): void {
+    const flattenFrom = FastFlattener.prototype.flattenFrom
+    const flatten = FastFlattener.prototype.flatten
+    const fail = (buf: Uint8Array, start: number, end: number, out: Parameters<typeof flatten>[3]) => {
+      if (Buffer.from(buf.buffer, buf.byteOffset + start, end - start).includes(MARKER)) {
+        out.setPosition(out.position - 100)
+        throw new RangeError('Array buffer allocation failed')
+      }
+    }
+    vi.spyOn(FastFlattener.prototype, 'flattenFrom').mockImplementation(function (this: FastFlattener, buf, start, limit, out, max) {
+      const end = flattenFrom.call(this, buf, start, limit, out, max)
+      if (end > 0) fail(buf, start, end, out)
+      return end
+    })
+    vi.spyOn(FastFlattener.prototype, 'flatten').mockImplementation(function (this: FastFlattener, buf, start, end, out, max) {
+      const ok = flatten.call(this, buf, start, end, out, max)
+      if (ok) fail(buf, start, end, out)
+      return ok
+    })
+  }
+
+  it.each([
+    ['lines', 'whole'],
+    ['lines', 'stream'],
+    ['syslog', 'whole'],
+    ['syslog', 'stream'],
+  ] as const)('leaves only whole records, none glued to a partial one (%s framing, %s)', async (framing, path) => {
+    throwHalfway()
+    const input = path === 'whole' ? { whole: new Uint8Array(gz) } : { chunks: chunked(gz, 1000) }
+    const { result, outputs } = await run(input, { ...options({ outputChunkBytes: 4096 }, 'fortisiem'), framing })
+    expect(result.ok).toBe(false)
+    if (!result.ok) expect(result.code).toBe('ERR_WORKER')
+    expect(result.stats.records).toBe(25)
+    const want = good.slice(0, 25).map((r) => flattenRecord(JSON.stringify(r)))
+    // Every chunk handed over holds whole records only.
+    const got = outputs.flatMap((chunk) => {
+      const text = Buffer.from(chunk)
+      if (framing === 'syslog') return frames(text).map((f) => f.replace(SYSLOG_HEADER, '').replace(HEADER, ''))
+      expect(text.at(-1), 'a chunk ends with a whole line').toBe(0x0a)
+      return text.toString('utf8').split('\n').slice(0, -1).map((l) => l.replace(HEADER, ''))
+    })
+    expect(got).toEqual(want)
   })
 })
