@@ -117,7 +117,7 @@ function screen(style: ObjectsStyle, refs: ObjectRef[]): Notification {
   for (const ref of refs) {
     const problem = keyProblem(ref.key)
     if (problem) {
-      refused.push({ bucket: ref.bucket, key: cut(ref.key), ...problem })
+      refused.push({ bucket: ref.bucket, key: ref.key, ...problem }) // the log cuts long values (log.ts)
       continue
     }
     if (seen) {
@@ -258,9 +258,6 @@ function snippet(text: string): string {
   return text.length <= SNIPPET_CHARS ? JSON.stringify(text) : `${JSON.stringify(text.slice(0, SNIPPET_CHARS))}…`
 }
 
-function cut(text: string): string {
-  return text.length <= SNIPPET_CHARS ? text : `${text.slice(0, SNIPPET_CHARS)}…`
-}
 
 function unknown(what: string, text: string): CollectorError {
   return new CollectorError('ERR_NOTIFICATION_UNKNOWN', `${what} is JSON of no known notification shape: ${snippet(text)}`)

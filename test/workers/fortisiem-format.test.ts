@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
+import { parse as parseJson } from 'lossless-json'
 import { describe, expect, it } from 'vitest'
 import { corpusDocuments, corpusRecordCount } from '../../bench/lib/corpus.ts'
 import { Random } from '../../src/synthetic/random.ts'
@@ -216,7 +217,10 @@ describe.each(['reference', 'fast'] as const)('the fortisiem grammar, read back:
     for (let k = 0; k < 3000; k++) {
       // As bytes would bring it: a surrogate left alone by the escapes above is U+FFFD in UTF-8.
       const text = dec.decode(enc.encode(serialize(r, randomRecord(r))))
-      const parsed = JSON.parse(text) as Record<string, unknown>
+      // Read by lossless-json, not JSON.parse: on Node 24 (V8 12.8 and later) JSON.parse can read an escaped
+      // key as another key seen before (nodejs/node#63785: after a key written "\\", one written "\u005D"
+      // comes back as a backslash), and this fuzzing finds it. The flatteners never JSON.parse an object.
+      const parsed = parseJson(text, null, Number) as Record<string, unknown>
       expectRoundTrip(readFields(flatten(text)), parsed, text)
     }
   })
