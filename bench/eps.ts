@@ -6,6 +6,7 @@
 //   node dist/bench/eps.js --mode ramp    [--start 4000] [--factor 2] [--step-seconds 20] [--max-eps 512000]
 //                                         [--refine 2] [--warmup 5] [--format fortisiem] [--parse-threads N] [--pull-threads N]
 //   drain and ramp: --collector-arg='--max-objects-in-flight 32' (repeatable; note the =) passes flags to `run`.
+//   --data corpus|synthetic: files of real records sampled from test/fixtures/corpus (default), or synthetic ones.
 //   --quick: smaller defaults for `make bench` (a few minutes on a 2-core machine).
 //
 // Prints a table (Markdown) on stdout, a progress line on stderr, and writes bench/results/<mode>.json,
@@ -39,6 +40,7 @@ const { values } = parseArgs({
     'max-eps': { type: 'string' },
     refine: { type: 'string' },
     warmup: { type: 'string' },
+    data: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 })
@@ -72,6 +74,15 @@ function format(raw: string | undefined): 'fortisiem' | 'json' {
   return f
 }
 
+function dataKind(raw: string | undefined): 'corpus' | 'synthetic' {
+  const v = raw ?? 'corpus'
+  if (v !== 'corpus' && v !== 'synthetic') {
+    process.stderr.write(`eps: --data must be corpus or synthetic, got ${JSON.stringify(v)}\n`)
+    process.exit(2)
+  }
+  return v
+}
+
 function sink(raw: string | undefined): 'file' | 'stdout' {
   const v = raw ?? 'file'
   if (v !== 'file' && v !== 'stdout') {
@@ -92,6 +103,7 @@ let result: { summary: object; tables: Record<string, string>; charts: Record<st
 switch (values.mode) {
   case 'threads':
     result = await threadsMode({
+      data: dataKind(values.data),
       files: num('files', 200, 150, 1),
       maxThreads: num('max-threads', Math.max(2, cpus().length), Math.max(2, cpus().length), 1),
       reps: num('reps', 5, 3, 1),
@@ -100,6 +112,7 @@ switch (values.mode) {
     break
   case 'drain':
     result = await drainMode({
+      data: dataKind(values.data),
       files: num('files', 300, 150, 1),
       reps: num('reps', 3, 2, 1),
       format: format(values.format),
@@ -111,6 +124,7 @@ switch (values.mode) {
     break
   case 'ramp':
     result = await rampMode({
+      data: dataKind(values.data),
       start: num('start', 4000, 4000, 1000),
       factor: num('factor', 2, 2, 1.05),
       stepSeconds: num('step-seconds', 20, 10, 3),

@@ -9,6 +9,7 @@ import type { Config } from './config.ts'
 import { CollectorError, describeError } from './errors.ts'
 import { Fetcher } from './fetcher.ts'
 import { maskUrl, type Logger } from './log.ts'
+import { cpuSince } from './cpu.ts'
 import { peakRssBytes } from './memory.ts'
 import { Metrics } from './metrics.ts'
 import { ParsePool } from './pool.ts'
@@ -21,6 +22,8 @@ import { startMetricsServer, type MetricsServer } from './server.ts'
 import { parseOptions, sinkFor } from './setup.ts'
 import type { Sink } from './sinks/sink.ts'
 import { startStatsLog, startStatusLine } from './status.ts'
+
+const NO_CPU = { mainMs: 0, processMs: 0 }
 
 export type StopReason = 'signal' | 'drained' | 'fatal'
 
@@ -169,6 +172,7 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
     ring: () => ({ used: ring.size, capacity: ring.capacity }),
     // Busy milliseconds per second over the last minute, per thread.
     poolUtilization: () => Math.min(1, busy.rate / (1000 * config.parseThreads)),
+    parseCpuMs: () => pool.cpuMs,
     messagesInFlight: () => acker.size,
     oldestMessageAge: () => oldestHeldAge() ?? 0,
     objectsInFlight: () => processor.inFlight,
@@ -230,8 +234,9 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
     await pool.close()
     await server?.close()
     clients.destroy()
-    // Peak resident memory over the whole run (the reliability suite and `make soak` read it).
-    log.info({ reason: stopReason, maxRssBytes: peakRssBytes() }, 'collector stopped')
+    // Peak resident memory and CPU by thread over the whole run, start-up included (the reliability suite,
+    // `make soak` and the benchmarks read them).
+    log.info({ reason: stopReason, maxRssBytes: peakRssBytes(), cpu: cpuSince(NO_CPU, pool.cpuMs) }, 'collector stopped')
     return (stopReason as StopReason) === 'fatal' ? 1 : 0
   })()
 

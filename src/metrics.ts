@@ -25,6 +25,8 @@ export interface MetricSources {
   config?: () => { pullInterval: number; pullThreads: number; parseThreads: number; queueStatsInterval: number }
   /** What /readyz checks: the last ReceiveMessage succeeded; the sink reaches its destination. */
   ready?: () => { sqs: boolean; sink: boolean }
+  /** CPU milliseconds the parse threads spent on objects. */
+  parseCpuMs?: () => number
 }
 
 /** Every stage and reason the collector reports, exported at 0 from the start so that rates exist. */
@@ -55,6 +57,35 @@ class StateGauge {
     const value = this.read()
     const known = value !== null && value !== undefined && !Number.isNaN(value)
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: known ? [{ value, labels: {} }] : [] }
+  }
+
+  reset(): void {}
+}
+
+/**
+ * CPU seconds by thread, read at scrape time: the main thread (receive, fetch, hand-off, sink, delete), the
+ * parse threads (what they spent on objects), and the whole process (prom-client's
+ * process_cpu_seconds_total has it too): what is left is V8's helper threads (GC, compilation), libuv's
+ * threads and the kernel.
+ */
+class ThreadCpuCounter {
+  readonly type = 'counter'
+  readonly aggregator = 'sum'
+  readonly name = 'cloudtrail_thread_cpu_seconds_total'
+  readonly help = 'CPU seconds by thread: main, parse (the parse threads on objects), process (every thread)'
+
+  constructor(private readonly parseCpuMs: () => number | undefined) {}
+
+  get() {
+    const main = process.threadCpuUsage()
+    const all = process.cpuUsage()
+    const values = [
+      { value: (main.user + main.system) / 1e6, labels: { thread: 'main' } },
+      { value: (all.user + all.system) / 1e6, labels: { thread: 'process' } },
+    ]
+    const parse = this.parseCpuMs()
+    if (parse !== undefined) values.push({ value: parse / 1000, labels: { thread: 'parse' } })
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values }
   }
 
   reset(): void {}
@@ -201,6 +232,7 @@ export class Metrics {
     gauge('cloudtrail_config_pull_threads', 'cloudtrail_msg_pull_thread_num', () => sources().config?.().pullThreads)
     gauge('cloudtrail_config_parse_threads', 'cloudtrail_file_parse_thread_num', () => sources().config?.().parseThreads)
     gauge('cloudtrail_config_queue_stats_interval_seconds', 'queue_stats_interval (0: the queue gauges are off)', () => sources().config?.().queueStatsInterval)
+    this.registry.registerMetric(new ThreadCpuCounter(() => sources().parseCpuMs?.()) as never)
     if (processMetrics) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 })
   }
 

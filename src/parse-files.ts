@@ -6,6 +6,7 @@ import { createReadStream } from 'node:fs'
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Config } from './config.ts'
+import { cpuMs, cpuSince, type CpuMs } from './cpu.ts'
 import { errorInfo, isErrorCode } from './errors.ts'
 import type { Logger } from './log.ts'
 import { ParsePool, WHOLE_OBJECT_BYTES, type ObjectInput } from './pool.ts'
@@ -17,6 +18,8 @@ export interface ParseSummary {
   records: number
   skipped: number
   seconds: number
+  /** CPU by thread over the run (start-up not included). */
+  cpu?: CpuMs & { parseMs: number }
 }
 
 /** Every file to parse, in a stable order; throws ENOENT-style errors for paths that do not exist. */
@@ -47,6 +50,7 @@ async function openFile(path: string): Promise<ObjectInput> {
 
 export async function parseFiles(paths: string[], config: Config, log: Logger): Promise<ParseSummary> {
   const started = performance.now()
+  const cpu0 = cpuMs()
   const sink = sinkFor(config, log)
   const pool = new ParsePool({ threads: config.parseThreads, parse: parseOptions(config) })
   const summary: ParseSummary = { files: 0, failed: 0, records: 0, skipped: 0, seconds: 0 }
@@ -86,5 +90,6 @@ export async function parseFiles(paths: string[], config: Config, log: Logger): 
   }
   if (sinkErrors.length > 0) throw sinkErrors[0]
   summary.seconds = (performance.now() - started) / 1000
+  summary.cpu = cpuSince(cpu0, pool.cpuMs)
   return summary
 }

@@ -58,6 +58,8 @@ export class ParsePool {
   private readonly piscina: Piscina<ParseTask, ParseResult>
   /** Total milliseconds the threads spent working, for utilisation. */
   busyMs = 0
+  /** Total CPU milliseconds of the parse threads on objects (cloudtrail_thread_cpu_seconds_total). */
+  cpuMs = 0
 
   constructor(private readonly options: PoolOptions) {
     this.piscina = new Piscina({
@@ -91,6 +93,7 @@ export class ParsePool {
     const running = this.piscina.run(task, { transferList })
     return feed(port1, 'chunks' in input ? input.chunks : null, onOutput, running, signal).then((result) => {
       this.busyMs += result.stats.busyMs
+      this.cpuMs += result.stats.cpuMs
       return result
     })
   }

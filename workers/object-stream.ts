@@ -44,9 +44,14 @@ function postOutput(port: MessagePort, parser: ObjectParser): boolean {
   return true
 }
 
-/** The object's end on either path: the last output (records complete before a failure included), the verdict, the port closed. */
-function report(port: MessagePort, parser: ObjectParser, failure: Failure | null): ParseResult {
+/**
+ * The object's end on either path: the last output (records complete before a failure included), the verdict
+ * with this thread's CPU time since `cpuStart` (the task's start), the port closed.
+ */
+function report(port: MessagePort, parser: ObjectParser, failure: Failure | null, cpuStart: NodeJS.CpuUsage): ParseResult {
   postOutput(port, parser)
+  const cpu = process.threadCpuUsage(cpuStart)
+  parser.stats.cpuMs = (cpu.user + cpu.system) / 1000
   const result: ParseResult = failure ? { ok: false, ...failure, stats: parser.stats } : { ok: true, stats: parser.stats }
   port.postMessage({ type: 'done', result } satisfies ToMain)
   port.close()
@@ -60,7 +65,7 @@ function lastMemberSize(gz: Uint8Array): number {
 }
 
 /** The whole path; null when the object must take the stream path instead. */
-function runWhole(task: Omit<ParseTask, 'port'>, port: MessagePort): Promise<ParseResult> | null {
+function runWhole(task: Omit<ParseTask, 'port'>, port: MessagePort, cpuStart: NodeJS.CpuUsage): Promise<ParseResult> | null {
   const first = task.first
   if (!first || first.length < 2 || first[0] !== 0x1f || first[1] !== 0x8b) return null
   const limit = Math.min(task.limits.maxDecompressedBytes, WHOLE_INFLATE_BYTES)
@@ -76,7 +81,7 @@ function runWhole(task: Omit<ParseTask, 'port'>, port: MessagePort): Promise<Par
   } catch {
     return null // too large for this path, truncated or corrupt: the stream path says which, record by record
   }
-  return cutWhole(task, port, first.length, text)
+  return cutWhole(task, port, first.length, text, cpuStart)
 }
 
 /**
@@ -86,7 +91,7 @@ function runWhole(task: Omit<ParseTask, 'port'>, port: MessagePort): Promise<Par
  * chunk at once let a sink outage pile up whole objects of output on the main thread). Typical objects
  * (one or two chunks) never wait.
  */
-async function cutWhole(task: Omit<ParseTask, 'port'>, port: MessagePort, compressedBytes: number, text: Buffer): Promise<ParseResult> {
+async function cutWhole(task: Omit<ParseTask, 'port'>, port: MessagePort, compressedBytes: number, text: Buffer, cpuStart: NodeJS.CpuUsage): Promise<ParseResult> {
   const parser = new ObjectParser(task)
   parser.stats.compressedBytes = compressedBytes
   const credits = new Credits(port)
@@ -111,7 +116,7 @@ async function cutWhole(task: Omit<ParseTask, 'port'>, port: MessagePort, compre
     credits.close()
   }
   parser.stats.busyMs += performance.now() - started
-  return report(port, parser, failure)
+  return report(port, parser, failure, cpuStart)
 }
 
 /**
@@ -158,8 +163,9 @@ class Credits {
 }
 
 export function runObject(task: Omit<ParseTask, 'port'>, port: MessagePort): Promise<ParseResult> {
+  const cpuStart = process.threadCpuUsage()
   if (task.last) {
-    const whole = runWhole(task, port)
+    const whole = runWhole(task, port, cpuStart)
     if (whole) return whole
   }
   return new Promise((resolve) => {
@@ -183,7 +189,7 @@ export function runObject(task: Omit<ParseTask, 'port'>, port: MessagePort): Pro
       gunzip.on('error', () => {}) // errors after the verdict (e.g. from destroy) change nothing
       gunzip.destroy()
       port.off('message', onMessage)
-      resolve(report(port, parser, failure))
+      resolve(report(port, parser, failure, cpuStart))
     }
 
     const fail = (err: unknown) => finish(failureOf(err))

@@ -93,6 +93,8 @@ export interface ParseStats {
   eventLag: LagCounts
   /** Milliseconds this worker's thread spent cutting, formatting and framing (not waiting). */
   busyMs: number
+  /** CPU milliseconds of the worker's thread on this object, from the task's start to its verdict. */
+  cpuMs: number
 }
 
 export type ParseResult =
@@ -102,5 +104,5 @@ export type ParseResult =
 
 export function emptyStats(): ParseStats {
   const eventLag = { counts: new Array<number>(EVENT_LAG_BUCKETS.length + 1).fill(0), sum: 0, count: 0 }
-  return { records: 0, skipped: {}, invalidUtf8: 0, compressedBytes: 0, decompressedBytes: 0, outputBytes: 0, eventLag, busyMs: 0 }
+  return { records: 0, skipped: {}, invalidUtf8: 0, compressedBytes: 0, decompressedBytes: 0, outputBytes: 0, eventLag, busyMs: 0, cpuMs: 0 }
 }

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BenchEmulator, runArgs, runEnv, type Wiring } from '../lib/emulator.ts'
 import { check, runNode, type ChildResult } from '../lib/child.ts'
-import { dataset } from '../lib/dataset.ts'
+import { dataFiles, type DataKind } from '../lib/dataset.ts'
 import { dist } from '../lib/paths.ts'
 import { Progress, note } from '../lib/progress.ts'
 import { Scraper } from '../lib/scraper.ts'
@@ -20,6 +20,8 @@ import { barChart } from '../lib/svg-chart.ts'
 import { fixed, formatTable, int, mib, times } from '../lib/table.ts'
 
 export interface DrainOptions {
+  /** Real records sampled from the corpus (default), or the synthetic generator's. */
+  data: DataKind
   files: number
   reps: number
   format: 'fortisiem' | 'json'
@@ -64,7 +66,7 @@ async function countLines(path: string): Promise<number> {
 }
 
 export async function drainMode(o: DrainOptions) {
-  const data = dataset(o.files)
+  const data = await dataFiles(o.data, o.files)
   const bodies = data.files.map((f) => readFileSync(f))
   const cli = dist('src/cli.js')
   const reference = dist('bench/reference-loop.js')

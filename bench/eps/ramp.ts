@@ -15,7 +15,7 @@ import type { ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { BenchEmulator, runArgs, runEnv } from '../lib/emulator.ts'
 import { runNode, type ChildResult } from '../lib/child.ts'
-import { dataset } from '../lib/dataset.ts'
+import { dataFiles, type DataKind } from '../lib/dataset.ts'
 import { Offer } from '../lib/offer.ts'
 import { dist } from '../lib/paths.ts'
 import { histogramBuckets } from '../lib/prometheus-text.ts'
@@ -27,6 +27,8 @@ import { lineChart } from '../lib/svg-chart.ts'
 import { fixed, formatTable, int, mib } from '../lib/table.ts'
 
 export interface RampOptions {
+  /** Real records sampled from the corpus (default), or the synthetic generator's. */
+  data: DataKind
   start: number
   factor: number
   stepSeconds: number
@@ -69,7 +71,7 @@ const PER_FILE = 1000
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 export async function rampMode(o: RampOptions) {
-  const data = dataset(64, PER_FILE)
+  const data = await dataFiles(o.data, 64, PER_FILE)
   const bodies = data.files.map((f) => readFileSync(f))
   const emu = await BenchEmulator.start()
   const w = emu.wire('ramp', 300)

@@ -6,7 +6,7 @@
 
 import { dist } from '../lib/paths.ts'
 import { check, logLines, runNode, type ChildResult } from '../lib/child.ts'
-import { dataset } from '../lib/dataset.ts'
+import { dataFiles, type DataKind } from '../lib/dataset.ts'
 import { busyCores, cpuSnapshot } from '../lib/machine.ts'
 import { median, pairedRatios } from '../lib/stats.ts'
 import { Progress, note } from '../lib/progress.ts'
@@ -14,6 +14,8 @@ import { fixed, formatTable, int, mib, times } from '../lib/table.ts'
 import { lineChart, type Series } from '../lib/svg-chart.ts'
 
 export interface ThreadsOptions {
+  /** Real records sampled from the corpus (default), or the synthetic generator's. */
+  data: DataKind
   files: number
   maxThreads: number
   reps: number
@@ -40,7 +42,7 @@ interface Run {
 }
 
 export async function threadsMode(o: ThreadsOptions) {
-  const data = dataset(o.files)
+  const data = await dataFiles(o.data, o.files)
   const cli = dist('src/cli.js')
   const floor = dist('bench/floor.js')
   const records = data.records

@@ -32,3 +32,16 @@ export function dataset(files: number, perFile = 1000, seed = 1): Dataset {
     .map((f) => join(dir, f))
   return { dir, files: list, records: list.length * perFile }
 }
+
+export type DataKind = 'corpus' | 'synthetic'
+
+/**
+ * The data set a benchmark runs on: files of real CloudTrail records sampled from the corpus (corpus.ts,
+ * the default: what performance claims are made on), or of the synthetic generator's records (for figures
+ * beside them, and load at rates the corpus cannot cover).
+ */
+export async function dataFiles(kind: DataKind, files: number, perFile = 1000): Promise<Dataset> {
+  if (kind === 'synthetic') return dataset(files, perFile)
+  const { corpusDataset } = await import('./corpus.ts')
+  return corpusDataset(files, perFile)
+}
