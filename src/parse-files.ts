@@ -60,7 +60,11 @@ export async function parseFiles(paths: string[], config: Config, log: Logger): 
   const one = async (path: string) => {
     summary.files++
     const result = await pool.parse(path, await openFile(path), (data) => {
-      if (sink.write(data, (err) => err && sinkErrors.push(err))) return
+      const confirm = (err: Error | null) => {
+        if (err) sinkErrors.push(err)
+        if (!sink.keepsConfirmed) pool.recycle(data)
+      }
+      if (sink.write(data, confirm)) return
       return new Promise<void>((resolve) => sink.once('drain', resolve))
     })
     summary.records += result.stats.records

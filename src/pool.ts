@@ -4,7 +4,7 @@
 
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { MessageChannel, type MessagePort, type ResourceLimits } from 'node:worker_threads'
+import { MessageChannel, type MessagePort, type ResourceLimits, type Transferable } from 'node:worker_threads'
 import { Piscina } from 'piscina'
 import { emptyStats, type ParseOptions, type ParseResult, type ParseTask, type ToMain, type ToWorker } from '../workers/protocol.ts'
 
@@ -25,6 +25,10 @@ function workerFile(): string {
   if (existsSync(built)) return built
   throw new Error(`parse worker not found at ${compiled}: run "make build" first`)
 }
+
+/** Output buffers handed to each task, and kept per thread at most (the main thread's share of the reuse). */
+const SPARES_PER_TASK = 2
+const MAX_SPARES_PER_THREAD = 4
 
 /** Objects up to this size (compressed) travel to the worker in one piece; larger ones as a stream. */
 export const WHOLE_OBJECT_BYTES = 4 << 20
@@ -60,6 +64,8 @@ export class ParsePool {
   busyMs = 0
   /** Total CPU milliseconds of the parse threads on objects (cloudtrail_thread_cpu_seconds_total). */
   cpuMs = 0
+  /** Output buffers the sink is done with, for the next tasks to write into (workers/output.ts). */
+  private readonly spares: ArrayBuffer[] = []
 
   constructor(private readonly options: PoolOptions) {
     this.piscina = new Piscina({
@@ -88,14 +94,27 @@ export class ParsePool {
   parse(name: string, input: ObjectInput, onOutput: OutputHandler, signal?: AbortSignal): Promise<ParseResult | SourceFailure> {
     const { port1, port2 } = new MessageChannel()
     const first = 'whole' in input ? standalone(input.whole) : null
-    const task: ParseTask = { ...this.options.parse, port: port2, first, last: first !== null, name }
-    const transferList = first ? [port2, first.buffer as ArrayBuffer] : [port2]
+    const spares = this.spares.splice(0, SPARES_PER_TASK)
+    const task: ParseTask = { ...this.options.parse, port: port2, first, last: first !== null, name, spares }
+    const transferList: Transferable[] = first ? [port2, first.buffer as ArrayBuffer, ...spares] : [port2, ...spares]
     const running = this.piscina.run(task, { transferList })
     return feed(port1, 'chunks' in input ? input.chunks : null, onOutput, running, signal).then((result) => {
       this.busyMs += result.stats.busyMs
       this.cpuMs += result.stats.cpuMs
       return result
     })
+  }
+
+  /**
+   * An output chunk the sink is done with (confirmed, and not kept: see Sink.keepsConfirmed): its buffer goes
+   * to a later task instead of the garbage. Only buffers of a chunk's size, and at most a few per thread.
+   */
+  recycle(chunk: Uint8Array): void {
+    const buffer = chunk.buffer
+    if (chunk.byteOffset !== 0 || !(buffer instanceof ArrayBuffer) || buffer.byteLength === 0) return
+    const size = this.options.parse.limits.outputChunkBytes
+    if (buffer.byteLength < size || buffer.byteLength > 3 * size) return
+    if (this.spares.length < MAX_SPARES_PER_THREAD * this.options.threads) this.spares.push(buffer)
   }
 
   async close(): Promise<void> {

@@ -333,6 +333,7 @@ export class Processor {
     this.unconfirmed += bytes
     const more = this.sink.write(data, (err) => {
       this.unconfirmed -= bytes
+      if (!this.sink.keepsConfirmed) this.pool.recycle(data)
       confirmations.confirm(err, records)
       this.wake()
     })

@@ -2,7 +2,7 @@
 // Runs inside a parse worker; tests run it on the main thread over a real MessageChannel.
 //
 // Two paths:
-// - whole: a small object that came in one piece is inflated with gunzipSync (up to WHOLE_INFLATE_BYTES)
+// - whole: a small object that came in one piece is inflated at once (inflate.ts, up to WHOLE_INFLATE_BYTES)
 //   and cut on this thread without a single thread hop. Measured (bench/floor.ts data, parse --threads 1,
 //   json): the stream path left the thread idle 25% of the time waiting for libuv's inflate callbacks.
 //   Its output waits for credits as the stream path's does.
@@ -11,8 +11,10 @@
 //   control: memory follows the chunk and the largest record, not the object.
 
 import type { MessagePort } from 'node:worker_threads'
-import { createGunzip, gunzipSync, type Gunzip } from 'node:zlib'
+import { createGunzip, type Gunzip } from 'node:zlib'
+import { WholeInflater } from './inflate.ts'
 import { ObjectParser } from './object-parser.ts'
+import { offerSpares } from './output.ts'
 import type { ParseResult, ParseTask, ToMain, ToWorker } from './protocol.ts'
 import { CutError } from './records.ts'
 
@@ -21,6 +23,8 @@ const INFLATE_CHUNK = 256 * 1024
 const WHOLE_INFLATE_BYTES = 16 << 20
 /** Output chunks handed over and not yet credited before inflating (or cutting, on the whole path) pauses. */
 const MAX_OUTSTANDING = 2
+/** One per thread: the whole path inflates into its buffer (inflate.ts). */
+const inflater = new WholeInflater()
 
 function zlibFailure(err: NodeJS.ErrnoException): { code: string; message: string } {
   if (err.code === 'Z_BUF_ERROR' || /unexpected end/i.test(err.message)) {
@@ -72,16 +76,11 @@ function runWhole(task: Omit<ParseTask, 'port'>, port: MessagePort, cpuStart: No
   // Sure to be over the limit: straight to the stream path, instead of inflating up to the limit first
   // and then again from the start (measured: 15-39 ms lost per 3.1 MB gzip of 32 MB of records).
   if (first.length >= 18 && lastMemberSize(first) > limit) return null
-  let text: Buffer
-  try {
-    // 2 MiB output chunks instead of the default 16 KiB: most CloudTrail files then inflate into one
-    // buffer, with nothing to join (measured on the bench data set: 1.4–1.7 ms per 1.4 MB file, against
-    // 1.6–2.2 ms with 256 KiB chunks and 2.1–2.2 ms with the default).
-    text = gunzipSync(first, { chunkSize: 2 << 20, maxOutputLength: limit })
-  } catch {
-    return null // too large for this path, truncated or corrupt: the stream path says which, record by record
-  }
-  return cutWhole(task, port, first.length, text, cpuStart)
+  // Into the thread's own buffer (inflate.ts); null: too large for this path, truncated or corrupt, and the
+  // stream path says which, record by record.
+  const inflated = inflater.inflate(first, limit)
+  if (inflated === null) return null
+  return cutWhole(task, port, first.length, inflated.text, cpuStart).finally(inflated.release)
 }
 
 /**
@@ -164,6 +163,7 @@ class Credits {
 
 export function runObject(task: Omit<ParseTask, 'port'>, port: MessagePort): Promise<ParseResult> {
   const cpuStart = process.threadCpuUsage()
+  offerSpares(task.spares, task.limits.outputChunkBytes)
   if (task.last) {
     const whole = runWhole(task, port, cpuStart)
     if (whole) return whole

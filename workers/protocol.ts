@@ -59,6 +59,11 @@ export interface ParseTask extends ParseOptions {
   last: boolean
   /** For error messages only. */
   name: string
+  /**
+   * Output buffers the sink is done with, given back (transferred) for this thread's next chunks instead of
+   * new ones (workers/output.ts).
+   */
+  spares?: ArrayBuffer[]
 }
 
 export type ToWorker = { type: 'chunk'; data: Uint8Array } | { type: 'end' } | { type: 'credit' } | { type: 'abort' }

@@ -27,6 +27,11 @@ export interface Sink extends EventEmitter {
   readonly framing: Framing
   /** True while the destination accepts writes (the last attempt succeeded); feeds /readyz. */
   readonly healthy: boolean
+  /**
+   * True when the sink still reads a chunk after confirming it (syslog writes the last 16 MiB again after a
+   * broken connection): its buffer must not be given back to the parse threads for reuse.
+   */
+  readonly keepsConfirmed?: boolean
   write(chunk: Uint8Array, confirm: Confirm): boolean
   /** Pushes out what is buffered now; resolves once every write so far is confirmed or failed. */
   flush(): Promise<void>

@@ -51,6 +51,8 @@ export const RESEND_BYTES = 16 << 20
 export class SyslogSink extends EventEmitter implements Sink {
   readonly kind: 'tcp' | 'tls'
   readonly framing = 'syslog' as const
+  /** Confirmed chunks stay in the replay window (#recent). */
+  readonly keepsConfirmed = true
   readonly #target: SyslogTarget
   readonly #logger: Logger
   readonly #retryMaxDelayMs: number
