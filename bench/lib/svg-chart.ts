@@ -203,7 +203,7 @@ export function barChart(o: BarChartOptions): string {
 }
 
 export function stackedBarChart(o: StackedBarChartOptions): string {
-  const legend = 44 + Math.ceil(6.5 * Math.max(0, ...o.segments.map((n) => n.length)))
+  const legend = 44 + Math.ceil(6.5 * Math.max(0, ...o.segments.map((n) => n.length), ...(o.marks ?? []).map((m) => m.label.length)))
   const width = o.width ?? Math.max(420 + legend, titleWidth(o.title))
   const height = o.height ?? 380
   const clean = (v: number) => (Number.isFinite(v) && v > 0 ? v : 0)
@@ -231,15 +231,20 @@ export function stackedBarChart(o: StackedBarChartOptions): string {
     body.push(`<text x="${r(bx + bw / 2)}" y="${r(yPos(b.total) - 6)}" text-anchor="middle" font-size="12" ${FONT}>${escapeXml(b.note ?? shortNumber(b.total))}</text>`)
     body.push(`<text x="${r(bx + bw / 2)}" y="${y0 + 18}" text-anchor="middle" font-size="12" ${FONT}>${escapeXml(b.label)}</text>`)
   })
+  // Marks are named in the legend, not on the plot, where their text would run over the bars.
   for (const m of marks) {
     const y = r(yPos(m.value))
     body.push(`<line x1="${x0}" y1="${y}" x2="${x1}" y2="${y}" stroke="#333" stroke-dasharray="6 4"/>`)
-    body.push(`<text x="${x1 - 4}" y="${y - 4}" text-anchor="end" font-size="11" ${FONT}>${escapeXml(m.label)}</text>`)
   }
   o.segments.forEach((name, k) => {
     const ly = y1 + 10 + k * 18
     body.push(`<rect x="${x1 + 12}" y="${ly - 6}" width="20" height="12" fill="${COLORS[k % COLORS.length]}"/>`)
     body.push(`<text x="${x1 + 36}" y="${ly + 4}" font-size="11" ${FONT}>${escapeXml(name)}</text>`)
+  })
+  marks.forEach((m, k) => {
+    const ly = y1 + 10 + (o.segments.length + k) * 18
+    body.push(`<line x1="${x1 + 12}" y1="${ly}" x2="${x1 + 32}" y2="${ly}" stroke="#333" stroke-dasharray="6 4"/>`)
+    body.push(`<text x="${x1 + 36}" y="${ly + 4}" font-size="11" ${FONT}>${escapeXml(m.label)}</text>`)
   })
   return frame(width, height, o.title, body)
 }

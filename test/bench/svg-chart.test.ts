@@ -157,12 +157,17 @@ describe('stackedBarChart', () => {
     expect((segments[3].h + segments[4].h) / (main.h + parse.h + rest.h)).toBeCloseTo(36 / 32, 1)
   })
 
-  it('labels bars with their note or total, draws each finite mark as a dashed line, and a legend', () => {
+  it('labels bars with their note or total, draws each finite mark as a dashed line named in the legend', () => {
     expect(chart).toContain('>32 µs (0.9×)</text>')
     expect(chart).toContain('>36</text>')
     expect(chart).toContain('>goal: 1/3 of the loop</text>')
     expect(chart).not.toContain('>none</text>')
-    expect([...chart.matchAll(/stroke-dasharray/g)]).toHaveLength(1)
+    expect([...chart.matchAll(/stroke-dasharray/g)]).toHaveLength(2) // across the plot, and in the legend
+    // 12 lies between the collector's main thread (8) and its main + parse threads (22).
+    const markY = Number(/<line x1="70" y1="([\d.]+)" x2="[\d.]+" y2="[\d.]+" stroke="#333" stroke-dasharray/.exec(chart)![1])
+    const [main, parse] = rects
+    expect(markY).toBeLessThan(main.y)
+    expect(markY).toBeGreaterThan(parse.y)
     for (const name of ['main thread', 'parse threads', 'the rest']) expect(chart).toContain(`>${name}</text>`)
   })
 })
