@@ -1,8 +1,8 @@
-// The EPS harness (issue 4): the collector end to end against fauxqs, and the parse stage alone.
+// The EPS harness (issues 4 and 10): the collector end to end against fauxqs, and the parse stage alone.
 //
 //   node dist/bench/eps.js --mode threads [--files 200] [--max-threads <cpus>] [--reps 5] [--formats fortisiem,json]
 //   node dist/bench/eps.js --mode drain   [--files 300] [--reps 3] [--format fortisiem] [--parse-threads N]
-//                                         [--sink file|stdout] [--wait-time 0]
+//                                         [--sink file|stdout] [--wait-time S]
 //   node dist/bench/eps.js --mode ramp    [--start 4000] [--factor 2] [--step-seconds 20] [--max-eps 512000]
 //                                         [--refine 2] [--warmup 5] [--format fortisiem] [--parse-threads N] [--pull-threads N]
 //   drain and ramp: --collector-arg='--max-objects-in-flight 32' (repeatable; note the =) passes flags to `run`.
@@ -10,8 +10,10 @@
 //   --quick: smaller defaults for `make bench` (a few minutes on a 2-core machine).
 //
 // Prints a table (Markdown) on stdout, a progress line on stderr, and writes bench/results/<mode>.json,
-// <mode>.md and the mode's SVG charts. Every ratio is taken within one run; absolute numbers on a shared
-// machine are noise.
+// <mode>.md and the mode's SVG charts; with --data synthetic, <mode>-synthetic.* beside them, so that the
+// real corpus's figures are never overwritten by the generator's. Every ratio is taken within one run;
+// absolute numbers on a shared machine are noise. What each mode measures: the comment at the top of its
+// file in bench/eps/.
 
 import { cpus } from 'node:os'
 import { parseArgs } from 'node:util'
@@ -117,7 +119,7 @@ switch (values.mode) {
       reps: num('reps', 3, 2, 1),
       format: format(values.format),
       parseThreads: optionalInt('parse-threads'),
-      waitTime: num('wait-time', 0, 0, 0),
+      waitTime: values['wait-time'] === undefined ? undefined : num('wait-time', 0, 0, 0),
       sink: sink(values.sink),
       collectorArgs: collectorArgs(),
     })
@@ -142,8 +144,12 @@ switch (values.mode) {
 }
 
 const mode = values.mode!
-const header = `${mode}: ${machine.date}, ${machine.cpuCount} × ${machine.cpuModel}, Node ${machine.node}, load average at start ${machine.loadAverage.join(' ')}`
+const data = dataKind(values.data)
+/** bench/results/<name>.*: the corpus's under the mode's name, the synthetic data's beside them. */
+const name = data === 'corpus' ? mode : `${mode}-synthetic`
+const charts = Object.fromEntries(Object.entries(result.charts).map(([file, svg]) => [file.replace(mode, name), svg]))
+const header = `${mode} (${data === 'corpus' ? 'real CloudTrail records sampled from the corpus' : 'synthetic records'}): ${machine.date}, ${machine.cpuCount} × ${machine.cpuModel}, Node ${machine.node}, load average at start ${machine.loadAverage.join(' ')}`
 const markdown = [header, '', ...Object.values(result.tables).flatMap((t) => [t, ''])].join('\n')
 process.stdout.write(`\n${markdown}\n`)
-const written = saveResults(mode, { host: machine, ...result.summary }, { ...result.charts, [`${mode}.md`]: markdown })
+const written = saveResults(name, { host: machine, ...result.summary }, { ...charts, [`${name}.md`]: markdown })
 process.stderr.write(`results: ${written.join(', ')}\n`)

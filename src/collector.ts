@@ -6,6 +6,7 @@ import { Acker } from './acker.ts'
 import { createClients, type AwsClients } from './aws.ts'
 import { sleep, within } from './backoff.ts'
 import type { Config } from './config.ts'
+import { DrainPolicy } from './drain.ts'
 import { CollectorError, describeError } from './errors.ts'
 import { Fetcher } from './fetcher.ts'
 import { maskUrl, type Logger } from './log.ts'
@@ -118,26 +119,15 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
     stopReceiving.abort()
   }
 
+  // --drain: when the run ends (drain.ts): after an empty receive, or as soon as SQS counts nothing left.
+  const drain = config.drain
+    ? new DrainPolicy(clients.sqs, config.queueUrl, { processor, ring, acker, metrics, receiving: () => receivers.receiving }, log)
+    : null
   const receivers = new Receivers(clients.sqs, ring, acker, metrics, log, {
     queueUrl: config.queueUrl,
     waitTime: config.waitTime,
     visibilityTimeout: config.visibilityTimeout,
-    onEmpty: config.drain
-      ? async (signal, since) => {
-          // Backfills and tests: wait for what is in flight, and for messages handed back (for a retry, at
-          // once, or left for the dead-letter queue) to become visible again; a loop whose receive, sent
-          // after that, still finds nothing then ends. The collector stops when the last loop has ended
-          // (another loop may still be receiving messages meanwhile).
-          await processor.whenIdle()
-          await acker.whenIdle()
-          const visibleAt = acker.retriesVisibleAt
-          if (visibleAt >= since) {
-            await sleep(Math.max(0, visibleAt - Date.now()) + 250, signal)
-            return 'again'
-          }
-          return ring.size === 0 ? 'stop' : 'again'
-        }
-      : (signal) => sleep(config.pullInterval * 1000, signal),
+    onEmpty: drain ? (signal, since) => drain.onEmpty(signal, since) : (signal) => sleep(config.pullInterval * 1000, signal),
   })
 
   // Throughput now and at best, the queue as SQS sees it (input rate: its growth plus this collector's
@@ -211,6 +201,7 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
     // --drain: every loop found the queue empty with nothing in flight.
     if (config.drain) stop('drained')
   })
+  void drain?.watch(stopReceiving.signal).then((drained) => drained && stop('drained'))
   const processing = processor.run(stopReceiving.signal)
 
   const done = (async (): Promise<number> => {

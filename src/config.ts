@@ -123,7 +123,7 @@ export const settings: readonly Setting[] = [
   { name: 'stats_log_interval', flag: 'stats-log-interval', kind: 'seconds', integer: true, default: '30', min: 0, max: 86400, commands: RUN,
     help: 'when no status line is shown (stdout not a terminal, or the sink), log throughput, backlog, lag and errors at info this often (whole seconds); 0 turns it off' },
   { name: 'drain', flag: 'drain', kind: 'bool', default: 'false', flagOnly: true, commands: ['run'],
-    help: 'exit 0 once a receive comes back empty and nothing is in flight' },
+    help: 'exit 0 once nothing is in flight and a receive comes back empty or SQS counts no message visible, in flight or delayed (about a second after the last record, whatever wait_time)' },
 ]
 
 const byName = new Map(settings.map((s) => [s.name, s]))

@@ -1,7 +1,7 @@
 // One SQS receive loop (cloudtrail_msg_pull_thread_num of them run on the main thread). Each
 // ReceiveMessage asks for min(10, free ring slots) messages with long polling. While messages keep
 // coming the loop goes straight on; when a receive comes back empty it calls onEmpty (normally: wait
-// cloudtrail_msg_pull_interval seconds).
+// cloudtrail_msg_pull_interval seconds; with --drain, drain.ts says whether the loop ends).
 
 import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs'
 import type { Acker } from './acker.ts'

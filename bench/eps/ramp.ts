@@ -8,7 +8,8 @@
 // Measured per step: offered and written EPS, undeleted messages (ready + in flight) and the age of the
 // oldest one (ApproximateAgeOfOldestMessage, read from fauxqs), the collector's message lag
 // (cloudtrail_sqs_message_lag_seconds: SentTimestamp to receipt; coarse buckets), its CPU
-// (process_cpu_seconds_total) and RSS, the harness's own CPU (fauxqs and the producer), the rest of the
+// (process_cpu_seconds_total) and its split by thread (cloudtrail_thread_cpu_seconds_total: main, parse
+// threads on objects, the rest of the process) per event, and RSS, the harness's own CPU (fauxqs and the producer), the rest of the
 // machine's CPU, and the event-loop p99 (max over 1 s windows of nodejs_eventloop_lag_p99_seconds).
 
 import type { ChildProcess } from 'node:child_process'
@@ -58,6 +59,8 @@ interface Step {
   lagP50Seconds: number
   lagP99Seconds: number
   collectorCpuCores: number
+  /** CPU µs per written event over the step, by thread (cloudtrail_thread_cpu_seconds_total). */
+  cpuMicrosPerEvent: { main: number; parse: number; rest: number; total: number }
   harnessCpuCores: number
   /** Cores the rest of the machine used meanwhile (not the collector, not this harness). */
   othersCpuCores: number
@@ -122,6 +125,11 @@ export async function rampMode(o: RampOptions) {
     const a = { t: performance.now(), offered: offer.records, written: events(), depth: emu.depth(w), cpu: process.cpuUsage(), windows: scraper.windows.length, machine: cpuSnapshot() }
     const lag0 = histogramBuckets(s0 ?? [], 'cloudtrail_sqs_message_lag_seconds')
     const cpu0 = scraper.value('process_cpu_seconds_total') ?? 0
+    const threadCpu = () => {
+      const v = (thread: string) => scraper.value('cloudtrail_thread_cpu_seconds_total', { thread }) ?? NaN
+      return { main: v('main'), parse: v('parse'), process: v('process') }
+    }
+    const threads0 = threadCpu()
     let oldestMax = 0
     let rss = 0
     while (performance.now() < stepEnds) {
@@ -142,6 +150,11 @@ export async function rampMode(o: RampOptions) {
     const producerOk = offeredEps >= 0.95 * targetEps
     const keepsUp = writtenEps >= 0.95 * offeredEps && pendingGrowth <= Math.max(2 * PER_FILE, offeredEps)
     const collectorCpuCores = ((scraper.value('process_cpu_seconds_total') ?? 0) - cpu0) / dt
+    const threads1 = threadCpu()
+    const perEvent = (seconds: number) => (seconds * 1e6) / (b.written - a.written)
+    const main = threads1.main - threads0.main
+    const parse = threads1.parse - threads0.parse
+    const all = threads1.process - threads0.process
     const harnessCpuCores = (b.cpu.user + b.cpu.system) / 1e6 / dt
     const row: Step = {
       phase,
@@ -156,6 +169,7 @@ export async function rampMode(o: RampOptions) {
       lagP50Seconds: histogramQuantile(lag, 0.5),
       lagP99Seconds: histogramQuantile(lag, 0.99),
       collectorCpuCores,
+      cpuMicrosPerEvent: { main: perEvent(main), parse: perEvent(parse), rest: perEvent(all - main - parse), total: perEvent(all) },
       harnessCpuCores,
       othersCpuCores: busyCores(a.machine, b.machine) - collectorCpuCores - harnessCpuCores,
       maxRssBytes: Math.max(rss, scraper.value('process_resident_memory_bytes') ?? 0),
@@ -229,7 +243,7 @@ export async function rampMode(o: RampOptions) {
   const overloadEps = lagging.length > 0 ? Math.max(...lagging.map((s) => s.writtenEps)) : null
   const sorted = [...steps].sort((x, y) => x.targetEps - y.targetEps)
   const table = formatTable(
-    ['phase', 'target EPS', 'offered EPS', 'written EPS', 'pending growth (records)', 'undeleted msgs (end)', 'oldest msg age s (end / max)', 'lag p50 / p99 s', 'collector CPU cores', 'collector CPU µs/event', 'harness CPU cores', "others' CPU cores", 'RSS MiB', 'event loop p99 ms', 'status'],
+    ['phase', 'target EPS', 'offered EPS', 'written EPS', 'pending growth (records)', 'undeleted msgs (end)', 'oldest msg age s (end / max)', 'lag p50 / p99 s', 'collector CPU cores', 'collector CPU µs/event', 'main', 'parse threads', 'rest', 'harness CPU cores', "others' CPU cores", 'RSS MiB', 'event loop p99 ms', 'status'],
     steps.map((s) => [
       s.phase,
       int(s.targetEps),
@@ -241,6 +255,9 @@ export async function rampMode(o: RampOptions) {
       `${fixed(s.lagP50Seconds, 2)} / ${fixed(s.lagP99Seconds, 2)}`,
       fixed(s.collectorCpuCores),
       fixed((s.collectorCpuCores * 1e6) / s.writtenEps, 1),
+      fixed(s.cpuMicrosPerEvent.main, 1),
+      fixed(s.cpuMicrosPerEvent.parse, 1),
+      fixed(s.cpuMicrosPerEvent.rest, 1),
       fixed(s.harnessCpuCores),
       fixed(s.othersCpuCores, 1),
       mib(s.maxRssBytes),

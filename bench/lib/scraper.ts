@@ -8,6 +8,8 @@ import { freePort } from './ports.ts'
 import { parsePrometheusText, sampleValue, type Sample } from './prometheus-text.ts'
 
 export interface Window {
+  /** performance.now() when the scrape that closed the window was answered. */
+  atMs: number
   p99Seconds: number
   maxSeconds: number
 }
@@ -70,7 +72,7 @@ export class Scraper {
       this.latest = samples
       const p99 = sampleValue(samples, 'nodejs_eventloop_lag_p99_seconds')
       const maxLag = sampleValue(samples, 'nodejs_eventloop_lag_max_seconds')
-      if (recordWindow && p99 !== undefined && maxLag !== undefined) this.windows.push({ p99Seconds: p99, maxSeconds: maxLag })
+      if (recordWindow && p99 !== undefined && maxLag !== undefined) this.windows.push({ atMs: performance.now(), p99Seconds: p99, maxSeconds: maxLag })
       return samples
     } catch {
       return null

@@ -1,5 +1,6 @@
 // A tiny SVG chart writer, without dependencies: line charts (EPS against parse threads, lag against offered
-// EPS) and bar charts (collector against reference). Plain SVG 1.1 that GitHub renders in a README. Pure;
+// EPS), bar charts (collector against reference) and stacked bar charts (CPU per event by thread, with
+// the goal as a dashed line). Plain SVG 1.1 that GitHub renders in a README. Pure;
 // tested in test/bench/svg-chart.test.ts.
 
 export interface Series {
@@ -35,6 +36,26 @@ export interface BarChartOptions {
   title: string
   yLabel: string
   bars: readonly Bar[]
+  width?: number
+  height?: number
+}
+
+export interface StackedBar {
+  label: string
+  /** One value per segment name, bottom first; non-finite or negative values draw nothing. */
+  values: readonly number[]
+  /** Text written above the bar instead of its total. */
+  note?: string
+}
+
+export interface StackedBarChartOptions {
+  title: string
+  yLabel: string
+  /** The segments' names, bottom first (the legend). */
+  segments: readonly string[]
+  bars: readonly StackedBar[]
+  /** Horizontal dashed lines across the plot, e.g. a target. */
+  marks?: readonly { label: string; value: number }[]
   width?: number
   height?: number
 }
@@ -177,6 +198,53 @@ export function barChart(o: BarChartOptions): string {
     body.push(`<rect x="${r(bx)}" y="${r(top)}" width="${r(bw)}" height="${r(y0 - top)}" fill="${COLORS[i % COLORS.length]}"/>`)
     body.push(`<text x="${r(bx + bw / 2)}" y="${r(top - 6)}" text-anchor="middle" font-size="12" ${FONT}>${escapeXml(b.note ?? shortNumber(b.value))}</text>`)
     body.push(`<text x="${r(bx + bw / 2)}" y="${y0 + 18}" text-anchor="middle" font-size="12" ${FONT}>${escapeXml(b.label)}</text>`)
+  })
+  return frame(width, height, o.title, body)
+}
+
+export function stackedBarChart(o: StackedBarChartOptions): string {
+  const legend = 44 + Math.ceil(6.5 * Math.max(0, ...o.segments.map((n) => n.length), ...(o.marks ?? []).map((m) => m.label.length)))
+  const width = o.width ?? Math.max(420 + legend, titleWidth(o.title))
+  const height = o.height ?? 380
+  const clean = (v: number) => (Number.isFinite(v) && v > 0 ? v : 0)
+  const bars = o.bars.map((b) => ({ ...b, values: b.values.map(clean), total: b.values.map(clean).reduce((a, v) => a + v, 0) }))
+  const marks = (o.marks ?? []).filter((m) => Number.isFinite(m.value) && m.value > 0)
+  const x0 = MARGIN.left
+  const x1 = Math.max(x0 + 100, width - MARGIN.right - legend)
+  const y0 = height - MARGIN.bottom
+  const y1 = MARGIN.top
+  const yTicks = niceTicks(0, 1.08 * Math.max(0, ...bars.map((b) => b.total), ...marks.map((m) => m.value)))
+  const yMax = yTicks[yTicks.length - 1]
+  const yPos = (v: number) => y0 - (v / yMax) * (y0 - y1)
+  const body = axes({ x0, y0, x1, y1, yTicks, yPos, yLabel: o.yLabel, width, height })
+  const slot = (x1 - x0) / Math.max(1, bars.length)
+  bars.forEach((b, i) => {
+    const bw = slot * 0.5
+    const bx = x0 + i * slot + (slot - bw) / 2
+    let base = 0
+    b.values.forEach((v, k) => {
+      if (v <= 0) return
+      const top = yPos(base + v)
+      body.push(`<rect x="${r(bx)}" y="${r(top)}" width="${r(bw)}" height="${r(yPos(base) - top)}" fill="${COLORS[k % COLORS.length]}"/>`)
+      base += v
+    })
+    body.push(`<text x="${r(bx + bw / 2)}" y="${r(yPos(b.total) - 6)}" text-anchor="middle" font-size="12" ${FONT}>${escapeXml(b.note ?? shortNumber(b.total))}</text>`)
+    body.push(`<text x="${r(bx + bw / 2)}" y="${y0 + 18}" text-anchor="middle" font-size="12" ${FONT}>${escapeXml(b.label)}</text>`)
+  })
+  // Marks are named in the legend, not on the plot, where their text would run over the bars.
+  for (const m of marks) {
+    const y = r(yPos(m.value))
+    body.push(`<line x1="${x0}" y1="${y}" x2="${x1}" y2="${y}" stroke="#333" stroke-dasharray="6 4"/>`)
+  }
+  o.segments.forEach((name, k) => {
+    const ly = y1 + 10 + k * 18
+    body.push(`<rect x="${x1 + 12}" y="${ly - 6}" width="20" height="12" fill="${COLORS[k % COLORS.length]}"/>`)
+    body.push(`<text x="${x1 + 36}" y="${ly + 4}" font-size="11" ${FONT}>${escapeXml(name)}</text>`)
+  })
+  marks.forEach((m, k) => {
+    const ly = y1 + 10 + (o.segments.length + k) * 18
+    body.push(`<line x1="${x1 + 12}" y1="${ly}" x2="${x1 + 32}" y2="${ly}" stroke="#333" stroke-dasharray="6 4"/>`)
+    body.push(`<text x="${x1 + 36}" y="${ly + 4}" font-size="11" ${FONT}>${escapeXml(m.label)}</text>`)
   })
   return frame(width, height, o.title, body)
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { barChart, escapeXml, lineChart, niceTicks, shortNumber } from '../../bench/lib/svg-chart.ts'
+import { barChart, escapeXml, lineChart, niceTicks, shortNumber, stackedBarChart } from '../../bench/lib/svg-chart.ts'
 
 /** Tags open and close in order (a well-formedness check without an XML parser). */
 function balanced(svg: string): boolean {
@@ -117,6 +117,58 @@ describe('barChart', () => {
     expect(chart).toContain('>96k</text>')
     expect(chart).toContain('>reference</text>')
     expect(chart).not.toContain('NaN')
+  })
+})
+
+describe('stackedBarChart', () => {
+  const chart = stackedBarChart({
+    title: 'CPU µs per event <by thread>',
+    yLabel: 'µs per event',
+    segments: ['main thread', 'parse threads', 'the rest'],
+    bars: [
+      { label: 'collector', values: [8, 14, 10], note: '32 µs (0.9×)' },
+      { label: 'reference loop', values: [30, 0, 6] },
+      { label: 'broken', values: [NaN, -1, 2] },
+    ],
+    marks: [{ label: 'goal: 1/3 of the loop', value: 12 }, { label: 'none', value: NaN }],
+  })
+  const rects = [...chart.matchAll(/<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)" fill="([^"]+)"\/>/g)].map((m) => ({
+    x: Number(m[1]),
+    y: Number(m[2]),
+    h: Number(m[4]),
+    fill: m[5],
+  }))
+
+  it("stacks each bar's segments bottom first, in proportion, one colour per segment, nothing for bad values", () => {
+    expect(balanced(chart)).toBe(true)
+    expect(chart).not.toContain('NaN')
+    expect(chart).toContain('CPU µs per event &lt;by thread&gt;')
+    // 3 + 2 + 1 segments drawn, then 3 legend swatches (20 wide: matched too, at the right).
+    const segments = rects.slice(0, 6)
+    const [main, parse, rest] = segments
+    expect(parse.h / main.h).toBeCloseTo(14 / 8, 1)
+    expect(rest.h / main.h).toBeCloseTo(10 / 8, 1)
+    expect(main.y).toBeCloseTo(parse.y + parse.h, 0) // parse sits on main
+    expect(parse.y).toBeCloseTo(rest.y + rest.h, 0)
+    expect(new Set([main.fill, parse.fill, rest.fill]).size).toBe(3)
+    expect(segments[3].fill).toBe(main.fill)
+    expect(segments[4].fill).toBe(rest.fill) // the loop has no parse threads
+    expect(segments[5].fill).toBe(rest.fill)
+    expect((segments[3].h + segments[4].h) / (main.h + parse.h + rest.h)).toBeCloseTo(36 / 32, 1)
+  })
+
+  it('labels bars with their note or total, draws each finite mark as a dashed line named in the legend', () => {
+    expect(chart).toContain('>32 µs (0.9×)</text>')
+    expect(chart).toContain('>36</text>')
+    expect(chart).toContain('>goal: 1/3 of the loop</text>')
+    expect(chart).not.toContain('>none</text>')
+    expect([...chart.matchAll(/stroke-dasharray/g)]).toHaveLength(2) // across the plot, and in the legend
+    // 12 lies between the collector's main thread (8) and its main + parse threads (22).
+    const markY = Number(/<line x1="70" y1="([\d.]+)" x2="[\d.]+" y2="[\d.]+" stroke="#333" stroke-dasharray/.exec(chart)![1])
+    const [main, parse] = rects
+    expect(markY).toBeLessThan(main.y)
+    expect(markY).toBeGreaterThan(parse.y)
+    for (const name of ['main thread', 'parse threads', 'the rest']) expect(chart).toContain(`>${name}</text>`)
   })
 })
 
