@@ -30,7 +30,26 @@ export class Rsyslog {
   /** Lines written so far (each a message's MSG). */
   lines(): string[] {
     if (!existsSync(this.out)) return []
-    return readFileSync(this.out, 'utf8').split('\n').filter(Boolean)
+    // Whole lines only: rsyslogd may be writing the last one as we read.
+    const text = readFileSync(this.out, 'utf8')
+    return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean)
+  }
+
+  /**
+   * The seq of each record rsyslogd wrote whole. A connection that breaks in the middle of a message may
+   * leave rsyslogd writing the part it had (the sender cannot prevent that; the record comes again whole
+   * on the next connection): such a line is not JSON and is left out.
+   */
+  seqs(): string[] {
+    const out: string[] = []
+    for (const line of this.lines()) {
+      try {
+        out.push(String((JSON.parse(line) as { seq: string }).seq))
+      } catch {
+        // a partial message
+      }
+    }
+    return out
   }
 
   /** Starts rsyslogd (again) on the same port, appending to the same file. */

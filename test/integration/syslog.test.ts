@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runArgs, runEnv, startCli, startEmulator, type Emulator } from '../helpers/fauxqs.ts'
 import { Rsyslog } from '../helpers/rsyslog.ts'
-import { seedObjects, seqsOf } from '../helpers/seed.ts'
+import { seedObjects } from '../helpers/seed.ts'
 import { makeTestCerts, type TestCerts } from '../helpers/tls-cert.ts'
 import { waitUntil } from '../helpers/wait.ts'
 
@@ -53,7 +53,7 @@ describe.each(['tcp', 'tls'] as const)('syslog over %s to rsyslogd', (scheme) =>
       const res = await run.result
       expect(res.code, res.stderr.slice(-2000)).toBe(0)
       expect(res.stderr).toMatch(/syslog connection failed; reconnecting/)
-      const seqs = seqsOf(rsyslog.lines())
+      const seqs = rsyslog.seqs()
       expect(new Set(seqs)).toEqual(new Set(expected))
       console.log(`${scheme}: ${expected.length} records, ${atStop} received before the outage, ${seqs.length - expected.length} duplicates after reconnecting`)
       expect(emu.remaining()).toBe(0)
@@ -96,8 +96,8 @@ describe('syslog over tcp to an rsyslogd that crashes twice with records it had 
         await rsyslog.launch()
         if (crash === 1) rsyslog.freeze() // before the sink reconnects: what it writes again stays unread too
       }
-      await waitUntil(() => new Set(seqsOf(rsyslog.lines())).size >= expected.length, 'every record at rsyslogd', 60_000).catch(() => {})
-      const seqs = seqsOf(rsyslog.lines())
+      await waitUntil(() => new Set(rsyslog.seqs()).size >= expected.length, 'every record at rsyslogd', 60_000).catch(() => {})
+      const seqs = rsyslog.seqs()
       const received = new Set(seqs)
       expect(expected.filter((s) => !received.has(s))).toEqual([])
       console.log(`tcp, two crashes: ${expected.length} records, ${seqs.length - expected.length} duplicates`)
