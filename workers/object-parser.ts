@@ -10,7 +10,7 @@
 import { isUtf8 } from 'node:buffer'
 import { gunzipSync } from 'node:zlib'
 import { PerSecond, ctime } from './ctime.ts'
-import { FastFlattener } from './flatten-fast.ts'
+import { FastFlattener, plainBytes } from './flatten-fast.ts'
 import { RecordSyntaxError, RecordTooLargeError, flattenRecord, isStackOverflow } from './flatten.ts'
 import { minifyRecord } from './json-line.ts'
 import { JsonSlicer } from './json-slice.ts'
@@ -56,11 +56,16 @@ export class ObjectParser implements RecordHandler, PreScanner {
     this.cutter = new RecordCutter(this, options.limits, this.slicer || this.fast ? this : null)
   }
 
-  /** Feeds decompressed bytes; throws CutError when the document is not a CloudTrail log. */
+  /**
+   * Feeds decompressed bytes; throws CutError when the document is not a CloudTrail log. Whatever they
+   * come in (zlib's Buffers), everything after sees plain Uint8Arrays, as the cutter's carry is: one map
+   * for the hot functions (flatten-fast.ts, plainBytes()).
+   */
   push(bytes: Uint8Array): void {
     this.stats.decompressedBytes += bytes.length
-    this.cutter.push(bytes)
+    this.cutter.push(plainBytes(bytes))
   }
+
 
   /** The document is complete; throws CutError when it was not well formed. */
   end(): void {
