@@ -564,8 +564,8 @@ export class FastFlattener {
   private readonly keys = new KeyCache()
   private plans = new Map<number, Plan>()
   private planBytes = 0
-  private slab: Ints = new Int32Array(SLAB)
-  private slabBytes: Bytes = new Uint8Array(this.slab.buffer)
+  private slab: Ints
+  private slabBytes: Bytes
   private slabUsed = 0
 
   // The last record's shape (tokens, the spelling of each key token), its hash and its scalars: where each
@@ -619,8 +619,15 @@ export class FastFlattener {
   private keyAdded = false
   private lastNotUtf8 = false
 
-  constructor(private readonly maxDepth: number) {
+  /** `slabSize`: 32-bit numbers per slab of plans (smaller for the warm-up, warm-up.ts, so that its slab fills). */
+  constructor(
+    private readonly maxDepth: number,
+    private readonly slabSize = SLAB,
+  ) {
     if (!Number.isInteger(maxDepth) || maxDepth < 0) throw new RangeError(`maxDepth must be a non-negative integer, got ${String(maxDepth)}`)
+    if (!Number.isInteger(slabSize) || slabSize < 1) throw new RangeError(`slabSize must be a positive integer, got ${String(slabSize)}`)
+    this.slab = new Int32Array(slabSize)
+    this.slabBytes = new Uint8Array(this.slab.buffer)
   }
 
   /**
@@ -683,8 +690,8 @@ export class FastFlattener {
       this.plans.clear()
       this.planBytes = 0
       this.slabUsed = 0
-      if (this.slab.length > SLAB) {
-        this.slab = new Int32Array(SLAB)
+      if (this.slab.length > this.slabSize) {
+        this.slab = new Int32Array(this.slabSize)
         this.slabBytes = new Uint8Array(this.slab.buffer)
       }
     }
@@ -1246,7 +1253,7 @@ export class FastFlattener {
     const words = length >> 2
     const size = nt + words + ni
     if (this.slabUsed + size > this.slab.length) {
-      this.slab = new Int32Array(Math.max(SLAB, size))
+      this.slab = new Int32Array(Math.max(this.slabSize, size))
       this.slabBytes = new Uint8Array(this.slab.buffer)
       this.slabUsed = 0
     }

@@ -18,6 +18,7 @@ import { OutputBuilder } from './output.ts'
 import { eventTimeMs, parseTime } from './event-time.ts'
 import { EVENT_LAG_BUCKETS, emptyStats, type ParseOptions, type ParseStats, type SkipReason } from './protocol.ts'
 import { RecordCutter, type PreScanner, type RecordHandler } from './records.ts'
+import { warmUp } from './warm-up.ts'
 
 const decoder = new TextDecoder('utf-8')
 const encoder = new TextEncoder()
@@ -44,14 +45,17 @@ export class ObjectParser implements RecordHandler, PreScanner {
   private headerText = ''
   private headerBytes = new Uint8Array(0)
 
+  /** `fast`: a fast flattener of its own (the warm-up's); by default the thread's, warmed up first. */
   constructor(
     private readonly options: ParseOptions,
     private readonly clock: () => number = Date.now,
+    fast?: FastFlattener,
   ) {
+    if (options.fastPaths !== false && !fast) warmUp(options, (o, f) => new ObjectParser(o, clock, f))
     this.slicer = options.format === 'json' && options.fastPaths !== false ? new JsonSlicer(options.limits.maxDepth) : null
     this.out = new OutputBuilder(options.limits.outputChunkBytes, options.framing, options.syslog, clock)
     this.header = options.format === 'fortisiem' ? new PerSecond((d) => `${ctime(d)} FortiSIEM-CloudTrail`, clock) : null
-    this.fast = options.format === 'fortisiem' && options.fastPaths !== false ? flattenerFor(options.limits.maxDepth) : null
+    this.fast = options.format === 'fortisiem' && options.fastPaths !== false ? (fast ?? flattenerFor(options.limits.maxDepth)) : null
     // The fast paths read (and validate) each record in the same pass that finds its end.
     this.cutter = new RecordCutter(this, options.limits, this.slicer || this.fast ? this : null)
   }
@@ -65,7 +69,6 @@ export class ObjectParser implements RecordHandler, PreScanner {
     this.stats.decompressedBytes += bytes.length
     this.cutter.push(plainBytes(bytes))
   }
-
 
   /** The document is complete; throws CutError when it was not well formed. */
   end(): void {
