@@ -317,6 +317,20 @@ function isSpace(c: number): boolean {
   return c === SPACE || c === 0x0a || c === 0x0d || c === 0x09
 }
 
+/**
+ * The first index from `i` on that is not JSON whitespace, or `end`. Nothing at or past `end` is read: a
+ * record that runs on into the next chunk ends at the buffer's end, and one read past it made TurboFan
+ * throw scan()'s code away ("out of bounds").
+ */
+function skipSpace(buf: Uint8Array, i: number, end: number): number {
+  while (i < end) {
+    const c = buf[i]
+    if (c > SPACE || !isSpace(c)) break
+    i++
+  }
+  return i
+}
+
 function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39
 }
@@ -485,6 +499,16 @@ function openBrackets(dst: Uint8Array, start: number, o: number): number {
   return w
 }
 
+/**
+ * The same bytes as a plain Uint8Array. Callers hand over Buffers (a chunk of the inflated object) and
+ * Uint8Arrays (the cutter's carry, for a record across two chunks); every function that reads the record
+ * then saw two maps, and TurboFan threw its code for scan() away on the second (--trace-deopt: "wrong
+ * map"; scan() costs 60 ms of compilation each time, on V8's helper threads).
+ */
+export function plainBytes(buf: Uint8Array): Uint8Array {
+  return buf.constructor === Uint8Array ? buf : new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)
+}
+
 function grownInt32(a: Ints, need: number): Ints {
   const b = new Int32Array(Math.max(need, a.length * 2))
   b.set(a)
@@ -540,8 +564,8 @@ export class FastFlattener {
   private readonly keys = new KeyCache()
   private plans = new Map<number, Plan>()
   private planBytes = 0
-  private slab: Ints = new Int32Array(SLAB)
-  private slabBytes: Bytes = new Uint8Array(this.slab.buffer)
+  private slab: Ints
+  private slabBytes: Bytes
   private slabUsed = 0
 
   // The last record's shape (tokens, the spelling of each key token), its hash and its scalars: where each
@@ -579,8 +603,10 @@ export class FastFlattener {
   private prefixView = new DataView(this.prefixes.buffer)
   private items: Ints = new Int32Array(256)
 
-  // Views of the last input and output buffers (DataView reads and writes 4 bytes at a time).
+  // Views of the last input and output buffers (DataView reads and writes 4 bytes at a time), and the input
+  // as a plain Uint8Array (plainBytes()).
   private inBuf: Uint8Array | null = null
+  private input: Uint8Array = new Uint8Array(0)
   private inView: DataView = new DataView(new ArrayBuffer(0))
   private outBuf: Uint8Array | null = null
   private outView: DataView = new DataView(new ArrayBuffer(0))
@@ -593,8 +619,15 @@ export class FastFlattener {
   private keyAdded = false
   private lastNotUtf8 = false
 
-  constructor(private readonly maxDepth: number) {
+  /** `slabSize`: 32-bit numbers per slab of plans (smaller for the warm-up, warm-up.ts, so that its slab fills). */
+  constructor(
+    private readonly maxDepth: number,
+    private readonly slabSize = SLAB,
+  ) {
     if (!Number.isInteger(maxDepth) || maxDepth < 0) throw new RangeError(`maxDepth must be a non-negative integer, got ${String(maxDepth)}`)
+    if (!Number.isInteger(slabSize) || slabSize < 1) throw new RangeError(`slabSize must be a positive integer, got ${String(slabSize)}`)
+    this.slab = new Int32Array(slabSize)
+    this.slabBytes = new Uint8Array(this.slab.buffer)
   }
 
   /**
@@ -621,12 +654,12 @@ export class FastFlattener {
     if (!(Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start <= end && end <= buf.length)) {
       throw new RangeError(`record bounds [${start}, ${end}) are outside the buffer (${buf.length} bytes)`)
     }
-    this.prepare(buf)
-    const scanned = this.scan(buf, start, end)
+    const input = this.prepare(buf)
+    const scanned = this.scan(input, start, end)
     this.lastNotUtf8 = scanned === NOT_UTF8
     if (scanned === REJECTED) return false
-    if (scanned !== SCANNED) return this.reference(buf.subarray(start, end), out, maxBytes)
-    out.setPosition(this.emit(this.plan(maxBytes), buf, out, out.position, maxBytes))
+    if (scanned !== SCANNED) return this.reference(input.subarray(start, end), out, maxBytes)
+    out.setPosition(this.emit(this.plan(maxBytes), input, out, out.position, maxBytes))
     return true
   }
 
@@ -639,16 +672,17 @@ export class FastFlattener {
    * RecordTooLargeError as flatten() does.
    */
   flattenFrom(buf: Uint8Array, start: number, limit: number, out: OutputBuilder, maxBytes = Infinity): number {
-    this.prepare(buf)
-    const scanned = this.scan(buf, start, limit, true)
+    const input = this.prepare(buf)
+    const scanned = this.scan(input, start, limit, true)
     if (scanned !== SCANNED) return -1
     const end = (this.recordEnd = this.next)
     this.lastNotUtf8 = false
-    out.setPosition(this.emit(this.plan(maxBytes), buf, out, out.position, maxBytes))
+    out.setPosition(this.emit(this.plan(maxBytes), input, out, out.position, maxBytes))
     return end
   }
 
-  private prepare(buf: Uint8Array): void {
+  /** Caches in order for the next record, and the input as scan() and emit() read it. */
+  private prepare(buf: Uint8Array): Uint8Array {
     if (this.tokens.length > SCRATCH_KEPT || this.nodeKind.length > SCRATCH_KEPT || this.prefixes.length > SCRATCH_KEPT || this.path.length > SCRATCH_KEPT) this.giveBack()
     if (this.keys.trim() || this.plans.size >= MAX_PLANS || this.planBytes >= MAX_PLAN_BYTES) {
       // Nothing refers to the plans any more: the slab can be written over (or given back, when a large
@@ -656,15 +690,17 @@ export class FastFlattener {
       this.plans.clear()
       this.planBytes = 0
       this.slabUsed = 0
-      if (this.slab.length > SLAB) {
-        this.slab = new Int32Array(SLAB)
+      if (this.slab.length > this.slabSize) {
+        this.slab = new Int32Array(this.slabSize)
         this.slabBytes = new Uint8Array(this.slab.buffer)
       }
     }
     if (buf !== this.inBuf) {
       this.inBuf = buf
+      this.input = plainBytes(buf)
       this.inView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
     }
+    return this.input
   }
 
   /** The scratch a large record grew, back to its first size (nothing refers to it between records). */
@@ -760,9 +796,9 @@ export class FastFlattener {
 
     let opened = true // just after `{` or `[`
     for (;;) {
-      let c = buf[i]
-      while (c <= SPACE && i < end && isSpace(c)) c = buf[++i]
+      i = skipSpace(buf, i, end)
       if (i >= end) return REJECTED
+      let c = buf[i]
       const inArray = frameArray[f] === 1
       if (c === (inArray ? CLOSE_BRACKET : CLOSE_BRACE)) {
         i++
@@ -775,9 +811,9 @@ export class FastFlattener {
       }
       if (!opened) {
         if (c !== COMMA) return REJECTED
-        c = buf[++i]
-        while (c <= SPACE && i < end && isSpace(c)) c = buf[++i]
+        i = skipSpace(buf, i + 1, end)
         if (i >= end) return REJECTED
+        c = buf[i]
       }
       opened = false
 
@@ -853,12 +889,11 @@ export class FastFlattener {
         h = Math.imul(h ^ token, HASH_PRIME)
         if (!raw.cached) cached = false
 
-        c = buf[i]
-        while (c <= SPACE && i < end && isSpace(c)) c = buf[++i]
-        if (c !== COLON || i >= end) return REJECTED
-        c = buf[++i]
-        while (c <= SPACE && i < end && isSpace(c)) c = buf[++i]
+        i = skipSpace(buf, i, end)
+        if (i >= end || buf[i] !== COLON) return REJECTED
+        i = skipSpace(buf, i + 1, end)
         if (i >= end) return REJECTED
+        c = buf[i]
       } else {
         raw = frameParent[f] // array elements share the array's key for predictions
       }
@@ -1218,7 +1253,7 @@ export class FastFlattener {
     const words = length >> 2
     const size = nt + words + ni
     if (this.slabUsed + size > this.slab.length) {
-      this.slab = new Int32Array(Math.max(SLAB, size))
+      this.slab = new Int32Array(Math.max(this.slabSize, size))
       this.slabBytes = new Uint8Array(this.slab.buffer)
       this.slabUsed = 0
     }

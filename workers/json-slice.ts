@@ -118,11 +118,13 @@ const FALSE = [0x66, 0x61, 0x6c, 0x73, 0x65]
 const NULL = [0x6e, 0x75, 0x6c, 0x6c]
 
 export class JsonSlicer {
-  /** Open containers: 1 for an object, 0 for an array. */
+  /** Open containers: 1 for an object, 0 for an array; as many as maxDepth (the record itself is one). */
   private readonly stack: Uint8Array
 
   constructor(maxDepth: number) {
-    this.stack = new Uint8Array(maxDepth + 1)
+    // maxDepth + 1 here let a record nested one deeper than max_depth through, which the cutter, and so
+    // the reference path, skip as record_too_deep.
+    this.stack = new Uint8Array(maxDepth)
   }
 
   /** Whether the last scan() saw whitespace outside strings. */
@@ -149,7 +151,7 @@ export class JsonSlicer {
   scan(buf: Uint8Array, start: number, limit: number): number {
     const stack = this.stack
     const view = this.viewOf(buf)
-    if (buf[start] !== 0x7b) return INVALID
+    if (buf[start] !== 0x7b || stack.length === 0) return INVALID
     stack[0] = 1
     let depth = 1
     let state = T.FirstKey

@@ -10,7 +10,7 @@
 import { isUtf8 } from 'node:buffer'
 import { gunzipSync } from 'node:zlib'
 import { PerSecond, ctime } from './ctime.ts'
-import { FastFlattener } from './flatten-fast.ts'
+import { FastFlattener, plainBytes } from './flatten-fast.ts'
 import { RecordSyntaxError, RecordTooLargeError, flattenRecord, isStackOverflow } from './flatten.ts'
 import { minifyRecord } from './json-line.ts'
 import { JsonSlicer } from './json-slice.ts'
@@ -18,6 +18,7 @@ import { OutputBuilder } from './output.ts'
 import { eventTimeMs, parseTime } from './event-time.ts'
 import { EVENT_LAG_BUCKETS, emptyStats, type ParseOptions, type ParseStats, type SkipReason } from './protocol.ts'
 import { RecordCutter, type PreScanner, type RecordHandler } from './records.ts'
+import { warmUp } from './warm-up.ts'
 
 const decoder = new TextDecoder('utf-8')
 const encoder = new TextEncoder()
@@ -44,22 +45,29 @@ export class ObjectParser implements RecordHandler, PreScanner {
   private headerText = ''
   private headerBytes = new Uint8Array(0)
 
+  /** `fast`: a fast flattener of its own (the warm-up's); by default the thread's, warmed up first. */
   constructor(
     private readonly options: ParseOptions,
     private readonly clock: () => number = Date.now,
+    fast?: FastFlattener,
   ) {
+    if (options.fastPaths !== false && !fast) warmUp(options, (o, f) => new ObjectParser(o, clock, f))
     this.slicer = options.format === 'json' && options.fastPaths !== false ? new JsonSlicer(options.limits.maxDepth) : null
     this.out = new OutputBuilder(options.limits.outputChunkBytes, options.framing, options.syslog, clock)
     this.header = options.format === 'fortisiem' ? new PerSecond((d) => `${ctime(d)} FortiSIEM-CloudTrail`, clock) : null
-    this.fast = options.format === 'fortisiem' && options.fastPaths !== false ? flattenerFor(options.limits.maxDepth) : null
+    this.fast = options.format === 'fortisiem' && options.fastPaths !== false ? (fast ?? flattenerFor(options.limits.maxDepth)) : null
     // The fast paths read (and validate) each record in the same pass that finds its end.
     this.cutter = new RecordCutter(this, options.limits, this.slicer || this.fast ? this : null)
   }
 
-  /** Feeds decompressed bytes; throws CutError when the document is not a CloudTrail log. */
+  /**
+   * Feeds decompressed bytes; throws CutError when the document is not a CloudTrail log. Whatever they
+   * come in (zlib's Buffers), everything after sees plain Uint8Arrays, as the cutter's carry is: one map
+   * for the hot functions (flatten-fast.ts, plainBytes()).
+   */
   push(bytes: Uint8Array): void {
     this.stats.decompressedBytes += bytes.length
-    this.cutter.push(bytes)
+    this.cutter.push(plainBytes(bytes))
   }
 
   /** The document is complete; throws CutError when it was not well formed. */

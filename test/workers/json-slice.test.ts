@@ -86,6 +86,27 @@ describe('JsonSlicer', () => {
     expect(fast(bytes)).toBeNull()
   })
 
+  it('takes records nested up to maxDepth and rejects one level more, as the cutter skips them', () => {
+    for (const maxDepth of [1, 2, 5, 64]) {
+      const slicer = new JsonSlicer(maxDepth)
+      const nested = (depth: number) => enc.encode(`${'{"a":'.repeat(depth - 1)}{}${'}'.repeat(depth - 1)}`)
+      const arrays = (depth: number) => enc.encode(`{"a":${'['.repeat(depth - 1)}1${']'.repeat(depth - 1)}}`)
+      for (const make of [nested, arrays]) {
+        const ok = make(maxDepth)
+        const deep = make(maxDepth + 1)
+        expect(slicer.valid(ok, 0, ok.length), `${maxDepth}: ${dec.decode(ok)}`).toBe(true)
+        expect(slicer.valid(deep, 0, deep.length), `${maxDepth}: ${dec.decode(deep)}`).toBe(false)
+        // The cutter agrees: it hands over the first and skips the second.
+        const seen: string[] = []
+        const cutter = new RecordCutter({ onRecord: (b, s, e) => seen.push(dec.decode(b.subarray(s, e))), onSkip: (r) => seen.push(r) }, { maxRecordBytes: 1 << 20, maxDepth })
+        cutter.push(enc.encode(`{"Records":[${dec.decode(ok)},${dec.decode(deep)}]}`))
+        cutter.end()
+        expect(seen).toEqual([dec.decode(ok), 'record_too_deep'])
+      }
+    }
+    expect(new JsonSlicer(0).valid(enc.encode('{}'), 0, 2)).toBe(false)
+  })
+
   it('agrees with the reference on thousands of mutated records (seeded fuzz)', () => {
     let state = 42
     const random = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32)
