@@ -98,8 +98,9 @@ interface Target {
 }
 
 /** A keep-alive pool per origin, `connections` wide: what the fetcher uses unless given a dispatcher. */
-export function s3Agent(connections: number): Agent {
-  return new Agent({ connections, connectTimeout: CONNECT_TIMEOUT_MS, headersTimeout: ANSWER_TIMEOUT_MS, bodyTimeout: ANSWER_TIMEOUT_MS })
+export function s3Agent(connections: number, { connectTimeoutMs = CONNECT_TIMEOUT_MS } = {}): Agent {
+  // Connecting (TCP, and TLS's handshake for https) times out; the answer's timeouts are set per request.
+  return new Agent({ connections, connectTimeout: connectTimeoutMs, headersTimeout: ANSWER_TIMEOUT_MS, bodyTimeout: ANSWER_TIMEOUT_MS })
 }
 
 export class S3ObjectClient {

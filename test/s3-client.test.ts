@@ -4,7 +4,9 @@
 // against the SDK's own signer (@smithy/signature-v4) with the keys it names.
 
 import { createHash, createHmac, randomBytes } from 'node:crypto'
+import { once } from 'node:events'
 import type { IncomingHttpHeaders } from 'node:http'
+import { createServer, type AddressInfo, type Socket } from 'node:net'
 import { gzipSync } from 'node:zlib'
 import { GetObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3'
 import { SignatureV4 } from '@smithy/signature-v4'
@@ -313,6 +315,30 @@ describe('S3ObjectClient: timeouts', () => {
     await slow.emu.putObject(KEY, big)
     expect((await read(await slow.client.get(slow.emu.bucket, KEY, options()))).equals(big)).toBe(true)
   }, 20_000)
+
+  it('gives up on a connection that does not come up (a TLS handshake never answered), after three attempts', async () => {
+    // A server that accepts the TCP connection and says nothing: the TLS handshake of https waits.
+    const silent = createServer(() => {})
+    silent.listen(0, '127.0.0.1')
+    await once(silent, 'listening')
+    cleanup(async () => {
+      silent.close()
+    })
+    const accepted: Socket[] = []
+    silent.on('connection', (socket) => accepted.push(socket))
+    cleanup(async () => accepted.forEach((s) => s.destroy()))
+    const s3 = new S3Client({ endpoint: `https://127.0.0.1:${(silent.address() as AddressInfo).port}`, region: 'us-east-1', credentials, forcePathStyle: true })
+    cleanup(async () => s3.destroy())
+    const dispatcher = s3Agent(2, { connectTimeoutMs: 300 })
+    cleanup(() => dispatcher.destroy())
+    const client = new S3ObjectClient(s3, { dispatcher })
+    const started = Date.now()
+    const err = await rejection(client.get('cloudtrail-logs', KEY, options()))
+    expect(err.code).toBe('UND_ERR_CONNECT_TIMEOUT')
+    expect(accepted).toHaveLength(3)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900)
+    expect(Date.now() - started).toBeLessThan(9000)
+  })
 
   it('gives up on an answer that does not come, after three attempts', async () => {
     const { emu, client, requests } = await setup(s3Only({ kind: 'delay', ms: 3000 }), {}, { answerTimeoutMs: 300 })
