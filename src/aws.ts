@@ -1,5 +1,6 @@
 // The AWS SDK clients, built once from the configuration: keep-alive connection pools sized to the
-// work in flight, static credentials or the standard chain, custom endpoints.
+// work in flight, static credentials or the standard chain, custom endpoints. S3's GETs do not go through
+// the SDK's S3Client (src/s3-client.ts says why), only by its configuration, over the undici pool made here.
 
 import { Agent as HttpAgent } from 'node:http'
 import { Agent as HttpsAgent } from 'node:https'
@@ -7,12 +8,16 @@ import { S3Client } from '@aws-sdk/client-s3'
 import { SQSClient } from '@aws-sdk/client-sqs'
 import { ConfiguredRetryStrategy } from '@smithy/core/retry'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
+import type { Dispatcher } from 'undici'
 import { backoffDelay } from './backoff.ts'
 import type { Config } from './config.ts'
+import { s3Agent } from './s3-client.ts'
 
 export interface AwsClients {
   sqs: SQSClient
+  /** Its configuration only (credentials, region, endpoint rules): the GETs go over s3Dispatcher. */
   s3: S3Client
+  s3Dispatcher: Dispatcher
   destroy(): void
 }
 
@@ -48,15 +53,18 @@ export function createClients(config: Config): AwsClients {
     ...common,
     ...(config.s3Endpoint ? { endpoint: config.s3Endpoint } : {}),
     forcePathStyle: config.s3ForcePathStyle,
-    // One connection per object in flight; a stalled body times out (a slow but moving one does not).
-    requestHandler: handler(config.maxObjectsInFlight, 60_000),
   })
+  // One keep-alive connection per object in flight; connecting times out after 10 s, an answer or a
+  // stalled body after 60 s (a slow but moving body does not).
+  const s3Dispatcher = s3Agent(config.maxObjectsInFlight)
   return {
     sqs,
     s3,
+    s3Dispatcher,
     destroy() {
       sqs.destroy()
       s3.destroy()
+      void s3Dispatcher.destroy()
     },
   }
 }

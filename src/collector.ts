@@ -100,6 +100,7 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
   const ring = new Ring<Received>(config.ringSize)
   const acker = new Acker(clients.sqs, { queueUrl: config.queueUrl, visibilityTimeout: config.visibilityTimeout, redrive: queue.redrive }, metrics, log)
   const fetcher = new Fetcher(clients.s3, log, {
+    dispatcher: clients.s3Dispatcher,
     onBytes: (bytes) => metrics.s3Bytes.inc(bytes),
     owners: config.bucketOwners,
     endpoint: config.s3Endpoint ?? `https://s3.${config.region}.amazonaws.com`,

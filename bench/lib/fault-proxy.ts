@@ -1,7 +1,7 @@
 // A fault-injecting HTTP proxy in front of fauxqs (used by the tests and by `make soak`): the collector talks to the proxy, the proxy to the
 // real server. A rule per request decides: pass, answer with an AWS error (5xx, throttling) or with
-// anything else (what a proxy or a wrong endpoint says), reset the connection, delay, or pass the answer
-// without its Content-Length. This is fault injection a server cannot produce on its own, at the edge only.
+// anything else (what a proxy or a wrong endpoint says), reset the connection, delay, stall or trickle the
+// body, or pass the answer without its Content-Length. This is fault injection a server cannot produce on its own, at the edge only.
 
 import { once } from 'node:events'
 import http from 'node:http'
@@ -29,6 +29,10 @@ export type Fault =
   | { kind: 'answer'; status: number; headers?: http.OutgoingHttpHeaders; body: string }
   /** Passes the answer with its Content-Length removed: chunked, as some proxies and stores send it. */
   | { kind: 'no-length' }
+  /** Sends the headers and part of the body, then nothing more: a stalled body, the connection left open. */
+  | { kind: 'stall'; after: number }
+  /** Sends the body `bytes` at a time, one piece every `ms`: slow, but moving. */
+  | { kind: 'trickle'; bytes: number; ms: number }
 
 export type Rule = (req: ProxiedRequest) => Fault
 
@@ -38,6 +42,11 @@ export class FaultProxy {
   readonly seen = new Map<string, number>()
   readonly injected = new Map<string, number>()
   readonly log: { service: Service; action: string; path: string; fault: Fault['kind']; at: number }[] = []
+  /** TCP connections accepted from clients (keep-alive reuses them), and those of them still open. */
+  connections = 0
+  openConnections = 0
+  /** The most connections open at once. */
+  maxOpenConnections = 0
   private server: http.Server
   private target: URL
   url = ''
@@ -45,6 +54,11 @@ export class FaultProxy {
   private constructor(target: string) {
     this.target = new URL(target)
     this.server = http.createServer((req, res) => void this.handle(req, res))
+    this.server.on('connection', (socket) => {
+      this.connections++
+      this.maxOpenConnections = Math.max(this.maxOpenConnections, ++this.openConnections)
+      socket.on('close', () => this.openConnections--)
+    })
   }
 
   static async start(target: string): Promise<FaultProxy> {
@@ -79,7 +93,7 @@ export class FaultProxy {
     this.seen.set(action, (this.seen.get(action) ?? 0) + 1)
     const fault = this.rule({ service, action, path, headers: req.headers })
     this.log.push({ service, action, path, fault: fault.kind, at: Date.now() })
-    if (fault.kind !== 'pass' && fault.kind !== 'delay' && fault.kind !== 'no-length') this.injected.set(action, (this.injected.get(action) ?? 0) + 1)
+    if (fault.kind !== 'pass' && fault.kind !== 'delay' && fault.kind !== 'no-length' && fault.kind !== 'trickle') this.injected.set(action, (this.injected.get(action) ?? 0) + 1)
 
     if (fault.kind === 'reset') {
       req.socket.destroy()
@@ -104,16 +118,27 @@ export class FaultProxy {
         const headers = { ...up.headers }
         if (fault.kind === 'no-length') delete headers['content-length']
         res.writeHead(up.statusCode ?? 502, headers)
-        if (fault.kind === 'cut') {
+        if (fault.kind === 'cut' || fault.kind === 'stall') {
           let sent = 0
           up.on('data', (d: Buffer) => {
             if (sent >= fault.after) return
             const part = d.subarray(0, fault.after - sent)
             sent += part.length
             res.write(part)
-            if (sent >= fault.after) setImmediate(() => req.socket.destroy())
+            if (sent >= fault.after && fault.kind === 'cut') setImmediate(() => req.socket.destroy())
           })
-          up.on('end', () => req.socket.destroy())
+          if (fault.kind === 'cut') up.on('end', () => req.socket.destroy())
+        } else if (fault.kind === 'trickle') {
+          void (async () => {
+            const parts: Buffer[] = []
+            for await (const d of up) parts.push(d as Buffer)
+            const all = Buffer.concat(parts)
+            for (let at = 0; at < all.length && !res.destroyed; at += fault.bytes) {
+              res.write(all.subarray(at, at + fault.bytes))
+              await new Promise((r) => setTimeout(r, fault.ms))
+            }
+            res.end()
+          })()
         } else {
           up.pipe(res)
         }
