@@ -145,9 +145,12 @@ describe('hostile and broken input', () => {
 
   it('stops the gzip bomb at the size limit without the RSS following', () => {
     // 2.25 GiB inflating, stopped at the 2 GiB default; a 50 MB string and 5000-deep nesting on the way.
+    // The bound: about 130 MiB with two idle parse threads on Node 24, plus both threads holding a hostile
+    // object at once (the bomb about +90 MiB, the 50 MB string up to +85); measured 263-365 MiB on Node 24
+    // over runs of this suite (a peak taken every 100 ms is noisy), far from the 2 GiB that would follow the bomb.
     const logged = Number(result.logs.find((l) => l.msg === 'collector stopped')?.maxRssBytes)
     expect(logged).toBeGreaterThan(0)
-    expect(Math.max(rssPeak, logged)).toBeLessThan(300 * 1024 * 1024)
+    expect(Math.max(rssPeak, logged)).toBeLessThan(400 * 1024 * 1024)
     console.log(`hostile suite: peak RSS ${(Math.max(rssPeak, logged) / 2 ** 20).toFixed(0)} MiB`)
   })
 
