@@ -1,4 +1,4 @@
-// The json format's cut: workers/records.ts's RecordCutter over decompressed synthetic CloudTrail files,
+// The json format's cut: workers/record-cutter.ts's RecordCutter over decompressed synthetic CloudTrail files,
 // against the json output path as it is built (workers/object-parser.ts, ObjectParser with format json:
 // cut, check, frame into output chunks), the reference json path (cut, decode, json-line.ts's
 // minifyRecord: JSON.parse and minify) and the floor's JSON.parse of the same bytes. Records/s and MB/s
@@ -8,10 +8,10 @@
 import { gunzipSync } from 'node:zlib'
 import { readFileSync } from 'node:fs'
 import { Bench } from 'tinybench'
-import { minifyRecord } from '../workers/json-line.ts'
+import { minifyRecord } from '../workers/json/reference.ts'
 import { ObjectParser } from '../workers/object-parser.ts'
 import type { ParseOptions } from '../workers/protocol.ts'
-import { RecordCutter, type RecordHandler } from '../workers/records.ts'
+import { RecordCutter, type RecordHandler } from '../workers/record-cutter.ts'
 import { dataset } from './lib/dataset.ts'
 
 const FILES = 8

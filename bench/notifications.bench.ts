@@ -1,15 +1,15 @@
 // What the main thread spends on one SQS message before any GET: parseNotification on the three shapes a
 // CloudTrail queue mostly carries, against the floor of what any parser must do (JSON.parse of the
 // envelope and of its Message); then the key check, key_pattern matched by re2js (what
-// src/object-keys.ts uses) against V8's RegExp (what it used), on real keys and on a hostile 1 KiB key
+// src/pipeline/object-keys.ts uses) against V8's RegExp (what it used), on real keys and on a hostile 1 KiB key
 // (the longest a notification may name). Run after a build:
 //   npx tsc -p tsconfig.json && node dist/bench/notifications.bench.js
 
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Bench } from 'tinybench'
-import { parseNotification } from '../src/notifications.ts'
-import { classifyKey, compileKeyPattern, DEFAULT_KEY_PATTERN, MAX_KEY_BYTES } from '../src/object-keys.ts'
+import { parseNotification } from '../src/pipeline/notifications.ts'
+import { classifyKey, compileKeyPattern, DEFAULT_KEY_PATTERN, MAX_KEY_BYTES } from '../src/pipeline/object-keys.ts'
 import { repoRoot } from './lib/paths.ts'
 
 const notifications = join(repoRoot(), 'test', 'fixtures', 'notifications')

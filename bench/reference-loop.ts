@@ -1,7 +1,7 @@
 // The reference for goal 4: the straightforward loop a user would otherwise write. sqs-consumer receives
 // batches of 10; for each message, one after another: JSON.parse of the SNS envelope and of its Message,
 // then for each key in s3ObjectKey: GetObject (@aws-sdk/client-s3), gunzipSync, JSON.parse, each record
-// flattened by a plain recursive walk with sorted keys (below: what a user writes, not workers/flatten.ts)
+// flattened by a plain recursive walk with sorted keys (below: what a user writes, not workers/fortisiem/reference.ts)
 // and the lines appended with fs.appendFileSync. sqs-consumer deletes the batch when the handler returns.
 // Exits 0 when a receive finds the queue empty (drain).
 //
@@ -15,7 +15,7 @@ import { gunzipSync } from 'node:zlib'
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { SQSClient } from '@aws-sdk/client-sqs'
 import { Consumer } from 'sqs-consumer'
-import { ctime } from '../workers/ctime.ts'
+import { ctime } from '../workers/timestamps.ts'
 
 const { values } = parseArgs({
   options: {

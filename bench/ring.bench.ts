@@ -1,10 +1,10 @@
-// src/ring.ts (the bounded buffer between the SQS receivers and the processor) against a plain array used
+// src/pipeline/ring.ts (the bounded buffer between the SQS receivers and the processor) against a plain array used
 // as a queue (push/shift), in the two patterns the collector has: steady state (one in, one out, a few
 // dozen waiting) and bursts (a receive fills ten slots, the processor empties them). Run after a build:
 //   npx tsc -p tsconfig.json && node dist/bench/ring.bench.js
 
 import { Bench } from 'tinybench'
-import { Ring } from '../src/ring.ts'
+import { Ring } from '../src/pipeline/ring.ts'
 
 const OPS = 10_000 // push+shift pairs per task run
 const DEPTH = 32 // items waiting in steady state

@@ -1,10 +1,10 @@
-// What one S3 GET costs the main thread: the SDK's GetObject (what src/fetcher.ts sent before issue 10,
+// What one S3 GET costs the main thread: the SDK's GetObject (what src/pipeline/fetcher.ts sent before issue 10,
 // over a keep-alive pool as aws.ts built it) against the lean client the fetcher uses now
-// (src/s3-client.ts: one signed request over an undici pool, the body copied as it arrives), on files of
+// (src/aws/s3-client.ts: one signed request over an undici pool, the body copied as it arrives), on files of
 // 1,000 real CloudTrail records (about 150 KB gzipped), 8 GETs in flight; fauxqs runs in a child process,
 // so only the client's CPU is counted: the main thread's (process.threadCpuUsage) and the whole process's
 // (with V8's GC and compiler threads). Then signing alone: @smithy/signature-v4 (the SDK's signer) against
-// src/sigv4.ts. Rounds alternate the subjects. Run after a build:
+// src/aws/sigv4.ts. Rounds alternate the subjects. Run after a build:
 //   npx tsc -p tsconfig.json && node dist/bench/s3-get.bench.js [--rounds 2] [--gets 1500]
 
 import { fork } from 'node:child_process'
@@ -17,14 +17,14 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { SignatureV4 } from '@smithy/signature-v4'
 import { dataFiles } from './lib/dataset.ts'
-import { s3Agent, S3ObjectClient } from '../src/s3-client.ts'
-import { EMPTY_SHA256, SigV4Signer } from '../src/sigv4.ts'
+import { s3Agent, S3ObjectClient } from '../src/aws/s3-client.ts'
+import { EMPTY_SHA256, SigV4Signer } from '../src/aws/sigv4.ts'
 
 const OBJECTS = 8
 const IN_FLIGHT = 8
 
 if (process.argv[2] === 'server') {
-  const { startLoopbackFauxqs } = await import('../src/loopback-fauxqs.ts')
+  const { startLoopbackFauxqs } = await import('../src/emulator/loopback-fauxqs.ts')
   const server = await startLoopbackFauxqs()
   server.createBucket('bench')
   process.send!(server.address)
@@ -95,7 +95,7 @@ if (process.argv[2] === 'server') {
   const ours = new SigV4Signer()
   const signers: [string, () => Promise<unknown> | void][] = [
     ['@smithy/signature-v4', () => smithy.sign({ method: 'GET', protocol: 'https:', hostname: host, path: `/${key(1)}`, query: {}, headers: { host, 'x-amz-content-sha256': EMPTY_SHA256, 'x-amz-expected-bucket-owner': '111122223333' } })],
-    ['src/sigv4.ts', () => ours.sign('GET', `/${key(1)}`, { host, 'x-amz-expected-bucket-owner': '111122223333' }, credentials, 'us-east-1', 's3', new Date())],
+    ['src/aws/sigv4.ts', () => ours.sign('GET', `/${key(1)}`, { host, 'x-amz-expected-bucket-owner': '111122223333' }, credentials, 'us-east-1', 's3', new Date())],
   ]
   const signCost = async (sign: () => Promise<unknown> | void) => {
     for (let i = 0; i < 2000; i++) await sign()

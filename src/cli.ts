@@ -159,7 +159,7 @@ async function main(argv: string[]): Promise<number> {
 
   if (cmd === 'parse') {
     if (positionals.length === 0) fail('parse: give at least one .json.gz file or directory')
-    const { parseFiles } = await import('./parse-files.ts')
+    const { parseFiles } = await import('./commands/parse.ts')
     try {
       const summary = await parseFiles(positionals, config, log)
       log.info(summary, 'parse finished')
@@ -171,13 +171,13 @@ async function main(argv: string[]): Promise<number> {
   }
 
   if (cmd === 'demo') {
-    const { runDemo } = await import('./demo.ts')
+    const { runDemo } = await import('./commands/demo.ts')
     const eps = number(extra, 'eps', 1) ?? 2000
     const duration = number(extra, 'duration', 1)
     return runDemo(flags, log, { eps, duration, onSignals: (stop: () => void) => onSignals(log, stop) })
   }
 
-  const { startCollector } = await import('./collector.ts')
+  const { startCollector } = await import('./commands/run.ts')
   try {
     const collector = await startCollector(config, log)
     onSignals(log, () => collector.stop('signal'))

@@ -11,7 +11,7 @@ import { hostname } from 'node:os'
 import { domainToASCII } from 'node:url'
 import { ConfigError } from './errors.ts'
 import { logLevels, maskUrl, type LogLevel } from './log.ts'
-import { compileKeyPattern, DEFAULT_KEY_PATTERN, type KeyPattern } from './object-keys.ts'
+import { compileKeyPattern, DEFAULT_KEY_PATTERN, type KeyPattern } from './pipeline/object-keys.ts'
 import { checkHttpHeaders, readCaBundle, sinkFraming } from './sinks/index.ts'
 import type { Format, Framing } from '../workers/protocol.ts'
 

@@ -9,15 +9,15 @@
 
 import { isUtf8 } from 'node:buffer'
 import { gunzipSync } from 'node:zlib'
-import { PerSecond, ctime } from './ctime.ts'
-import { FastFlattener, plainBytes } from './flatten-fast.ts'
-import { RecordSyntaxError, RecordTooLargeError, flattenRecord, isStackOverflow } from './flatten.ts'
-import { minifyRecord } from './json-line.ts'
-import { JsonSlicer } from './json-slice.ts'
-import { OutputBuilder } from './output.ts'
+import { PerSecond, ctime } from './timestamps.ts'
+import { FastFlattener, plainBytes } from './fortisiem/fast.ts'
+import { RecordSyntaxError, RecordTooLargeError, flattenRecord, isStackOverflow } from './fortisiem/reference.ts'
+import { minifyRecord } from './json/reference.ts'
+import { JsonSlicer } from './json/fast.ts'
+import { OutputBuilder } from './frames.ts'
 import { eventTimeMs, parseTime } from './event-time.ts'
 import { EVENT_LAG_BUCKETS, emptyStats, type ParseOptions, type ParseStats, type SkipReason } from './protocol.ts'
-import { RecordCutter, type PreScanner, type RecordHandler } from './records.ts'
+import { RecordCutter, type PreScanner, type RecordHandler } from './record-cutter.ts'
 import { warmUp } from './warm-up.ts'
 
 const decoder = new TextDecoder('utf-8')

@@ -14,9 +14,9 @@ import type { MessagePort } from 'node:worker_threads'
 import { createGunzip, type Gunzip } from 'node:zlib'
 import { WholeInflater } from './inflate.ts'
 import { ObjectParser } from './object-parser.ts'
-import { offerSpares } from './output.ts'
+import { offerSpares } from './frames.ts'
 import type { ParseResult, ParseTask, ToMain, ToWorker } from './protocol.ts'
-import { CutError } from './records.ts'
+import { CutError } from './record-cutter.ts'
 
 const INFLATE_CHUNK = 256 * 1024
 /** Largest decompressed object taken on the whole path (bigger ones stream). */

@@ -1,6 +1,6 @@
 import type { MessagePort } from 'node:worker_threads'
 
-// Everything that crosses the thread boundary between the main thread (src/pool.ts) and a parse worker
+// Everything that crosses the thread boundary between the main thread (src/pipeline/pool.ts) and a parse worker
 // (workers/parse.worker.ts) is typed here, in one place.
 //
 // One object = one Piscina task. The task carries a MessagePort for the object's bytes in both
@@ -61,7 +61,7 @@ export interface ParseTask extends ParseOptions {
   name: string
   /**
    * Output buffers the sink is done with, given back (transferred) for this thread's next chunks instead of
-   * new ones (workers/output.ts).
+   * new ones (workers/frames.ts).
    */
   spares?: ArrayBuffer[]
 }

@@ -17,7 +17,7 @@
 // line instead does not help by itself: a call that never ran has no feedback either, and deopts its
 // caller the same way (build()'s slab refill did: "Insufficient type feedback for call").
 
-import { FastFlattener } from './flatten-fast.ts'
+import { FastFlattener } from './fortisiem/fast.ts'
 import type { ParseOptions } from './protocol.ts'
 
 /** Formats and framings warmed up on this thread. */

@@ -9,7 +9,7 @@
 import { writeFileSync } from 'node:fs'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { isMainThread } from 'node:worker_threads'
-import { peakRssBytes } from '../../src/memory.ts'
+import { peakRssBytes } from '../../src/observe/memory.ts'
 
 export interface ChildReport {
   userMs: number

@@ -14,8 +14,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gunzipSync, gzipSync } from 'node:zlib'
-import { minifyRecord } from '../../workers/json-line.ts'
-import { RecordCutter } from '../../workers/records.ts'
+import { minifyRecord } from '../../workers/json/reference.ts'
+import { RecordCutter } from '../../workers/record-cutter.ts'
 import type { Dataset } from './dataset.ts'
 import { repoRoot } from './paths.ts'
 

@@ -5,7 +5,7 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns'
 import type { FauxqsServer } from 'fauxqs'
-import { startLoopbackFauxqs } from '../../src/loopback-fauxqs.ts'
+import { startLoopbackFauxqs } from '../../src/emulator/loopback-fauxqs.ts'
 import { cloudTrailNotification, logFileKey } from '../../src/synthetic/log-file.ts'
 import { Random } from '../../src/synthetic/random.ts'
 

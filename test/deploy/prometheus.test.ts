@@ -73,7 +73,7 @@ const queueStatsGauges = [
   'cloudtrail_capacity_ratio',
   'cloudtrail_sqs_queue_stats_timestamp_seconds',
 ]
-/** Every ErrorStage of src/metrics.ts; each has its known reasons exported at 0 from the start. */
+/** Every ErrorStage of src/observe/metrics.ts; each has its known reasons exported at 0 from the start. */
 const errorStages = ['notification', 's3', 'object', 'record', 'sqs', 'sink']
 /** Panels that draw only what goes wrong (`> 0`): empty while the collectors are healthy. */
 const quietWhenHealthy = new Set(['Errors per second by stage and reason', 'Records skipped per second by reason'])

@@ -2,10 +2,10 @@
 // tests that read its metrics directly rather than through a child process and /metrics. Stopped after
 // the test.
 
-import { startCollector, type CollectorHandle } from '../../src/collector.ts'
+import { startCollector, type CollectorHandle } from '../../src/commands/run.ts'
 import { loadConfig, type RawSettings } from '../../src/config.ts'
 import { silentLogger, type Logger } from '../../src/log.ts'
-import { Metrics } from '../../src/metrics.ts'
+import { Metrics } from '../../src/observe/metrics.ts'
 import { cleanup } from './cleanup.ts'
 import { credentials, type Emulator } from './fauxqs.ts'
 import { tmpFile } from './seed.ts'

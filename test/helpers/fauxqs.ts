@@ -9,7 +9,7 @@ import { CreateMultipartUploadCommand, CompleteMultipartUploadCommand, PutObject
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns'
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs'
 import type { FauxqsServer } from 'fauxqs'
-import { startLoopbackFauxqs } from '../../src/loopback-fauxqs.ts'
+import { startLoopbackFauxqs } from '../../src/emulator/loopback-fauxqs.ts'
 import { repoRoot } from './fixtures.ts'
 
 export const credentials = { accessKeyId: 'AKIDTESTCOLLECTOR', secretAccessKey: 'test-secret-key-must-never-appear-3f9c1a' }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { flattenRecord } from '../../workers/flatten.ts'
+import { flattenRecord } from '../../workers/fortisiem/reference.ts'
 import { cloudTrailKey, credentials, runArgs, runCli, runEnv, startEmulator, type Emulator } from '../helpers/fauxqs.ts'
 import { fixtureRecords } from '../helpers/fixtures.ts'
 

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { describe, expect, it } from 'vitest'
-import { statsFields, statusLine } from '../../src/status.ts'
+import { statsFields, statusLine } from '../../src/observe/status.ts'
 import { cleanup, emulator, useCleanup } from '../helpers/cleanup.ts'
 import { cli, cloudTrailKey, runArgs, runEnv, startCli } from '../helpers/fauxqs.ts'
 import { fixtureRecords } from '../helpers/fixtures.ts'

@@ -2,7 +2,7 @@
 // would be swallowed and the feedback silently missing), the fast paths agree with the reference on it,
 // and it leaves the thread's own flattener alone.
 import { describe, expect, it } from 'vitest'
-import { FastFlattener } from '../../workers/flatten-fast.ts'
+import { FastFlattener } from '../../workers/fortisiem/fast.ts'
 import { ObjectParser } from '../../workers/object-parser.ts'
 import type { Format, ParseOptions } from '../../workers/protocol.ts'
 import { warmUp, warmUpPasses } from '../../workers/warm-up.ts'

@@ -1,0 +1,70 @@
+// The AWS SDK clients, built once from the configuration: keep-alive connection pools sized to the
+// work in flight, static credentials or the standard chain, custom endpoints. S3's GETs do not go through
+// the SDK's S3Client (src/aws/s3-client.ts says why), only by its configuration, over the undici pool made here.
+
+import { Agent as HttpAgent } from 'node:http'
+import { Agent as HttpsAgent } from 'node:https'
+import { S3Client } from '@aws-sdk/client-s3'
+import { SQSClient } from '@aws-sdk/client-sqs'
+import { ConfiguredRetryStrategy } from '@smithy/core/retry'
+import { NodeHttpHandler } from '@smithy/node-http-handler'
+import type { Dispatcher } from 'undici'
+import { backoffDelay } from '../backoff.ts'
+import type { Config } from '../config.ts'
+import { s3Agent } from './s3-client.ts'
+
+export interface AwsClients {
+  sqs: SQSClient
+  /** Its configuration only (credentials, region, endpoint rules): the GETs go over s3Dispatcher. */
+  s3: S3Client
+  s3Dispatcher: Dispatcher
+  destroy(): void
+}
+
+function handler(maxSockets: number, requestTimeout: number): NodeHttpHandler {
+  const options = { keepAlive: true, keepAliveMsecs: 1000, maxSockets, maxFreeSockets: maxSockets, scheduling: 'lifo' as const }
+  return new NodeHttpHandler({
+    httpAgent: new HttpAgent(options),
+    httpsAgent: new HttpsAgent(options),
+    connectionTimeout: 10_000,
+    requestTimeout,
+  })
+}
+
+export function createClients(config: Config): AwsClients {
+  const credentials = config.credentials
+  // A copy: the SDK annotates the credentials object it is given.
+  const common = {
+    region: config.region,
+    // The SDK's standard retries (5xx, throttling, network; with its retry quota), 3 attempts, with the
+    // collector's equal-jitter backoff (100–200 ms, then 200–400 ms) instead of full jitter, which may
+    // retry at once.
+    retryStrategy: new ConfiguredRetryStrategy(3, (attempt) => backoffDelay(attempt - 1, { baseMs: 100, maxMs: 20_000 })),
+    ...(credentials ? { credentials: { ...credentials } } : {}),
+  }
+  const sqs = new SQSClient({
+    ...common,
+    ...(config.sqsEndpoint ? { endpoint: config.sqsEndpoint } : {}),
+    // Receivers hold a connection for the long poll; deletes, heartbeats and attribute polls need a few more.
+    // The request timeout must outlast the long poll.
+    requestHandler: handler(config.pullThreads + 4, (config.waitTime + 15) * 1000),
+  })
+  const s3 = new S3Client({
+    ...common,
+    ...(config.s3Endpoint ? { endpoint: config.s3Endpoint } : {}),
+    forcePathStyle: config.s3ForcePathStyle,
+  })
+  // One keep-alive connection per object in flight; connecting times out after 10 s, an answer or a
+  // stalled body after 60 s (a slow but moving body does not).
+  const s3Dispatcher = s3Agent(config.maxObjectsInFlight)
+  return {
+    sqs,
+    s3,
+    s3Dispatcher,
+    destroy() {
+      sqs.destroy()
+      s3.destroy()
+      void s3Dispatcher.destroy()
+    },
+  }
+}

@@ -1,0 +1,566 @@
+// S3's GetObject and HeadObject as single signed requests over undici, for the fetcher.
+//
+// Why not the SDK's GetObject: its middleware stack (endpoint rules per request, serialisation, signing,
+// response checksums, the stream mixin) cost 1,150–1,470 µs of main-thread CPU per GET of a CloudTrail
+// file of 1,000 records (146 KiB) against 295–465 µs here (bench/s3-get.bench.ts, Node 24), and in
+// `run --drain` over such files the main thread's CPU per event fell from 6.0 to 4.8 µs (start-up taken
+// off, median of 6 paired runs): the SDK's GET alone was about a µs per event, issue 10's whole budget for
+// the main thread.
+//
+// What it takes from the SDK: the S3Client's own configuration. Its credential provider (static keys, or
+// the default chain, refreshed by the SDK before they expire) is called for every request; its endpoint
+// rules (region, `s3_endpoint`/`endpoint`, virtual-hosted or path-style, FIPS, dual-stack, partitions) are
+// evaluated once per bucket. What its retry strategy did is done here: 3 attempts per request for
+// network errors before an answer, 5xx, throttling and a clock skew it corrected, with the collector's
+// backoff. Not done: response checksums (`x-amz-checksum-mode`): TLS protects the transfer and each gzip
+// member carries the CRC-32 of its content, which the parse thread checks, and the SDK checked them on
+// the main thread; the SDK's retry quota (the fetcher's 3 attempts per object bound the retries);
+// directory buckets and access points (refused: CloudTrail writes to neither); following a redirect to
+// the bucket's region (issue 12: see `redirect` below). The SDK keeps SQS.
+
+import type { IncomingHttpHeaders } from 'node:http'
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3'
+import { getEndpointFromInstructions } from '@smithy/core/endpoints'
+import { Agent, type Dispatcher } from 'undici'
+import { backoffDelay, sleep } from '../backoff.ts'
+import { SigV4Signer, type Credentials } from './sigv4.ts'
+
+/** Attempts per request, as the SDK's standard retry strategy made them. */
+export const REQUEST_ATTEMPTS = 3
+/** Waiting for the answer's headers, and for each piece of its body: a stalled body fails, a slow one that moves does not. */
+export const ANSWER_TIMEOUT_MS = 60_000
+export const CONNECT_TIMEOUT_MS = 10_000
+/** What is read of an error answer: S3's error documents are a few hundred bytes; a proxy's page may be anything. */
+const ERROR_BODY_BYTES = 16 << 10
+/** How far S3's clock may be from ours before requests are signed with its time (the SDK's threshold). */
+const CLOCK_SKEW_MS = 5 * 60_000
+/** Buckets whose endpoint is remembered; beyond that the memory starts again (with bucket '*', notifications name them). */
+const MAX_TARGETS = 256
+const USER_AGENT = 'cloudtrail-ingest'
+
+const THROTTLING = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'ThrottledException', 'RequestThrottled', 'RequestThrottledException', 'TooManyRequestsException', 'RequestLimitExceeded', 'BandwidthLimitExceeded', 'LimitExceededException', 'PriorRequestNotComplete'])
+const TRANSIENT = new Set(['RequestTimeout', 'RequestTimeoutException', 'InternalError'])
+const CLOCK_SKEW = new Set(['RequestTimeTooSkewed', 'RequestExpired', 'RequestInTheFuture', 'InvalidSignatureException', 'SignatureDoesNotMatch', 'AuthFailure'])
+
+/**
+ * An answer other than 2xx. `code` is S3's (its XML error document's), absent when the answer is not S3's;
+ * the message is the document's, empty without one.
+ */
+export class S3Error extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string | undefined,
+    message: string,
+    readonly headers: IncomingHttpHeaders,
+    /** The answer's date moved our clock (a signature refused for a skewed clock is then worth another try). */
+    readonly clockCorrected = false,
+  ) {
+    super(message)
+    this.name = 'S3Error'
+  }
+
+  /** x-amz-bucket-region: where a bucket really is, on a redirect or a refusal from another region. */
+  get bucketRegion(): string | undefined {
+    const region = this.headers['x-amz-bucket-region']
+    return typeof region === 'string' ? region : undefined
+  }
+}
+
+export interface S3ClientOptions {
+  /** Where the requests go: by default a keep-alive pool of its own. Issue 12's HTTPS proxy is a dispatcher too. */
+  dispatcher?: Dispatcher
+  attempts?: number
+  answerTimeoutMs?: number
+}
+
+export interface GetOptions {
+  /** ExpectedBucketOwner. */
+  owner?: string
+  signal?: AbortSignal
+  /** Bodies of known size up to this are read whole, into one buffer of their own. */
+  wholeBytes: number
+  /** Other bodies are handed over in pieces of this size, each its own buffer. */
+  chunkBytes: number
+  /** The body's bytes, as they are read. */
+  onBytes: (bytes: number) => void
+}
+
+/** The object's body: whole (read by the time get() resolves), or as pieces while it is read. */
+export type S3Object = { size: number; whole: Uint8Array } | { size: number | null; chunks: AsyncIterable<Uint8Array> }
+
+interface Target {
+  origin: string
+  /** The endpoint's path: '' for a virtual-hosted bucket, '/bucket' (after the endpoint's own path) for path-style. */
+  basePath: string
+  host: string
+  region: string
+  service: string
+}
+
+/** A keep-alive pool per origin, `connections` wide: what the fetcher uses unless given a dispatcher. */
+export function s3Agent(connections: number, { connectTimeoutMs = CONNECT_TIMEOUT_MS } = {}): Agent {
+  // Connecting (TCP, and TLS's handshake for https) times out; the answer's timeouts are set per request.
+  return new Agent({ connections, connectTimeout: connectTimeoutMs, headersTimeout: ANSWER_TIMEOUT_MS, bodyTimeout: ANSWER_TIMEOUT_MS })
+}
+
+export class S3ObjectClient {
+  private readonly dispatcher: Dispatcher
+  private readonly attempts: number
+  private readonly answerTimeoutMs: number
+  private readonly signer = new SigV4Signer()
+  private readonly targets = new Map<string, Promise<Target>>()
+  /** Added to our clock when signing: S3's time minus ours, once an answer said they differ. */
+  private clockOffset = 0
+
+  constructor(
+    private readonly sdk: S3Client,
+    options: S3ClientOptions = {},
+  ) {
+    this.dispatcher = options.dispatcher ?? s3Agent(8)
+    this.attempts = options.attempts ?? REQUEST_ATTEMPTS
+    this.answerTimeoutMs = options.answerTimeoutMs ?? ANSWER_TIMEOUT_MS
+  }
+
+  /** GetObject; rejects with S3Error for an answer other than 200, or what the network did. */
+  get(bucket: string, key: string, options: GetOptions): Promise<S3Object> {
+    return this.send('GET', bucket, key, options) as Promise<S3Object>
+  }
+
+  /** HeadObject: resolves when the object answers 2xx. undici closes the connection after a HEAD (servers that send a body anyway). */
+  async head(bucket: string, key: string, signal?: AbortSignal): Promise<void> {
+    await this.send('HEAD', bucket, key, { signal, wholeBytes: 0, chunkBytes: 0, onBytes: () => {} })
+  }
+
+  close(): Promise<void> {
+    return this.dispatcher.close()
+  }
+
+  private async send(method: 'GET' | 'HEAD', bucket: string, key: string, options: GetOptions): Promise<S3Object | null> {
+    const target = await this.target(bucket)
+    const path = `${target.basePath}/${encodeKey(key)}`
+    for (let attempt = 1; ; attempt++) {
+      if (options.signal?.aborted) throw abortReason(options.signal)
+      const credentials = (await this.sdk.config.credentials()) as Credentials
+      const headers: Record<string, string> = { host: target.host }
+      if (options.owner !== undefined) headers['x-amz-expected-bucket-owner'] = options.owner
+      this.signer.sign(method, path, headers, credentials, target.region, target.service, new Date(Date.now() + this.clockOffset))
+      headers['user-agent'] = USER_AGENT
+      const exchange = new Exchange(method, options, (date) => this.correctClock(date))
+      try {
+        this.dispatcher.dispatch({ origin: target.origin, path, method, headers, headersTimeout: this.answerTimeoutMs, bodyTimeout: this.answerTimeoutMs }, exchange)
+      } catch (err) {
+        exchange.onResponseError(null, err as Error)
+      }
+      try {
+        return await exchange.result
+      } catch (err) {
+        // Issue 12: a 301 or 307 naming x-amz-bucket-region (err.bucketRegion) is where the bucket's
+        // endpoint is resolved again in that region and the request sent there; for now it fails
+        // (transient), saying where the bucket is.
+        if (options.signal?.aborted || attempt >= this.attempts || !exchange.retryable(err)) throw err
+      }
+      if (!(await sleep(backoffDelay(attempt - 1, { baseMs: 100, maxMs: 20_000 }), options.signal))) throw abortReason(options.signal)
+    }
+  }
+
+  /** The SDK's endpoint rules for this bucket, evaluated once (24 µs each). */
+  private target(bucket: string): Promise<Target> {
+    let target = this.targets.get(bucket)
+    if (target) return target
+    if (this.targets.size >= MAX_TARGETS) this.targets.clear()
+    target = this.resolve(bucket)
+    this.targets.set(bucket, target)
+    target.catch(() => this.targets.delete(bucket))
+    return target
+  }
+
+  private async resolve(bucket: string): Promise<Target> {
+    const endpoint = await getEndpointFromInstructions({ Bucket: bucket, Key: 'k' }, GetObjectCommand, this.sdk.config)
+    const scheme = (endpoint.properties?.authSchemes as { name?: string; signingRegion?: string; signingName?: string }[] | undefined)?.[0]
+    if (scheme && scheme.name !== 'sigv4') throw new Error(`bucket ${bucket} needs ${scheme.name} signing (a directory bucket or an access point), which this collector does not do`)
+    const url = endpoint.url
+    return {
+      origin: url.origin,
+      basePath: url.pathname.replace(/\/+$/, ''),
+      host: url.host,
+      region: scheme?.signingRegion ?? (await this.sdk.config.region()),
+      service: scheme?.signingName ?? 's3',
+    }
+  }
+
+  /** The SDK's clock-skew correction: an answer dated more than 5 minutes from our clock sets the offset. */
+  private correctClock(date: string | undefined): boolean {
+    const server = date === undefined ? NaN : Date.parse(date)
+    if (!Number.isFinite(server) || Math.abs(server - (Date.now() + this.clockOffset)) < CLOCK_SKEW_MS) return false
+    this.clockOffset = server - Date.now()
+    return true
+  }
+}
+
+/** Each segment URI-encoded (RFC 3986: `!'()*` too), `/` kept: the SDK's greedy {Key+} label. */
+function encodeKey(key: string): string {
+  let out = ''
+  for (let from = 0; ; ) {
+    const slash = key.indexOf('/', from)
+    const segment = slash < 0 ? key.slice(from) : key.slice(from, slash)
+    out += encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    if (slash < 0) return out
+    out += '/'
+    from = slash + 1
+  }
+}
+
+function abortReason(signal: AbortSignal | undefined): Error {
+  const reason: unknown = signal?.reason
+  return reason instanceof Error ? reason : new DOMException('This operation was aborted', 'AbortError')
+}
+
+/**
+ * S3's error document: `<Error><Code>…</Code><Message>…</Message>…</Error>`. Only an answer shaped so has an
+ * S3 code: an HTML or JSON page from a proxy or a router has none, whatever its status.
+ */
+function parseError(status: number, body: string, headers: IncomingHttpHeaders, clockCorrected: boolean): S3Error {
+  const doc = /<Error>([\s\S]*)<\/Error>/.exec(body)?.[1]
+  const code = (doc && /<Code>([^<]+)<\/Code>/.exec(doc)?.[1]) || undefined
+  const message = doc ? unescapeXml(/<Message>([^<]*)<\/Message>/.exec(doc)?.[1] ?? '') : ''
+  return new S3Error(status, code, code ? redirect(status, message, headers) : message, headers, clockCorrected)
+}
+
+/**
+ * 301 PermanentRedirect or 307 TemporaryRedirect: the bucket is in another region, which S3 names in
+ * x-amz-bucket-region. Transient for now, saying where the bucket is; issue 12 will send the GET there.
+ */
+function redirect(status: number, message: string, headers: IncomingHttpHeaders): string {
+  const region = headers['x-amz-bucket-region']
+  if ((status === 301 || status === 307) && typeof region === 'string') return `${message} (the bucket is in ${region}: set region, or s3_endpoint)`.trim()
+  return message
+}
+
+function unescapeXml(text: string): string {
+  if (!text.includes('&')) return text
+  return text.replace(/&(lt|gt|amp|quot|apos|#\d+|#x[0-9a-fA-F]+);/g, (whole, name: string) => {
+    if (name === 'lt') return '<'
+    if (name === 'gt') return '>'
+    if (name === 'amp') return '&'
+    if (name === 'quot') return '"'
+    if (name === 'apos') return "'"
+    const cp = name[1] === 'x' ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10)
+    return cp <= 0x10ffff ? String.fromCodePoint(cp) : whole
+  })
+}
+
+type Mode = 'waiting' | 'error' | 'whole' | 'chunks' | 'head'
+
+/**
+ * One request and its answer, as undici's handler callbacks: no stream in between. A body of known size
+ * up to `wholeBytes` is copied into one buffer as it arrives; any other is cut into `chunkBytes` pieces,
+ * pulled by the fetcher's reader, and the socket is paused while a piece waits for it.
+ */
+class Exchange implements Dispatcher.DispatchHandler {
+  readonly result: Promise<S3Object | null>
+  private resolve!: (value: S3Object | null) => void
+  private reject!: (err: Error) => void
+  private settled = false
+  private controller: Dispatcher.DispatchController | null = null
+  private mode: Mode = 'waiting'
+  /** An answer arrived: what fails after this is not retried by the request (the SDK did not either). */
+  private answered = false
+  private aborted: Error | null = null
+  private stopListening: (() => void) | null = null
+  private size: number | null = null
+  private whole: Buffer | null = null
+  private at = 0
+  private counted = false
+  private chunks: BodyChunks | null = null
+  private errorStatus = 0
+  private errorHeaders: IncomingHttpHeaders = {}
+  private errorBody: Buffer[] = []
+  private errorBytes = 0
+  private clockCorrected = false
+
+  constructor(
+    private readonly method: 'GET' | 'HEAD',
+    private readonly options: GetOptions,
+    private readonly correctClock: (date: string | undefined) => boolean,
+  ) {
+    this.result = new Promise((resolve, reject) => {
+      this.resolve = resolve
+      this.reject = reject
+    })
+    const signal = options.signal
+    if (signal) {
+      if (signal.aborted) this.abort(abortReason(signal))
+      else {
+        const onAbort = () => this.abort(abortReason(signal))
+        signal.addEventListener('abort', onAbort, { once: true })
+        this.stopListening = () => signal.removeEventListener('abort', onAbort)
+      }
+    }
+  }
+
+  /** Worth another request: nothing answered (the connection failed), or S3 answered that it may pass. */
+  retryable(err: unknown): boolean {
+    if (this.aborted) return false
+    if (err instanceof S3Error) {
+      if (err.status >= 500 || err.status === 429) return true
+      if (err.code === undefined) return false
+      return THROTTLING.has(err.code) || TRANSIENT.has(err.code) || (err.clockCorrected && CLOCK_SKEW.has(err.code))
+    }
+    return !this.answered
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller
+    if (this.aborted) controller.abort(this.aborted)
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
+    this.answered = true
+    if (status < 200 || status > 299) {
+      this.mode = 'error'
+      this.errorStatus = status
+      this.errorHeaders = headers
+      this.clockCorrected = status >= 400 && this.correctClock(typeof headers.date === 'string' ? headers.date : undefined)
+      return
+    }
+    if (this.method === 'HEAD') {
+      this.mode = 'head'
+      return
+    }
+    const length = headers['content-length']
+    this.size = typeof length === 'string' && /^\d{1,15}$/.test(length) ? Number(length) : null
+    if (this.size !== null && this.size <= this.options.wholeBytes) {
+      this.mode = 'whole'
+      // Not zero-filled: every byte is written before the buffer is handed over, or it is dropped.
+      this.whole = Buffer.allocUnsafeSlow(this.size)
+      return
+    }
+    this.mode = 'chunks'
+    this.chunks = new BodyChunks(this.options.chunkBytes, this.size, this.options.onBytes, controller, (err) => this.abort(err), () => this.done())
+    this.settle(null, { size: this.size, chunks: this.chunks })
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, data: Buffer): void {
+    switch (this.mode) {
+      case 'whole': {
+        const whole = this.whole!
+        if (this.at + data.length > whole.length) {
+          const err = new Error(`body longer than its Content-Length (${whole.length})`)
+          this.countWhole()
+          this.fail(err)
+          controller.abort(err)
+          return
+        }
+        whole.set(data, this.at)
+        this.at += data.length
+        return
+      }
+      case 'chunks':
+        this.chunks!.push(data)
+        return
+      case 'error':
+        if (this.errorBytes < ERROR_BODY_BYTES) {
+          this.errorBody.push(data)
+          this.errorBytes += data.length
+          if (this.errorBytes >= ERROR_BODY_BYTES) {
+            // Enough to tell what it is; the rest is not read (nor the connection kept).
+            this.failWithAnswer()
+            controller.abort(new Error('error answer too long'))
+          }
+        }
+        return
+    }
+  }
+
+  onResponseEnd(): void {
+    switch (this.mode) {
+      case 'whole':
+        if (this.settled) return
+        this.countWhole()
+        if (this.at !== this.size) this.fail(new Error(`body ended after ${this.at} of ${this.size} bytes`))
+        else this.settle(null, { size: this.size, whole: this.whole! })
+        return
+      case 'chunks':
+        this.chunks!.end()
+        return
+      case 'error':
+        this.failWithAnswer()
+        return
+      case 'head':
+        this.settle(null, null)
+        return
+    }
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | null, err: Error): void {
+    const reason = this.aborted ?? err
+    if (this.mode === 'whole') this.countWhole()
+    if (this.mode === 'chunks') this.chunks!.fail(reason)
+    // An error answer cut short is still the answer (a 503 whose body was cut is worth another try).
+    else if (this.mode === 'error' && !this.aborted) this.failWithAnswer()
+    else this.fail(reason)
+  }
+
+  private countWhole(): void {
+    if (this.counted) return
+    this.counted = true
+    this.options.onBytes(this.at)
+  }
+
+  /** Stops the request (the signal, or the reader giving up): it fails with `reason`. */
+  private abort(reason: Error): void {
+    if (this.aborted) return
+    this.aborted = reason
+    if (this.controller) this.controller.abort(reason)
+    // Before undici started it (waiting for a connection), there is no controller yet: fail now, and
+    // onRequestStart aborts it.
+    else this.fail(reason)
+  }
+
+  private failWithAnswer(): void {
+    if (this.settled) return
+    const body = Buffer.concat(this.errorBody).toString('utf8')
+    this.fail(parseError(this.errorStatus, body, this.errorHeaders, this.clockCorrected))
+  }
+
+  private fail(err: Error): void {
+    this.settle(err, null)
+    this.done()
+  }
+
+  private settle(err: Error | null, value: S3Object | null): void {
+    if (this.settled) return
+    this.settled = true
+    if (err) this.reject(err)
+    else this.resolve(value)
+    if (this.mode !== 'chunks' || err) this.done()
+  }
+
+  private done(): void {
+    this.stopListening?.()
+    this.stopListening = null
+  }
+}
+
+/**
+ * The body in pieces of `size` bytes, each a buffer of its own (the pool transfers them), read as the
+ * consumer asks: while one piece waits, the socket is paused. Counted as read; with a Content-Length
+ * (`expected`), a body of another length fails.
+ */
+class BodyChunks implements AsyncIterableIterator<Uint8Array> {
+  private readonly ready: Uint8Array[] = []
+  private current: Buffer
+  private at = 0
+  private read = 0
+  private counted = 0
+  private ended = false
+  private error: Error | null = null
+  private finished = false
+  private waiter: { resolve: (r: IteratorResult<Uint8Array>) => void; reject: (err: Error) => void } | null = null
+
+  constructor(
+    private readonly size: number,
+    private readonly expected: number | null,
+    private readonly onBytes: (bytes: number) => void,
+    private readonly controller: Dispatcher.DispatchController,
+    private readonly abort: (reason: Error) => void,
+    private readonly onFinished: () => void,
+  ) {
+    this.current = Buffer.allocUnsafeSlow(size)
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this
+  }
+
+  push(data: Buffer): void {
+    if (this.finished || this.error) return
+    this.read += data.length
+    if (this.expected !== null && this.read > this.expected) {
+      this.abort(new Error(`body longer than its Content-Length (${this.expected})`))
+      return
+    }
+    for (let from = 0; from < data.length; ) {
+      const n = Math.min(this.size - this.at, data.length - from)
+      this.current.set(from === 0 && n === data.length ? data : data.subarray(from, from + n), this.at)
+      this.at += n
+      from += n
+      if (this.at === this.size) {
+        this.count()
+        this.deliver(this.current)
+        this.current = Buffer.allocUnsafeSlow(this.size)
+        this.at = 0
+      }
+    }
+    if (this.ready.length > 0) this.controller.pause()
+  }
+
+  end(): void {
+    if (this.finished || this.error) return
+    if (this.expected !== null && this.read !== this.expected) {
+      this.fail(new Error(`body ended after ${this.read} of ${this.expected} bytes`))
+      return
+    }
+    this.count()
+    this.ended = true
+    if (this.at > 0) this.deliver(new Uint8Array(this.current.subarray(0, this.at)))
+    else if (this.waiter) this.take()
+  }
+
+  fail(err: Error): void {
+    if (this.finished || this.error || this.ended) return
+    this.error = err
+    this.count()
+    if (this.waiter) this.take()
+  }
+
+  next(): Promise<IteratorResult<Uint8Array>> {
+    if (this.waiter) return Promise.reject(new Error('the body is read one piece at a time'))
+    return new Promise((resolve, reject) => {
+      this.waiter = { resolve, reject }
+      if (this.ready.length > 0 || this.ended || this.error || this.finished) this.take()
+    })
+  }
+
+  /** The reader stopped (the object failed, or the parse was aborted): the request is aborted. */
+  return(): Promise<IteratorResult<Uint8Array>> {
+    if (!this.finished) {
+      if (!this.ended && !this.error) this.abort(new Error('the body was not read to its end'))
+      this.finish()
+    }
+    return Promise.resolve({ done: true, value: undefined })
+  }
+
+  private deliver(chunk: Uint8Array): void {
+    this.ready.push(chunk)
+    if (this.waiter) this.take()
+  }
+
+  private take(): void {
+    const waiter = this.waiter!
+    this.waiter = null
+    if (this.error) {
+      this.finish()
+      waiter.reject(this.error)
+    } else if (this.ready.length > 0) {
+      waiter.resolve({ done: false, value: this.ready.shift()! })
+      if (this.ready.length === 0 && !this.ended) this.controller.resume()
+    } else {
+      this.finish()
+      waiter.resolve({ done: true, value: undefined })
+    }
+  }
+
+  private count(): void {
+    if (this.read > this.counted) this.onBytes(this.read - this.counted)
+    this.counted = this.read
+  }
+
+  private finish(): void {
+    if (this.finished) return
+    this.finished = true
+    this.ready.length = 0
+    this.count()
+    this.onFinished()
+  }
+}

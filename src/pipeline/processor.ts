@@ -1,0 +1,411 @@
+// Takes received messages off the ring, works out their objects, and runs each object through
+// fetch -> parse pool -> sink, reporting its outcome to the acker. At most maxObjectsInFlight objects
+// are in flight; when that many are waiting (on S3, a parse thread or the sink), or when the output
+// waiting for the sink's confirmation reaches MAX_UNCONFIRMED_BYTES, no message is taken off the ring,
+// the ring fills and the receivers stop asking SQS for more. On stop, the messages still in the ring go
+// back to SQS at once; those started finish.
+
+import type { Message } from '@aws-sdk/client-sqs'
+import type { Acker, InFlight, Outcome } from './acker.ts'
+import { CollectorError, errorInfo, isCollectorError, isErrorCode, type ErrorCode } from '../errors.ts'
+import type { Fetcher } from './fetcher.ts'
+import type { Logger } from '../log.ts'
+import type { Metrics } from '../observe/metrics.ts'
+import { parseNotification, type ObjectRef, type RefusedRef } from './notifications.ts'
+import { classifyKey, type KeyPattern } from './object-keys.ts'
+import type { ParsePool } from './pool.ts'
+import type { Ring } from './ring.ts'
+import type { Sink } from '../sinks/sink.ts'
+import type { SkipReason } from '../../workers/protocol.ts'
+
+/** Why an object failed before the sink had its say. */
+interface Failure {
+  stage: 's3' | 'object'
+  code: ErrorCode
+  message: string
+}
+
+type Where = { bucket: string; key: string; messageId: string }
+
+export interface Received {
+  message: Message
+  entry: InFlight
+}
+
+export interface ProcessorOptions {
+  /** null: any bucket. */
+  buckets: readonly string[] | null
+  keyPattern: KeyPattern
+  maxObjectsInFlight: number
+  /** Output handed to the sink and not yet confirmed beyond which no new object starts; MAX_UNCONFIRMED_BYTES by default. */
+  maxUnconfirmedBytes?: number
+}
+
+/** Counts a write's records until the sink confirms them; settles once the object's last one is in. */
+class Confirmations {
+  private pending = 0
+  private error: Error | null = null
+  private closed = false
+  private waiter: ((err: Error | null) => void) | null = null
+
+  constructor(private readonly onConfirmed: (records: number) => void) {}
+
+  add(): void {
+    this.pending++
+  }
+
+  confirm(err: Error | null, records: number): void {
+    this.pending--
+    if (err) this.error ??= err
+    else this.onConfirmed(records)
+    this.check()
+  }
+
+  /** No more writes: resolves with the first sink error, or null once everything is confirmed. */
+  settled(): Promise<Error | null> {
+    this.closed = true
+    return new Promise((resolve) => {
+      this.waiter = resolve
+      this.check()
+    })
+  }
+
+  private check(): void {
+    if (this.closed && this.pending === 0 && this.waiter) {
+      this.waiter(this.error)
+      this.waiter = null
+    }
+  }
+}
+
+/**
+ * Objects whose output waits for the sink's confirmation, per fetch-and-parse slot: a file sink confirms
+ * at its next fsync, so a slot is freed when an object's output is with the sink, not when it is confirmed
+ * (holding it starved the parse threads: bench/eps.ts --mode drain went from ~40k to ~80k records/s); this
+ * bounds in objects what waits for the sink (and so what a crash writes twice), MAX_UNCONFIRMED_BYTES in
+ * bytes.
+ */
+const UNCONFIRMED_PER_SLOT = 4
+
+/**
+ * What may wait for the sink's confirmation in bytes, beyond which no new object starts. The sinks push
+ * back at their high-water mark (8 MiB), which holds back the objects being parsed (two chunks each at
+ * most, workers/object-stream.ts); but an object of one or two chunks is done without waiting for a credit,
+ * and 5 x max_objects_in_flight of them held their output through a sink outage (test/pipeline/processor.test.ts).
+ */
+export const MAX_UNCONFIRMED_BYTES = 16 << 20
+
+/**
+ * A parse worker failing on an object (its thread died, or the parser threw what it does not expect) may
+ * be the moment (memory taken by other objects) rather than the object, so it is retried; on this
+ * receive of the message it is taken as the object's doing, and the failure is permanent (deleted, or
+ * left for the dead-letter queue): a poison object costs at most this many tries, not one per backoff
+ * forever. ApproximateReceiveCount counts every receive, by any collector.
+ */
+export const WORKER_FAILURE_RECEIVES = 3
+
+export class Processor {
+  /** Objects being fetched or parsed (the slots). */
+  private fetching = 0
+  /** Objects started and not yet settled: fetching, parsing, or waiting for the sink's confirmation. */
+  private pending = 0
+  /** Bytes handed to the sink and not yet confirmed (or failed). */
+  private unconfirmed = 0
+  private slotWaiters: (() => void)[] = []
+  private idleWaiters: (() => void)[] = []
+  /** Aborts objects in flight (hard stop after the shutdown timeout). */
+  private readonly abort = new AbortController()
+  private readonly maxUnconfirmed: number
+
+  constructor(
+    private readonly ring: Ring<Received>,
+    private readonly acker: Acker,
+    private readonly fetcher: Fetcher,
+    private readonly pool: ParsePool,
+    private readonly sink: Sink,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+    private readonly options: ProcessorOptions,
+  ) {
+    this.maxUnconfirmed = options.maxUnconfirmedBytes ?? MAX_UNCONFIRMED_BYTES
+  }
+
+  /** Objects started and not yet settled (confirmed or failed). */
+  get inFlight(): number {
+    return this.pending
+  }
+
+  /** Output handed to the sink and not yet confirmed or failed, in bytes. */
+  get unconfirmedBytes(): number {
+    return this.unconfirmed
+  }
+
+  /**
+   * Processes messages until `stop` aborts; then hands the messages left in the ring back to SQS at once
+   * (visibility 0: another collector takes them without waiting) and waits for the objects in flight.
+   * The receivers stop on the same signal.
+   */
+  async run(stop: AbortSignal): Promise<void> {
+    const handBack = () => {
+      for (let item = this.ring.shift(); item; item = this.ring.shift()) this.acker.seal(item.entry, 'release')
+    }
+    stop.addEventListener('abort', handBack, { once: true })
+    while (!stop.aborted) {
+      const item = this.ring.shift()
+      if (item) await this.handle(item)
+      else await this.ring.waitForItem(stop)
+    }
+    await this.whenIdle()
+    handBack() // what a receive under way delivered after the stop
+  }
+
+  /** Gives up on the objects in flight (hard stop): each fails as 'release', and its message goes back to SQS at once. */
+  abortInFlight(): void {
+    this.abort.abort()
+  }
+
+  whenIdle(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve()
+    return new Promise((resolve) => this.idleWaiters.push(resolve))
+  }
+
+  private async handle({ message, entry }: Received): Promise<void> {
+    let refs: ObjectRef[]
+    let outcome: Outcome = 'ok'
+    try {
+      const notification = parseNotification(message.Body ?? '')
+      if (notification.kind === 'subscription-confirmation') {
+        // A cross-account subscription waits for its owner to confirm it; the message itself carries no data.
+        this.metrics.error('notification', 'subscription_confirmation')
+        this.log.warn({ stage: 'notification', messageId: entry.id, topicArn: notification.topicArn }, 'SNS SubscriptionConfirmation received: confirm the subscription in the SNS console; deleting the message')
+        this.acker.seal(entry, 'ok')
+        return
+      }
+      if (notification.kind === 'test-event') {
+        this.metrics.testEvents.inc()
+        this.log.info({ messageId: entry.id }, 's3:TestEvent received; deleting it')
+        this.acker.seal(entry, 'ok')
+        return
+      }
+      refs = notification.objects
+      if (notification.refused.length > 0) {
+        this.refuse(entry, notification.refused)
+        outcome = 'permanent'
+      }
+      if (notification.duplicates > 0) {
+        this.metrics.error('notification', 'duplicate_key', notification.duplicates)
+        this.log.warn({ stage: 'notification', messageId: entry.id, duplicates: notification.duplicates }, 'the message names some objects more than once; fetching each once')
+      }
+    } catch (err) {
+      const e = isCollectorError(err) ? err : new CollectorError('ERR_NOTIFICATION_INVALID', String(err))
+      this.log.error({ stage: 'notification', messageId: entry.id, code: e.code, reason: e.message }, 'cannot use this SQS message')
+      this.metrics.error('notification', e.reason)
+      this.acker.seal(entry, 'permanent')
+      return
+    }
+    for (const ref of refs) {
+      if (this.options.buckets && !this.options.buckets.includes(ref.bucket)) {
+        // Anyone who can publish to the queue must not be able to make the collector read other buckets.
+        this.log.error({ stage: 'notification', messageId: entry.id, bucket: ref.bucket, key: ref.key, code: 'ERR_BUCKET_NOT_ALLOWED' }, 'refused: the bucket is not configured')
+        this.metrics.error('notification', errorInfo('ERR_BUCKET_NOT_ALLOWED').reason)
+        this.metrics.countObject('skipped')
+        outcome = 'permanent'
+        continue
+      }
+      const kind = classifyKey(ref.key, this.options.keyPattern)
+      if (kind !== 'log') {
+        this.log.debug({ bucket: ref.bucket, key: ref.key, kind }, 'skipping: not a CloudTrail log')
+        this.metrics.countObject('skipped')
+        continue
+      }
+      await this.acquireSlot()
+      if (this.abort.signal.aborted) {
+        // Hard stop while this message waited for a slot: its other objects are not started, it goes back.
+        this.releaseSlot()
+        this.settled()
+        outcome = 'release'
+        break
+      }
+      this.acker.add(entry)
+      void this.processObject(ref, entry).then((o) => {
+        this.settled()
+        this.acker.done(entry, o)
+      })
+    }
+    this.acker.seal(entry, outcome)
+  }
+
+  /** Keys refused when the notification was parsed: each counted, one log line per reason (with the first key). */
+  private refuse(entry: InFlight, refused: RefusedRef[]): void {
+    const first = new Map<string, RefusedRef>()
+    const counts = new Map<string, number>()
+    for (const r of refused) {
+      this.metrics.error('notification', errorInfo(r.code).reason)
+      this.metrics.countObject('skipped')
+      if (!first.has(r.code)) first.set(r.code, r)
+      counts.set(r.code, (counts.get(r.code) ?? 0) + 1)
+    }
+    for (const [code, r] of first) {
+      this.log.error({ stage: 'notification', messageId: entry.id, bucket: r.bucket, key: r.key, code, reason: r.message, keys: counts.get(code) }, 'refused: an object key that is never fetched')
+    }
+  }
+
+  private async processObject(ref: ObjectRef, entry: InFlight): Promise<Outcome> {
+    const started = performance.now()
+    const where = { bucket: ref.bucket, key: ref.key, messageId: entry.id }
+    const confirmations = new Confirmations((records) => this.metrics.countEvents(records))
+    const signal = this.abort.signal
+    let failure: Failure | null = null
+    let fetched = started
+    try {
+      const opened = await this.fetcher.open(ref, signal)
+      fetched = performance.now()
+      const result = await this.pool.parse(
+        `s3://${ref.bucket}/${ref.key}`,
+        opened.input,
+        (data, records) => this.write(data, records, confirmations),
+        signal,
+      )
+      this.countSkips(result.stats.skipped, result.stats.invalidUtf8, where)
+      this.metrics.eventLag.add(result.stats.eventLag)
+      if (!result.ok) {
+        // The S3 body failing mid-stream is S3's fault, not the object's.
+        if (result.code === 'ERR_SOURCE') failure = { stage: 's3', code: 'ERR_S3_TRANSIENT', message: result.message }
+        else failure = { stage: 'object', code: isErrorCode(result.code) ? result.code : 'ERR_WORKER', message: result.message }
+      }
+    } catch (err) {
+      const e = isCollectorError(err) ? err : new CollectorError('ERR_S3_TRANSIENT', String(err), { bucket: ref.bucket, key: ref.key })
+      failure = { stage: 's3', code: e.code, message: e.message }
+    }
+    // The object's output is all with the sink now: its slot goes to the next object while the sink
+    // confirms (see UNCONFIRMED_PER_SLOT); the message is deleted only after the confirmation.
+    this.releaseSlot()
+    const parsed = performance.now()
+    const sinkError = await confirmations.settled()
+    this.metrics.parseSeconds.observe((performance.now() - started) / 1000)
+    if (!failure && !sinkError) {
+      this.metrics.countObject('processed')
+      const ms = Math.round
+      this.log.debug({ ...where, fetchMs: ms(fetched - started), parseMs: ms(parsed - fetched), confirmMs: ms(performance.now() - parsed) }, 'object done')
+      return 'ok'
+    }
+    this.metrics.countObject('failed')
+    return this.failed(where, entry, failure, sinkError, signal.aborted)
+  }
+
+  /** Counts and logs an object that failed, and says what becomes of its message. */
+  private failed(where: Where, entry: InFlight, failure: Failure | null, sinkError: Error | null, aborted: boolean): Outcome {
+    if (aborted) {
+      // Cut short by the shutdown: not the object's fault, whatever the worker or the sink reported.
+      this.metrics.error('object', 'shutdown')
+      this.log.warn({ stage: 'object', ...where, code: 'ERR_SHUTDOWN', reason: failure?.message ?? sinkError?.message }, 'object cut short by the shutdown; its message goes back to the queue at once')
+      return 'release'
+    }
+    let outcome: Outcome = 'retry'
+    if (failure) {
+      if (failure.code === 'ERR_WORKER' && entry.receiveCount >= WORKER_FAILURE_RECEIVES) {
+        const message = `the parse worker failed on this object on receive ${entry.receiveCount} of its message: ${failure.message}`
+        failure = { ...failure, code: 'ERR_WORKER_REPEATED', message }
+      }
+      const { permanent, reason } = errorInfo(failure.code)
+      if (permanent) outcome = 'permanent'
+      this.metrics.error(failure.stage, reason)
+      this.log[permanent ? 'error' : 'warn'](
+        { stage: failure.stage, ...where, code: failure.code, reason: failure.message },
+        permanent && !sinkError ? 'object failed for good; counted and not retried' : 'object failed; its message will be retried',
+      )
+    }
+    if (sinkError) {
+      // The sink's refusal wins over the object's own failure: the records written before that failure were
+      // not confirmed, so the message must come back, not be deleted as permanent.
+      const code = isCollectorError(sinkError) ? sinkError.code : 'ERR_SINK'
+      this.metrics.error('sink', errorInfo(code).reason)
+      this.log.warn({ stage: 'sink', ...where, code, reason: sinkError.message }, "the sink did not confirm the object's records; its message will be retried")
+      outcome = 'retry'
+    }
+    return outcome
+  }
+
+  /** Hands one output chunk to the sink; resolves when the sink can take more. */
+  private write(data: Uint8Array, records: number, confirmations: Confirmations): void | Promise<void> {
+    confirmations.add()
+    const bytes = data.byteLength
+    this.unconfirmed += bytes
+    const more = this.sink.write(data, (err) => {
+      this.unconfirmed -= bytes
+      if (!this.sink.keepsConfirmed) this.pool.recycle(data)
+      confirmations.confirm(err, records)
+      this.wake()
+    })
+    if (more) return
+    return this.drained()
+  }
+
+  private drainWait: Promise<void> | null = null
+
+  /** One wait for the sink's 'drain' shared by every object held up by it (one listener, not one each). */
+  private drained(): Promise<void> {
+    this.drainWait ??= new Promise<void>((resolve) => {
+      const done = () => {
+        this.sink.off('drain', done)
+        this.abort.signal.removeEventListener('abort', done)
+        this.drainWait = null
+        resolve()
+      }
+      this.sink.on('drain', done)
+      this.abort.signal.addEventListener('abort', done, { once: true })
+    })
+    return this.drainWait
+  }
+
+  private countSkips(skipped: Partial<Record<SkipReason, number>>, invalidUtf8: number, where: Record<string, string>): void {
+    for (const [reason, n] of Object.entries(skipped)) {
+      if (!n) continue
+      this.metrics.error('record', reason, n)
+      this.log.warn({ stage: 'record', ...where, reason, records: n }, 'records skipped')
+    }
+    if (invalidUtf8 > 0) {
+      this.metrics.error('record', 'invalid_utf8', invalidUtf8)
+      this.log.warn({ stage: 'record', ...where, reason: 'invalid_utf8', records: invalidUtf8 }, 'invalid UTF-8 replaced with U+FFFD')
+    }
+  }
+
+  private canStart(): boolean {
+    const max = this.options.maxObjectsInFlight
+    return this.fetching < max && this.pending < max * (1 + UNCONFIRMED_PER_SLOT) && this.unconfirmed < this.maxUnconfirmed
+  }
+
+  private acquireSlot(): Promise<void> {
+    const take = () => {
+      this.fetching++
+      this.pending++
+    }
+    if (this.slotWaiters.length === 0 && this.canStart()) {
+      take()
+      return Promise.resolve()
+    }
+    return new Promise((resolve) =>
+      this.slotWaiters.push(() => {
+        take()
+        resolve()
+      }),
+    )
+  }
+
+  /** The object's fetch and parse are done (its output may still wait for the sink). */
+  private releaseSlot(): void {
+    this.fetching--
+    this.wake()
+  }
+
+  /** The object is settled: confirmed, or failed. */
+  private settled(): void {
+    this.pending--
+    this.wake()
+    if (this.pending === 0) for (const w of this.idleWaiters.splice(0)) w()
+  }
+
+  private wake(): void {
+    while (this.slotWaiters.length > 0 && this.canStart()) this.slotWaiters.shift()!()
+  }
+}

@@ -1,0 +1,451 @@
+// The lean S3 client against a real S3 (fauxqs), with the fault proxy in front of it for what fauxqs does
+// not say (S3's error answers, redirects, a skewed clock, resets, stalled and slow bodies) and to see what
+// went over the wire. fauxqs does not check signatures: every request the proxy sees is checked here
+// against the SDK's own signer (@smithy/signature-v4) with the keys it names.
+
+import { createHash, createHmac, randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import type { IncomingHttpHeaders } from 'node:http'
+import { createServer, type AddressInfo, type Socket } from 'node:net'
+import { gzipSync } from 'node:zlib'
+import { GetObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3'
+import { SignatureV4 } from '@smithy/signature-v4'
+import { Agent } from 'undici'
+import { describe, expect, it } from 'vitest'
+import { Fetcher } from '../../src/pipeline/fetcher.ts'
+import { silentLogger } from '../../src/log.ts'
+import { s3Agent, S3Error, S3ObjectClient, type GetOptions, type S3ClientOptions, type S3Object } from '../../src/aws/s3-client.ts'
+import { cleanup, emulator, useCleanup } from '../helpers/cleanup.ts'
+import { FaultProxy, type ProxiedRequest, type Rule } from '../helpers/fault-proxy.ts'
+import { credentials, type Emulator } from '../helpers/fauxqs.ts'
+
+useCleanup()
+
+const KEY = 'AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/26/111122223333_CloudTrail_us-east-1_20261126T1200Z_abcdefghijklmnop.json.gz'
+const BODY = gzipSync(JSON.stringify({ Records: Array.from({ length: 50 }, (_, i) => ({ eventID: String(i), eventName: 'GetObject' })) }))
+const pass: Rule = () => ({ kind: 'pass' })
+
+type Data = string | ArrayBuffer | ArrayBufferView
+const view = (d: Data) => (typeof d === 'string' ? d : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : new Uint8Array(d))
+class Sha256 {
+  private readonly hash
+  constructor(secret?: Data) {
+    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', view(secret))
+  }
+  update(data: Data): void {
+    this.hash.update(view(data))
+  }
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.hash.digest())
+  }
+}
+
+/** Does the request carry the signature the SDK's signer gives it, with the secret of the key it names? */
+async function signedRight(r: ProxiedRequest, secrets: ReadonlyMap<string, string>): Promise<string | null> {
+  const auth = String(r.headers.authorization ?? '')
+  const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/\d{8}\/([^/]+)\/s3\/aws4_request, SignedHeaders=([^,]+), Signature=[0-9a-f]{64}$/.exec(auth)
+  if (!m) return `malformed authorization: ${auth}`
+  const [, keyId, region, names] = m
+  const secret = secrets.get(keyId)
+  if (secret === undefined) return `unknown key ${keyId}`
+  const headers: Record<string, string> = {}
+  for (const name of names.split(';')) headers[name] = String(r.headers[name])
+  const stamp = String(r.headers['x-amz-date'])
+  const date = new Date(`${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 11)}:${stamp.slice(11, 13)}:${stamp.slice(13, 15)}Z`)
+  const token = r.headers['x-amz-security-token']
+  const signer = new SignatureV4({ credentials: { accessKeyId: keyId, secretAccessKey: secret, sessionToken: typeof token === 'string' ? token : undefined }, region, service: 's3', sha256: Sha256, uriEscapePath: false, applyChecksum: false })
+  const host = headers.host
+  const signed = await signer.sign({ method: r.action, protocol: 'http:', hostname: host, path: r.path, query: {}, headers }, { signingDate: date })
+  return signed.headers.authorization === auth ? null : `signature differs for ${r.action} ${r.path}`
+}
+
+interface Setup {
+  emu: Emulator
+  proxy: FaultProxy
+  client: S3ObjectClient
+  /** Every S3 request the proxy saw, in order. */
+  requests: ProxiedRequest[]
+  /** Resolves to the requests whose signature is wrong (none, when all is well). */
+  badSignatures: () => Promise<string[]>
+}
+
+async function setup(rule: Rule = pass, sdk: Partial<S3ClientConfig> = {}, options: S3ClientOptions = {}, secrets = new Map([[credentials.accessKeyId, credentials.secretAccessKey]])): Promise<Setup> {
+  const emu = await emulator()
+  const proxy = await FaultProxy.start(emu.endpoint)
+  cleanup(() => proxy.stop())
+  const requests: ProxiedRequest[] = []
+  const checks: Promise<string | null>[] = []
+  proxy.rule = (r) => {
+    if (r.service === 's3' && (r.action === 'GET' || r.action === 'HEAD') && r.headers['user-agent'] === 'cloudtrail-ingest') {
+      requests.push(r)
+      checks.push(signedRight(r, secrets))
+    }
+    return rule(r)
+  }
+  const s3 = new S3Client({ endpoint: proxy.url, region: 'us-east-1', credentials, forcePathStyle: true, ...sdk })
+  cleanup(async () => s3.destroy())
+  const dispatcher = options.dispatcher ?? s3Agent(4)
+  cleanup(() => dispatcher.destroy())
+  const client = new S3ObjectClient(s3, { ...options, dispatcher })
+  return { emu, proxy, client, requests, badSignatures: async () => (await Promise.all(checks)).filter((x): x is string => x !== null) }
+}
+
+function options(extra: Partial<GetOptions> = {}): GetOptions & { bytes: () => number } {
+  let bytes = 0
+  return { wholeBytes: 1 << 20, chunkBytes: 256 << 10, onBytes: (n) => (bytes += n), bytes: () => bytes, ...extra }
+}
+
+async function read(object: S3Object): Promise<Buffer> {
+  if ('whole' in object) return Buffer.from(object.whole)
+  const parts: Uint8Array[] = []
+  for await (const chunk of object.chunks) parts.push(chunk)
+  return Buffer.concat(parts)
+}
+
+async function rejection(promise: Promise<unknown>): Promise<Error & { code?: string }> {
+  try {
+    await promise
+  } catch (err) {
+    return err as Error & { code?: string }
+  }
+  throw new Error('did not fail')
+}
+
+const s3Only = (fault: ReturnType<Rule>): Rule => (r) => (r.service === 's3' ? fault : { kind: 'pass' })
+/** The first `n` S3 requests get `fault`, the others pass. */
+const firstS3 = (n: number, fault: ReturnType<Rule> | ((i: number) => ReturnType<Rule>)): Rule => {
+  let i = 0
+  return (r) => (r.service === 's3' && i < n ? (typeof fault === 'function' ? fault(i++) : (i++, fault)) : { kind: 'pass' })
+}
+const xmlError = (status: number, code: string, message: string, headers: IncomingHttpHeaders = {}) => {
+  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>R</RequestId></Error>`
+  return { kind: 'answer' as const, status, headers: { 'content-type': 'application/xml', 'content-length': String(Buffer.byteLength(body)), ...headers }, body }
+}
+
+describe('S3ObjectClient: the request', () => {
+  it("signs every GET and HEAD as the SDK does, and names keys with odd characters as the SDK's GetObject does", async () => {
+    const { emu, proxy, client, requests, badSignatures } = await setup()
+    const keys = [KEY, "AWSLogs/odd key+plus/€uro/!'()*~_.json.gz", 'AWSLogs/percent%2Fslash/%41.json.gz', 'AWSLogs/ünï/日本語/x.json.gz', 'AWSLogs/a//double.json.gz']
+    for (const key of keys) await emu.putObject(key, BODY)
+    for (const key of keys) {
+      const o = options()
+      expect((await read(await client.get(emu.bucket, key, o))).equals(BODY), key).toBe(true)
+      expect(o.bytes()).toBe(BODY.length)
+      await client.head(emu.bucket, key)
+    }
+    expect(await badSignatures()).toEqual([])
+    // The SDK's own GetObject through the same proxy names each key by the same path.
+    const sdkPaths: string[] = []
+    proxy.rule = (r) => {
+      if (r.service === 's3') sdkPaths.push(r.path)
+      return { kind: 'pass' }
+    }
+    const sdk = new S3Client({ endpoint: proxy.url, region: 'us-east-1', credentials, forcePathStyle: true })
+    cleanup(async () => sdk.destroy())
+    for (const key of keys) await (await sdk.send(new GetObjectCommand({ Bucket: emu.bucket, Key: key }))).Body?.transformToByteArray()
+    expect(requests.filter((r) => r.action === 'GET').map((r) => r.path)).toEqual(sdkPaths.map((p) => p.replace(/\?.*$/, '')))
+  })
+
+  it('sends ExpectedBucketOwner and a session token, signed; the provider\'s new keys once the old ones near their expiry', async () => {
+    const secrets = new Map([
+      ['AKIDFIRST', 'first-secret'],
+      ['AKIDSECOND', 'second-secret'],
+    ])
+    let id = 'AKIDFIRST'
+    // Keys that expire within the SDK's refresh window (5 minutes) are asked for again before a request.
+    const provider = async () => ({ accessKeyId: id, secretAccessKey: secrets.get(id)!, sessionToken: `token-of-${id}`, expiration: new Date(Date.now() + 60_000) })
+    const { emu, client, requests, badSignatures } = await setup(pass, { credentials: provider }, {}, secrets)
+    await emu.putObject(KEY, BODY)
+    await read(await client.get(emu.bucket, KEY, options({ owner: '111122223333' })))
+    id = 'AKIDSECOND'
+    await read(await client.get(emu.bucket, KEY, options()))
+    expect(requests.map((r) => /Credential=(\w+)\//.exec(String(r.headers.authorization))?.[1])).toEqual(['AKIDFIRST', 'AKIDSECOND'])
+    expect(requests.map((r) => r.headers['x-amz-security-token'])).toEqual(['token-of-AKIDFIRST', 'token-of-AKIDSECOND'])
+    expect(requests.map((r) => r.headers['x-amz-expected-bucket-owner'])).toEqual(['111122223333', undefined])
+    expect(String(requests[0].headers.authorization)).toContain('x-amz-expected-bucket-owner')
+    expect(await badSignatures()).toEqual([])
+  })
+
+  it('virtual-hosted style without s3_force_path_style: the bucket in the host name, over the dispatcher it is given', async () => {
+    const body = 'virtual-hosted body'
+    const { proxy, requests, badSignatures } = await setup(s3Only({ kind: 'answer', status: 200, headers: { 'content-length': String(body.length) }, body }))
+    const port = new URL(proxy.url).port
+    // The SDK's rules put the bucket in the host of a named endpoint; the dispatcher resolves every name here.
+    const s3 = new S3Client({ endpoint: `http://s3.example.test:${port}`, region: 'eu-west-1', credentials, forcePathStyle: false })
+    cleanup(async () => s3.destroy())
+    const looked: string[] = []
+    const dispatcher = new Agent({
+      connect: {
+        lookup: (hostname: string, _options: unknown, callback: (err: Error | null, address: { address: string; family: number }[]) => void) => {
+          looked.push(hostname)
+          callback(null, [{ address: '127.0.0.1', family: 4 }])
+        },
+      },
+    })
+    cleanup(() => dispatcher.destroy())
+    const virtual = new S3ObjectClient(s3, { dispatcher })
+    expect((await read(await virtual.get('cloudtrail-logs', KEY, options()))).toString()).toBe(body)
+    expect(looked).toEqual(['cloudtrail-logs.s3.example.test'])
+    expect(requests).toHaveLength(1)
+    expect(requests[0].headers.host).toBe(`cloudtrail-logs.s3.example.test:${port}`)
+    expect(requests[0].path).toBe(`/${KEY}`)
+    expect(String(requests[0].headers.authorization)).toContain('/eu-west-1/s3/aws4_request')
+    expect(await badSignatures()).toEqual([])
+  })
+
+  it('path-style under an endpoint with a path of its own', async () => {
+    const body = 'behind a path'
+    const { proxy, requests, badSignatures } = await setup(s3Only({ kind: 'answer', status: 200, headers: { 'content-length': String(body.length) }, body }))
+    const s3 = new S3Client({ endpoint: `${proxy.url}/store/`, region: 'us-east-1', credentials, forcePathStyle: true })
+    cleanup(async () => s3.destroy())
+    const client = new S3ObjectClient(s3)
+    cleanup(() => client.close())
+    expect((await read(await client.get('cloudtrail-logs', KEY, options()))).toString()).toBe(body)
+    expect(requests[0].path).toBe(`/store/cloudtrail-logs/${KEY}`)
+    expect(await badSignatures()).toEqual([])
+  })
+})
+
+describe('S3ObjectClient: retries per request (as the SDK made them)', () => {
+  it('retries 5xx and throttling, three attempts in all, backed off', async () => {
+    const { emu, client, requests } = await setup(firstS3(2, (i) => (i === 0 ? xmlError(500, 'InternalError', 'oops') : xmlError(503, 'SlowDown', 'Please reduce your request rate.'))))
+    await emu.putObject(KEY, BODY)
+    const started = Date.now()
+    expect((await read(await client.get(emu.bucket, KEY, options()))).equals(BODY)).toBe(true)
+    expect(requests).toHaveLength(3)
+    // Equal jitter: 50–100 ms, then 100–200 ms.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150)
+
+    const always = await setup(s3Only(xmlError(503, 'SlowDown', 'Please reduce your request rate.')))
+    await always.emu.putObject(KEY, BODY)
+    const err = await rejection(always.client.get(always.emu.bucket, KEY, options()))
+    expect(err).toBeInstanceOf(S3Error)
+    expect(err).toMatchObject({ status: 503, code: 'SlowDown' })
+    expect(always.requests).toHaveLength(3)
+  })
+
+  it('retries a connection reset before the answer', async () => {
+    const { emu, client, requests } = await setup(firstS3(1, { kind: 'reset' }))
+    await emu.putObject(KEY, BODY)
+    expect((await read(await client.get(emu.bucket, KEY, options()))).equals(BODY)).toBe(true)
+    expect(requests).toHaveLength(2)
+  })
+
+  it.each<[string, Rule, number, string | undefined]>([
+    ['NoSuchKey', pass, 404, 'NoSuchKey'],
+    ['AccessDenied', s3Only(xmlError(403, 'AccessDenied', 'Access Denied')), 403, 'AccessDenied'],
+    ['a 404 without an S3 code', s3Only({ kind: 'answer', status: 404, headers: { 'content-type': 'text/html' }, body: '<html>Not Found</html>' }), 404, undefined],
+    ['SignatureDoesNotMatch with our clock right', s3Only(xmlError(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match')), 403, 'SignatureDoesNotMatch'],
+  ])('does not retry %s', async (_name, rule, status, code) => {
+    const { emu, client, requests } = await setup(rule)
+    const err = await rejection(client.get(emu.bucket, 'AWSLogs/missing.json.gz', options()))
+    expect(err).toBeInstanceOf(S3Error)
+    expect(err).toMatchObject({ status, code })
+    expect(requests).toHaveLength(1)
+  })
+
+  it('does not retry a body cut short (the fetcher retries the object), and counts what was read', async () => {
+    // Cut far enough in that the answer has surely been read (a reset can take unread bytes with it).
+    const { emu, client, requests } = await setup(s3Only({ kind: 'cut', after: 300_000 }))
+    await emu.putObject(KEY, randomBytes(600_000))
+    const o = options()
+    await rejection(client.get(emu.bucket, KEY, o))
+    expect(requests).toHaveLength(1)
+    expect(o.bytes()).toBeGreaterThan(0)
+    expect(o.bytes()).toBeLessThanOrEqual(300_000)
+  })
+
+  it("signs with S3's time once S3 says our clock is off (RequestTimeTooSkewed), and tries again", async () => {
+    const hourAhead = new Date(Date.now() + 3600_000)
+    const { emu, client, requests, badSignatures } = await setup(firstS3(1, xmlError(403, 'RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.', { date: hourAhead.toUTCString() })))
+    await emu.putObject(KEY, BODY)
+    expect((await read(await client.get(emu.bucket, KEY, options()))).equals(BODY)).toBe(true)
+    expect(requests).toHaveLength(2)
+    const stamp = String(requests[1].headers['x-amz-date'])
+    const signedAt = Date.parse(`${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 11)}:${stamp.slice(11, 13)}:${stamp.slice(13, 15)}Z`)
+    expect(Math.abs(signedAt - hourAhead.getTime())).toBeLessThan(60_000)
+    expect(await badSignatures()).toEqual([])
+  })
+})
+
+describe("S3ObjectClient: S3's error document", () => {
+  it('reads code, message and status; a redirect names the region the bucket is in (transient until issue 12 follows it)', async () => {
+    const redirect = xmlError(301, 'PermanentRedirect', 'The bucket you are attempting to access must be addressed using the specified endpoint &amp; &lt;more&gt;.', { 'x-amz-bucket-region': 'eu-west-1' })
+    const { emu, proxy, client, requests } = await setup(s3Only(redirect))
+    await emu.putObject(KEY, BODY)
+    const err = (await rejection(client.get(emu.bucket, KEY, options()))) as S3Error
+    expect(err).toBeInstanceOf(S3Error)
+    expect(err).toMatchObject({ status: 301, code: 'PermanentRedirect', bucketRegion: 'eu-west-1' })
+    expect(err.message).toContain('endpoint & <more>.')
+    expect(err.message).toContain('eu-west-1')
+    expect(requests).toHaveLength(1)
+    const fetcher = new Fetcher(new S3Client({ endpoint: proxy.url, region: 'us-east-1', credentials, forcePathStyle: true }), silentLogger(), { endpoint: proxy.url })
+    const failure = (await rejection(fetcher.open({ bucket: emu.bucket, key: KEY }))) as Error & { code: string; permanent: boolean }
+    expect(failure.code).toBe('ERR_S3_TRANSIENT')
+    expect(failure.permanent).toBe(false)
+    expect(failure.message).toContain('PermanentRedirect (HTTP 301)')
+    expect(failure.message).toContain('eu-west-1')
+  })
+
+  it("takes no code from a page that is not S3's error document, whatever it contains", async () => {
+    const page = '<html><body><p>Proxy says: <Code>NoSuchKey</Code></p></body></html>'
+    const { emu, proxy, client } = await setup(s3Only({ kind: 'answer', status: 404, headers: { 'content-type': 'text/html' }, body: page }))
+    const err = (await rejection(client.get(emu.bucket, KEY, options()))) as S3Error
+    expect(err).toMatchObject({ status: 404, code: undefined })
+    const fetcher = new Fetcher(new S3Client({ endpoint: proxy.url, region: 'us-east-1', credentials, forcePathStyle: true }), silentLogger(), { endpoint: proxy.url })
+    expect(await rejection(fetcher.open({ bucket: emu.bucket, key: KEY }))).toMatchObject({ code: 'ERR_S3_TRANSIENT', permanent: false })
+  })
+})
+
+describe('S3ObjectClient: timeouts', () => {
+  it('fails a body that stalls, and not one that is slow but moving', async () => {
+    const big = randomBytes(40_000)
+    const stalled = await setup(s3Only({ kind: 'stall', after: 1000 }), {}, { answerTimeoutMs: 400 })
+    await stalled.emu.putObject(KEY, big)
+    const started = Date.now()
+    const o = options()
+    const err = await rejection(stalled.client.get(stalled.emu.bucket, KEY, o))
+    expect(err.code).toBe('UND_ERR_BODY_TIMEOUT')
+    expect(Date.now() - started).toBeLessThan(5000)
+    expect(o.bytes()).toBe(1000)
+    expect(stalled.requests).toHaveLength(1)
+
+    // 2,000 bytes every 150 ms: 3 s in all, each piece well within the 400 ms.
+    const slow = await setup(s3Only({ kind: 'trickle', bytes: 2000, ms: 150 }), {}, { answerTimeoutMs: 400 })
+    await slow.emu.putObject(KEY, big)
+    expect((await read(await slow.client.get(slow.emu.bucket, KEY, options()))).equals(big)).toBe(true)
+  }, 20_000)
+
+  it('gives up on a connection that does not come up (a TLS handshake never answered), after three attempts', async () => {
+    // A server that accepts the TCP connection and says nothing: the TLS handshake of https waits.
+    const silent = createServer(() => {})
+    silent.listen(0, '127.0.0.1')
+    await once(silent, 'listening')
+    cleanup(async () => {
+      silent.close()
+    })
+    const accepted: Socket[] = []
+    silent.on('connection', (socket) => accepted.push(socket))
+    cleanup(async () => accepted.forEach((s) => s.destroy()))
+    const s3 = new S3Client({ endpoint: `https://127.0.0.1:${(silent.address() as AddressInfo).port}`, region: 'us-east-1', credentials, forcePathStyle: true })
+    cleanup(async () => s3.destroy())
+    const dispatcher = s3Agent(2, { connectTimeoutMs: 300 })
+    cleanup(() => dispatcher.destroy())
+    const client = new S3ObjectClient(s3, { dispatcher })
+    const started = Date.now()
+    const err = await rejection(client.get('cloudtrail-logs', KEY, options()))
+    expect(err.code).toBe('UND_ERR_CONNECT_TIMEOUT')
+    expect(accepted).toHaveLength(3)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900)
+    expect(Date.now() - started).toBeLessThan(9000)
+  })
+
+  it('gives up on an answer that does not come, after three attempts', async () => {
+    const { emu, client, requests } = await setup(s3Only({ kind: 'delay', ms: 3000 }), {}, { answerTimeoutMs: 300 })
+    await emu.putObject(KEY, BODY)
+    const err = await rejection(client.get(emu.bucket, KEY, options()))
+    expect(err.code).toBe('UND_ERR_HEADERS_TIMEOUT')
+    expect(requests).toHaveLength(3)
+  })
+})
+
+describe('S3ObjectClient: the keep-alive pool', () => {
+  it('reuses its connections for GET after GET, and holds no more open than it is sized for', async () => {
+    const { emu, proxy, client } = await setup(pass, {}, { dispatcher: s3Agent(3) })
+    await emu.putObject(KEY, BODY)
+    for (let i = 0; i < 20; i++) await read(await client.get(emu.bucket, KEY, options()))
+    // undici checks an idle socket in the next turn before reusing it: the GET right after may take a second one.
+    expect(proxy.connections).toBeLessThanOrEqual(2)
+    await Promise.all(Array.from({ length: 12 }, async () => read(await client.get(emu.bucket, KEY, options()))))
+    expect(proxy.maxOpenConnections).toBe(3)
+    const one = await setup(pass, {}, { dispatcher: s3Agent(1) })
+    await one.emu.putObject(KEY, BODY)
+    await Promise.all(Array.from({ length: 6 }, async () => read(await one.client.get(one.emu.bucket, KEY, options()))))
+    expect(one.proxy.connections).toBe(1)
+  })
+})
+
+describe('S3ObjectClient: a body streamed in pieces', () => {
+  const large = randomBytes((3 << 20) + 1000)
+
+  it('hands over pieces of chunkBytes (the last shorter), reading on only as they are taken', async () => {
+    const { emu, client } = await setup()
+    await emu.putObject(KEY, large)
+    const o = options()
+    const object = await client.get(emu.bucket, KEY, o)
+    expect('chunks' in object && object.size).toBe(large.length)
+    if (!('chunks' in object)) return
+    const iterator = object.chunks[Symbol.asyncIterator]()
+    const first = await iterator.next()
+    await new Promise((r) => setTimeout(r, 300))
+    // While the reader waits: the piece it has, one more waiting for it, and what the socket read that
+    // completed it (64 KiB at most) are all that was read; the whole 3 MiB otherwise.
+    expect(o.bytes()).toBeLessThanOrEqual(2 * (256 << 10) + (64 << 10))
+    const parts = [first.value as Uint8Array]
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) parts.push(next.value)
+    expect(parts.slice(0, -1).every((p) => p.length === 256 << 10)).toBe(true)
+    expect(parts.at(-1)!.length).toBe(large.length % (256 << 10))
+    expect(parts.every((p) => p.byteOffset === 0 && p.byteLength === p.buffer.byteLength)).toBe(true)
+    expect(Buffer.concat(parts).equals(large)).toBe(true)
+    expect(o.bytes()).toBe(large.length)
+  })
+
+  it('stops reading when the reader stops: the request is aborted, its connection not reused', async () => {
+    const { emu, proxy, client } = await setup()
+    await emu.putObject(KEY, large)
+    await emu.putObject('AWSLogs/small.json.gz', BODY)
+    const o = options()
+    const object = await client.get(emu.bucket, KEY, o)
+    if (!('chunks' in object)) throw new Error('expected a stream')
+    for await (const chunk of object.chunks) {
+      expect(chunk.length).toBe(256 << 10)
+      break
+    }
+    expect(o.bytes()).toBeLessThan(large.length)
+    const connections = proxy.connections
+    expect((await read(await client.get(emu.bucket, 'AWSLogs/small.json.gz', options()))).equals(BODY)).toBe(true)
+    expect(proxy.connections).toBe(connections + 1)
+  })
+
+  it('fails the reader when the body is cut, with what was read counted', async () => {
+    const { emu, client } = await setup(s3Only({ kind: 'cut', after: 600_000 }))
+    await emu.putObject(KEY, large)
+    const o = options()
+    await expect(read(await client.get(emu.bucket, KEY, o))).rejects.toThrow()
+    expect(o.bytes()).toBe(600_000)
+  })
+})
+
+describe('S3ObjectClient: abort (shutdown)', () => {
+  it('stops a GET waiting for its answer at once, and does not try it again', async () => {
+    const { emu, client, requests } = await setup(s3Only({ kind: 'delay', ms: 3000 }))
+    await emu.putObject(KEY, BODY)
+    const abort = new AbortController()
+    setTimeout(() => abort.abort(), 100)
+    const started = Date.now()
+    const err = await rejection(client.get(emu.bucket, KEY, options({ signal: abort.signal })))
+    expect(err.name).toBe('AbortError')
+    expect(Date.now() - started).toBeLessThan(1000)
+    expect(requests).toHaveLength(1)
+  })
+
+  it('stops a GET still waiting for a connection, and a body being read', async () => {
+    const { emu, client } = await setup(s3Only({ kind: 'delay', ms: 1500 }), {}, { dispatcher: s3Agent(1) })
+    await emu.putObject(KEY, BODY)
+    const busy = client.get(emu.bucket, KEY, options())
+    const abort = new AbortController()
+    setTimeout(() => abort.abort(), 100)
+    const started = Date.now()
+    expect((await rejection(client.get(emu.bucket, KEY, options({ signal: abort.signal })))).name).toBe('AbortError')
+    expect(Date.now() - started).toBeLessThan(1000)
+    await read(await busy)
+
+    const streaming = await setup(s3Only({ kind: 'trickle', bytes: 64 << 10, ms: 100 }))
+    const large = randomBytes(2 << 20)
+    await streaming.emu.putObject(KEY, large)
+    const stop = new AbortController()
+    const object = await streaming.client.get(streaming.emu.bucket, KEY, options({ signal: stop.signal }))
+    setTimeout(() => stop.abort(), 300)
+    await expect(read(object)).rejects.toThrow(/abort/i)
+  })
+})
