@@ -24,13 +24,11 @@ import { CollectorError, describeError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import { dial, type TlsTrust } from './connect.ts'
 import { Ledger, type Pending } from './ledger.ts'
+import type { OutputTarget } from './output.ts'
 import type { Confirm, Sink } from './sink.ts'
 
-export interface SyslogTarget {
-  kind: 'tcp' | 'tls'
-  host: string
-  port: number
-}
+/** What parseOutput makes of tcp://host:port and tls://host:port. */
+export type SyslogTarget = Extract<OutputTarget, { kind: 'tcp' | 'tls' }>
 
 export interface SyslogSinkOptions extends TlsTrust {
   logger: Logger
