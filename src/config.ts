@@ -12,7 +12,7 @@ import { domainToASCII } from 'node:url'
 import { ConfigError } from './errors.ts'
 import { logLevels, maskUrl, type LogLevel } from './log.ts'
 import { compileKeyPattern, DEFAULT_KEY_PATTERN, type KeyPattern } from './pipeline/object-keys.ts'
-import { checkHttpHeaders, readCaBundle, sinkFraming } from './sinks/index.ts'
+import { checkHttpHeaders, readCaBundle, sinkFraming } from './sinks/output.ts'
 import type { Format, Framing } from '../workers/protocol.ts'
 
 export type Command = 'run' | 'parse' | 'demo'

@@ -20,14 +20,13 @@
 // Devices and FIFOs (/dev/null, a pipe to another program) cannot be fsynced (EINVAL): they are written
 // without fsync, said once in the log, and a chunk is confirmed once written, as on stdout.
 
-import { EventEmitter } from 'node:events'
 import type { Stats } from 'node:fs'
 import { open, stat, type FileHandle } from 'node:fs/promises'
 import { backoffDelay, sleep } from '../backoff.ts'
 import { CollectorError, describeError } from '../errors.ts'
 import type { Logger } from '../log.ts'
-import { Ledger } from './ledger.ts'
-import type { Confirm, Sink } from './sink.ts'
+import { SinkBase } from './base.ts'
+import type { Confirm } from './sink.ts'
 
 export interface FileSinkOptions {
   logger: Logger
@@ -47,15 +46,14 @@ interface OpenedFile {
   end: number
 }
 
-export class FileSink extends EventEmitter implements Sink {
+/** The ledger holds the unconfirmed chunks in write order: buffered, or written but not yet fsynced. */
+export class FileSink extends SinkBase {
   readonly kind = 'file'
   readonly framing = 'lines' as const
   readonly path: string
   readonly #logger: Logger
   readonly #retryMaxDelayMs: number
   readonly #intervalMs: number
-  /** Unconfirmed chunks in write order: buffered, or written but not yet fsynced. */
-  readonly #ledger: Ledger
   /** How far into the ledger's entries the bytes have reached the kernel: whole entries, then bytes of the next. */
   #writtenEntries = 0
   #writtenOffset = 0
@@ -71,17 +69,13 @@ export class FileSink extends EventEmitter implements Sink {
   /** The running write+fsync cycle, if any; only one runs at a time. */
   #cycle: Promise<void> | null = null
   #healthy = true
-  #closed = false
-  #destroyed = false
-  #closing: Promise<void> | null = null
   #released: Promise<void> | null = null
   readonly #abort = new AbortController()
 
   constructor(path: string, options: FileSinkOptions) {
-    super()
+    super(options.highWaterMark)
     this.path = path
     this.#logger = options.logger
-    this.#ledger = new Ledger(options.highWaterMark ?? 8 * 1024 * 1024, () => this.emit('drain'))
     this.#retryMaxDelayMs = options.retryMaxDelayMs ?? 30_000
     this.#intervalMs = options.fsyncIntervalMs ?? 100
   }
@@ -90,38 +84,28 @@ export class FileSink extends EventEmitter implements Sink {
     return this.#healthy
   }
 
-  /** Failures confirm synchronously, before write returns. */
-  write(chunk: Uint8Array, confirm: Confirm): boolean {
-    if (this.#closed) {
-      confirm(new CollectorError('ERR_SINK_CLOSED', 'file sink is closed'))
-      return false
-    }
-    const more = this.#ledger.add({ chunk, confirm })
+  protected override accept(chunk: Uint8Array, confirm: Confirm): boolean {
+    const more = this.ledger.add({ chunk, confirm })
     // Once half the high-water mark waits, write and fsync now rather than at the next tick, so that a
     // fast producer is not held to the high-water mark per interval (at most 8 MiB per 100 ms by default).
-    if (this.#ledger.bytes >= this.#ledger.highWaterMark / 2) this.#runNow()
+    if (this.ledger.bytes >= this.ledger.highWaterMark / 2) this.#runNow()
     else this.#schedule()
     return more
   }
 
-  flush(): Promise<void> {
-    const done = this.#ledger.flush()
-    if (this.#ledger.flushing) this.#runNow()
-    return done
+  protected override push(): void {
+    this.#runNow()
   }
 
-  close(): Promise<void> {
-    this.#closed = true
-    this.#closing ??= this.flush().then(() => this.#release())
-    return this.#closing
+  protected override release(): Promise<void> {
+    return this.#release()
   }
 
-  destroy(): void {
-    if (this.#destroyed) return
-    this.#destroyed = this.#closed = true
+  /** The pending writes fail next, all of them: no written position is left to keep. */
+  protected override stop(): void {
     this.#abort.abort()
-    const err = new CollectorError('ERR_SINK_CLOSED', 'file sink destroyed')
-    this.#settle(this.#ledger.entries.length, err)
+    this.#writtenEntries = 0
+    this.#writtenOffset = 0
     void this.#release()
   }
 
@@ -130,7 +114,7 @@ export class FileSink extends EventEmitter implements Sink {
    * alive: unconfirmed data must reach the disk even when nothing else is running.
    */
   #schedule(): void {
-    if (this.#cycle !== null || this.#timer !== null || this.#ledger.entries.length === 0 || this.#destroyed) return
+    if (this.#cycle !== null || this.#timer !== null || this.ledger.entries.length === 0 || this.destroyed) return
     this.#timer = setTimeout(() => {
       this.#timer = null
       this.#run()
@@ -146,10 +130,10 @@ export class FileSink extends EventEmitter implements Sink {
   #run(): void {
     this.#cycle = this.#syncWithRetry().finally(() => {
       this.#cycle = null
-      if (this.#destroyed) return
+      if (this.destroyed) return
       // Writes made while the cycle ran wait for the next interval, unless someone is flushing or half
       // the high-water mark is waiting already.
-      if (this.#ledger.flushing || this.#ledger.bytes >= this.#ledger.highWaterMark / 2) this.#runNow()
+      if (this.ledger.flushing || this.ledger.bytes >= this.ledger.highWaterMark / 2) this.#runNow()
       else this.#schedule()
     })
   }
@@ -157,16 +141,16 @@ export class FileSink extends EventEmitter implements Sink {
   /** Writes and fsyncs everything queued now, retrying until it sticks or the sink is destroyed. */
   async #syncWithRetry(): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      const count = this.#ledger.entries.length
-      if (count === 0 || this.#destroyed) return
+      const count = this.ledger.entries.length
+      if (count === 0 || this.destroyed) return
       try {
         await this.#writeAndSync(count)
-        if (this.#destroyed) return
+        if (this.destroyed) return
         this.#healthy = true
         this.#settle(count, null)
         return
       } catch (err) {
-        if (this.#destroyed) return
+        if (this.destroyed) return
         this.#healthy = false
         const delayMs = backoffDelay(attempt, { maxMs: this.#retryMaxDelayMs })
         const { code, message } = describeError(err)
@@ -186,14 +170,14 @@ export class FileSink extends EventEmitter implements Sink {
     if (this.#handle === null) await this.#open()
     const handle = this.#handle!
     const file = this.#file!
-    if (this.#destroyed) return
-    const entries = this.#ledger.entries
+    if (this.destroyed) return
+    const entries = this.ledger.entries
     while (this.#writtenEntries < count) {
       const buffers = [entries[this.#writtenEntries].chunk.subarray(this.#writtenOffset)]
       for (let i = this.#writtenEntries + 1; i < count; i++) buffers.push(entries[i].chunk)
       const { bytesWritten } = await handle.writev(buffers)
       file.end += bytesWritten
-      if (this.#destroyed) return
+      if (this.destroyed) return
       // A short write (e.g. the disk filled up mid-way) goes on where it stopped, in this same file.
       this.#advance(bytesWritten, count)
     }
@@ -300,7 +284,7 @@ export class FileSink extends EventEmitter implements Sink {
   #advance(bytesWritten: number, count: number): void {
     let left = bytesWritten
     while (this.#writtenEntries < count) {
-      const rest = this.#ledger.entries[this.#writtenEntries].chunk.byteLength - this.#writtenOffset
+      const rest = this.ledger.entries[this.#writtenEntries].chunk.byteLength - this.#writtenOffset
       if (left < rest) {
         if (left === 0 && bytesWritten === 0) throw new CollectorError('ERR_SINK', 'writev wrote nothing')
         this.#writtenOffset += left
@@ -316,7 +300,7 @@ export class FileSink extends EventEmitter implements Sink {
   #settle(count: number, err: Error | null): void {
     this.#writtenEntries = Math.max(0, this.#writtenEntries - count)
     if (this.#writtenEntries === 0) this.#writtenOffset = 0
-    this.#ledger.settle(count, err)
+    this.ledger.settle(count, err)
   }
 
   #release(): Promise<void> {

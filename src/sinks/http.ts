@@ -13,14 +13,14 @@
 // https; no request), tried again with backoff while it fails. So a wrong address or a SIEM that is down
 // shows in /readyz at start, and a SIEM that went away while idle shows before the next records.
 
-import { EventEmitter } from 'node:events'
 import type { Pool } from 'undici'
 import { backoffDelay, sleep } from '../backoff.ts'
 import { CollectorError, describeError } from '../errors.ts'
 import type { Logger } from '../log.ts'
+import { SinkBase } from './base.ts'
 import { connectTimeoutMs, reach, tlsClientOptions, type TlsTrust } from './connect.ts'
-import { Ledger, type Pending } from './ledger.ts'
-import type { Confirm, Sink } from './sink.ts'
+import type { Pending } from './ledger.ts'
+import type { Confirm } from './sink.ts'
 
 export interface HttpSinkOptions extends TlsTrust {
   logger: Logger
@@ -51,7 +51,8 @@ interface Batch {
 const maxInFlight = 2
 const timeoutMs = 30_000
 
-export class HttpSink extends EventEmitter implements Sink {
+/** The ledger holds the unconfirmed chunks in write order: those of the batches in #window, then those in no batch yet. */
+export class HttpSink extends SinkBase<Entry> {
   readonly kind: 'http' | 'https'
   readonly framing = 'lines' as const
   /**
@@ -65,8 +66,6 @@ export class HttpSink extends EventEmitter implements Sink {
   readonly #retryMaxDelayMs: number
   readonly #batchBytes: number
   readonly #lingerMs: number
-  /** Unconfirmed chunks in write order: those of the batches in #window, then those in no batch yet. */
-  readonly #ledger: Ledger<Entry>
   /**
    * How many of the newest entries are in no batch yet, and their bytes. Counted from the end, so that
    * settling the oldest entries never moves them.
@@ -84,20 +83,16 @@ export class HttpSink extends EventEmitter implements Sink {
   readonly #probing = new AbortController()
   /** A 413 has been logged at warn (once; later ones at debug). */
   #warnedTooLarge = false
-  #closed = false
-  #destroyed = false
-  #closing: Promise<void> | null = null
   readonly #abort = new AbortController()
 
   constructor(url: URL, options: HttpSinkOptions) {
-    super()
+    super(options.highWaterMark)
     this.kind = url.protocol === 'https:' ? 'https' : 'http'
     this.#path = `${url.pathname}${url.search}`
     // Lower-cased so that a Content-Type in httpHeaders replaces the default instead of doubling it.
     const extra = Object.entries(options.httpHeaders ?? {}).map(([name, value]) => [name.toLowerCase(), value])
     this.#headers = { 'content-type': options.httpContentType ?? 'application/x-ndjson', ...Object.fromEntries(extra) }
     this.#logger = options.logger
-    this.#ledger = new Ledger(options.highWaterMark ?? 8 * 1024 * 1024, () => this.emit('drain'))
     this.#retryMaxDelayMs = options.retryMaxDelayMs ?? 30_000
     this.#batchBytes = options.httpBatchBytes ?? 1024 * 1024
     this.#lingerMs = options.httpLingerMs ?? 100
@@ -121,44 +116,35 @@ export class HttpSink extends EventEmitter implements Sink {
     return this.#healthy
   }
 
-  /** Failures confirm synchronously, before write returns. */
-  write(chunk: Uint8Array, confirm: Confirm): boolean {
-    if (this.#closed) {
-      confirm(new CollectorError('ERR_SINK_CLOSED', `${this.kind} sink is closed`))
-      return false
-    }
-    const more = this.#ledger.add({ chunk, confirm, queuedAt: performance.now() })
+  protected override accept(chunk: Uint8Array, confirm: Confirm): boolean {
+    const more = this.ledger.add({ chunk, confirm, queuedAt: performance.now() })
     this.#unbatched++
     this.#unbatchedBytes += chunk.byteLength
     this.#pump()
     return more
   }
 
-  flush(): Promise<void> {
-    const done = this.#ledger.flush()
-    if (this.#ledger.flushing) this.#pump()
-    return done
-  }
-
-  close(): Promise<void> {
-    this.#closed = true
+  /** The probes stop at once: from now on only the POSTs of the flush tell. */
+  override close(): Promise<void> {
     this.#probing.abort()
-    this.#closing ??= this.flush().then(async () => {
-      if (!this.#destroyed) await (await this.#pool).close() // destroy() has already torn the pool down
-    })
-    return this.#closing
+    return super.close()
   }
 
-  destroy(): void {
-    if (this.#destroyed) return
-    this.#destroyed = this.#closed = true
+  protected override push(): void {
+    this.#pump()
+  }
+
+  protected override async release(): Promise<void> {
+    if (!this.destroyed) await (await this.#pool).close() // destroy() has already torn the pool down
+  }
+
+  protected override stop(): void {
     this.#abort.abort()
     this.#probing.abort()
     if (this.#linger !== null) clearTimeout(this.#linger)
     this.#window = []
     this.#unbatched = 0
     this.#unbatchedBytes = 0
-    this.#ledger.failAll(new CollectorError('ERR_SINK_CLOSED', `${this.kind} sink destroyed`))
     void this.#pool.then((pool) => pool.destroy()).catch(() => {})
   }
 
@@ -197,13 +183,13 @@ export class HttpSink extends EventEmitter implements Sink {
 
   /** Sends every batch that is ready while there is room in the window. */
   #pump(): void {
-    const entries = this.#ledger.entries
-    while (this.#window.length < maxInFlight && this.#unbatched > 0 && !this.#destroyed) {
+    const entries = this.ledger.entries
+    while (this.#window.length < maxInFlight && this.#unbatched > 0 && !this.destroyed) {
       const first = entries.length - this.#unbatched
       // Checked before scanning, so that many small writes into a lingering batch stay O(1) each.
       const full = this.#unbatchedBytes >= this.#batchBytes
       const waited = performance.now() - entries[first].queuedAt
-      if (!full && waited < this.#lingerMs && !this.#ledger.flushing) {
+      if (!full && waited < this.#lingerMs && !this.ledger.flushing) {
         this.#armLinger(this.#lingerMs - waited)
         return
       }
@@ -256,7 +242,7 @@ export class HttpSink extends EventEmitter implements Sink {
         })
         // The response body is not needed; dump() frees the connection (and may fail harmlessly).
         await res.body.dump().catch(() => {})
-        if (this.#destroyed) return 'destroyed'
+        if (this.destroyed) return 'destroyed'
         this.#answeredAt = performance.now()
         const status = res.statusCode
         if (status >= 200 && status < 300) {
@@ -272,7 +258,7 @@ export class HttpSink extends EventEmitter implements Sink {
         if (transient) this.#logger.warn(fields, 'POST failed; retrying')
         else this.#logger.error(fields, 'POST rejected; retrying until the destination accepts it')
       } catch (err) {
-        if (this.#destroyed) return 'destroyed'
+        if (this.destroyed) return 'destroyed'
         this.#healthy = false
         delayMs = backoffDelay(attempt, { maxMs: this.#retryMaxDelayMs })
         this.#logger.warn({ sink: this.kind, code: describeError(err).code, attempt, delayMs }, 'POST failed; retrying')
@@ -302,7 +288,7 @@ export class HttpSink extends EventEmitter implements Sink {
   #confirmDone(): void {
     while (this.#window.length > 0 && this.#window[0].done) {
       const batch = this.#window.shift()!
-      this.#ledger.settle(batch.count, batch.error)
+      this.ledger.settle(batch.count, batch.error)
     }
     this.#pump()
   }

@@ -2,35 +2,30 @@
 // A broken stdout (EPIPE when the reader went away) is not recoverable: that chunk and every later one
 // fail with ERR_SINK, logged once, without crashing the process on the stream's 'error' event.
 
-import { EventEmitter } from 'node:events'
 import type { Writable } from 'node:stream'
 import { CollectorError, describeError } from '../errors.ts'
 import type { Logger } from '../log.ts'
-import { Ledger } from './ledger.ts'
-import type { Confirm, Sink } from './sink.ts'
+import { SinkBase } from './base.ts'
+import type { Confirm } from './sink.ts'
 
 export interface StdoutSinkOptions {
   logger: Logger
   highWaterMark?: number
 }
 
-export class StdoutSink extends EventEmitter implements Sink {
+/** The ledger holds what was handed to the stream, callback not seen yet, in write order (a Writable calls back in order). */
+export class StdoutSink extends SinkBase {
   readonly kind = 'stdout'
   readonly framing = 'lines' as const
   readonly #stream: Writable
   readonly #logger: Logger
-  /** Handed to the stream, callback not seen yet; in write order (a Writable calls back in order). */
-  readonly #ledger: Ledger
   #broken: CollectorError | null = null
-  #closed = false
-  #closing: Promise<void> | null = null
 
   /** `stream` is process.stdout in production; tests inject their own. The stream is never ended. */
   constructor(stream: Writable, options: StdoutSinkOptions) {
-    super()
+    super(options.highWaterMark)
     this.#stream = stream
     this.#logger = options.logger
-    this.#ledger = new Ledger(options.highWaterMark ?? 8 * 1024 * 1024, () => this.emit('drain'))
     // Without a listener an EPIPE would be an uncaught exception. Kept after close() for the same reason.
     stream.on('error', (err) => this.#break(err))
   }
@@ -39,39 +34,19 @@ export class StdoutSink extends EventEmitter implements Sink {
     return this.#broken === null
   }
 
-  /** Failures confirm synchronously, before write returns. */
-  write(chunk: Uint8Array, confirm: Confirm): boolean {
-    if (this.#closed) {
-      confirm(new CollectorError('ERR_SINK_CLOSED', 'stdout sink is closed'))
-      return false
-    }
+  protected override accept(chunk: Uint8Array, confirm: Confirm): boolean {
     if (this.#broken !== null) {
       confirm(this.#broken)
       return true // nothing is buffered, so no backpressure: the caller sees the failures instead
     }
     const entry = { chunk, confirm }
-    const more = this.#ledger.add(entry)
+    const more = this.ledger.add(entry)
     this.#stream.write(chunk, (err) => {
       if (err) this.#break(err)
-      else if (this.#ledger.entries[0] === entry) this.#ledger.settle(1, null)
+      else if (this.ledger.entries[0] === entry) this.ledger.settle(1, null)
       // else: already failed by #break or destroy()
     })
     return more
-  }
-
-  flush(): Promise<void> {
-    return this.#ledger.flush()
-  }
-
-  close(): Promise<void> {
-    this.#closed = true
-    this.#closing ??= this.flush()
-    return this.#closing
-  }
-
-  destroy(): void {
-    this.#closed = true
-    this.#ledger.failAll(new CollectorError('ERR_SINK_CLOSED', 'stdout sink destroyed'))
   }
 
   #break(err: Error): void {
@@ -80,6 +55,6 @@ export class StdoutSink extends EventEmitter implements Sink {
       this.#logger.error({ sink: this.kind, code: describeError(err).code }, 'stdout failed; every later write fails')
       this.emit('fatal', this.#broken)
     }
-    this.#ledger.failAll(this.#broken)
+    this.ledger.failAll(this.#broken)
   }
 }

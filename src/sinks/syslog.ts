@@ -17,20 +17,18 @@
 // away while nothing was sent shows before the next records. Until it connects the sink is not healthy;
 // it keeps trying with backoff.
 
-import { EventEmitter } from 'node:events'
 import net from 'node:net'
 import { backoffDelay, sleep } from '../backoff.ts'
-import { CollectorError, describeError } from '../errors.ts'
+import { describeError } from '../errors.ts'
 import type { Logger } from '../log.ts'
+import { SinkBase } from './base.ts'
 import { dial, type TlsTrust } from './connect.ts'
-import { Ledger, type Pending } from './ledger.ts'
-import type { Confirm, Sink } from './sink.ts'
+import type { Pending } from './ledger.ts'
+import type { OutputTarget } from './output.ts'
+import type { Confirm } from './sink.ts'
 
-export interface SyslogTarget {
-  kind: 'tcp' | 'tls'
-  host: string
-  port: number
-}
+/** What parseOutput makes of tcp://host:port and tls://host:port. */
+export type SyslogTarget = Extract<OutputTarget, { kind: 'tcp' | 'tls' }>
 
 export interface SyslogSinkOptions extends TlsTrust {
   logger: Logger
@@ -48,7 +46,8 @@ const endTimeoutMs = 30_000
 /** More than the kernel's socket buffers hold on both ends (Linux autotunes to 4 MiB send, 6 MiB receive). */
 export const RESEND_BYTES = 16 << 20
 
-export class SyslogSink extends EventEmitter implements Sink {
+/** The ledger holds the unconfirmed chunks in write order; those already written to the current socket come first. */
+export class SyslogSink extends SinkBase {
   readonly kind: 'tcp' | 'tls'
   readonly framing = 'syslog' as const
   /** Confirmed chunks stay in the replay window (#recent). */
@@ -58,17 +57,12 @@ export class SyslogSink extends EventEmitter implements Sink {
   readonly #retryMaxDelayMs: number
   /** For tls://; null for tcp://. */
   readonly #trust: TlsTrust | null
-  /** Unconfirmed chunks in write order; those already written to the current socket come first. */
-  readonly #ledger: Ledger
   #socket: net.Socket | null = null
   #connected = false
   #lastError: Error | null = null
   #waitingToReconnect = false
   #attempt = 0
   #healthy = false
-  #closed = false
-  #destroyed = false
-  #closing: Promise<void> | null = null
   readonly #abort = new AbortController()
   /**
    * Chunks handed to the kernel on the current connection (≤ RESEND_BYTES), oldest first: written again
@@ -82,11 +76,10 @@ export class SyslogSink extends EventEmitter implements Sink {
   #resending: Uint8Array[] = []
 
   constructor(target: SyslogTarget, options: SyslogSinkOptions) {
-    super()
+    super(options.highWaterMark)
     this.kind = target.kind
     this.#target = target
     this.#logger = options.logger
-    this.#ledger = new Ledger(options.highWaterMark ?? 8 * 1024 * 1024, () => this.emit('drain'))
     this.#retryMaxDelayMs = options.retryMaxDelayMs ?? 30_000
     this.#trust = target.kind === 'tls' ? { ca: options.ca, tlsInsecure: options.tlsInsecure } : null
     this.#connect()
@@ -96,40 +89,26 @@ export class SyslogSink extends EventEmitter implements Sink {
     return this.#healthy
   }
 
-  /** Failures confirm synchronously, before write returns. */
-  write(chunk: Uint8Array, confirm: Confirm): boolean {
-    if (this.#closed) {
-      confirm(new CollectorError('ERR_SINK_CLOSED', `${this.kind} sink is closed`))
-      return false
-    }
+  protected override accept(chunk: Uint8Array, confirm: Confirm): boolean {
     const entry = { chunk, confirm }
-    const more = this.#ledger.add(entry)
+    const more = this.ledger.add(entry)
     if (this.#connected) this.#send(this.#socket!, entry)
     else this.#connect()
     return more
   }
 
-  flush(): Promise<void> {
-    return this.#ledger.flush()
+  protected override release(): Promise<void> {
+    return this.#endSocket()
   }
 
-  close(): Promise<void> {
-    this.#closed = true
-    this.#closing ??= this.flush().then(() => this.#endSocket())
-    return this.#closing
-  }
-
-  destroy(): void {
-    if (this.#destroyed) return
-    this.#destroyed = this.#closed = true
+  protected override stop(): void {
     this.#abort.abort()
     this.#socket?.destroy()
-    this.#ledger.failAll(new CollectorError('ERR_SINK_CLOSED', `${this.kind} sink destroyed`))
   }
 
   /** Opens a connection, unless one is open or pending. */
   #connect(): void {
-    if (this.#socket !== null || this.#waitingToReconnect || this.#destroyed) return
+    if (this.#socket !== null || this.#waitingToReconnect || this.destroyed) return
     this.#lastError = null
     const { socket, ready } = dial(this.#target.host, this.#target.port, this.#trust)
     this.#socket = socket
@@ -143,7 +122,7 @@ export class SyslogSink extends EventEmitter implements Sink {
       this.#resending = resend
       for (const chunk of resend) this.#sendAgain(socket, chunk)
       if (resend.length > 0) this.#logger.warn({ sink: this.kind, chunks: resend.length }, 'wrote recently confirmed records again after a broken connection (duplicates possible)')
-      for (const entry of this.#ledger.entries) this.#send(socket, entry)
+      for (const entry of this.ledger.entries) this.#send(socket, entry)
     })
     socket.on('error', (err) => {
       this.#lastError = err
@@ -162,10 +141,10 @@ export class SyslogSink extends EventEmitter implements Sink {
       if (err || this.#socket !== socket) return
       this.#attempt = 0
       this.#healthy = true
-      const index = this.#ledger.entries.indexOf(entry)
+      const index = this.ledger.entries.indexOf(entry)
       if (index < 0) return
-      for (let i = 0; i <= index; i++) this.#remember(this.#ledger.entries[i].chunk)
-      this.#ledger.settle(index + 1, null)
+      for (let i = 0; i <= index; i++) this.#remember(this.ledger.entries[i].chunk)
+      this.ledger.settle(index + 1, null)
     })
   }
 
@@ -189,7 +168,7 @@ export class SyslogSink extends EventEmitter implements Sink {
     this.#socket = null
     const wasConnected = this.#connected
     this.#connected = false
-    if (this.#destroyed || this.#closed) return
+    if (this.destroyed || this.closed) return
     if (wasConnected) {
       // We did not close it: what the receiver had not read yet is gone with the connection. In write
       // order: what the kernel took (the re-sent chunks first), then the re-sent chunks it had not taken
@@ -201,7 +180,7 @@ export class SyslogSink extends EventEmitter implements Sink {
     }
     const delayMs = backoffDelay(this.#attempt++, { maxMs: this.#retryMaxDelayMs })
     const code = this.#lastError === null ? 'ECLOSED' : describeError(this.#lastError).code
-    const idle = wasConnected && this.#ledger.entries.length === 0 && this.#resend.length === 0
+    const idle = wasConnected && this.ledger.entries.length === 0 && this.#resend.length === 0
     if (idle) {
       // Closed while there was nothing to send (a receiver restarting, an idle timeout on the way): not a
       // failure yet. Reconnecting now, rather than at the next write, keeps /readyz true to the receiver.

@@ -107,10 +107,19 @@ describe('Ledger', () => {
 
   it('counts failed writes as settled for flush', async () => {
     const { ledger: l } = ledger()
-    l.add({ chunk: bytes(1), confirm: () => {} })
-    const flushed = l.flush()
-    l.settle(1, new Error('gone'))
-    await flushed
+    const { results, confirmFor } = recorder()
+    l.add({ chunk: bytes(1), confirm: confirmFor(0) })
+    l.add({ chunk: bytes(1), confirm: confirmFor(1) })
+    const flushed = track(l.flush())
+    const gone = new Error('gone')
+    l.settle(1, gone)
+    await tick()
+    expect(flushed.resolved).toBe(false) // one write still pending
+    l.settle(1, gone)
+    await tick()
+    expect(flushed.resolved).toBe(true)
+    expect(l.flushing).toBe(false)
+    expect(results).toEqual([0, 1].map((i) => ({ i, err: gone })))
   })
 
   it('failAll fails every pending write with the error, in order, once, and wakes drain and flush', async () => {
