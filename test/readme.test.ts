@@ -41,6 +41,8 @@ describe('README', () => {
     const counted = ERRORS.filter((e) => e.stage !== null)
     const found = labelsIn(readme)
     expect(found.pairs.size).toBeGreaterThan(0)
+    // The metric's row in *Observability* lists the stages.
+    expect(readme).toContain(`by stage (${ERROR_STAGES.map((s) => `\`${s}\``).join(', ')})`)
     for (const s of found.stages) expect(ERROR_STAGES as readonly string[], s).toContain(s)
     for (const r of found.reasons) expect(counted.map((e) => e.reason), r).toContain(r)
     for (const p of found.pairs) expect(counted.map((e) => pair(e.stage!, e.reason)), p).toContain(p)
