@@ -15,6 +15,7 @@ import { createGunzip, type Gunzip } from 'node:zlib'
 import { WholeInflater } from './inflate.ts'
 import { ObjectParser } from './object-parser.ts'
 import { offerSpares } from './frames.ts'
+import type { ErrorCode } from '../src/errors.ts'
 import type { ParseResult, ParseTask, ToMain, ToWorker } from './protocol.ts'
 import { CutError } from './record-cutter.ts'
 
@@ -26,14 +27,14 @@ const MAX_OUTSTANDING = 2
 /** One per thread: the whole path inflates into its buffer (inflate.ts). */
 const inflater = new WholeInflater()
 
-function zlibFailure(err: NodeJS.ErrnoException): { code: string; message: string } {
+function zlibFailure(err: NodeJS.ErrnoException): Failure {
   if (err.code === 'Z_BUF_ERROR' || /unexpected end/i.test(err.message)) {
     return { code: 'ERR_OBJECT_TRUNCATED', message: 'gzip stream ends early (truncated object)' }
   }
   return { code: 'ERR_OBJECT_CORRUPT_GZIP', message: `corrupt gzip: ${err.message}` }
 }
 
-type Failure = { code: string; message: string }
+type Failure = { code: ErrorCode; message: string }
 
 function failureOf(err: unknown): Failure {
   if (err instanceof CutError) return { code: err.code, message: err.message }

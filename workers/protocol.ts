@@ -1,4 +1,5 @@
 import type { MessagePort } from 'node:worker_threads'
+import type { ErrorCode, SkipReason } from '../src/errors.ts'
 
 // Everything that crosses the thread boundary between the main thread (src/pipeline/pool.ts) and a parse worker
 // (workers/parse.worker.ts) is typed here, in one place.
@@ -69,8 +70,8 @@ export interface ParseTask extends ParseOptions {
 export type ToWorker = { type: 'chunk'; data: Uint8Array } | { type: 'end' } | { type: 'credit' } | { type: 'abort' }
 export type ToMain = { type: 'want' } | { type: 'output'; data: Uint8Array; records: number } | { type: 'done'; result: ParseResult }
 
-/** Counts of records left out, by reason; the object itself still succeeds. */
-export type SkipReason = 'non_object' | 'record_too_large' | 'record_too_deep' | 'record_not_json'
+/** Counts of records left out, by reason (the rows of src/errors.ts whose fate is 'skipped'); the object itself still succeeds. */
+export type { SkipReason }
 export type SkipCounts = Partial<Record<SkipReason, number>>
 
 /**
@@ -104,8 +105,8 @@ export interface ParseStats {
 
 export type ParseResult =
   | { ok: true; stats: ParseStats }
-  /** `code` is an ErrorCode from src/errors.ts. Records complete before the failure were still sent. */
-  | { ok: false; code: string; message: string; stats: ParseStats }
+  /** Records complete before the failure were still sent. */
+  | { ok: false; code: ErrorCode; message: string; stats: ParseStats }
 
 export function emptyStats(): ParseStats {
   const eventLag = { counts: new Array<number>(EVENT_LAG_BUCKETS.length + 1).fill(0), sum: 0, count: 0 }

@@ -10,9 +10,10 @@
 //
 // Nothing here recurses, so no input can overflow the stack.
 
+import type { ErrorCode } from '../src/errors.ts'
 import type { SkipCounts } from './protocol.ts'
 
-export type CutErrorCode = 'ERR_OBJECT_NOT_JSON' | 'ERR_OBJECT_NO_RECORDS' | 'ERR_OBJECT_RECORDS_NOT_ARRAY'
+export type CutErrorCode = Extract<ErrorCode, 'ERR_OBJECT_NOT_JSON' | 'ERR_OBJECT_NO_RECORDS' | 'ERR_OBJECT_RECORDS_NOT_ARRAY'>
 
 export class CutError extends Error {
   constructor(

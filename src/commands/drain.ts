@@ -111,7 +111,7 @@ export class DrainPolicy {
     } catch (err) {
       if (signal.aborted) return false
       const { code, message } = describeError(err)
-      this.s.metrics.error('sqs', 'queue_attributes_failed')
+      this.s.metrics.error('ERR_SQS_QUEUE_ATTRIBUTES')
       // Once: (a) still ends the run, a long poll later.
       if (!this.warned) this.log.warn({ stage: 'sqs', code, reason: message }, 'GetQueueAttributes failed; --drain ends after an empty receive instead')
       this.warned = true

@@ -145,7 +145,7 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
   }, 1000)
   sampler.unref()
   const queueStats = new QueueStats(clients.sqs, config.queueUrl, () => metrics.totals.deleted, log, config.queueStatsInterval * 1000, () =>
-    metrics.error('sqs', 'queue_attributes_failed'),
+    metrics.error('ERR_SQS_QUEUE_ATTRIBUTES'),
   )
   if (config.queueStatsInterval > 0) queueStats.start()
   const capacityRatio = () => {

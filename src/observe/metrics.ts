@@ -3,10 +3,10 @@
 // (ring depth, pool utilisation, queue backlog) are filled by collect() callbacks at scrape time.
 
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { ERRORS, errorInfo, type ErrorCode } from '../errors.ts'
 import { EVENT_LAG_BUCKETS, type LagCounts } from '../../workers/protocol.ts'
 
 export type ObjectResult = 'processed' | 'skipped' | 'failed'
-export type ErrorStage = 'notification' | 'object' | 'record' | 's3' | 'sqs' | 'sink'
 
 /** State read at scrape time; each source is optional (parse has no queue, for instance). */
 export interface MetricSources {
@@ -27,16 +27,6 @@ export interface MetricSources {
   ready?: () => { sqs: boolean; sink: boolean }
   /** CPU milliseconds the parse threads spent on objects. */
   parseCpuMs?: () => number
-}
-
-/** Every stage and reason the collector reports, exported at 0 from the start so that rates exist. */
-const KNOWN_ERRORS: Record<ErrorStage, string[]> = {
-  notification: ['notification_not_json', 'notification_unknown', 'notification_invalid', 'notification_too_large', 'bucket_not_allowed', 'key_too_long', 'key_unsafe', 'duplicate_key', 'subscription_confirmation'],
-  s3: ['no_such_key', 'no_such_bucket', 'access_denied', 'bucket_owner_mismatch', 's3_transient'],
-  object: ['not_gzip', 'corrupt_gzip', 'truncated', 'too_large', 'not_json', 'no_records', 'records_not_array', 'worker', 'worker_repeated', 'shutdown'],
-  record: ['non_object', 'record_too_large', 'record_too_deep', 'record_not_json', 'invalid_utf8'],
-  sqs: ['receive_failed', 'receive_overflow', 'delete_failed', 'delete_refused', 'visibility_failed', 'visibility_refused', 'queue_attributes_failed'],
-  sink: ['sink', 'sink_closed', 'sink_rejected'],
 }
 
 /**
@@ -190,7 +180,8 @@ export class Metrics {
     })
     for (const result of ['processed', 'skipped', 'failed'] as const) this.objects.labels(result).inc(0)
 
-    for (const [stage, reasons] of Object.entries(KNOWN_ERRORS)) for (const reason of reasons) this.errors.labels(stage, reason).inc(0)
+    // Every stage and reason of src/errors.ts, at 0 from the start so that rates exist.
+    for (const { stage, reason } of ERRORS) if (stage !== null) this.errors.labels(stage, reason).inc(0)
 
     const sources = () => this.sources
     const gauge = (name: string, help: string, read: () => number | null | undefined) =>
@@ -262,7 +253,7 @@ export class Metrics {
   }
 
   /** Children bound once per label set (prom-client's labels() looks the set up on every call). */
-  private readonly errorChildren = new Map<string, ReturnType<Counter['labels']>>()
+  private readonly errorChildren = new Map<ErrorCode, ReturnType<Counter['labels']>>()
   private readonly objectChildren = new Map<ObjectResult, ReturnType<Counter['labels']>>()
 
   countObject(result: ObjectResult): void {
@@ -271,10 +262,17 @@ export class Metrics {
     child.inc()
   }
 
-  error(stage: ErrorStage, reason: string, n = 1): void {
-    const key = `${stage}\0${reason}`
-    let child = this.errorChildren.get(key)
-    if (!child) this.errorChildren.set(key, (child = this.errors.labels(stage, reason)))
+  /**
+   * Counts `n` of an error or skip under its stage and reason in src/errors.ts. The start-up codes (no
+   * stage: ERR_CONFIG, ERR_SQS) stop the collector before there is anything to count; they count nothing.
+   */
+  error(code: ErrorCode, n = 1): void {
+    let child = this.errorChildren.get(code)
+    if (!child) {
+      const { stage, reason } = errorInfo(code)
+      if (stage === null) return
+      this.errorChildren.set(code, (child = this.errors.labels(stage, reason)))
+    }
     child.inc(n)
     this.totals.errors += n
   }

@@ -237,7 +237,7 @@ export class Acker {
           if (f.SenderFault) {
             // e.g. ReceiptHandleIsInvalid: the message went back to the queue and will be delivered again.
             this.log.warn({ messageId: entry.id, code: f.Code, reason: f.Message }, 'SQS refused the delete; the message may be delivered again')
-            this.metrics.error('sqs', 'delete_refused')
+            this.metrics.error('ERR_SQS_DELETE_REFUSED')
             this.forget(entry)
             refused.add(i)
           } else retry.add(i)
@@ -251,7 +251,7 @@ export class Acker {
       } catch (err) {
         const { code, message } = describeError(err)
         this.log.warn({ code, reason: message, messages: remaining.length, attempt }, 'DeleteMessageBatch failed; retrying')
-        this.metrics.error('sqs', 'delete_failed')
+        this.metrics.error('ERR_SQS_DELETE')
       }
       if (remaining.length > 0) {
         if (attempt + 1 >= MAX_DELETE_ATTEMPTS) {
@@ -295,12 +295,12 @@ export class Acker {
         })
         for (const f of result.Failed ?? []) {
           this.log.warn({ messageId: batch[Number(f.Id)]?.id, code: f.Code }, 'could not extend the visibility of a message in flight')
-          this.metrics.error('sqs', 'visibility_refused')
+          this.metrics.error('ERR_SQS_VISIBILITY_REFUSED')
         }
       } catch (err) {
         const { code, message } = describeError(err)
         this.log.warn({ code, reason: message }, 'ChangeMessageVisibilityBatch failed; will retry on the next heartbeat')
-        this.metrics.error('sqs', 'visibility_failed')
+        this.metrics.error('ERR_SQS_VISIBILITY')
       }
     }
   }
@@ -320,7 +320,7 @@ export class Acker {
           const { code, message } = describeError(err)
           const fields = { stage: 'sqs', messageId: entry.id, code, reason: message, visibilityTimeout: seconds }
           this.log.warn(fields, 'could not change the visibility of a message; it comes back when its visibility runs out')
-          this.metrics.error('sqs', 'visibility_failed')
+          this.metrics.error('ERR_SQS_VISIBILITY')
         },
       )
       .finally(() => {

@@ -7,7 +7,7 @@
 
 import type { Message } from '@aws-sdk/client-sqs'
 import type { Acker, InFlight, Outcome } from './acker.ts'
-import { CollectorError, errorInfo, isCollectorError, isErrorCode, type ErrorCode } from '../errors.ts'
+import { CollectorError, errorInfo, isCollectorError, isErrorCode, SKIP_CODES, type ErrorCode, type SkipReason } from '../errors.ts'
 import type { Fetcher } from './fetcher.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../observe/metrics.ts'
@@ -16,11 +16,9 @@ import { classifyKey, type KeyPattern } from './object-keys.ts'
 import type { ParsePool } from './pool.ts'
 import type { Ring } from './ring.ts'
 import type { Sink } from '../sinks/sink.ts'
-import type { SkipReason } from '../../workers/protocol.ts'
 
-/** Why an object failed before the sink had its say. */
+/** Why an object failed before the sink had its say (its stage, s3 or object, is the code's). */
 interface Failure {
-  stage: 's3' | 'object'
   code: ErrorCode
   message: string
 }
@@ -176,7 +174,7 @@ export class Processor {
       const notification = parseNotification(message.Body ?? '')
       if (notification.kind === 'subscription-confirmation') {
         // A cross-account subscription waits for its owner to confirm it; the message itself carries no data.
-        this.metrics.error('notification', 'subscription_confirmation')
+        this.metrics.error('ERR_NOTIFICATION_SUBSCRIPTION')
         this.log.warn({ stage: 'notification', messageId: entry.id, topicArn: notification.topicArn }, 'SNS SubscriptionConfirmation received: confirm the subscription in the SNS console; deleting the message')
         this.acker.seal(entry, 'ok')
         return
@@ -193,21 +191,22 @@ export class Processor {
         outcome = 'permanent'
       }
       if (notification.duplicates > 0) {
-        this.metrics.error('notification', 'duplicate_key', notification.duplicates)
+        this.metrics.error('ERR_NOTIFICATION_DUPLICATE_KEY', notification.duplicates)
         this.log.warn({ stage: 'notification', messageId: entry.id, duplicates: notification.duplicates }, 'the message names some objects more than once; fetching each once')
       }
     } catch (err) {
       const e = isCollectorError(err) ? err : new CollectorError('ERR_NOTIFICATION_INVALID', String(err))
       this.log.error({ stage: 'notification', messageId: entry.id, code: e.code, reason: e.message }, 'cannot use this SQS message')
-      this.metrics.error('notification', e.reason)
+      this.metrics.error(e.code)
       this.acker.seal(entry, 'permanent')
       return
     }
     for (const ref of refs) {
       if (this.options.buckets && !this.options.buckets.includes(ref.bucket)) {
         // Anyone who can publish to the queue must not be able to make the collector read other buckets.
-        this.log.error({ stage: 'notification', messageId: entry.id, bucket: ref.bucket, key: ref.key, code: 'ERR_BUCKET_NOT_ALLOWED' }, 'refused: the bucket is not configured')
-        this.metrics.error('notification', errorInfo('ERR_BUCKET_NOT_ALLOWED').reason)
+        const code: ErrorCode = 'ERR_BUCKET_NOT_ALLOWED'
+        this.log.error({ stage: 'notification', messageId: entry.id, bucket: ref.bucket, key: ref.key, code }, 'refused: the bucket is not configured')
+        this.metrics.error(code)
         this.metrics.countObject('skipped')
         outcome = 'permanent'
         continue
@@ -240,7 +239,7 @@ export class Processor {
     const first = new Map<string, RefusedRef>()
     const counts = new Map<string, number>()
     for (const r of refused) {
-      this.metrics.error('notification', errorInfo(r.code).reason)
+      this.metrics.error(r.code)
       this.metrics.countObject('skipped')
       if (!first.has(r.code)) first.set(r.code, r)
       counts.set(r.code, (counts.get(r.code) ?? 0) + 1)
@@ -270,12 +269,12 @@ export class Processor {
       this.metrics.eventLag.add(result.stats.eventLag)
       if (!result.ok) {
         // The S3 body failing mid-stream is S3's fault, not the object's.
-        if (result.code === 'ERR_SOURCE') failure = { stage: 's3', code: 'ERR_S3_TRANSIENT', message: result.message }
-        else failure = { stage: 'object', code: isErrorCode(result.code) ? result.code : 'ERR_WORKER', message: result.message }
+        if (result.code === 'ERR_SOURCE') failure = { code: 'ERR_S3_TRANSIENT', message: result.message }
+        else failure = { code: isErrorCode(result.code) ? result.code : 'ERR_WORKER', message: result.message }
       }
     } catch (err) {
       const e = isCollectorError(err) ? err : new CollectorError('ERR_S3_TRANSIENT', String(err), { bucket: ref.bucket, key: ref.key })
-      failure = { stage: 's3', code: e.code, message: e.message }
+      failure = { code: e.code, message: e.message }
     }
     // The object's output is all with the sink now: its slot goes to the next object while the sink
     // confirms (see UNCONFIRMED_PER_SLOT); the message is deleted only after the confirmation.
@@ -297,8 +296,9 @@ export class Processor {
   private failed(where: Where, entry: InFlight, failure: Failure | null, sinkError: Error | null, aborted: boolean): Outcome {
     if (aborted) {
       // Cut short by the shutdown: not the object's fault, whatever the worker or the sink reported.
-      this.metrics.error('object', 'shutdown')
-      this.log.warn({ stage: 'object', ...where, code: 'ERR_SHUTDOWN', reason: failure?.message ?? sinkError?.message }, 'object cut short by the shutdown; its message goes back to the queue at once')
+      const code: ErrorCode = 'ERR_SHUTDOWN'
+      this.metrics.error(code)
+      this.log.warn({ stage: 'object', ...where, code, reason: failure?.message ?? sinkError?.message }, 'object cut short by the shutdown; its message goes back to the queue at once')
       return 'release'
     }
     let outcome: Outcome = 'retry'
@@ -307,11 +307,11 @@ export class Processor {
         const message = `the parse worker failed on this object on receive ${entry.receiveCount} of its message: ${failure.message}`
         failure = { ...failure, code: 'ERR_WORKER_REPEATED', message }
       }
-      const { permanent, reason } = errorInfo(failure.code)
+      const { permanent, stage } = errorInfo(failure.code)
       if (permanent) outcome = 'permanent'
-      this.metrics.error(failure.stage, reason)
+      this.metrics.error(failure.code)
       this.log[permanent ? 'error' : 'warn'](
-        { stage: failure.stage, ...where, code: failure.code, reason: failure.message },
+        { stage, ...where, code: failure.code, reason: failure.message },
         permanent && !sinkError ? 'object failed for good; counted and not retried' : 'object failed; its message will be retried',
       )
     }
@@ -319,7 +319,7 @@ export class Processor {
       // The sink's refusal wins over the object's own failure: the records written before that failure were
       // not confirmed, so the message must come back, not be deleted as permanent.
       const code = isCollectorError(sinkError) ? sinkError.code : 'ERR_SINK'
-      this.metrics.error('sink', errorInfo(code).reason)
+      this.metrics.error(code)
       this.log.warn({ stage: 'sink', ...where, code, reason: sinkError.message }, "the sink did not confirm the object's records; its message will be retried")
       outcome = 'retry'
     }
@@ -359,14 +359,15 @@ export class Processor {
   }
 
   private countSkips(skipped: Partial<Record<SkipReason, number>>, invalidUtf8: number, where: Record<string, string>): void {
-    for (const [reason, n] of Object.entries(skipped)) {
+    for (const [reason, n] of Object.entries(skipped) as [SkipReason, number | undefined][]) {
       if (!n) continue
-      this.metrics.error('record', reason, n)
+      this.metrics.error(SKIP_CODES[reason], n)
       this.log.warn({ stage: 'record', ...where, reason, records: n }, 'records skipped')
     }
     if (invalidUtf8 > 0) {
-      this.metrics.error('record', 'invalid_utf8', invalidUtf8)
-      this.log.warn({ stage: 'record', ...where, reason: 'invalid_utf8', records: invalidUtf8 }, 'invalid UTF-8 replaced with U+FFFD')
+      const { reason } = errorInfo('ERR_RECORD_INVALID_UTF8')
+      this.metrics.error('ERR_RECORD_INVALID_UTF8', invalidUtf8)
+      this.log.warn({ stage: 'record', ...where, reason, records: invalidUtf8 }, 'invalid UTF-8 replaced with U+FFFD')
     }
   }
 

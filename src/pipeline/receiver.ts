@@ -88,14 +88,14 @@ export class Receivers {
             received++
             continue
           }
-          this.metrics.error('sqs', 'receive_overflow')
+          this.metrics.error('ERR_SQS_RECEIVE_OVERFLOW')
           this.log.warn({ stage: 'sqs', receiver: id, messageId: entry.id, asked: room }, 'ReceiveMessage returned more messages than asked for; handing the extra one back')
           this.acker.handBack(entry)
         }
       } catch (err) {
         if (signal.aborted) break
         const { code, message } = describeError(err)
-        this.metrics.error('sqs', 'receive_failed')
+        this.metrics.error('ERR_SQS_RECEIVE')
         this.log.warn({ stage: 'sqs', receiver: id, code, reason: message, attempt: failures }, 'ReceiveMessage failed; backing off')
         failed = true
         this.lastOk = false

@@ -14,6 +14,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ERROR_STAGES } from '../../src/errors.ts'
 import { Traffic } from '../../src/synthetic/traffic.ts'
 import { cli, credentials, runEnv, startCli, startEmulator, type CliProcess, type Emulator } from '../helpers/fauxqs.ts'
 import { dashboard, panels, queryVariables, variableQuery } from '../helpers/dashboard.ts'
@@ -73,8 +74,6 @@ const queueStatsGauges = [
   'cloudtrail_capacity_ratio',
   'cloudtrail_sqs_queue_stats_timestamp_seconds',
 ]
-/** Every ErrorStage of src/observe/metrics.ts; each has its known reasons exported at 0 from the start. */
-const errorStages = ['notification', 's3', 'object', 'record', 'sqs', 'sink']
 /** Panels that draw only what goes wrong (`> 0`): empty while the collectors are healthy. */
 const quietWhenHealthy = new Set(['Errors per second by stage and reason', 'Records skipped per second by reason'])
 
@@ -204,7 +203,8 @@ describe('deploy/ against a real Prometheus scraping the demo and two collectors
 
   it('exports the error counters at 0 for every stage from the start', async () => {
     const stages = (await prometheus!.api<{ data: string[] }>('label/stage/values', { 'match[]': `cloudtrail_errors_total{instance="${at.demo}"}` })).data
-    expect(new Set(stages)).toEqual(new Set(errorStages))
+    // Every stage of src/errors.ts; each has its reasons exported at 0 from the start.
+    expect(new Set(stages)).toEqual(new Set(ERROR_STAGES))
     const failures = byInstance(await prometheus!.samples('cloudtrail_errors_total{stage="sqs", reason="queue_attributes_failed"}'))
     expect(failures).toEqual({ [at.demo]: 0, [at.shared]: 0, [at.blind]: 0 })
   })

@@ -190,6 +190,6 @@ describe('Fetcher: ExpectedBucketOwner (bucket_owner)', () => {
   })
 
   it('has its own reason in the error table', () => {
-    expect(errorInfo('ERR_S3_WRONG_OWNER')).toEqual({ code: 'ERR_S3_WRONG_OWNER', reason: 'bucket_owner_mismatch', permanent: false })
+    expect(errorInfo('ERR_S3_WRONG_OWNER')).toMatchObject({ code: 'ERR_S3_WRONG_OWNER', stage: 's3', reason: 'bucket_owner_mismatch', fate: 'retry', permanent: false })
   })
 })
