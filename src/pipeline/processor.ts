@@ -5,7 +5,6 @@
 // the ring fills and the receivers stop asking SQS for more. On stop, the messages still in the ring go
 // back to SQS at once; those started finish.
 
-import type { Message } from '@aws-sdk/client-sqs'
 import type { Acker, InFlight, Outcome } from './acker.ts'
 import { CollectorError, errorInfo, isCollectorError, isErrorCode, type ErrorCode } from '../errors.ts'
 import type { Fetcher } from './fetcher.ts'
@@ -14,7 +13,7 @@ import type { Metrics } from '../observe/metrics.ts'
 import { parseNotification, type ObjectRef, type RefusedRef } from './notifications.ts'
 import { classifyKey, type KeyPattern } from './object-keys.ts'
 import type { ParsePool } from './pool.ts'
-import type { Ring } from './ring.ts'
+import type { Received, Ring } from './ring.ts'
 import type { Sink } from '../sinks/sink.ts'
 import type { SkipReason } from '../../workers/protocol.ts'
 
@@ -26,11 +25,6 @@ interface Failure {
 }
 
 type Where = { bucket: string; key: string; messageId: string }
-
-export interface Received {
-  message: Message
-  entry: InFlight
-}
 
 export interface ProcessorOptions {
   /** null: any bucket. */
