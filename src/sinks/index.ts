@@ -4,6 +4,7 @@
 import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import type { Config } from '../config.ts'
 import { ConfigError } from '../errors.ts'
 import { maskUrl, type Logger } from '../log.ts'
 import type { TlsTrust } from './connect.ts'
@@ -208,4 +209,17 @@ export function readCaBundle(path: string): string {
 function tlsOptions(options: SinkOptions): TlsTrust {
   if (options.tlsCaFile === undefined) return { tlsInsecure: options.tlsInsecure }
   return { ca: readCaBundle(options.tlsCaFile), tlsInsecure: options.tlsInsecure }
+}
+
+/** The sink a command (run, parse, demo) writes to, from the config. */
+export function sinkFor(config: Config, logger: Logger): Sink {
+  return createSink({
+    output: config.output,
+    logger,
+    tlsCaFile: config.tlsCaFile,
+    tlsInsecure: config.tlsInsecure,
+    httpHeaders: { ...config.httpHeaders },
+    httpBatchBytes: config.httpBatchBytes,
+    httpContentType: config.format === 'json' ? 'application/x-ndjson' : 'text/plain; charset=utf-8',
+  })
 }
