@@ -108,15 +108,6 @@ export class ParsePool {
     })
   }
 
-  get threads(): number {
-    return this.options.threads
-  }
-
-  /** Tasks waiting for a free thread. */
-  get queueSize(): number {
-    return this.piscina.queueSize
-  }
-
   /**
    * Parses one object. Output chunks reach `onOutput` in order, each before the result; the promise
    * resolves after the worker's last message and never rejects.
@@ -149,10 +140,6 @@ export class ParsePool {
 
   async close(): Promise<void> {
     await this.piscina.close()
-  }
-
-  async destroy(): Promise<void> {
-    await this.piscina.destroy()
   }
 }
 

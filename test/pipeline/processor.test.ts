@@ -75,7 +75,7 @@ function pipeline(emu: Emulator, { sink, visibilityTimeout = 30, pool: poolOptio
     sink.destroy()
     await running
     await acker.close()
-    await pool.destroy()
+    await pool.close()
   })
   return { metrics, lines, acker, processor, stop, running }
 }
