@@ -1,19 +1,19 @@
-// Takes received messages off the ring, works out their objects, and runs each object through
-// fetch -> parse pool -> sink, reporting its outcome to the acker. An object starts when slots.ts admits
-// it (at most maxObjectsInFlight fetched or parsed at once, and a bound on what waits for the sink); until
-// then no message is taken off the ring, the ring fills and the receivers stop asking SQS for more. On
-// stop, the messages still in the ring go back to SQS at once; those started finish.
+// Takes received messages off the ring, acts on what triage.ts makes of each, and runs each object to
+// fetch through fetch -> parse pool -> sink, reporting its outcome to the acker. An object starts when
+// slots.ts admits it (at most maxObjectsInFlight fetched or parsed at once, and a bound on what waits for
+// the sink); until then no message is taken off the ring, the ring fills and the receivers stop asking
+// SQS for more. On stop, the messages still in the ring go back to SQS at once; those started finish.
 
 import type { Acker, InFlight, Outcome } from './acker.ts'
 import { CollectorError, errorInfo, isCollectorError, isErrorCode, type ErrorCode } from '../errors.ts'
 import type { Fetcher } from './fetcher.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../observe/metrics.ts'
-import { parseNotification, type ObjectRef, type RefusedRef } from './notifications.ts'
-import { classifyKey, type KeyPattern } from './object-keys.ts'
+import type { ObjectRef, RefusedRef } from './notifications.ts'
 import type { ParsePool } from './pool.ts'
 import type { Received, Ring } from './ring.ts'
 import { Slots } from './slots.ts'
+import { triage, type TriageOptions } from './triage.ts'
 import type { Sink } from '../sinks/sink.ts'
 import type { SkipReason } from '../../workers/protocol.ts'
 
@@ -26,10 +26,7 @@ interface Failure {
 
 type Where = { bucket: string; key: string; messageId: string }
 
-export interface ProcessorOptions {
-  /** null: any bucket. */
-  buckets: readonly string[] | null
-  keyPattern: KeyPattern
+export interface ProcessorOptions extends TriageOptions {
   maxObjectsInFlight: number
   /** Output handed to the sink and not yet confirmed beyond which no new object starts; slots.ts's MAX_UNCONFIRMED_BYTES by default. */
   maxUnconfirmedBytes?: number
@@ -138,51 +135,46 @@ export class Processor {
   }
 
   private async handle({ message, entry }: Received): Promise<void> {
-    let refs: ObjectRef[]
-    let outcome: Outcome = 'ok'
-    try {
-      const notification = parseNotification(message.Body ?? '')
-      if (notification.kind === 'subscription-confirmation') {
-        // A cross-account subscription waits for its owner to confirm it; the message itself carries no data.
-        this.metrics.error('notification', 'subscription_confirmation')
-        this.log.warn({ stage: 'notification', messageId: entry.id, topicArn: notification.topicArn }, 'SNS SubscriptionConfirmation received: confirm the subscription in the SNS console; deleting the message')
-        this.acker.seal(entry, 'ok')
-        return
-      }
-      if (notification.kind === 'test-event') {
-        this.metrics.testEvents.inc()
-        this.log.info({ messageId: entry.id }, 's3:TestEvent received; deleting it')
-        this.acker.seal(entry, 'ok')
-        return
-      }
-      refs = notification.objects
-      if (notification.refused.length > 0) {
-        this.refuse(entry, notification.refused)
-        outcome = 'permanent'
-      }
-      if (notification.duplicates > 0) {
-        this.metrics.error('notification', 'duplicate_key', notification.duplicates)
-        this.log.warn({ stage: 'notification', messageId: entry.id, duplicates: notification.duplicates }, 'the message names some objects more than once; fetching each once')
-      }
-    } catch (err) {
-      const e = isCollectorError(err) ? err : new CollectorError('ERR_NOTIFICATION_INVALID', String(err))
+    const triaged = triage(message.Body ?? '', this.options)
+    if (triaged.kind === 'invalid') {
+      const e = triaged.error
       this.log.error({ stage: 'notification', messageId: entry.id, code: e.code, reason: e.message }, 'cannot use this SQS message')
       this.metrics.error('notification', e.reason)
       this.acker.seal(entry, 'permanent')
       return
     }
-    for (const ref of refs) {
-      if (this.options.buckets && !this.options.buckets.includes(ref.bucket)) {
-        // Anyone who can publish to the queue must not be able to make the collector read other buckets.
+    if (triaged.kind === 'subscription-confirmation') {
+      this.metrics.error('notification', 'subscription_confirmation')
+      this.log.warn({ stage: 'notification', messageId: entry.id, topicArn: triaged.topicArn }, 'SNS SubscriptionConfirmation received: confirm the subscription in the SNS console; deleting the message')
+      this.acker.seal(entry, 'ok')
+      return
+    }
+    if (triaged.kind === 'test-event') {
+      this.metrics.testEvents.inc()
+      this.log.info({ messageId: entry.id }, 's3:TestEvent received; deleting it')
+      this.acker.seal(entry, 'ok')
+      return
+    }
+    let outcome: Outcome = 'ok'
+    if (triaged.refused.length > 0) {
+      this.refuse(entry, triaged.refused)
+      outcome = 'permanent'
+    }
+    if (triaged.duplicates > 0) {
+      this.metrics.error('notification', 'duplicate_key', triaged.duplicates)
+      this.log.warn({ stage: 'notification', messageId: entry.id, duplicates: triaged.duplicates }, 'the message names some objects more than once; fetching each once')
+    }
+    for (const object of triaged.objects) {
+      const { ref } = object
+      if (object.verdict === 'bucket-not-allowed') {
         this.log.error({ stage: 'notification', messageId: entry.id, bucket: ref.bucket, key: ref.key, code: 'ERR_BUCKET_NOT_ALLOWED' }, 'refused: the bucket is not configured')
         this.metrics.error('notification', errorInfo('ERR_BUCKET_NOT_ALLOWED').reason)
         this.metrics.countObject('skipped')
         outcome = 'permanent'
         continue
       }
-      const kind = classifyKey(ref.key, this.options.keyPattern)
-      if (kind !== 'log') {
-        this.log.debug({ bucket: ref.bucket, key: ref.key, kind }, 'skipping: not a CloudTrail log')
+      if (object.verdict === 'not-a-log') {
+        this.log.debug({ bucket: ref.bucket, key: ref.key, kind: object.kind }, 'skipping: not a CloudTrail log')
         this.metrics.countObject('skipped')
         continue
       }
