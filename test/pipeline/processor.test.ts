@@ -50,7 +50,7 @@ interface PipelineOptions {
   maxObjectsInFlight?: number
 }
 
-/** Receivers -> ring -> processor -> acker, as collector.ts wires them, until the test ends. */
+/** Receivers -> ring -> processor -> acker, as commands/run.ts wires them, until the test ends. */
 function pipeline(emu: Emulator, { sink, visibilityTimeout = 30, pool: poolOptions = {}, maxObjectsInFlight = 4 }: PipelineOptions) {
   const metrics = new Metrics({}, false)
   const { log, lines } = capture()
