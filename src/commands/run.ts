@@ -72,7 +72,8 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
   }
   log.info(startingFields(config, queue), 'collector starting')
 
-  // The stages, in the order the data flows: receivers -> ring -> processor (fetcher, pool, sink) -> acker.
+  // The stages, each built before what uses it; the data flows receivers -> ring -> processor (fetcher,
+  // pool, sink) -> acker.
   const sink: Sink = sinkFor(config, log)
   sink.on('fatal', () => stop('fatal'))
   const pool = new ParsePool({ threads: config.parseThreads, parse: parseOptions(config) })
