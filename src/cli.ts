@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util'
 import { checkMetricsListen, envName, loadConfig, settings, type Command, type Config, type RawSettings, type Setting } from './config.ts'
 import { describeError, isCollectorError } from './errors.ts'
 import { createLogger, type Logger } from './log.ts'
-import { sizeThreadPool } from './setup.ts'
+import { sizeThreadPool } from './pipeline/pool.ts'
 
 const commands: Record<Command, string> = {
   run: 'the collector: SQS receivers -> ring -> parse pool -> sink -> delete',

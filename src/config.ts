@@ -127,14 +127,9 @@ export const settings: readonly Setting[] = [
 ]
 
 const byName = new Map(settings.map((s) => [s.name, s]))
-const byFlag = new Map(settings.map((s) => [s.flag, s]))
 
 export function envName(setting: Setting): string {
   return `CLOUDTRAIL_INGEST_${setting.name.toUpperCase()}`
-}
-
-export function settingForFlag(flag: string): Setting | undefined {
-  return byFlag.get(flag)
 }
 
 export interface Credentials {

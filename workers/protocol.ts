@@ -20,6 +20,11 @@ import type { ErrorCode, SkipReason } from '../src/errors.ts'
 // itself resolves only to free the worker. Small objects travel whole in `first` with `last: true`.
 
 export type Format = 'fortisiem' | 'json'
+/**
+ * How the parse workers frame each record for the sink:
+ * - `lines`: the record followed by `\n` (stdout, file, HTTP bodies);
+ * - `syslog`: RFC 5424 message with RFC 6587 octet counting, `LEN SP <PRI>1 TIMESTAMP HOST APP - - - MSG`.
+ */
 export type Framing = 'lines' | 'syslog'
 
 export interface SyslogFraming {

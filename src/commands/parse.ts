@@ -9,8 +9,8 @@ import type { Config } from '../config.ts'
 import { cpuMs, cpuSince, type CpuMs } from '../observe/cpu.ts'
 import { errorInfo, isErrorCode } from '../errors.ts'
 import type { Logger } from '../log.ts'
-import { ParsePool, WHOLE_OBJECT_BYTES, type ObjectInput } from '../pipeline/pool.ts'
-import { parseOptions, sinkFor } from '../setup.ts'
+import { ParsePool, parseOptions, WHOLE_OBJECT_BYTES, type ObjectInput } from '../pipeline/pool.ts'
+import { sinkFor } from '../sinks/index.ts'
 
 export interface ParseSummary {
   files: number

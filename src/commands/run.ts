@@ -1,5 +1,6 @@
-// The `run` job: receivers -> ring -> processor (fetch, parse pool, sink) -> acker, plus the metrics
-// endpoint. Owns start-up checks and the order of shutdown.
+// The `run` job, its composition root: probes the queue, builds the stages (receivers -> ring -> processor
+// (fetch, parse pool, sink) -> acker), starts them with their telemetry (observe/telemetry.ts) and the
+// --drain policy (drain.ts), and owns the order of shutdown.
 
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs'
 import { Acker } from '../pipeline/acker.ts'
@@ -13,16 +14,14 @@ import { maskUrl, type Logger } from '../log.ts'
 import { cpuSince } from '../observe/cpu.ts'
 import { peakRssBytes } from '../observe/memory.ts'
 import { Metrics } from '../observe/metrics.ts'
-import { ParsePool } from '../pipeline/pool.ts'
-import { Processor, type Received } from '../pipeline/processor.ts'
-import { QueueStats } from '../observe/queue-stats.ts'
-import { RateWindow } from '../observe/rates.ts'
+import type { MetricsServer } from '../observe/server.ts'
+import { metricLabels, startTelemetry } from '../observe/telemetry.ts'
+import { ParsePool, parseOptions } from '../pipeline/pool.ts'
+import { Processor } from '../pipeline/processor.ts'
 import { Receivers } from '../pipeline/receiver.ts'
-import { Ring } from '../pipeline/ring.ts'
-import { startMetricsServer, type MetricsServer } from '../observe/server.ts'
-import { parseOptions, sinkFor } from '../setup.ts'
+import { Ring, type Received } from '../pipeline/ring.ts'
+import { sinkFor } from '../sinks/index.ts'
 import type { Sink } from '../sinks/sink.ts'
-import { startStatsLog, startStatusLine } from '../observe/status.ts'
 
 const NO_CPU = { mainMs: 0, processMs: 0 }
 
@@ -61,13 +60,8 @@ async function queueInfo(clients: AwsClients, config: Config, log: Logger): Prom
   }
 }
 
-/** Labels on every metric: the queue's name, and the organization (tenant) when one is set. */
-function metricLabels(config: Config): Record<string, string> {
-  const queue = config.queueUrl.split('/').filter(Boolean).pop() ?? ''
-  return config.organization ? { queue, organization: config.organization } : { queue }
-}
-
 export async function startCollector(config: Config, log: Logger, metrics = new Metrics(metricLabels(config))): Promise<CollectorHandle> {
+  // The queue first: nothing starts against a queue that cannot be read.
   const clients = createClients(config)
   let queue: QueueInfo
   try {
@@ -76,24 +70,10 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
     clients.destroy()
     throw err
   }
-  log.info(
-    {
-      queueUrl: config.queueUrl,
-      region: config.region,
-      buckets: config.buckets ?? '*',
-      organization: config.organization || undefined,
-      pullThreads: config.pullThreads,
-      parseThreads: config.parseThreads,
-      pullInterval: config.pullInterval,
-      visibilityTimeout: config.visibilityTimeout,
-      queueVisibilityTimeout: queue.visibilityTimeout,
-      redrive: queue.redrive,
-      format: config.format,
-      output: maskUrl(config.output),
-    },
-    'collector starting',
-  )
+  log.info(startingFields(config, queue), 'collector starting')
 
+  // The stages, each built before what uses it; the data flows receivers -> ring -> processor (fetcher,
+  // pool, sink) -> acker.
   const sink: Sink = sinkFor(config, log)
   sink.on('fatal', () => stop('fatal'))
   const pool = new ParsePool({ threads: config.parseThreads, parse: parseOptions(config) })
@@ -120,7 +100,8 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
     stopReceiving.abort()
   }
 
-  // --drain: when the run ends (drain.ts): after an empty receive, or as soon as SQS counts nothing left.
+  // --drain: the DrainPolicy says when the run ends, after an empty receive or as soon as SQS counts
+  // nothing left; otherwise a receiver waits cloudtrail_msg_pull_interval after an empty receive.
   const drain = config.drain
     ? new DrainPolicy(clients.sqs, config.queueUrl, { processor, ring, acker, metrics, receiving: () => receivers.receiving }, log)
     : null
@@ -130,73 +111,7 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
     visibilityTimeout: config.visibilityTimeout,
     onEmpty: drain ? (signal, since) => drain.onEmpty(signal, since) : (signal) => sleep(config.pullInterval * 1000, signal),
   })
-
-  // Throughput now and at best, the queue as SQS sees it (input rate: its growth plus this collector's
-  // deletes), and FortiSIEM's sizing rule.
-  const messageRate = new RateWindow()
-  const eventRate = new RateWindow()
-  const busy = new RateWindow()
-  const sampler = setInterval(() => {
-    // Messages finished (deleted), as events count confirmed records: a message received again after a
-    // failure is no throughput.
-    messageRate.sample(metrics.totals.deleted)
-    eventRate.sample(metrics.totals.events)
-    busy.sample(pool.busyMs)
-  }, 1000)
-  sampler.unref()
-  const queueStats = new QueueStats(clients.sqs, config.queueUrl, () => metrics.totals.deleted, log, config.queueStatsInterval * 1000, () =>
-    metrics.error('ERR_SQS_QUEUE_ATTRIBUTES'),
-  )
-  if (config.queueStatsInterval > 0) queueStats.start()
-  const capacityRatio = () => {
-    const rate = queueStats.inputRate
-    return rate === null ? null : (rate * config.pullInterval) / (config.pullThreads * 10)
-  }
-  const ready = () => ({ sqs: receivers.healthy, sink: sink.healthy })
-  // Seconds since the oldest message held was sent, or null when none is held: unlike the lag at receipt
-  // it keeps growing when nothing can be received (the ring full in a sink outage).
-  const oldestHeldAge = () => {
-    const sentAt = acker.oldestSentAt
-    return sentAt === null ? null : Math.max(0, Date.now() - sentAt) / 1000
-  }
-  metrics.setSources({
-    ring: () => ({ used: ring.size, capacity: ring.capacity }),
-    // Busy milliseconds per second over the last minute, per thread.
-    poolUtilization: () => Math.min(1, busy.rate / (1000 * config.parseThreads)),
-    parseCpuMs: () => pool.cpuMs,
-    messagesInFlight: () => acker.size,
-    oldestMessageAge: () => oldestHeldAge() ?? 0,
-    objectsInFlight: () => processor.inFlight,
-    queue: () => queueStats.snapshot,
-    inputRate: () => queueStats.inputRate,
-    capacityRatio,
-    achieved: () => ({ messages: messageRate.max, events: eventRate.max }),
-    queueStatsAt: () => queueStats.answeredAt,
-    config: () => ({ pullInterval: config.pullInterval, pullThreads: config.pullThreads, parseThreads: config.parseThreads, queueStatsInterval: config.queueStatsInterval }),
-    ready,
-  })
-  const readStatus = () => ({
-    eventsPerSecond: eventRate.rate,
-    messagesPerSecond: messageRate.rate,
-    backlog: queueStats.snapshot?.backlog ?? null,
-    inflight: queueStats.snapshot?.inflight ?? null,
-    // What is held (at least the last receipt's lag, and growing while receiving is stopped), else the
-    // last receipt's lag.
-    messageLag: oldestHeldAge() ?? metrics.lastMessageLag,
-    capacityRatio: capacityRatio(),
-    errors: metrics.totals.errors,
-  })
-  const stopStatus =
-    process.stdout.isTTY && config.output !== 'stdout'
-      ? startStatusLine(readStatus, process.stdout)
-      : config.statsLogInterval > 0
-        ? startStatsLog(readStatus, log, config.statsLogInterval * 1000)
-        : () => {}
-  let server: MetricsServer | null = null
-  if (config.metricsPort > 0) {
-    server = await startMetricsServer(metrics, { checks: ready }, config.metricsHost, config.metricsPort)
-    log.info({ url: `${server.url}/metrics` }, 'metrics endpoint listening')
-  }
+  const telemetry = await startTelemetry(config, metrics, log, { sqs: clients.sqs, pool, ring, acker, processor, receivers, sink })
 
   const receiving = receivers.run(config.pullThreads, stopReceiving.signal).then(() => {
     // --drain: every loop found the queue empty with nothing in flight.
@@ -205,6 +120,7 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
   void drain?.watch(stopReceiving.signal).then((drained) => drained && stop('drained'))
   const processing = processor.run(stopReceiving.signal)
 
+  // Shutdown, in order: receivers, processor (bounded), telemetry, acker, sink (bounded), pool, endpoint, clients.
   const done = (async (): Promise<number> => {
     await receiving
     // Receivers are stopped; the processor drains the ring and the objects in flight, for a while.
@@ -214,9 +130,7 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
       sink.destroy()
       await processing
     }
-    clearInterval(sampler)
-    queueStats.stop()
-    stopStatus()
+    telemetry.stop()
     await acker.close()
     // A sink whose destination is down never confirms: after the timeout, fail what it holds.
     if (!(await within(sink.close(), config.shutdownTimeout * 1000))) {
@@ -224,7 +138,7 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
       sink.destroy()
     }
     await pool.close()
-    await server?.close()
+    await telemetry.close()
     clients.destroy()
     // Peak resident memory and CPU by thread over the whole run, start-up included (the reliability suite,
     // `make soak` and the benchmarks read them).
@@ -232,5 +146,23 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
     return (stopReason as StopReason) === 'fatal' ? 1 : 0
   })()
 
-  return { metrics, server, stop, done }
+  return { metrics, server: telemetry.server, stop, done }
+}
+
+/** The first line of a run: what it was started with, and what the queue said. */
+function startingFields(config: Config, queue: QueueInfo): Record<string, unknown> {
+  return {
+    queueUrl: config.queueUrl,
+    region: config.region,
+    buckets: config.buckets ?? '*',
+    organization: config.organization || undefined,
+    pullThreads: config.pullThreads,
+    parseThreads: config.parseThreads,
+    pullInterval: config.pullInterval,
+    visibilityTimeout: config.visibilityTimeout,
+    queueVisibilityTimeout: queue.visibilityTimeout,
+    redrive: queue.redrive,
+    format: config.format,
+    output: maskUrl(config.output),
+  }
 }

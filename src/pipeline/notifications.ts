@@ -14,7 +14,6 @@ import { keyProblem, type KeyProblem } from './object-keys.ts'
 export interface ObjectRef {
   bucket: string
   key: string
-  size?: number
 }
 
 export type ObjectsStyle = 'cloudtrail-sns' | 'cloudtrail-raw' | 's3-event' | 's3-event-sns' | 'eventbridge'
@@ -162,7 +161,7 @@ function fromS3Event(payload: JsonObject): ObjectRef[] {
     if (!eventName.startsWith('ObjectCreated:')) continue
     const bucket = bucketName(path(record, 's3', 'bucket', 'name'), `Records[${i}].s3.bucket.name`)
     const key = nonEmptyString(path(record, 's3', 'object', 'key'), `Records[${i}].s3.object.key`, { bucket })
-    objects.push(ref(bucket, decodeS3Key(key, bucket), path(record, 's3', 'object', 'size')))
+    objects.push({ bucket, key: decodeS3Key(key, bucket) })
   }
   return objects
 }
@@ -174,7 +173,7 @@ function fromEventBridge(payload: JsonObject): ObjectRef[] {
   if (detailType !== 'Object Created') return []
   const bucket = bucketName(path(payload, 'detail', 'bucket', 'name'), 'detail.bucket.name')
   const key = nonEmptyString(path(payload, 'detail', 'object', 'key'), 'detail.object.key', { bucket })
-  return [ref(bucket, key, path(payload, 'detail', 'object', 'size'))]
+  return [{ bucket, key }]
 }
 
 /** S3 event keys are form-encoded: `+` is a space, then percent-decoding. */
@@ -187,10 +186,6 @@ function decodeS3Key(key: string, bucket: string): string {
   } catch (cause) {
     throw invalid(`object key has malformed percent-encoding: ${snippet(key)}`, { bucket, key, cause })
   }
-}
-
-function ref(bucket: string, key: string, size: unknown): ObjectRef {
-  return Number.isSafeInteger(size) && (size as number) >= 0 ? { bucket, key, size: size as number } : { bucket, key }
 }
 
 function checkCount(list: unknown[], what: string, bucket?: string): void {

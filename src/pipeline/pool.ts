@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { MessageChannel, type MessagePort, type ResourceLimits, type Transferable } from 'node:worker_threads'
 import { Piscina } from 'piscina'
+import type { Config } from '../config.ts'
 import { emptyStats, type ParseOptions, type ParseResult, type ParseTask, type ToMain, type ToWorker } from '../../workers/protocol.ts'
 
 /**
@@ -24,6 +25,35 @@ function workerFile(): string {
   const built = fileURLToPath(new URL('../../dist/workers/parse.worker.js', import.meta.url))
   if (existsSync(built)) return built
   throw new Error(`parse worker not found at ${compiled}: run "make build" first`)
+}
+
+/**
+ * Output handed from a worker to the main thread per message: a typical CloudTrail file (1000 records) goes in
+ * one or two messages, and a worker holds at most two such chunks unconfirmed by the main thread.
+ */
+export const OUTPUT_CHUNK_BYTES = 1 << 20
+
+/** What every parse task of a command (run, parse, demo) is given, from the config. */
+export function parseOptions(config: Config): ParseOptions {
+  return {
+    format: config.format,
+    framing: config.framing,
+    syslog: config.syslog,
+    limits: {
+      maxDecompressedBytes: config.maxObjectSize,
+      maxRecordBytes: config.maxRecordSize,
+      maxDepth: config.maxDepth,
+      outputChunkBytes: OUTPUT_CHUNK_BYTES,
+    },
+  }
+}
+
+/**
+ * Each parse thread inflates on libuv's thread pool (4 threads by default, shared by the process): give
+ * it one thread per parse thread. Must run before anything uses the pool (fs, dns, zlib).
+ */
+export function sizeThreadPool(parseThreads: number): void {
+  if (process.env.UV_THREADPOOL_SIZE === undefined) process.env.UV_THREADPOOL_SIZE = String(Math.min(1024, Math.max(4, parseThreads + 2)))
 }
 
 /** Output buffers handed to each task, and kept per thread at most (the main thread's share of the reuse). */
@@ -78,15 +108,6 @@ export class ParsePool {
     })
   }
 
-  get threads(): number {
-    return this.options.threads
-  }
-
-  /** Tasks waiting for a free thread. */
-  get queueSize(): number {
-    return this.piscina.queueSize
-  }
-
   /**
    * Parses one object. Output chunks reach `onOutput` in order, each before the result; the promise
    * resolves after the worker's last message and never rejects.
@@ -119,10 +140,6 @@ export class ParsePool {
 
   async close(): Promise<void> {
     await this.piscina.close()
-  }
-
-  async destroy(): Promise<void> {
-    await this.piscina.destroy()
   }
 }
 

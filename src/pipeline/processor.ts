@@ -1,20 +1,19 @@
-// Takes received messages off the ring, works out their objects, and runs each object through
-// fetch -> parse pool -> sink, reporting its outcome to the acker. At most maxObjectsInFlight objects
-// are in flight; when that many are waiting (on S3, a parse thread or the sink), or when the output
-// waiting for the sink's confirmation reaches MAX_UNCONFIRMED_BYTES, no message is taken off the ring,
-// the ring fills and the receivers stop asking SQS for more. On stop, the messages still in the ring go
-// back to SQS at once; those started finish.
+// Takes received messages off the ring, acts on what triage.ts makes of each, and runs each object to
+// fetch through fetch -> parse pool -> sink, reporting its outcome to the acker. An object starts when
+// slots.ts admits it (at most maxObjectsInFlight fetched or parsed at once, and a bound on what waits for
+// the sink); until then no message is taken off the ring, the ring fills and the receivers stop asking
+// SQS for more. On stop, the messages still in the ring go back to SQS at once; those started finish.
 
-import type { Message } from '@aws-sdk/client-sqs'
 import type { Acker, InFlight, Outcome } from './acker.ts'
 import { CollectorError, errorInfo, isCollectorError, isErrorCode, SKIP_CODES, type ErrorCode, type SkipReason } from '../errors.ts'
 import type { Fetcher } from './fetcher.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../observe/metrics.ts'
-import { parseNotification, type ObjectRef, type RefusedRef } from './notifications.ts'
-import { classifyKey, type KeyPattern } from './object-keys.ts'
+import type { ObjectRef, RefusedRef } from './notifications.ts'
 import type { ParsePool } from './pool.ts'
-import type { Ring } from './ring.ts'
+import type { Received, Ring } from './ring.ts'
+import { Slots } from './slots.ts'
+import { triage, type TriageOptions } from './triage.ts'
 import type { Sink } from '../sinks/sink.ts'
 
 /** Why an object failed before the sink had its say (its stage, s3 or object, is the code's). */
@@ -25,17 +24,9 @@ interface Failure {
 
 type Where = { bucket: string; key: string; messageId: string }
 
-export interface Received {
-  message: Message
-  entry: InFlight
-}
-
-export interface ProcessorOptions {
-  /** null: any bucket. */
-  buckets: readonly string[] | null
-  keyPattern: KeyPattern
+export interface ProcessorOptions extends TriageOptions {
   maxObjectsInFlight: number
-  /** Output handed to the sink and not yet confirmed beyond which no new object starts; MAX_UNCONFIRMED_BYTES by default. */
+  /** Output handed to the sink and not yet confirmed beyond which no new object starts; slots.ts's MAX_UNCONFIRMED_BYTES by default. */
   maxUnconfirmedBytes?: number
 }
 
@@ -77,23 +68,6 @@ class Confirmations {
 }
 
 /**
- * Objects whose output waits for the sink's confirmation, per fetch-and-parse slot: a file sink confirms
- * at its next fsync, so a slot is freed when an object's output is with the sink, not when it is confirmed
- * (holding it starved the parse threads: bench/eps.ts --mode drain went from ~40k to ~80k records/s); this
- * bounds in objects what waits for the sink (and so what a crash writes twice), MAX_UNCONFIRMED_BYTES in
- * bytes.
- */
-const UNCONFIRMED_PER_SLOT = 4
-
-/**
- * What may wait for the sink's confirmation in bytes, beyond which no new object starts. The sinks push
- * back at their high-water mark (8 MiB), which holds back the objects being parsed (two chunks each at
- * most, workers/object-stream.ts); but an object of one or two chunks is done without waiting for a credit,
- * and 5 x max_objects_in_flight of them held their output through a sink outage (test/pipeline/processor.test.ts).
- */
-export const MAX_UNCONFIRMED_BYTES = 16 << 20
-
-/**
  * A parse worker failing on an object (its thread died, or the parser threw what it does not expect) may
  * be the moment (memory taken by other objects) rather than the object, so it is retried; on this
  * receive of the message it is taken as the object's doing, and the failure is permanent (deleted, or
@@ -103,17 +77,9 @@ export const MAX_UNCONFIRMED_BYTES = 16 << 20
 export const WORKER_FAILURE_RECEIVES = 3
 
 export class Processor {
-  /** Objects being fetched or parsed (the slots). */
-  private fetching = 0
-  /** Objects started and not yet settled: fetching, parsing, or waiting for the sink's confirmation. */
-  private pending = 0
-  /** Bytes handed to the sink and not yet confirmed (or failed). */
-  private unconfirmed = 0
-  private slotWaiters: (() => void)[] = []
-  private idleWaiters: (() => void)[] = []
+  private readonly slots: Slots
   /** Aborts objects in flight (hard stop after the shutdown timeout). */
   private readonly abort = new AbortController()
-  private readonly maxUnconfirmed: number
 
   constructor(
     private readonly ring: Ring<Received>,
@@ -125,17 +91,17 @@ export class Processor {
     private readonly log: Logger,
     private readonly options: ProcessorOptions,
   ) {
-    this.maxUnconfirmed = options.maxUnconfirmedBytes ?? MAX_UNCONFIRMED_BYTES
+    this.slots = new Slots(options.maxObjectsInFlight, options.maxUnconfirmedBytes)
   }
 
   /** Objects started and not yet settled (confirmed or failed). */
   get inFlight(): number {
-    return this.pending
+    return this.slots.inFlight
   }
 
   /** Output handed to the sink and not yet confirmed or failed, in bytes. */
   get unconfirmedBytes(): number {
-    return this.unconfirmed
+    return this.slots.unconfirmedBytes
   }
 
   /**
@@ -163,47 +129,42 @@ export class Processor {
   }
 
   whenIdle(): Promise<void> {
-    if (this.pending === 0) return Promise.resolve()
-    return new Promise((resolve) => this.idleWaiters.push(resolve))
+    return this.slots.whenIdle()
   }
 
   private async handle({ message, entry }: Received): Promise<void> {
-    let refs: ObjectRef[]
-    let outcome: Outcome = 'ok'
-    try {
-      const notification = parseNotification(message.Body ?? '')
-      if (notification.kind === 'subscription-confirmation') {
-        // A cross-account subscription waits for its owner to confirm it; the message itself carries no data.
-        this.metrics.error('ERR_NOTIFICATION_SUBSCRIPTION')
-        this.log.warn({ stage: 'notification', messageId: entry.id, topicArn: notification.topicArn }, 'SNS SubscriptionConfirmation received: confirm the subscription in the SNS console; deleting the message')
-        this.acker.seal(entry, 'ok')
-        return
-      }
-      if (notification.kind === 'test-event') {
-        this.metrics.testEvents.inc()
-        this.log.info({ messageId: entry.id }, 's3:TestEvent received; deleting it')
-        this.acker.seal(entry, 'ok')
-        return
-      }
-      refs = notification.objects
-      if (notification.refused.length > 0) {
-        this.refuse(entry, notification.refused)
-        outcome = 'permanent'
-      }
-      if (notification.duplicates > 0) {
-        this.metrics.error('ERR_NOTIFICATION_DUPLICATE_KEY', notification.duplicates)
-        this.log.warn({ stage: 'notification', messageId: entry.id, duplicates: notification.duplicates }, 'the message names some objects more than once; fetching each once')
-      }
-    } catch (err) {
-      const e = isCollectorError(err) ? err : new CollectorError('ERR_NOTIFICATION_INVALID', String(err))
+    const triaged = triage(message.Body ?? '', this.options)
+    if (triaged.kind === 'invalid') {
+      const e = triaged.error
       this.log.error({ stage: 'notification', messageId: entry.id, code: e.code, reason: e.message }, 'cannot use this SQS message')
       this.metrics.error(e.code)
       this.acker.seal(entry, 'permanent')
       return
     }
-    for (const ref of refs) {
-      if (this.options.buckets && !this.options.buckets.includes(ref.bucket)) {
-        // Anyone who can publish to the queue must not be able to make the collector read other buckets.
+    if (triaged.kind === 'subscription-confirmation') {
+      this.metrics.error('ERR_NOTIFICATION_SUBSCRIPTION')
+      this.log.warn({ stage: 'notification', messageId: entry.id, topicArn: triaged.topicArn }, 'SNS SubscriptionConfirmation received: confirm the subscription in the SNS console; deleting the message')
+      this.acker.seal(entry, 'ok')
+      return
+    }
+    if (triaged.kind === 'test-event') {
+      this.metrics.testEvents.inc()
+      this.log.info({ messageId: entry.id }, 's3:TestEvent received; deleting it')
+      this.acker.seal(entry, 'ok')
+      return
+    }
+    let outcome: Outcome = 'ok'
+    if (triaged.refused.length > 0) {
+      this.refuse(entry, triaged.refused)
+      outcome = 'permanent'
+    }
+    if (triaged.duplicates > 0) {
+      this.metrics.error('ERR_NOTIFICATION_DUPLICATE_KEY', triaged.duplicates)
+      this.log.warn({ stage: 'notification', messageId: entry.id, duplicates: triaged.duplicates }, 'the message names some objects more than once; fetching each once')
+    }
+    for (const object of triaged.objects) {
+      const { ref } = object
+      if (object.verdict === 'bucket-not-allowed') {
         const code: ErrorCode = 'ERR_BUCKET_NOT_ALLOWED'
         this.log.error({ stage: 'notification', messageId: entry.id, bucket: ref.bucket, key: ref.key, code }, 'refused: the bucket is not configured')
         this.metrics.error(code)
@@ -211,23 +172,22 @@ export class Processor {
         outcome = 'permanent'
         continue
       }
-      const kind = classifyKey(ref.key, this.options.keyPattern)
-      if (kind !== 'log') {
-        this.log.debug({ bucket: ref.bucket, key: ref.key, kind }, 'skipping: not a CloudTrail log')
+      if (object.verdict === 'not-a-log') {
+        this.log.debug({ bucket: ref.bucket, key: ref.key, kind: object.kind }, 'skipping: not a CloudTrail log')
         this.metrics.countObject('skipped')
         continue
       }
-      await this.acquireSlot()
+      await this.slots.acquire()
       if (this.abort.signal.aborted) {
         // Hard stop while this message waited for a slot: its other objects are not started, it goes back.
-        this.releaseSlot()
-        this.settled()
+        this.slots.release()
+        this.slots.settle()
         outcome = 'release'
         break
       }
       this.acker.add(entry)
       void this.processObject(ref, entry).then((o) => {
-        this.settled()
+        this.slots.settle()
         this.acker.done(entry, o)
       })
     }
@@ -277,8 +237,8 @@ export class Processor {
       failure = { code: e.code, message: e.message }
     }
     // The object's output is all with the sink now: its slot goes to the next object while the sink
-    // confirms (see UNCONFIRMED_PER_SLOT); the message is deleted only after the confirmation.
-    this.releaseSlot()
+    // confirms (see slots.ts's UNCONFIRMED_PER_SLOT); the message is deleted only after the confirmation.
+    this.slots.release()
     const parsed = performance.now()
     const sinkError = await confirmations.settled()
     this.metrics.parseSeconds.observe((performance.now() - started) / 1000)
@@ -330,12 +290,11 @@ export class Processor {
   private write(data: Uint8Array, records: number, confirmations: Confirmations): void | Promise<void> {
     confirmations.add()
     const bytes = data.byteLength
-    this.unconfirmed += bytes
+    this.slots.hold(bytes)
     const more = this.sink.write(data, (err) => {
-      this.unconfirmed -= bytes
       if (!this.sink.keepsConfirmed) this.pool.recycle(data)
       confirmations.confirm(err, records)
-      this.wake()
+      this.slots.confirmed(bytes)
     })
     if (more) return
     return this.drained()
@@ -369,44 +328,5 @@ export class Processor {
       this.metrics.error('ERR_RECORD_INVALID_UTF8', invalidUtf8)
       this.log.warn({ stage: 'record', ...where, reason, records: invalidUtf8 }, 'invalid UTF-8 replaced with U+FFFD')
     }
-  }
-
-  private canStart(): boolean {
-    const max = this.options.maxObjectsInFlight
-    return this.fetching < max && this.pending < max * (1 + UNCONFIRMED_PER_SLOT) && this.unconfirmed < this.maxUnconfirmed
-  }
-
-  private acquireSlot(): Promise<void> {
-    const take = () => {
-      this.fetching++
-      this.pending++
-    }
-    if (this.slotWaiters.length === 0 && this.canStart()) {
-      take()
-      return Promise.resolve()
-    }
-    return new Promise((resolve) =>
-      this.slotWaiters.push(() => {
-        take()
-        resolve()
-      }),
-    )
-  }
-
-  /** The object's fetch and parse are done (its output may still wait for the sink). */
-  private releaseSlot(): void {
-    this.fetching--
-    this.wake()
-  }
-
-  /** The object is settled: confirmed, or failed. */
-  private settled(): void {
-    this.pending--
-    this.wake()
-    if (this.pending === 0) for (const w of this.idleWaiters.splice(0)) w()
-  }
-
-  private wake(): void {
-    while (this.slotWaiters.length > 0 && this.canStart()) this.slotWaiters.shift()!()
   }
 }

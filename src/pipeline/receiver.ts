@@ -9,8 +9,7 @@ import { backoffDelay, sleep } from '../backoff.ts'
 import { describeError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../observe/metrics.ts'
-import type { Received } from './processor.ts'
-import type { Ring } from './ring.ts'
+import type { Received, Ring } from './ring.ts'
 
 export interface ReceiverOptions {
   queueUrl: string

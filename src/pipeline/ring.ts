@@ -9,6 +9,15 @@
 // several receivers never over-commit), pushes what arrived and releases the rest. push() returns false
 // when full: backpressure by return value, never by growing.
 
+import type { Message } from '@aws-sdk/client-sqs'
+import type { InFlight } from './acker.ts'
+
+/** What the receivers put on the ring for the processor: an SQS message and the acker's entry for it. */
+export interface Received {
+  message: Message
+  entry: InFlight
+}
+
 export class Ring<T> {
   private readonly items: (T | undefined)[]
   private readonly mask: number

@@ -1,6 +1,7 @@
 // The sink factory: validates the sink options once (naming the bad setting), reads the CA bundle, and
 // builds one of the four sinks for the target parseOutput names. Nothing here runs per record.
 
+import type { Config } from '../config.ts'
 import { ConfigError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import type { TlsTrust } from './connect.ts'
@@ -87,4 +88,17 @@ function checkInteger(setting: string, value: number | undefined, min: number): 
 function tlsOptions(options: SinkOptions): TlsTrust {
   if (options.tlsCaFile === undefined) return { tlsInsecure: options.tlsInsecure }
   return { ca: readCaBundle(options.tlsCaFile), tlsInsecure: options.tlsInsecure }
+}
+
+/** The sink a command (run, parse, demo) writes to, from the config. */
+export function sinkFor(config: Config, logger: Logger): Sink {
+  return createSink({
+    output: config.output,
+    logger,
+    tlsCaFile: config.tlsCaFile,
+    tlsInsecure: config.tlsInsecure,
+    httpHeaders: { ...config.httpHeaders },
+    httpBatchBytes: config.httpBatchBytes,
+    httpContentType: config.format === 'json' ? 'application/x-ndjson' : 'text/plain; charset=utf-8',
+  })
 }

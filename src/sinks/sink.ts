@@ -1,14 +1,11 @@
 import type { EventEmitter } from 'node:events'
+import type { Framing } from '../../workers/protocol.ts'
+
+// How the parse workers frame each record for a sink is part of their protocol, defined there once.
+export type { Framing }
 
 /** Called once per write, when the bytes are durable at the destination (null) or can never be (an error). */
 export type Confirm = (err: Error | null) => void
-
-/**
- * How the parse workers frame each record for this sink:
- * - `lines`: the record followed by `\n` (stdout, file, HTTP bodies);
- * - `syslog`: RFC 5424 message with RFC 6587 octet counting, `LEN SP <PRI>1 TIMESTAMP HOST APP - - - MSG`.
- */
-export type Framing = 'lines' | 'syslog'
 
 /**
  * A destination for formatted records. Chunks handed to `write` always hold whole framed records.

@@ -13,9 +13,10 @@ import { Fetcher } from '../../src/pipeline/fetcher.ts'
 import type { Logger } from '../../src/log.ts'
 import { Metrics } from '../../src/observe/metrics.ts'
 import { ParsePool, type PoolOptions } from '../../src/pipeline/pool.ts'
-import { MAX_UNCONFIRMED_BYTES, Processor, WORKER_FAILURE_RECEIVES, type Received } from '../../src/pipeline/processor.ts'
+import { Processor, WORKER_FAILURE_RECEIVES } from '../../src/pipeline/processor.ts'
 import { Receivers } from '../../src/pipeline/receiver.ts'
-import { Ring } from '../../src/pipeline/ring.ts'
+import { Ring, type Received } from '../../src/pipeline/ring.ts'
+import { MAX_UNCONFIRMED_BYTES } from '../../src/pipeline/slots.ts'
 import { FileSink, HttpSink, StdoutSink } from '../../src/sinks/index.ts'
 import type { Sink } from '../../src/sinks/sink.ts'
 import { cleanup, emulator, useCleanup } from '../helpers/cleanup.ts'
@@ -49,7 +50,7 @@ interface PipelineOptions {
   maxObjectsInFlight?: number
 }
 
-/** Receivers -> ring -> processor -> acker, as collector.ts wires them, until the test ends. */
+/** Receivers -> ring -> processor -> acker, as commands/run.ts wires them, until the test ends. */
 function pipeline(emu: Emulator, { sink, visibilityTimeout = 30, pool: poolOptions = {}, maxObjectsInFlight = 4 }: PipelineOptions) {
   const metrics = new Metrics({}, false)
   const { log, lines } = capture()
@@ -75,7 +76,7 @@ function pipeline(emu: Emulator, { sink, visibilityTimeout = 30, pool: poolOptio
     sink.destroy()
     await running
     await acker.close()
-    await pool.destroy()
+    await pool.close()
   })
   return { metrics, lines, acker, processor, stop, running }
 }
