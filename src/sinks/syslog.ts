@@ -19,9 +19,10 @@
 
 import { EventEmitter } from 'node:events'
 import net from 'node:net'
-import { backoffDelay, sleep } from '../backoff.ts'
+import { sleep } from '../sleep.ts'
 import { CollectorError, describeError } from '../errors.ts'
 import type { Logger } from '../log.ts'
+import { retryDelayMs, sinkPolicy } from '../retry.ts'
 import { dial, type TlsTrust } from './connect.ts'
 import { Ledger, type Pending } from './ledger.ts'
 import type { Confirm, Sink } from './sink.ts'
@@ -199,7 +200,7 @@ export class SyslogSink extends EventEmitter implements Sink {
       this.#recentBytes = 0
       this.#resending = []
     }
-    const delayMs = backoffDelay(this.#attempt++, { maxMs: this.#retryMaxDelayMs })
+    const delayMs = retryDelayMs(sinkPolicy(this.#retryMaxDelayMs), ++this.#attempt)
     const code = this.#lastError === null ? 'ECLOSED' : describeError(this.#lastError).code
     const idle = wasConnected && this.#ledger.entries.length === 0 && this.#resend.length === 0
     if (idle) {
