@@ -12,8 +12,9 @@
 //
 // p-retry rather than cockatiel: p-retry's wait between attempts ends when the signal aborts (cockatiel
 // 4's waits its timer out, so a shutdown would sit out a 30 s backoff), and its onFailedAttempt is
-// awaited, which is where a destination's Retry-After is waited instead of the backoff. Note: p-retry never
-// retries a TypeError other than a network one (a bug in our code, not a failing dependency).
+// awaited, which is where a destination's Retry-After is waited instead of the backoff. p-retry never
+// retries a TypeError other than a network one; here the policy decides that too (withRetry hands it a
+// TypeError wrapped), as the loops it replaces did: a sink keeps trying whatever fails.
 
 import { setTimeout as wait } from 'node:timers/promises'
 import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry'
@@ -75,8 +76,17 @@ export interface RetryOptions {
 
 /** Runs `fn` (given the attempt, from 1) under `policy`; rejects with the last failure once the policy gives up. */
 export function withRetry<T>(policy: RetryPolicy, fn: (attempt: number) => Promise<T>, options: RetryOptions = {}): Promise<T> {
-  const { signal, retryable = () => true, onRetry, askedWaitMs, unref = false } = options
-  return pRetry(fn, {
+  const { signal, retryable: retryableAs = () => true, onRetry, askedWaitMs: askedAs, unref = false } = options
+  const retryable = (err: unknown) => retryableAs(unwrap(err))
+  const askedWaitMs = askedAs && ((err: unknown) => askedAs(unwrap(err)))
+  const attempt = async (n: number) => {
+    try {
+      return await fn(n)
+    } catch (err) {
+      throw err instanceof TypeError ? new Wrapped(err) : err
+    }
+  }
+  return pRetry(attempt, {
     retries: policy.attempts - 1,
     factor: 2,
     minTimeout: policy.firstMs,
@@ -89,11 +99,23 @@ export function withRetry<T>(policy: RetryPolicy, fn: (attempt: number) => Promi
     onFailedAttempt: async ({ error, attemptNumber, retriesLeft, retryDelay }) => {
       if (retriesLeft <= 0 || !retryable(error)) return
       const asked = askedWaitMs?.(error)
-      onRetry?.(error, attemptNumber, asked ?? retryDelay)
+      onRetry?.(unwrap(error), attemptNumber, asked ?? retryDelay)
       // node:timers/promises rejects with an AbortError of its own: the signal's reason instead, as p-retry does.
       if (asked !== undefined) await wait(asked, undefined, { signal, ref: !unref }).catch((err: unknown) => (signal?.throwIfAborted(), Promise.reject(err)))
     },
-  })
+  }).catch((err: unknown) => Promise.reject(unwrap(err)))
+}
+
+/** A TypeError thrown by an attempt, carried past p-retry's own rule for TypeErrors (see the top). */
+class Wrapped extends Error {
+  constructor(readonly inner: TypeError) {
+    super(inner.message)
+    this.name = 'Wrapped'
+  }
+}
+
+function unwrap(err: unknown): unknown {
+  return err instanceof Wrapped ? err.inner : err
 }
 
 /**

@@ -112,3 +112,18 @@ describe('the policies', () => {
     expect(sdkRetryable('not an error')).toBe(false)
   })
 })
+
+describe('withRetry and TypeErrors', () => {
+  it('leaves a TypeError to the policy (p-retry alone would give up at once), and rejects with it unchanged', async () => {
+    const bug = new TypeError('not a function')
+    const op = flaky(2, () => bug)
+    const seen: unknown[] = []
+    expect(await withRetry(fast, op.fn, { onRetry: (err) => seen.push(err) })).toBe('ok')
+    expect(op.calls).toHaveLength(3)
+    expect(seen).toEqual([bug, bug])
+
+    const always = flaky(10, () => bug)
+    await expect(withRetry(fast, always.fn, { retryable: (err) => !(err instanceof TypeError) })).rejects.toBe(bug)
+    expect(always.calls).toHaveLength(1)
+  })
+})

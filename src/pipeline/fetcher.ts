@@ -92,7 +92,9 @@ export class Fetcher {
   /**
    * Starts the GET; throws CollectorError (ERR_S3_…) when the object cannot be had. A transient failure
    * (5xx, throttling, resets, a body cut short, a bare 404, a clock S3 corrected) is tried again under the
-   * S3 policy (retry.ts); beyond it the message goes back to the queue.
+   * S3 policy (retry.ts); beyond it the message goes back to the queue. The policy costs 2–6 µs of
+   * main-thread CPU per object that succeeds at once (tinybench, Node 24: withRetry around a resolved GET
+   * against a bare await), next to the 295–465 µs of the GET itself (s3-client.ts).
    */
   async open(ref: ObjectRef, signal?: AbortSignal): Promise<Opened> {
     const owner = this.owners.get(ref.bucket) ?? this.owners.get('*')
