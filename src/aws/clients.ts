@@ -6,10 +6,8 @@ import { Agent as HttpAgent } from 'node:http'
 import { Agent as HttpsAgent } from 'node:https'
 import { S3Client } from '@aws-sdk/client-s3'
 import { SQSClient } from '@aws-sdk/client-sqs'
-import { ConfiguredRetryStrategy } from '@smithy/core/retry'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import type { Dispatcher } from 'undici'
-import { backoffDelay } from '../backoff.ts'
 import type { Config } from '../config.ts'
 import { s3Agent } from './s3-client.ts'
 
@@ -36,10 +34,9 @@ export function createClients(config: Config): AwsClients {
   // A copy: the SDK annotates the credentials object it is given.
   const common = {
     region: config.region,
-    // The SDK's standard retries (5xx, throttling, network; with its retry quota), 3 attempts, with the
-    // collector's equal-jitter backoff (100–200 ms, then 200–400 ms) instead of full jitter, which may
-    // retry at once.
-    retryStrategy: new ConfiguredRetryStrategy(3, (attempt) => backoffDelay(attempt - 1, { baseMs: 100, maxMs: 20_000 })),
+    // One request per send: the retries are the policies' in retry.ts, each bounded there, instead of
+    // theirs stacked on the SDK's three attempts.
+    maxAttempts: 1,
     ...(credentials ? { credentials: { ...credentials } } : {}),
   }
   const sqs = new SQSClient({

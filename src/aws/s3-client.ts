@@ -10,11 +10,10 @@
 // What it takes from the SDK: the S3Client's own configuration. Its credential provider (static keys, or
 // the default chain, refreshed by the SDK before they expire) is called for every request; its endpoint
 // rules (region, `s3_endpoint`/`endpoint`, virtual-hosted or path-style, FIPS, dual-stack, partitions) are
-// evaluated once per bucket. What its retry strategy did is done here: 3 attempts per request for
-// network errors before an answer, 5xx, throttling and a clock skew it corrected, with the collector's
-// backoff. Not done: response checksums (`x-amz-checksum-mode`): TLS protects the transfer and each gzip
+// evaluated once per bucket; its clock-skew correction. Each call is one request: the fetcher retries the
+// object under the S3 policy (retry.ts), a clock corrected here included (S3Error.skewCorrected). Not done: response checksums (`x-amz-checksum-mode`): TLS protects the transfer and each gzip
 // member carries the CRC-32 of its content, which the parse thread checks, and the SDK checked them on
-// the main thread; the SDK's retry quota (the fetcher's 3 attempts per object bound the retries);
+// the main thread; the SDK's retry quota (the S3 policy's attempts per object bound the retries);
 // directory buckets and access points (refused: CloudTrail writes to neither); following a redirect to
 // the bucket's region (issue 12: see `redirect` below). The SDK keeps SQS.
 
@@ -22,11 +21,8 @@ import type { IncomingHttpHeaders } from 'node:http'
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import { getEndpointFromInstructions } from '@smithy/core/endpoints'
 import { Agent, type Dispatcher } from 'undici'
-import { backoffDelay, sleep } from '../backoff.ts'
 import { SigV4Signer, type Credentials } from './sigv4.ts'
 
-/** Attempts per request, as the SDK's standard retry strategy made them. */
-export const REQUEST_ATTEMPTS = 3
 /** Waiting for the answer's headers, and for each piece of its body: a stalled body fails, a slow one that moves does not. */
 export const ANSWER_TIMEOUT_MS = 60_000
 export const CONNECT_TIMEOUT_MS = 10_000
@@ -38,8 +34,6 @@ const CLOCK_SKEW_MS = 5 * 60_000
 const MAX_TARGETS = 256
 const USER_AGENT = 'cloudtrail-ingest'
 
-const THROTTLING = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'ThrottledException', 'RequestThrottled', 'RequestThrottledException', 'TooManyRequestsException', 'RequestLimitExceeded', 'BandwidthLimitExceeded', 'LimitExceededException', 'PriorRequestNotComplete'])
-const TRANSIENT = new Set(['RequestTimeout', 'RequestTimeoutException', 'InternalError'])
 const CLOCK_SKEW = new Set(['RequestTimeTooSkewed', 'RequestExpired', 'RequestInTheFuture', 'InvalidSignatureException', 'SignatureDoesNotMatch', 'AuthFailure'])
 
 /**
@@ -59,6 +53,11 @@ export class S3Error extends Error {
     this.name = 'S3Error'
   }
 
+  /** A signature refused for a skewed clock, after the answer set our clock by S3's: worth another try. */
+  get skewCorrected(): boolean {
+    return this.clockCorrected && this.code !== undefined && CLOCK_SKEW.has(this.code)
+  }
+
   /** x-amz-bucket-region: where a bucket really is, on a redirect or a refusal from another region. */
   get bucketRegion(): string | undefined {
     const region = this.headers['x-amz-bucket-region']
@@ -69,7 +68,6 @@ export class S3Error extends Error {
 export interface S3ClientOptions {
   /** Where the requests go: by default a keep-alive pool of its own. Issue 12's HTTPS proxy is a dispatcher too. */
   dispatcher?: Dispatcher
-  attempts?: number
   answerTimeoutMs?: number
 }
 
@@ -105,7 +103,6 @@ export function s3Agent(connections: number, { connectTimeoutMs = CONNECT_TIMEOU
 
 export class S3ObjectClient {
   private readonly dispatcher: Dispatcher
-  private readonly attempts: number
   private readonly answerTimeoutMs: number
   private readonly signer = new SigV4Signer()
   private readonly targets = new Map<string, Promise<Target>>()
@@ -117,7 +114,6 @@ export class S3ObjectClient {
     options: S3ClientOptions = {},
   ) {
     this.dispatcher = options.dispatcher ?? s3Agent(8)
-    this.attempts = options.attempts ?? REQUEST_ATTEMPTS
     this.answerTimeoutMs = options.answerTimeoutMs ?? ANSWER_TIMEOUT_MS
   }
 
@@ -138,29 +134,22 @@ export class S3ObjectClient {
   private async send(method: 'GET' | 'HEAD', bucket: string, key: string, options: GetOptions): Promise<S3Object | null> {
     const target = await this.target(bucket)
     const path = `${target.basePath}/${encodeKey(key)}`
-    for (let attempt = 1; ; attempt++) {
-      if (options.signal?.aborted) throw abortReason(options.signal)
-      const credentials = (await this.sdk.config.credentials()) as Credentials
-      const headers: Record<string, string> = { host: target.host }
-      if (options.owner !== undefined) headers['x-amz-expected-bucket-owner'] = options.owner
-      this.signer.sign(method, path, headers, credentials, target.region, target.service, new Date(Date.now() + this.clockOffset))
-      headers['user-agent'] = USER_AGENT
-      const exchange = new Exchange(method, options, (date) => this.correctClock(date))
-      try {
-        this.dispatcher.dispatch({ origin: target.origin, path, method, headers, headersTimeout: this.answerTimeoutMs, bodyTimeout: this.answerTimeoutMs }, exchange)
-      } catch (err) {
-        exchange.onResponseError(null, err as Error)
-      }
-      try {
-        return await exchange.result
-      } catch (err) {
-        // Issue 12: a 301 or 307 naming x-amz-bucket-region (err.bucketRegion) is where the bucket's
-        // endpoint is resolved again in that region and the request sent there; for now it fails
-        // (transient), saying where the bucket is.
-        if (options.signal?.aborted || attempt >= this.attempts || !exchange.retryable(err)) throw err
-      }
-      if (!(await sleep(backoffDelay(attempt - 1, { baseMs: 100, maxMs: 20_000 }), options.signal))) throw abortReason(options.signal)
+    if (options.signal?.aborted) throw abortReason(options.signal)
+    const credentials = (await this.sdk.config.credentials()) as Credentials
+    const headers: Record<string, string> = { host: target.host }
+    if (options.owner !== undefined) headers['x-amz-expected-bucket-owner'] = options.owner
+    this.signer.sign(method, path, headers, credentials, target.region, target.service, new Date(Date.now() + this.clockOffset))
+    headers['user-agent'] = USER_AGENT
+    const exchange = new Exchange(method, options, (date) => this.correctClock(date))
+    try {
+      this.dispatcher.dispatch({ origin: target.origin, path, method, headers, headersTimeout: this.answerTimeoutMs, bodyTimeout: this.answerTimeoutMs }, exchange)
+    } catch (err) {
+      exchange.onResponseError(null, err as Error)
     }
+    // Issue 12: a 301 or 307 naming x-amz-bucket-region (err.bucketRegion) is where the bucket's endpoint
+    // is resolved again in that region and the request sent there; for now it fails (transient), saying
+    // where the bucket is.
+    return exchange.result
   }
 
   /** The SDK's endpoint rules for this bucket, evaluated once (24 µs each). */
@@ -263,8 +252,6 @@ class Exchange implements Dispatcher.DispatchHandler {
   private settled = false
   private controller: Dispatcher.DispatchController | null = null
   private mode: Mode = 'waiting'
-  /** An answer arrived: what fails after this is not retried by the request (the SDK did not either). */
-  private answered = false
   private aborted: Error | null = null
   private stopListening: (() => void) | null = null
   private size: number | null = null
@@ -298,24 +285,12 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
   }
 
-  /** Worth another request: nothing answered (the connection failed), or S3 answered that it may pass. */
-  retryable(err: unknown): boolean {
-    if (this.aborted) return false
-    if (err instanceof S3Error) {
-      if (err.status >= 500 || err.status === 429) return true
-      if (err.code === undefined) return false
-      return THROTTLING.has(err.code) || TRANSIENT.has(err.code) || (err.clockCorrected && CLOCK_SKEW.has(err.code))
-    }
-    return !this.answered
-  }
-
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller
     if (this.aborted) controller.abort(this.aborted)
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
-    this.answered = true
     if (status < 200 || status > 299) {
       this.mode = 'error'
       this.errorStatus = status

@@ -9,7 +9,7 @@ import { loadConfig, type RawSettings } from '../config.ts'
 import type { Logger } from '../log.ts'
 import { startLoopbackFauxqs } from '../emulator/loopback-fauxqs.ts'
 import { Traffic } from '../synthetic/traffic.ts'
-import { sleep } from '../backoff.ts'
+import { sleep } from '../sleep.ts'
 
 export interface DemoOptions {
   eps: number

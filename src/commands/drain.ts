@@ -18,7 +18,8 @@
 
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs'
 import type { Acker } from '../pipeline/acker.ts'
-import { sleep } from '../backoff.ts'
+import { sleep } from '../sleep.ts'
+import { sdkRetryable, SQS, withRetry } from '../retry.ts'
 import { describeError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../observe/metrics.ts'
@@ -106,7 +107,8 @@ export class DrainPolicy {
   /** True when SQS answers 0 for all three counts; false on any other answer or a failure. */
   private async queueEmpty(signal: AbortSignal): Promise<boolean> {
     try {
-      const out = await this.sqs.send(new GetQueueAttributesCommand({ QueueUrl: this.queueUrl, AttributeNames: [...COUNTS] }), { abortSignal: signal })
+      const command = new GetQueueAttributesCommand({ QueueUrl: this.queueUrl, AttributeNames: [...COUNTS] })
+      const out = await withRetry(SQS.call, () => this.sqs.send(command, { abortSignal: signal }), { signal, retryable: sdkRetryable })
       return COUNTS.every((name) => out.Attributes?.[name] === '0')
     } catch (err) {
       if (signal.aborted) return false

@@ -5,7 +5,8 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs'
 import { Acker } from '../pipeline/acker.ts'
 import { createClients, type AwsClients } from '../aws/clients.ts'
-import { sleep, within } from '../backoff.ts'
+import { sleep, within } from '../sleep.ts'
+import { sdkRetryable, SQS, withRetry } from '../retry.ts'
 import type { Config } from '../config.ts'
 import { DrainPolicy } from './drain.ts'
 import { CollectorError, describeError } from '../errors.ts'
@@ -41,22 +42,25 @@ interface QueueInfo {
   redrive: boolean
 }
 
+/** Codes that no retry mends: the queue is not there, or the credentials are refused. */
+const PERMANENT_SQS = /NonExistentQueue|QueueDoesNotExist|AccessDenied|InvalidAddress|InvalidClientTokenId|SignatureDoesNotMatch/
+
 async function queueInfo(clients: AwsClients, config: Config, log: Logger): Promise<QueueInfo> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const out = await clients.sqs.send(
-        new GetQueueAttributesCommand({ QueueUrl: config.queueUrl, AttributeNames: ['VisibilityTimeout', 'RedrivePolicy'] }),
-      )
-      return { visibilityTimeout: Number(out.Attributes?.VisibilityTimeout ?? 30), redrive: Boolean(out.Attributes?.RedrivePolicy) }
-    } catch (err) {
-      const { code, message } = describeError(err)
-      const permanent = /NonExistentQueue|QueueDoesNotExist|AccessDenied|InvalidAddress|InvalidClientTokenId|SignatureDoesNotMatch/.test(code)
-      if (permanent || attempt >= 5) {
-        throw new CollectorError('ERR_SQS', `cannot read the queue's attributes (${code}): ${message}`, { cause: err })
-      }
-      log.warn({ stage: 'sqs', code, reason: message, attempt }, 'GetQueueAttributes failed; retrying')
-      await sleep(1000 * attempt)
-    }
+  const command = new GetQueueAttributesCommand({ QueueUrl: config.queueUrl, AttributeNames: ['VisibilityTimeout', 'RedrivePolicy'] })
+  // A refused signature is worth another try once the SDK has set its clock by SQS's (sdkRetryable).
+  const permanent = (err: unknown) => PERMANENT_SQS.test(describeError(err).code) && !sdkRetryable(err)
+  try {
+    const out = await withRetry(SQS.startup, () => clients.sqs.send(command), {
+      retryable: (err) => !permanent(err),
+      onRetry: (err, attempt) => {
+        const { code, message } = describeError(err)
+        log.warn({ stage: 'sqs', code, reason: message, attempt }, 'GetQueueAttributes failed; retrying')
+      },
+    })
+    return { visibilityTimeout: Number(out.Attributes?.VisibilityTimeout ?? 30), redrive: Boolean(out.Attributes?.RedrivePolicy) }
+  } catch (err) {
+    const { code, message } = describeError(err)
+    throw new CollectorError('ERR_SQS', `cannot read the queue's attributes (${code}): ${message}`, { cause: err })
   }
 }
 

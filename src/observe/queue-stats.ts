@@ -24,6 +24,7 @@
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs'
 import { describeError } from '../errors.ts'
 import type { Logger } from '../log.ts'
+import { sdkRetryable, SQS, withRetry } from '../retry.ts'
 
 export interface QueueSnapshot {
   backlog: number
@@ -81,7 +82,8 @@ export class QueueStats {
     if (this.polling) return
     this.polling = true
     try {
-      const out = await this.sqs.send(new GetQueueAttributesCommand({ QueueUrl: this.queueUrl, AttributeNames: [...ATTRIBUTES] }))
+      const command = new GetQueueAttributesCommand({ QueueUrl: this.queueUrl, AttributeNames: [...ATTRIBUTES] })
+      const out = await withRetry(SQS.call, () => this.sqs.send(command), { retryable: sdkRetryable, unref: true })
       // Dated on arrival, with the deletes counted up to then: a slow answer must not stretch the interval.
       const at = Date.now()
       const deleted = this.deleted()

@@ -21,10 +21,10 @@ import {
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs'
-import { backoffDelay, sleep } from '../backoff.ts'
 import { describeError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../observe/metrics.ts'
+import { sdkRetryable, SQS, withRetry } from '../retry.ts'
 
 /** What becomes of a message: deleted (ok), failed for good, retried after a backoff, or handed back at once (release). */
 export type Outcome = 'ok' | 'permanent' | 'release' | 'retry'
@@ -59,7 +59,6 @@ export interface AckerOptions {
 }
 
 const BATCH = 10
-const MAX_DELETE_ATTEMPTS = 5
 
 export class Acker {
   private readonly inFlight = new Map<string, InFlight>()
@@ -222,46 +221,64 @@ export class Acker {
     while (this.deletesRunning > 0) await new Promise((r) => setTimeout(r, 10))
   }
 
+  /**
+   * Deletes a batch under the SQS delete policy (retry.ts): a call that fails, and the entries SQS failed on
+   * its side, are tried again; an entry refused (SenderFault) is not. What is left after the last attempt
+   * will be delivered again.
+   */
   private async deleteBatch(batch: InFlight[]): Promise<void> {
     let remaining = batch
-    for (let attempt = 0; remaining.length > 0; attempt++) {
-      const entries = remaining.map((e, i) => ({ Id: String(i), ReceiptHandle: e.receipt }))
-      try {
-        const result = await this.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: this.options.queueUrl, Entries: entries }))
-        const retry = new Set<number>()
-        const refused = new Set<number>()
-        for (const f of result.Failed ?? []) {
-          const i = Number(f.Id)
-          const entry = remaining[i]
-          if (!entry) continue
-          if (f.SenderFault) {
-            // e.g. ReceiptHandleIsInvalid: the message went back to the queue and will be delivered again.
-            this.log.warn({ messageId: entry.id, code: f.Code, reason: f.Message }, 'SQS refused the delete; the message may be delivered again')
-            this.metrics.error('ERR_SQS_DELETE_REFUSED')
-            this.forget(entry)
-            refused.add(i)
-          } else retry.add(i)
-        }
-        remaining.forEach((entry, i) => {
-          if (retry.has(i) || refused.has(i)) return
-          this.metrics.countDeleted()
-          this.forget(entry)
-        })
-        remaining = remaining.filter((_, i) => retry.has(i))
-      } catch (err) {
+    try {
+      await withRetry(
+        SQS.delete,
+        async () => {
+          remaining = await this.deleteOnce(remaining)
+          if (remaining.length > 0) throw new PartialDelete(remaining.length)
+        },
+        {
+          onRetry: (err, attempt) => {
+            if (err instanceof PartialDelete) return
+            const { code, message } = describeError(err)
+            this.log.warn({ code, reason: message, messages: remaining.length, attempt: attempt - 1 }, 'DeleteMessageBatch failed; retrying')
+            this.metrics.error('ERR_SQS_DELETE')
+          },
+        },
+      )
+    } catch (err) {
+      if (!(err instanceof PartialDelete)) {
         const { code, message } = describeError(err)
-        this.log.warn({ code, reason: message, messages: remaining.length, attempt }, 'DeleteMessageBatch failed; retrying')
+        this.log.warn({ code, reason: message, messages: remaining.length, attempt: SQS.delete.attempts - 1 }, 'DeleteMessageBatch failed; retrying')
         this.metrics.error('ERR_SQS_DELETE')
       }
-      if (remaining.length > 0) {
-        if (attempt + 1 >= MAX_DELETE_ATTEMPTS) {
-          this.log.error({ messages: remaining.length }, 'giving up deleting messages: they will be delivered again (duplicates)')
-          for (const e of remaining) this.forget(e)
-          return
-        }
-        await sleep(backoffDelay(attempt, { baseMs: 200, maxMs: 5000 }))
-      }
+      this.log.error({ messages: remaining.length }, 'giving up deleting messages: they will be delivered again (duplicates)')
+      for (const e of remaining) this.forget(e)
     }
+  }
+
+  /** One DeleteMessageBatch: counts and forgets what was deleted or refused; returns the entries to try again. */
+  private async deleteOnce(remaining: InFlight[]): Promise<InFlight[]> {
+    const entries = remaining.map((e, i) => ({ Id: String(i), ReceiptHandle: e.receipt }))
+    const result = await this.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: this.options.queueUrl, Entries: entries }))
+    const retry = new Set<number>()
+    const refused = new Set<number>()
+    for (const f of result.Failed ?? []) {
+      const i = Number(f.Id)
+      const entry = remaining[i]
+      if (!entry) continue
+      if (f.SenderFault) {
+        // e.g. ReceiptHandleIsInvalid: the message went back to the queue and will be delivered again.
+        this.log.warn({ messageId: entry.id, code: f.Code, reason: f.Message }, 'SQS refused the delete; the message may be delivered again')
+        this.metrics.error('ERR_SQS_DELETE_REFUSED')
+        this.forget(entry)
+        refused.add(i)
+      } else retry.add(i)
+    }
+    remaining.forEach((entry, i) => {
+      if (retry.has(i) || refused.has(i)) return
+      this.metrics.countDeleted()
+      this.forget(entry)
+    })
+    return remaining.filter((_, i) => retry.has(i))
   }
 
   private forget(entry: InFlight): void {
@@ -286,7 +303,7 @@ export class Acker {
       const batch = due.slice(i, i + BATCH)
       const entries = batch.map((e, j) => ({ Id: String(j), ReceiptHandle: e.receipt, VisibilityTimeout: this.options.visibilityTimeout }))
       try {
-        const result = await this.sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: this.options.queueUrl, Entries: entries }))
+        const result = await withRetry(SQS.call, () => this.sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: this.options.queueUrl, Entries: entries })), { retryable: sdkRetryable })
         const failed = new Set((result.Failed ?? []).map((f) => Number(f.Id)))
         batch.forEach((e, j) => {
           if (failed.has(j)) return
@@ -307,8 +324,8 @@ export class Acker {
 
   /** Hands a message back (0) or sets its backoff; whenIdle() and close() wait for the call. */
   private changeVisibility(entry: InFlight, seconds: number): void {
-    const change = this.sqs
-      .send(new ChangeMessageVisibilityCommand({ QueueUrl: this.options.queueUrl, ReceiptHandle: entry.receipt, VisibilityTimeout: seconds }))
+    const command = new ChangeMessageVisibilityCommand({ QueueUrl: this.options.queueUrl, ReceiptHandle: entry.receipt, VisibilityTimeout: seconds })
+    const change = withRetry(SQS.call, () => this.sqs.send(command), { retryable: sdkRetryable })
       .then(
         () => {
           if (seconds === 0) this.retryAt = Math.max(this.retryAt, Date.now())
@@ -333,5 +350,13 @@ export class Acker {
   private checkIdle(): void {
     if (!this.idle) return
     for (const w of this.idleWaiters.splice(0)) w()
+  }
+}
+
+/** Some entries of a batch were failed by SQS on its side (not refused): the batch is tried again for them. */
+class PartialDelete extends Error {
+  constructor(readonly entries: number) {
+    super(`SQS failed ${entries} deletes on its side`)
+    this.name = 'PartialDelete'
   }
 }

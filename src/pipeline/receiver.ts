@@ -5,11 +5,11 @@
 
 import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs'
 import type { Acker } from './acker.ts'
-import { backoffDelay, sleep } from '../backoff.ts'
 import { describeError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../observe/metrics.ts'
 import type { Received, Ring } from './ring.ts'
+import { SQS, withRetry } from '../retry.ts'
 
 export interface ReceiverOptions {
   queueUrl: string
@@ -20,6 +20,12 @@ export interface ReceiverOptions {
    * or to 'stop' to end this loop.
    */
   onEmpty: (signal: AbortSignal, since: number) => Promise<unknown>
+}
+
+/** What one ReceiveMessage gave: the messages kept in the ring, and when it was sent (ms since the epoch). */
+interface Receipt {
+  kept: number
+  since: number
 }
 
 /** SQS's limit on MaxNumberOfMessages. */
@@ -54,56 +60,70 @@ export class Receivers {
   }
 
   private async loop(id: number, signal: AbortSignal): Promise<void> {
-    let failures = 0
     while (!signal.aborted) {
-      await this.ring.waitForSpace(signal)
-      if (signal.aborted) break
-      const room = this.ring.reserve(MAX_PER_RECEIVE)
-      if (room === 0) continue
-      let received = 0
-      let failed = false
-      const since = Date.now()
-      this.active++
+      let received: Receipt | null
       try {
-        const out = await this.sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: this.options.queueUrl,
-            MaxNumberOfMessages: room,
-            WaitTimeSeconds: this.options.waitTime,
-            VisibilityTimeout: this.options.visibilityTimeout,
-            MessageSystemAttributeNames: ['SentTimestamp', 'ApproximateReceiveCount'],
-          }),
-          { abortSignal: signal },
-        )
-        failures = 0
-        this.lastOk = true
-        const now = Date.now()
-        for (const message of out.Messages ?? []) {
-          this.metrics.countReceived(Number(message.Attributes?.SentTimestamp), now)
-          const entry = this.acker.track(message, now)
-          // Uses one of the reserved slots; an endpoint that returns more than MaxNumberOfMessages finds
-          // none left: the extra message goes straight back (not kept, and extended, unprocessed).
-          if (received < room && this.ring.push({ message, entry })) {
-            received++
-            continue
-          }
-          this.metrics.error('ERR_SQS_RECEIVE_OVERFLOW')
-          this.log.warn({ stage: 'sqs', receiver: id, messageId: entry.id, asked: room }, 'ReceiveMessage returned more messages than asked for; handing the extra one back')
-          this.acker.handBack(entry)
-        }
+        // A failed receive is tried again under the SQS receive policy (retry.ts), for ever; each try asks
+        // for as many messages as the ring has room for then.
+        received = await withRetry(SQS.receive, (attempt) => this.receive(id, attempt, signal), { signal })
       } catch (err) {
         if (signal.aborted) break
+        throw err
+      }
+      if (received === null) break
+      if (received.kept === 0 && (await this.options.onEmpty(signal, received.since)) === 'stop') break
+    }
+  }
+
+  /** One ReceiveMessage into the ring: the messages kept and when it was sent; null when the signal aborted while it waited for room. */
+  private async receive(id: number, attempt: number, signal: AbortSignal): Promise<Receipt | null> {
+    let room = 0
+    while (room === 0) {
+      await this.ring.waitForSpace(signal)
+      if (signal.aborted) return null
+      room = this.ring.reserve(MAX_PER_RECEIVE)
+    }
+    let received = 0
+    const since = Date.now()
+    this.active++
+    try {
+      const out = await this.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: this.options.queueUrl,
+          MaxNumberOfMessages: room,
+          WaitTimeSeconds: this.options.waitTime,
+          VisibilityTimeout: this.options.visibilityTimeout,
+          MessageSystemAttributeNames: ['SentTimestamp', 'ApproximateReceiveCount'],
+        }),
+        { abortSignal: signal },
+      )
+      this.lastOk = true
+      const now = Date.now()
+      for (const message of out.Messages ?? []) {
+        this.metrics.countReceived(Number(message.Attributes?.SentTimestamp), now)
+        const entry = this.acker.track(message, now)
+        // Uses one of the reserved slots; an endpoint that returns more than MaxNumberOfMessages finds
+        // none left: the extra message goes straight back (not kept, and extended, unprocessed).
+        if (received < room && this.ring.push({ message, entry })) {
+          received++
+          continue
+        }
+        this.metrics.error('ERR_SQS_RECEIVE_OVERFLOW')
+        this.log.warn({ stage: 'sqs', receiver: id, messageId: entry.id, asked: room }, 'ReceiveMessage returned more messages than asked for; handing the extra one back')
+        this.acker.handBack(entry)
+      }
+      return { kept: received, since }
+    } catch (err) {
+      if (!signal.aborted) {
         const { code, message } = describeError(err)
         this.metrics.error('ERR_SQS_RECEIVE')
-        this.log.warn({ stage: 'sqs', receiver: id, code, reason: message, attempt: failures }, 'ReceiveMessage failed; backing off')
-        failed = true
+        this.log.warn({ stage: 'sqs', receiver: id, code, reason: message, attempt: attempt - 1 }, 'ReceiveMessage failed; backing off')
         this.lastOk = false
-      } finally {
-        this.active--
-        this.ring.release(room - received)
       }
-      if (failed) await sleep(backoffDelay(failures++, { baseMs: 500, maxMs: 30_000 }), signal)
-      else if (received === 0 && (await this.options.onEmpty(signal, since)) === 'stop') break
+      throw err
+    } finally {
+      this.active--
+      this.ring.release(room - received)
     }
   }
 }

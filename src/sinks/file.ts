@@ -22,9 +22,9 @@
 
 import type { Stats } from 'node:fs'
 import { open, stat, type FileHandle } from 'node:fs/promises'
-import { backoffDelay, sleep } from '../backoff.ts'
 import { CollectorError, describeError } from '../errors.ts'
 import type { Logger } from '../log.ts'
+import { sinkPolicy, withRetry } from '../retry.ts'
 import { SinkBase } from './base.ts'
 import type { Confirm } from './sink.ts'
 
@@ -138,28 +138,32 @@ export class FileSink extends SinkBase {
     })
   }
 
-  /** Writes and fsyncs everything queued now, retrying until it sticks or the sink is destroyed. */
+  /** Writes and fsyncs everything queued now, retrying under the sink policy (retry.ts) until it sticks or the sink is destroyed. */
   async #syncWithRetry(): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
+    const signal = this.#abort.signal
+    const attempt = async (): Promise<void> => {
       const count = this.ledger.entries.length
       if (count === 0 || this.destroyed) return
       try {
         await this.#writeAndSync(count)
-        if (this.destroyed) return
-        this.#healthy = true
-        this.#settle(count, null)
-        return
       } catch (err) {
         if (this.destroyed) return
         this.#healthy = false
-        const delayMs = backoffDelay(attempt, { maxMs: this.#retryMaxDelayMs })
-        const { code, message } = describeError(err)
-        this.#logger.warn({ sink: this.kind, code, message, path: this.path, attempt, delayMs }, 'file write failed; retrying')
         await this.#cutPartial()
         await this.#closeHandle()
-        if (!(await sleep(delayMs, this.#abort.signal))) return
+        throw err
       }
+      if (this.destroyed) return
+      this.#healthy = true
+      this.#settle(count, null)
     }
+    const onRetry = (err: unknown, attempt: number, delayMs: number) => {
+      const { code, message } = describeError(err)
+      this.#logger.warn({ sink: this.kind, code, message, path: this.path, attempt: attempt - 1, delayMs }, 'file write failed; retrying')
+    }
+    await withRetry(sinkPolicy(this.#retryMaxDelayMs), attempt, { signal, onRetry }).catch((err: unknown) => {
+      if (!signal.aborted) throw err
+    })
   }
 
   async #writeAndSync(count: number): Promise<void> {

@@ -13,10 +13,11 @@
 // https; no request), tried again with backoff while it fails. So a wrong address or a SIEM that is down
 // shows in /readyz at start, and a SIEM that went away while idle shows before the next records.
 
-import type { Pool } from 'undici'
-import { backoffDelay, sleep } from '../backoff.ts'
+import type { Dispatcher, Pool } from 'undici'
+import { sleep } from '../sleep.ts'
 import { CollectorError, describeError } from '../errors.ts'
 import type { Logger } from '../log.ts'
+import { retryDelayMs, sinkPolicy, withRetry } from '../retry.ts'
 import { SinkBase } from './base.ts'
 import { connectTimeoutMs, reach, tlsClientOptions, type TlsTrust } from './connect.ts'
 import type { Pending } from './ledger.ts'
@@ -172,7 +173,7 @@ export class HttpSink extends SinkBase<Entry> {
           failures++
         }
       }
-      if (!(await wait(failures > 0 ? backoffDelay(failures - 1, { maxMs: this.#retryMaxDelayMs }) : this.#idleProbeMs))) return
+      if (!(await wait(failures > 0 ? retryDelayMs(sinkPolicy(this.#retryMaxDelayMs), failures) : this.#idleProbeMs))) return
       // While batches are out or were answered lately, the POSTs tell.
       while (this.#window.length > 0 || this.#unbatched > 0 || (this.#answeredAt > 0 && performance.now() - this.#answeredAt < this.#idleProbeMs)) {
         failures = 0
@@ -230,40 +231,44 @@ export class HttpSink extends SinkBase<Entry> {
    * two halves; a single record refused as too large is an error for the caller.
    */
   async #send(body: Buffer): Promise<'delivered' | 'destroyed' | CollectorError> {
-    for (let attempt = 0; ; attempt++) {
-      let delayMs: number
+    const signal = this.#abort.signal
+    const post = async (): Promise<'delivered' | 'destroyed' | CollectorError> => {
+      let res: Dispatcher.ResponseData
       try {
-        const res = await (await this.#pool).request({
-          method: 'POST',
-          path: this.#path,
-          headers: this.#headers,
-          body,
-          signal: this.#abort.signal,
-        })
+        res = await (await this.#pool).request({ method: 'POST', path: this.#path, headers: this.#headers, body, signal })
         // The response body is not needed; dump() frees the connection (and may fail harmlessly).
         await res.body.dump().catch(() => {})
-        if (this.destroyed) return 'destroyed'
-        this.#answeredAt = performance.now()
-        const status = res.statusCode
-        if (status >= 200 && status < 300) {
-          this.#healthy = true
-          return 'delivered'
-        }
-        if (status === 413) return await this.#tooLarge(body)
-        this.#healthy = false
-        delayMs = retryAfterMs(res.headers['retry-after'], this.#retryMaxDelayMs) ?? backoffDelay(attempt, { maxMs: this.#retryMaxDelayMs })
-        // 408, 429 and 5xx are the SIEM being busy; anything else is a misconfiguration someone must fix.
-        const transient = status === 408 || status === 429 || status >= 500
-        const fields = { sink: this.kind, code: `HTTP_${status}`, status, attempt, delayMs }
-        if (transient) this.#logger.warn(fields, 'POST failed; retrying')
-        else this.#logger.error(fields, 'POST rejected; retrying until the destination accepts it')
       } catch (err) {
         if (this.destroyed) return 'destroyed'
         this.#healthy = false
-        delayMs = backoffDelay(attempt, { maxMs: this.#retryMaxDelayMs })
-        this.#logger.warn({ sink: this.kind, code: describeError(err).code, attempt, delayMs }, 'POST failed; retrying')
+        throw err
       }
-      if (!(await sleep(delayMs, this.#abort.signal))) return 'destroyed'
+      if (this.destroyed) return 'destroyed'
+      this.#answeredAt = performance.now()
+      const status = res.statusCode
+      if (status >= 200 && status < 300) {
+        this.#healthy = true
+        return 'delivered'
+      }
+      if (status === 413) return await this.#tooLarge(body)
+      this.#healthy = false
+      throw new Refused(status, retryAfterMs(res.headers['retry-after'], this.#retryMaxDelayMs))
+    }
+    const onRetry = (err: unknown, attempt: number, delayMs: number) => {
+      if (err instanceof Refused) {
+        // 408, 429 and 5xx are the SIEM being busy; anything else is a misconfiguration someone must fix.
+        const transient = err.status === 408 || err.status === 429 || err.status >= 500
+        const fields = { sink: this.kind, code: `HTTP_${err.status}`, status: err.status, attempt: attempt - 1, delayMs }
+        if (transient) this.#logger.warn(fields, 'POST failed; retrying')
+        else this.#logger.error(fields, 'POST rejected; retrying until the destination accepts it')
+      } else this.#logger.warn({ sink: this.kind, code: describeError(err).code, attempt: attempt - 1, delayMs }, 'POST failed; retrying')
+    }
+    const askedWaitMs = (err: unknown) => (err instanceof Refused ? err.retryAfterMs : undefined)
+    try {
+      return await withRetry(sinkPolicy(this.#retryMaxDelayMs), post, { signal, onRetry, askedWaitMs })
+    } catch (err) {
+      if (signal.aborted) return 'destroyed'
+      throw err
     }
   }
 
@@ -291,6 +296,17 @@ export class HttpSink extends SinkBase<Entry> {
       this.ledger.settle(batch.count, batch.error)
     }
     this.#pump()
+  }
+}
+
+/** An answer other than 2xx or 413, with the wait its Retry-After asks for. */
+class Refused extends Error {
+  constructor(
+    readonly status: number,
+    readonly retryAfterMs: number | undefined,
+  ) {
+    super(`HTTP ${status}`)
+    this.name = 'Refused'
   }
 }
 

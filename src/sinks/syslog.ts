@@ -18,9 +18,10 @@
 // it keeps trying with backoff.
 
 import net from 'node:net'
-import { backoffDelay, sleep } from '../backoff.ts'
-import { describeError } from '../errors.ts'
+import { sleep } from '../sleep.ts'
+import { CollectorError, describeError } from '../errors.ts'
 import type { Logger } from '../log.ts'
+import { retryDelayMs, sinkPolicy } from '../retry.ts'
 import { SinkBase } from './base.ts'
 import { dial, type TlsTrust } from './connect.ts'
 import type { Pending } from './ledger.ts'
@@ -178,7 +179,7 @@ export class SyslogSink extends SinkBase {
       this.#recentBytes = 0
       this.#resending = []
     }
-    const delayMs = backoffDelay(this.#attempt++, { maxMs: this.#retryMaxDelayMs })
+    const delayMs = retryDelayMs(sinkPolicy(this.#retryMaxDelayMs), ++this.#attempt)
     const code = this.#lastError === null ? 'ECLOSED' : describeError(this.#lastError).code
     const idle = wasConnected && this.ledger.entries.length === 0 && this.#resend.length === 0
     if (idle) {

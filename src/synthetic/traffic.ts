@@ -4,7 +4,7 @@
 
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns'
-import { sleep } from '../backoff.ts'
+import { sleep } from '../sleep.ts'
 import { buildLogFile, cloudTrailNotification, type LogFile } from './log-file.ts'
 import { RecordGenerator } from './records.ts'
 

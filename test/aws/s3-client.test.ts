@@ -14,6 +14,7 @@ import { Agent } from 'undici'
 import { describe, expect, it } from 'vitest'
 import { Fetcher } from '../../src/pipeline/fetcher.ts'
 import { silentLogger } from '../../src/log.ts'
+import { S3_OBJECT } from '../../src/retry.ts'
 import { s3Agent, S3Error, S3ObjectClient, type GetOptions, type S3ClientOptions, type S3Object } from '../../src/aws/s3-client.ts'
 import { cleanup, emulator, useCleanup } from '../helpers/cleanup.ts'
 import { FaultProxy, type ProxiedRequest, type Rule } from '../helpers/fault-proxy.ts'
@@ -63,6 +64,8 @@ interface Setup {
   emu: Emulator
   proxy: FaultProxy
   client: S3ObjectClient
+  /** A fetcher over the same SDK client and pool: the S3 policy's retries. */
+  fetcher: Fetcher
   /** Every S3 request the proxy saw, in order. */
   requests: ProxiedRequest[]
   /** Resolves to the requests whose signature is wrong (none, when all is well). */
@@ -87,7 +90,8 @@ async function setup(rule: Rule = pass, sdk: Partial<S3ClientConfig> = {}, optio
   const dispatcher = options.dispatcher ?? s3Agent(4)
   cleanup(() => dispatcher.destroy())
   const client = new S3ObjectClient(s3, { ...options, dispatcher })
-  return { emu, proxy, client, requests, badSignatures: async () => (await Promise.all(checks)).filter((x): x is string => x !== null) }
+  const fetcher = new Fetcher(s3, silentLogger(), { endpoint: proxy.url, dispatcher })
+  return { emu, proxy, client, fetcher, requests, badSignatures: async () => (await Promise.all(checks)).filter((x): x is string => x !== null) }
 }
 
 function options(extra: Partial<GetOptions> = {}): GetOptions & { bytes: () => number } {
@@ -206,28 +210,35 @@ describe('S3ObjectClient: the request', () => {
   })
 })
 
-describe('S3ObjectClient: retries per request (as the SDK made them)', () => {
-  it('retries 5xx and throttling, three attempts in all, backed off', async () => {
-    const { emu, client, requests } = await setup(firstS3(2, (i) => (i === 0 ? xmlError(500, 'InternalError', 'oops') : xmlError(503, 'SlowDown', 'Please reduce your request rate.'))))
+async function opened(fetcher: Fetcher, bucket: string): Promise<Buffer> {
+  const { input } = await fetcher.open({ bucket, key: KEY })
+  return 'whole' in input ? Buffer.from(input.whole) : read({ size: null, chunks: input.chunks })
+}
+
+describe('S3ObjectClient: one request per call; the S3 policy (the fetcher) tries the object again', () => {
+  it('5xx and throttling: the client asks once, the fetcher again, backed off, up to the policy\'s attempts', async () => {
+    const { emu, client, fetcher, requests } = await setup(firstS3(3, (i) => (i === 1 ? xmlError(500, 'InternalError', 'oops') : xmlError(503, 'SlowDown', 'Please reduce your request rate.'))))
     await emu.putObject(KEY, BODY)
+    expect(await rejection(client.get(emu.bucket, KEY, options()))).toMatchObject({ status: 503, code: 'SlowDown' })
+    expect(requests).toHaveLength(1)
     const started = Date.now()
-    expect((await read(await client.get(emu.bucket, KEY, options()))).equals(BODY)).toBe(true)
-    expect(requests).toHaveLength(3)
-    // Equal jitter: 50–100 ms, then 100–200 ms.
-    expect(Date.now() - started).toBeGreaterThanOrEqual(150)
+    expect((await opened(fetcher, emu.bucket)).equals(BODY)).toBe(true)
+    expect(requests).toHaveLength(4)
+    // Waits of 100–200 ms, then 200–400 ms.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300)
 
     const always = await setup(s3Only(xmlError(503, 'SlowDown', 'Please reduce your request rate.')))
     await always.emu.putObject(KEY, BODY)
-    const err = await rejection(always.client.get(always.emu.bucket, KEY, options()))
-    expect(err).toBeInstanceOf(S3Error)
-    expect(err).toMatchObject({ status: 503, code: 'SlowDown' })
-    expect(always.requests).toHaveLength(3)
+    const err = await rejection(always.fetcher.open({ bucket: always.emu.bucket, key: KEY }))
+    expect(err).toMatchObject({ code: 'ERR_S3_TRANSIENT' })
+    expect(err.message).toContain('SlowDown (HTTP 503)')
+    expect(always.requests).toHaveLength(S3_OBJECT.attempts)
   })
 
-  it('retries a connection reset before the answer', async () => {
-    const { emu, client, requests } = await setup(firstS3(1, { kind: 'reset' }))
+  it('a connection reset before the answer: the fetcher asks again', async () => {
+    const { emu, fetcher, requests } = await setup(firstS3(1, { kind: 'reset' }))
     await emu.putObject(KEY, BODY)
-    expect((await read(await client.get(emu.bucket, KEY, options()))).equals(BODY)).toBe(true)
+    expect((await opened(fetcher, emu.bucket)).equals(BODY)).toBe(true)
     expect(requests).toHaveLength(2)
   })
 
@@ -244,7 +255,7 @@ describe('S3ObjectClient: retries per request (as the SDK made them)', () => {
     expect(requests).toHaveLength(1)
   })
 
-  it('does not retry a body cut short (the fetcher retries the object), and counts what was read', async () => {
+  it('asks once for a body cut short (the fetcher retries the object), and counts what was read', async () => {
     // Cut far enough in that the answer has surely been read (a reset can take unread bytes with it).
     const { emu, client, requests } = await setup(s3Only({ kind: 'cut', after: 300_000 }))
     await emu.putObject(KEY, randomBytes(600_000))
@@ -257,9 +268,9 @@ describe('S3ObjectClient: retries per request (as the SDK made them)', () => {
 
   it("signs with S3's time once S3 says our clock is off (RequestTimeTooSkewed), and tries again", async () => {
     const hourAhead = new Date(Date.now() + 3600_000)
-    const { emu, client, requests, badSignatures } = await setup(firstS3(1, xmlError(403, 'RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.', { date: hourAhead.toUTCString() })))
+    const { emu, fetcher, requests, badSignatures } = await setup(firstS3(1, xmlError(403, 'RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.', { date: hourAhead.toUTCString() })))
     await emu.putObject(KEY, BODY)
-    expect((await read(await client.get(emu.bucket, KEY, options()))).equals(BODY)).toBe(true)
+    expect((await opened(fetcher, emu.bucket)).equals(BODY)).toBe(true)
     expect(requests).toHaveLength(2)
     const stamp = String(requests[1].headers['x-amz-date'])
     const signedAt = Date.parse(`${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 11)}:${stamp.slice(11, 13)}:${stamp.slice(13, 15)}Z`)
@@ -316,7 +327,7 @@ describe('S3ObjectClient: timeouts', () => {
     expect((await read(await slow.client.get(slow.emu.bucket, KEY, options()))).equals(big)).toBe(true)
   }, 20_000)
 
-  it('gives up on a connection that does not come up (a TLS handshake never answered), after three attempts', async () => {
+  it('gives up on a connection that does not come up (a TLS handshake never answered), after the S3 policy\'s attempts', async () => {
     // A server that accepts the TCP connection and says nothing: the TLS handshake of https waits.
     const silent = createServer(() => {})
     silent.listen(0, '127.0.0.1')
@@ -332,20 +343,25 @@ describe('S3ObjectClient: timeouts', () => {
     const dispatcher = s3Agent(2, { connectTimeoutMs: 300 })
     cleanup(() => dispatcher.destroy())
     const client = new S3ObjectClient(s3, { dispatcher })
+    expect((await rejection(client.get('cloudtrail-logs', KEY, options()))).code).toBe('UND_ERR_CONNECT_TIMEOUT')
+    expect(accepted).toHaveLength(1)
+    const fetcher = new Fetcher(s3, silentLogger(), { dispatcher })
     const started = Date.now()
-    const err = await rejection(client.get('cloudtrail-logs', KEY, options()))
-    expect(err.code).toBe('UND_ERR_CONNECT_TIMEOUT')
-    expect(accepted).toHaveLength(3)
-    expect(Date.now() - started).toBeGreaterThanOrEqual(900)
+    const err = await rejection(fetcher.open({ bucket: 'cloudtrail-logs', key: KEY }))
+    expect(err.code).toBe('ERR_S3_TRANSIENT')
+    expect(err.message).toContain('UND_ERR_CONNECT_TIMEOUT')
+    expect(accepted).toHaveLength(1 + S3_OBJECT.attempts)
+    // Each attempt cut at 300 ms, with the waits between them (100–200, 200–400, 400–800 ms).
+    expect(Date.now() - started).toBeGreaterThanOrEqual(S3_OBJECT.attempts * 300 + 700)
     expect(Date.now() - started).toBeLessThan(9000)
   })
 
-  it('gives up on an answer that does not come, after three attempts', async () => {
+  it('gives up on an answer that does not come, in one request', async () => {
     const { emu, client, requests } = await setup(s3Only({ kind: 'delay', ms: 3000 }), {}, { answerTimeoutMs: 300 })
     await emu.putObject(KEY, BODY)
     const err = await rejection(client.get(emu.bucket, KEY, options()))
     expect(err.code).toBe('UND_ERR_HEADERS_TIMEOUT')
-    expect(requests).toHaveLength(3)
+    expect(requests).toHaveLength(1)
   })
 })
 

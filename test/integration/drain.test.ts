@@ -6,6 +6,7 @@
 import { statSync } from 'node:fs'
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs'
 import { describe, expect, it } from 'vitest'
+import { S3_OBJECT } from '../../src/retry.ts'
 import { cleanup, emulator, useCleanup } from '../helpers/cleanup.ts'
 import { FaultProxy } from '../helpers/fault-proxy.ts'
 import { cloudTrailKey, runArgs, runEnv, startCli, type CliResult, type Emulator } from '../helpers/fauxqs.ts'
@@ -85,10 +86,10 @@ describe('run --drain ends promptly', () => {
     const emu = await emulator()
     const expected = await seedObjects(emu, 3, { per: 40, prefix: 'Retry' })
     const p = await proxy(emu)
-    // Every GET of the first object fails until it has been asked for 9 times (the SDK's 3 attempts times
-    // the fetcher's 3): its message goes back to SQS for the retry backoff (2 s: the visibility timeout).
+    // Every GET of the first object fails until it has been asked for as many times as the S3 policy tries
+    // it: its message goes back to SQS for the retry backoff (2 s: the visibility timeout).
     let gets = 0
-    p.rule = (r) => (r.service === 's3' && r.action === 'GET' && r.path.includes('Retry00000000000') && gets++ < 9 ? { kind: 'error', status: 500, code: 'InternalError' } : { kind: 'pass' })
+    p.rule = (r) => (r.service === 's3' && r.action === 'GET' && r.path.includes('Retry00000000000') && gets++ < S3_OBJECT.attempts ? { kind: 'error', status: 500, code: 'InternalError' } : { kind: 'pass' })
     const out = tmpFile('ct-drain-')
     const t = await timedRun(runArgs(emu, ['--format', 'json', '--output', `file:${out}`, '--visibility-timeout', '2', ...DEFAULT_WAIT], { endpoint: p.url }), out)
     expect(t.result.code, t.result.stderr).toBe(0)

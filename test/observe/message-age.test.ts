@@ -5,7 +5,7 @@
 
 import pino from 'pino'
 import { describe, expect, it } from 'vitest'
-import { sleep } from '../../src/backoff.ts'
+import { sleep } from '../../src/sleep.ts'
 import type { Metrics } from '../../src/observe/metrics.ts'
 import { cleanup, emulator, useCleanup } from '../helpers/cleanup.ts'
 import { inProcessCollector, sample } from '../helpers/collector.ts'

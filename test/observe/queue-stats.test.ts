@@ -5,7 +5,7 @@
 
 import { SQSClient } from '@aws-sdk/client-sqs'
 import { describe, expect, it } from 'vitest'
-import { sleep } from '../../src/backoff.ts'
+import { sleep } from '../../src/sleep.ts'
 import { silentLogger } from '../../src/log.ts'
 import type { Metrics } from '../../src/observe/metrics.ts'
 import { QueueStats } from '../../src/observe/queue-stats.ts'

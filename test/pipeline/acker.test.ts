@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest'
 import { Acker } from '../../src/pipeline/acker.ts'
 import { silentLogger, type Logger } from '../../src/log.ts'
 import { Metrics } from '../../src/observe/metrics.ts'
+import { SQS } from '../../src/retry.ts'
 import { emulator, useCleanup, cleanup } from '../helpers/cleanup.ts'
 import { FaultProxy } from '../helpers/fault-proxy.ts'
 import { credentials, type Emulator } from '../helpers/fauxqs.ts'
@@ -78,6 +79,39 @@ describe('Acker', () => {
     expect(await steal(emu)).toBe(0)
     await a.close()
     expect(await steal(emu)).toBe(1)
+  })
+
+  it('tries a delete under the SQS delete policy: again after a 5xx, and gives up after its attempts, leaving the message in the queue', async () => {
+    const emu = await emulator({ visibilityTimeout: 30 })
+    await emu.send('flaky')
+    await emu.send('down')
+    const proxy = await FaultProxy.start(emu.endpoint)
+    cleanup(() => proxy.stop())
+    // As clients.ts builds it: the SDK's own retries off, each attempt one request.
+    const sqs = new SQSClient({ endpoint: proxy.url, region: 'us-east-1', credentials, maxAttempts: 1 })
+    cleanup(async () => sqs.destroy())
+    const { acker: a, metrics } = acker(emu, 30, { sqs })
+    const settle = (message: Message) => {
+      const entry = a.track(message)
+      a.add(entry)
+      a.seal(entry)
+      a.done(entry, 'ok')
+    }
+    let deletes = 0
+    proxy.rule = (r) => (r.action === 'DeleteMessageBatch' && deletes++ < 2 ? { kind: 'error', status: 500, code: 'InternalError' } : { kind: 'pass' })
+    settle(await receiveOne(emu, 30))
+    await a.whenIdle()
+    expect(deletes).toBe(3) // two failures, then the delete
+    expect(emu.server.inspectQueue(emu.queueName)?.messages.inflight).toHaveLength(0)
+
+    proxy.rule = (r) => (r.action === 'DeleteMessageBatch' ? { kind: 'error', status: 500, code: 'InternalError' } : { kind: 'pass' })
+    const before = proxy.faults('DeleteMessageBatch')
+    settle(await receiveOne(emu, 30))
+    await a.whenIdle()
+    expect(proxy.faults('DeleteMessageBatch') - before).toBe(SQS.delete.attempts)
+    expect(emu.server.inspectQueue(emu.queueName)?.messages.inflight).toHaveLength(1) // not deleted: delivered again later
+    const failed = (await metrics.errors.get()).values.find((v) => v.labels.stage === 'sqs' && v.labels.reason === 'delete_failed')
+    expect(failed?.value).toBe(2 + SQS.delete.attempts)
   })
 
   it('warns and counts when SQS refuses a visibility change, and says when the message comes back instead', async () => {

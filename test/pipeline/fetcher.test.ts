@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest'
 import { errorInfo, type CollectorError } from '../../src/errors.ts'
 import { Fetcher, type FetcherOptions } from '../../src/pipeline/fetcher.ts'
 import { silentLogger } from '../../src/log.ts'
+import { S3_OBJECT } from '../../src/retry.ts'
 import { WHOLE_OBJECT_BYTES, type ObjectInput } from '../../src/pipeline/pool.ts'
 import { cleanup, emulator, useCleanup } from '../helpers/cleanup.ts'
 import { FaultProxy, type Rule } from '../helpers/fault-proxy.ts'
@@ -81,8 +82,8 @@ describe('Fetcher: what an S3 answer means for the message', () => {
     if (answer.headers?.server) expect(err.message).toContain('nginx/1.25.3')
     expect(err.bucket).toBe(emu.bucket)
     expect(err.key).toBe(KEY)
-    // The fetcher's three attempts.
-    expect(proxy.count('GET')).toBe(3)
+    // The S3 policy's attempts, one request each.
+    expect(proxy.count('GET')).toBe(S3_OBJECT.attempts)
   })
 
   it('a missing bucket is transient (a wrong region or endpoint says so of every bucket) and names the endpoint', async () => {

@@ -4,7 +4,7 @@ import { copyFile, mkdir, mkdtemp, readFile, rename, rm, stat, truncate, writeFi
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { within } from '../../src/backoff.ts'
+import { within } from '../../src/sleep.ts'
 import { silentLogger } from '../../src/log.ts'
 import { FileSink, cutTornLine } from '../../src/sinks/file.ts'
 import { captureLogger, codeOf, recorder } from '../helpers/sink-harness.ts'

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { within } from '../../src/backoff.ts'
+import { within } from '../../src/sleep.ts'
 import { silentLogger, type Logger } from '../../src/log.ts'
 import { createSink } from '../../src/sinks/index.ts'
 import { RESEND_BYTES, SyslogSink } from '../../src/sinks/syslog.ts'
