@@ -8,19 +8,12 @@ import { readFileSync } from 'node:fs'
 import { gzipSync } from 'node:zlib'
 import pino from 'pino'
 import { describe, expect, it } from 'vitest'
-import { Acker } from '../../src/pipeline/acker.ts'
-import { Fetcher } from '../../src/pipeline/fetcher.ts'
-import type { Logger } from '../../src/log.ts'
-import { Metrics } from '../../src/observe/metrics.ts'
-import { ParsePool, type PoolOptions } from '../../src/pipeline/pool.ts'
-import { MAX_UNCONFIRMED_BYTES, Processor, WORKER_FAILURE_RECEIVES, type Received } from '../../src/pipeline/processor.ts'
-import { Receivers } from '../../src/pipeline/receiver.ts'
-import { Ring } from '../../src/pipeline/ring.ts'
+import { MAX_UNCONFIRMED_BYTES, WORKER_FAILURE_RECEIVES } from '../../src/pipeline/processor.ts'
 import { FileSink, HttpSink, StdoutSink } from '../../src/sinks/index.ts'
 import type { Sink } from '../../src/sinks/sink.ts'
 import { cleanup, emulator, useCleanup } from '../helpers/cleanup.ts'
-import { cloudTrailKey, type Emulator } from '../helpers/fauxqs.ts'
 import { fixtureRecords } from '../helpers/fixtures.ts'
+import { errors, limits, pipeline, putMessage } from '../helpers/pipeline.ts'
 import { tmpFile } from '../helpers/seed.ts'
 import { TestHttpServer } from '../helpers/servers.ts'
 import { waitUntil } from '../helpers/wait.ts'
@@ -28,64 +21,6 @@ import { waitUntil } from '../helpers/wait.ts'
 useCleanup()
 
 const records = fixtureRecords().map((r) => r.record)
-const limits = { maxDecompressedBytes: 1 << 30, maxRecordBytes: 8 << 20, maxDepth: 128, outputChunkBytes: 1 << 20 }
-
-/** A logger that keeps every line, parsed. */
-function capture(): { log: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = []
-  const log = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) })
-  return { log, lines }
-}
-
-async function errors(metrics: Metrics, stage: string, reason: string): Promise<number> {
-  const { values } = await metrics.errors.get()
-  return values.find((v) => v.labels.stage === stage && v.labels.reason === reason)?.value ?? 0
-}
-
-interface PipelineOptions {
-  sink: Sink
-  visibilityTimeout?: number
-  pool?: Partial<PoolOptions>
-  maxObjectsInFlight?: number
-}
-
-/** Receivers -> ring -> processor -> acker, as collector.ts wires them, until the test ends. */
-function pipeline(emu: Emulator, { sink, visibilityTimeout = 30, pool: poolOptions = {}, maxObjectsInFlight = 4 }: PipelineOptions) {
-  const metrics = new Metrics({}, false)
-  const { log, lines } = capture()
-  const ring = new Ring<Received>(8)
-  const acker = new Acker(emu.sqs, { queueUrl: emu.queueUrl, visibilityTimeout, redrive: false }, metrics, log)
-  const pool = new ParsePool({ threads: 2, parse: { format: 'json', framing: 'lines', limits }, ...poolOptions })
-  const processor = new Processor(ring, acker, new Fetcher(emu.s3, log), pool, sink, metrics, log, {
-    buckets: [emu.bucket],
-    keyPattern: /\.json\.gz$/,
-    maxObjectsInFlight,
-  })
-  const receivers = new Receivers(emu.sqs, ring, acker, metrics, log, {
-    queueUrl: emu.queueUrl,
-    waitTime: 1,
-    visibilityTimeout,
-    onEmpty: (signal) => new Promise((resolve) => setTimeout(resolve, 100, signal)),
-  })
-  const stop = new AbortController()
-  const running = Promise.all([receivers.run(1, stop.signal), processor.run(stop.signal)])
-  cleanup(async () => {
-    stop.abort()
-    processor.abortInFlight()
-    sink.destroy()
-    await running
-    await acker.close()
-    await pool.destroy()
-  })
-  return { metrics, lines, acker, processor, stop, running }
-}
-
-async function putMessage(emu: Emulator, name: string, body: Uint8Array): Promise<string> {
-  const key = cloudTrailKey('111122223333', 'us-east-1', '20261126T1200Z', name.padEnd(16, '0'))
-  await emu.putObject(key, body)
-  await emu.publish(JSON.stringify({ s3Bucket: emu.bucket, s3ObjectKey: [key] }))
-  return key
-}
 
 /** A gzipped document of `n` fixture records, cut short: the records before the cut are complete. */
 function truncatedObject(n: number): Uint8Array {
