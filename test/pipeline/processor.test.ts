@@ -1,10 +1,12 @@
 // The processor in this process, against a real SQS and S3 (fauxqs), a real parse pool and real sinks:
 // what becomes of a message whose object fails while the sink refuses its records, or whose object kills
-// its parse thread on every try; and how much output may wait for a sink that confirms nothing.
+// its parse thread on every try; how much output may wait for a sink that confirms nothing; what becomes
+// of each kind of message (test events, subscription confirmations, foreign buckets, digests, duplicates);
+// and how many objects are fetched at once.
 
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { gzipSync } from 'node:zlib'
 import pino from 'pino'
 import { describe, expect, it } from 'vitest'
@@ -12,6 +14,8 @@ import { MAX_UNCONFIRMED_BYTES, WORKER_FAILURE_RECEIVES } from '../../src/pipeli
 import { FileSink, HttpSink, StdoutSink } from '../../src/sinks/index.ts'
 import type { Sink } from '../../src/sinks/sink.ts'
 import { cleanup, emulator, useCleanup } from '../helpers/cleanup.ts'
+import { FaultProxy } from '../helpers/fault-proxy.ts'
+import { cloudTrailKey } from '../helpers/fauxqs.ts'
 import { fixtureRecords } from '../helpers/fixtures.ts'
 import { errors, limits, pipeline, putMessage } from '../helpers/pipeline.ts'
 import { tmpFile } from '../helpers/seed.ts'
@@ -130,4 +134,75 @@ describe('Processor', () => {
     expect(most).toBeGreaterThan(8 << 20) // the sink really held output back
     expect(most).toBeLessThanOrEqual(bound)
   }, 60_000)
+})
+
+describe('Processor: what becomes of each kind of message', () => {
+  const logKey = cloudTrailKey('111122223333', 'us-east-1', '20261126T1300Z', 'KindsKindsKinds0')
+  const digestKey = 'AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/26/111122223333_CloudTrail-Digest_us-east-1_trail_us-east-1_20261126T1300Z.json.gz'
+  const cloudTrail = (bucket: string, keys: string[]) => JSON.stringify({ s3Bucket: bucket, s3ObjectKey: keys })
+
+  // [what, the raw SQS body (given the bucket), records written, the errors counted, objects skipped]
+  it.each<[string, (bucket: string) => string, number, [string, string][], number]>([
+    ['an s3:TestEvent is deleted, counted as a test event', () => JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Time: '2026-11-26T13:00:00Z', Bucket: 'b' }), 0, [], 0],
+    [
+      "an SNS SubscriptionConfirmation is deleted and counted (its owner must confirm it)",
+      () => JSON.stringify({ Type: 'SubscriptionConfirmation', TopicArn: 'arn:aws:sns:us-east-1:111122223333:cloudtrail', Token: 't', SubscribeURL: 'https://sns.example/confirm' }),
+      0,
+      [['notification', 'subscription_confirmation']],
+      0,
+    ],
+    ['a body that is not JSON is deleted as permanent, and counted', () => 'not json at all', 0, [['notification', 'notification_not_json']], 0],
+    ['an object in a bucket not configured is never fetched: deleted, counted and skipped', () => cloudTrail('someone-elses-bucket', [logKey]), 0, [['notification', 'bucket_not_allowed']], 1],
+    ['a digest file is skipped and the message deleted, without an error', (bucket) => cloudTrail(bucket, [digestKey]), 0, [], 1],
+    ['the same key twice is fetched once, and counted', (bucket) => cloudTrail(bucket, [logKey, logKey]), 20, [['notification', 'duplicate_key']], 0],
+  ])('%s', async (name, body, written, counted, skipped) => {
+    const emu = await emulator()
+    await emu.putLog(logKey, records.slice(0, 20))
+    await emu.send(body(emu.bucket))
+    const out = tmpFile('ct-proc-')
+    const { metrics } = pipeline(emu, { sink: new FileSink(out, { logger: pino({ level: 'silent' }) }) })
+    await waitUntil(() => metrics.totals.deleted === 1, 'the message to be deleted', 15_000)
+    expect(emu.remaining()).toBe(0)
+    expect(existsSync(out) ? readFileSync(out, 'utf8').split('\n').length - 1 : 0).toBe(written)
+    const { values } = await metrics.errors.get()
+    const nonZero = values.filter((v) => v.value > 0).map((v) => [String(v.labels.stage), String(v.labels.reason)])
+    expect(nonZero).toEqual(counted)
+    expect((await metrics.testEvents.get()).values[0].value).toBe(name.includes('TestEvent') ? 1 : 0)
+    const objects = Object.fromEntries((await metrics.objects.get()).values.map((v) => [v.labels.result, v.value]))
+    expect(objects).toEqual({ processed: written > 0 ? 1 : 0, skipped, failed: 0 })
+    if (written === 0) expect((await metrics.s3Bytes.get()).values[0]?.value ?? 0).toBe(0) // nothing fetched
+  })
+
+  it('writes the allowed object of a message that also names a foreign bucket, refuses the other, and deletes the message', async () => {
+    const emu = await emulator()
+    await emu.putLog(logKey, records.slice(0, 20))
+    // An S3 event notification names a bucket per object.
+    const s3Record = (bucket: string) => ({ eventVersion: '2.1', eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: { bucket: { name: bucket }, object: { key: logKey } } })
+    await emu.send(JSON.stringify({ Records: [s3Record(emu.bucket), s3Record('someone-elses-bucket')] }))
+    const out = tmpFile('ct-proc-')
+    const { metrics, lines } = pipeline(emu, { sink: new FileSink(out, { logger: pino({ level: 'silent' }) }) })
+    await waitUntil(() => metrics.totals.deleted === 1, 'the message to be deleted', 15_000)
+    expect(readFileSync(out, 'utf8').split('\n').length - 1).toBe(20)
+    expect(await errors(metrics, 'notification', 'bucket_not_allowed')).toBe(1)
+    expect(lines.find((l) => l.code === 'ERR_BUCKET_NOT_ALLOWED')).toMatchObject({ bucket: 'someone-elses-bucket', key: logKey, level: 50 })
+  })
+})
+
+describe('Processor: admission', () => {
+  it('fetches at most max_objects_in_flight objects at once, and takes the next as one finishes', async () => {
+    const emu = await emulator()
+    for (let i = 0; i < 8; i++) await putMessage(emu, `Slot${i}`, gzipSync(JSON.stringify({ Records: records.slice(0, 5) })))
+    const proxy = await FaultProxy.start(emu.endpoint)
+    cleanup(() => proxy.stop())
+    proxy.rule = (r) => (r.service === 's3' ? { kind: 'delay', ms: 1500 } : { kind: 'pass' })
+    const out = tmpFile('ct-proc-')
+    const { metrics, processor } = pipeline(emu, { sink: new FileSink(out, { logger: pino({ level: 'silent' }) }), endpoint: proxy.url, maxObjectsInFlight: 3 })
+    await waitUntil(() => proxy.count('GET') >= 3, 'three objects to be fetched', 15_000)
+    await new Promise((r) => setTimeout(r, 700)) // well within the first GETs' delay
+    expect(proxy.count('GET')).toBe(3)
+    expect(processor.inFlight).toBe(3)
+    await waitUntil(() => metrics.totals.deleted === 8, 'every message to be deleted', 30_000)
+    expect(proxy.count('GET')).toBe(8)
+    expect(readFileSync(out, 'utf8').split('\n').length - 1).toBe(40)
+  })
 })
