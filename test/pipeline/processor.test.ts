@@ -2,7 +2,7 @@
 // what becomes of a message whose object fails while the sink refuses its records, or whose object kills
 // its parse thread on every try; how much output may wait for a sink that confirms nothing; what becomes
 // of each kind of message (test events, subscription confirmations, foreign buckets, digests, duplicates);
-// and how many objects are fetched at once.
+// how many objects are fetched at once; and a stop, graceful or hard (the signals themselves: test/integration).
 
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
@@ -204,5 +204,51 @@ describe('Processor: admission', () => {
     await waitUntil(() => metrics.totals.deleted === 8, 'every message to be deleted', 30_000)
     expect(proxy.count('GET')).toBe(8)
     expect(readFileSync(out, 'utf8').split('\n').length - 1).toBe(40)
+  })
+})
+
+describe('Processor: stopping', () => {
+  /** 8 messages, S3 slow: two objects being fetched, a third waiting for a slot, the ring (4) full behind them. */
+  async function busy() {
+    const emu = await emulator({ visibilityTimeout: 30 })
+    for (let i = 0; i < 8; i++) await putMessage(emu, `Stop${i}`, gzipSync(JSON.stringify({ Records: records.slice(0, 5) })))
+    const proxy = await FaultProxy.start(emu.endpoint)
+    cleanup(() => proxy.stop())
+    proxy.rule = (r) => (r.service === 's3' ? { kind: 'delay', ms: 2500 } : { kind: 'pass' })
+    const out = tmpFile('ct-proc-')
+    const p = pipeline(emu, { sink: new FileSink(out, { logger: pino({ level: 'silent' }) }), endpoint: proxy.url, maxObjectsInFlight: 2, ringSize: 4 })
+    await waitUntil(() => proxy.count('GET') === 2 && p.ring.size === 4, 'two objects in flight and a full ring', 15_000)
+    const queue = () => emu.server.inspectQueue(emu.queueName)!.messages
+    return { emu, proxy, out, queue, ...p }
+  }
+
+  it('on stop hands the messages in the ring back at once and finishes the objects started', async () => {
+    const { emu, proxy, out, queue, stop, acker, metrics } = await busy()
+    await stop()
+    await acker.whenIdle()
+    // The two being fetched and the one that was waiting for a slot finished and were deleted; the
+    // ring's four are visible again at once (no backoff, no visibility timeout), the eighth never left.
+    expect(metrics.totals.deleted).toBe(3)
+    expect(readFileSync(out, 'utf8').split('\n').length - 1).toBe(15)
+    expect(proxy.count('GET')).toBe(3)
+    expect(queue().inflight).toHaveLength(0)
+    expect(emu.remaining()).toBe(5)
+  })
+
+  it('on a hard stop gives up on the objects in flight: their messages go back at once, as shutdown, not as failures', async () => {
+    const { emu, proxy, queue, stop, acker, metrics, lines, processor } = await busy()
+    const stopped = Date.now()
+    const stopping = stop()
+    processor.abortInFlight()
+    await stopping
+    await acker.whenIdle()
+    expect(Date.now() - stopped).toBeLessThan(2000) // cut short, not waited for
+    expect(proxy.count('GET')).toBe(2) // the one waiting for a slot never started
+    expect(lines.filter((l) => l.code === 'ERR_SHUTDOWN')).toHaveLength(2)
+    expect(await errors(metrics, 'object', 'shutdown')).toBe(2)
+    expect(await errors(metrics, 's3', 's3_transient')).toBe(0)
+    expect(metrics.totals.deleted).toBe(0)
+    expect(queue().inflight).toHaveLength(0)
+    expect(emu.remaining()).toBe(8)
   })
 })
