@@ -2,8 +2,9 @@
 // SQS and S3 (fauxqs), S3 failing through the fault proxy where a test says so. Arrivals are what the
 // queue gained plus what was deleted: messages received again and again while S3 is down are no
 // arrivals; messages that arrive meanwhile are, though nothing is deleted; with S3 up, what is deleted.
+// Then QueueStats alone: the three counts, the deletes, a failed poll and the interval.
 
-import { SQSClient } from '@aws-sdk/client-sqs'
+import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs'
 import { describe, expect, it } from 'vitest'
 import { sleep } from '../../src/sleep.ts'
 import { silentLogger } from '../../src/log.ts'
@@ -14,6 +15,7 @@ import { inProcessCollector, sample } from '../helpers/collector.ts'
 import { FaultProxy, type Rule } from '../helpers/fault-proxy.ts'
 import { cloudTrailKey, credentials, type Emulator } from '../helpers/fauxqs.ts'
 import { fixtureRecords } from '../helpers/fixtures.ts'
+import { capture } from '../helpers/pipeline.ts'
 import { waitUntil } from '../helpers/wait.ts'
 
 useCleanup()
@@ -139,3 +141,72 @@ describe('the input rate', () => {
     expect(stats.inputRate).toBeLessThan(truth * 1.25)
   }, 30_000)
 })
+
+describe('QueueStats', () => {
+  /** QueueStats on `emu`'s queue through a fault proxy, with the deletes the test says it made. */
+  async function stats(emu: Emulator, intervalMs?: number) {
+    const proxy = await FaultProxy.start(emu.endpoint)
+    cleanup(() => proxy.stop())
+    const sqs = new SQSClient({ endpoint: proxy.url, region: 'us-east-1', credentials })
+    cleanup(async () => sqs.destroy())
+    const { log, lines } = capture()
+    let deleted = 0
+    let failures = 0
+    const s = new QueueStats(sqs, emu.queueUrl, () => deleted, log, intervalMs, () => failures++)
+    cleanup(async () => s.stop())
+    return { s, proxy, lines, failures: () => failures, delete: (n: number) => (deleted += n) }
+  }
+
+  it('reads visible, in-flight and delayed messages; knows no rate before two answers', async () => {
+    const emu = await emulator()
+    for (let i = 0; i < 5; i++) await emu.send(`visible ${i}`)
+    await emu.sqs.send(new SendMessageCommand({ QueueUrl: emu.queueUrl, MessageBody: 'delayed', DelaySeconds: 60 }))
+    await emu.sqs.send(new ReceiveMessageCommand({ QueueUrl: emu.queueUrl, MaxNumberOfMessages: 2, VisibilityTimeout: 60 }))
+    const { s } = await stats(emu)
+    expect(s.snapshot).toBeNull()
+    expect(s.answeredAt).toBeNull()
+    await s.poll()
+    expect(s.snapshot).toEqual({ backlog: 3, inflight: 2, delayed: 1 })
+    expect(s.inputRate).toBeNull()
+    await s.poll()
+    expect(s.inputRate).toBe(0) // nothing arrived between the two answers
+  })
+
+  it('counts a delete as a message that had arrived: what the queue lost comes back through the deletes', async () => {
+    const emu = await emulator()
+    for (let i = 0; i < 10; i++) await emu.send(`message ${i}`)
+    const { s, delete: deleted } = await stats(emu)
+    await s.poll()
+    const { Messages } = await emu.sqs.send(new ReceiveMessageCommand({ QueueUrl: emu.queueUrl, MaxNumberOfMessages: 4, VisibilityTimeout: 60 }))
+    for (const m of Messages ?? []) await emu.sqs.send(new DeleteMessageCommand({ QueueUrl: emu.queueUrl, ReceiptHandle: m.ReceiptHandle }))
+    deleted(Messages?.length ?? 0)
+    await s.poll()
+    // The queue shrank by as many as were deleted: no arrivals.
+    expect(s.snapshot).toEqual({ backlog: 6, inflight: 0, delayed: 0 })
+    expect(s.inputRate).toBe(0)
+  })
+
+  it('keeps its last counts when GetQueueAttributes fails, says so once per failure, and polls on its interval', async () => {
+    const emu = await emulator()
+    await emu.send('one')
+    const { s, proxy, lines, failures } = await stats(emu, 200)
+    await s.poll()
+    const answered = s.answeredAt
+    proxy.rule = (r) => (r.action === 'GetQueueAttributes' ? { kind: 'error', status: 400, code: 'AccessDenied' } : { kind: 'pass' })
+    await s.poll()
+    expect(failures()).toBe(1)
+    expect(s.snapshot).toEqual({ backlog: 1, inflight: 0, delayed: 0 })
+    expect(s.answeredAt).toBe(answered)
+    expect(lines.find((l) => l.code === 'AccessDenied')).toMatchObject({ stage: 'sqs', level: 40 })
+    proxy.rule = pass
+    const asked = proxy.count('GetQueueAttributes')
+    s.start()
+    await waitUntil(() => proxy.count('GetQueueAttributes') >= asked + 3, 'three polls on the interval', 5_000)
+    s.stop()
+    const stopped = proxy.count('GetQueueAttributes')
+    await sleep(500)
+    expect(proxy.count('GetQueueAttributes')).toBeLessThanOrEqual(stopped + 1) // one may have been under way
+    expect(s.answeredAt).toBeGreaterThan(answered!)
+  })
+})
+

@@ -1,5 +1,5 @@
-// The fetcher against a real S3 (fauxqs), in process: what each answer means for the message, the bytes
-// counted as read, and ExpectedBucketOwner. A proxy in front of fauxqs says what fauxqs cannot: an HTML
+// The fetcher against a real S3 (fauxqs), in process: what each answer means for the message, transient
+// faults ridden out, a stop during the retries, the bytes counted as read, and ExpectedBucketOwner. A proxy in front of fauxqs says what fauxqs cannot: an HTML
 // 404 from something that is not S3, an answer without Content-Length, S3's 403 for a wrong owner.
 
 import { randomBytes } from 'node:crypto'
@@ -100,6 +100,46 @@ describe('Fetcher: what an S3 answer means for the message', () => {
     expect(err.code).toBe('ERR_S3_ACCESS_DENIED')
     expect(err.permanent).toBe(false)
     expect(err.message).toContain('s3:ListBucket')
+  })
+})
+
+describe('Fetcher: transient faults', () => {
+  const body = gzipSync(JSON.stringify({ Records: [{ eventName: 'Transient' }] }))
+
+  it.each<[string, ReturnType<Rule>]>([
+    ['a 500', { kind: 'error', status: 500, code: 'InternalError' }],
+    ['throttling (503 SlowDown)', { kind: 'error', status: 503, code: 'SlowDown' }],
+    ['a connection reset', { kind: 'reset' }],
+    ['a body cut short', { kind: 'cut', after: 10 }],
+  ])('rides out %s on the first GET and reads the object whole', async (_name, fault) => {
+    let gets = 0
+    const { emu, proxy, fetcher, bytes } = await setup((r) => (r.service === 's3' && gets++ === 0 ? fault : { kind: 'pass' }))
+    await emu.putObject(KEY, body)
+    const opened = await fetcher.open({ bucket: emu.bucket, key: KEY })
+    expect((await read(opened.input)).equals(body)).toBe(true)
+    expect(proxy.faults('GET')).toBe(1)
+    expect(proxy.count('GET')).toBe(2)
+    // What the cut GET read counts too: the bytes crossed the network.
+    expect(bytes()).toBeGreaterThanOrEqual(body.length)
+  })
+
+  it('stops retrying when its signal aborts, without another round of GETs', async () => {
+    const { emu, proxy, fetcher } = await setup(s3Only({ kind: 'error', status: 500, code: 'InternalError' }))
+    await emu.putObject(KEY, body)
+    const abort = new AbortController()
+    const opening = fetcher.open({ bucket: emu.bucket, key: KEY }, abort.signal)
+    const settled = opening.then(
+      () => null,
+      (err: unknown) => err as CollectorError,
+    )
+    while (proxy.count('GET') === 0) await new Promise((r) => setTimeout(r, 5))
+    const gets = proxy.count('GET')
+    const aborted = Date.now()
+    abort.abort()
+    const err = await settled
+    expect(err).not.toBeNull()
+    expect(Date.now() - aborted).toBeLessThan(1000)
+    expect(proxy.count('GET')).toBeLessThanOrEqual(gets + 1)
   })
 })
 

@@ -1,27 +1,24 @@
 // The processor in this process, against a real SQS and S3 (fauxqs), a real parse pool and real sinks:
 // what becomes of a message whose object fails while the sink refuses its records, or whose object kills
-// its parse thread on every try; and how much output may wait for a sink that confirms nothing.
+// its parse thread on every try; how much output may wait for a sink that confirms nothing; what becomes
+// of each kind of message (test events, subscription confirmations, foreign buckets, digests, duplicates);
+// how many objects are fetched at once; and a stop, graceful or hard (the signals themselves: test/integration).
 
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { gzipSync } from 'node:zlib'
 import pino from 'pino'
 import { describe, expect, it } from 'vitest'
-import { Acker } from '../../src/pipeline/acker.ts'
-import { Fetcher } from '../../src/pipeline/fetcher.ts'
-import type { Logger } from '../../src/log.ts'
-import { Metrics } from '../../src/observe/metrics.ts'
-import { ParsePool, type PoolOptions } from '../../src/pipeline/pool.ts'
-import { Processor, WORKER_FAILURE_RECEIVES } from '../../src/pipeline/processor.ts'
-import { Receivers } from '../../src/pipeline/receiver.ts'
-import { Ring, type Received } from '../../src/pipeline/ring.ts'
+import { WORKER_FAILURE_RECEIVES } from '../../src/pipeline/processor.ts'
 import { MAX_UNCONFIRMED_BYTES } from '../../src/pipeline/slots.ts'
 import { FileSink, HttpSink, StdoutSink } from '../../src/sinks/index.ts'
 import type { Sink } from '../../src/sinks/sink.ts'
 import { cleanup, emulator, useCleanup } from '../helpers/cleanup.ts'
-import { cloudTrailKey, type Emulator } from '../helpers/fauxqs.ts'
+import { FaultProxy } from '../helpers/fault-proxy.ts'
+import { cloudTrailKey } from '../helpers/fauxqs.ts'
 import { fixtureRecords } from '../helpers/fixtures.ts'
+import { errors, limits, pipeline, putMessage } from '../helpers/pipeline.ts'
 import { tmpFile } from '../helpers/seed.ts'
 import { TestHttpServer } from '../helpers/servers.ts'
 import { waitUntil } from '../helpers/wait.ts'
@@ -29,64 +26,6 @@ import { waitUntil } from '../helpers/wait.ts'
 useCleanup()
 
 const records = fixtureRecords().map((r) => r.record)
-const limits = { maxDecompressedBytes: 1 << 30, maxRecordBytes: 8 << 20, maxDepth: 128, outputChunkBytes: 1 << 20 }
-
-/** A logger that keeps every line, parsed. */
-function capture(): { log: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = []
-  const log = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) })
-  return { log, lines }
-}
-
-async function errors(metrics: Metrics, stage: string, reason: string): Promise<number> {
-  const { values } = await metrics.errors.get()
-  return values.find((v) => v.labels.stage === stage && v.labels.reason === reason)?.value ?? 0
-}
-
-interface PipelineOptions {
-  sink: Sink
-  visibilityTimeout?: number
-  pool?: Partial<PoolOptions>
-  maxObjectsInFlight?: number
-}
-
-/** Receivers -> ring -> processor -> acker, as commands/run.ts wires them, until the test ends. */
-function pipeline(emu: Emulator, { sink, visibilityTimeout = 30, pool: poolOptions = {}, maxObjectsInFlight = 4 }: PipelineOptions) {
-  const metrics = new Metrics({}, false)
-  const { log, lines } = capture()
-  const ring = new Ring<Received>(8)
-  const acker = new Acker(emu.sqs, { queueUrl: emu.queueUrl, visibilityTimeout, redrive: false }, metrics, log)
-  const pool = new ParsePool({ threads: 2, parse: { format: 'json', framing: 'lines', limits }, ...poolOptions })
-  const processor = new Processor(ring, acker, new Fetcher(emu.s3, log), pool, sink, metrics, log, {
-    buckets: [emu.bucket],
-    keyPattern: /\.json\.gz$/,
-    maxObjectsInFlight,
-  })
-  const receivers = new Receivers(emu.sqs, ring, acker, metrics, log, {
-    queueUrl: emu.queueUrl,
-    waitTime: 1,
-    visibilityTimeout,
-    onEmpty: (signal) => new Promise((resolve) => setTimeout(resolve, 100, signal)),
-  })
-  const stop = new AbortController()
-  const running = Promise.all([receivers.run(1, stop.signal), processor.run(stop.signal)])
-  cleanup(async () => {
-    stop.abort()
-    processor.abortInFlight()
-    sink.destroy()
-    await running
-    await acker.close()
-    await pool.close()
-  })
-  return { metrics, lines, acker, processor, stop, running }
-}
-
-async function putMessage(emu: Emulator, name: string, body: Uint8Array): Promise<string> {
-  const key = cloudTrailKey('111122223333', 'us-east-1', '20261126T1200Z', name.padEnd(16, '0'))
-  await emu.putObject(key, body)
-  await emu.publish(JSON.stringify({ s3Bucket: emu.bucket, s3ObjectKey: [key] }))
-  return key
-}
 
 /** A gzipped document of `n` fixture records, cut short: the records before the cut are complete. */
 function truncatedObject(n: number): Uint8Array {
@@ -196,4 +135,121 @@ describe('Processor', () => {
     expect(most).toBeGreaterThan(8 << 20) // the sink really held output back
     expect(most).toBeLessThanOrEqual(bound)
   }, 60_000)
+})
+
+describe('Processor: what becomes of each kind of message', () => {
+  const logKey = cloudTrailKey('111122223333', 'us-east-1', '20261126T1300Z', 'KindsKindsKinds0')
+  const digestKey = 'AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/26/111122223333_CloudTrail-Digest_us-east-1_trail_us-east-1_20261126T1300Z.json.gz'
+  const cloudTrail = (bucket: string, keys: string[]) => JSON.stringify({ s3Bucket: bucket, s3ObjectKey: keys })
+
+  // [what, the raw SQS body (given the bucket), records written, the errors counted, objects skipped]
+  it.each<[string, (bucket: string) => string, number, [string, string][], number]>([
+    ['an s3:TestEvent is deleted, counted as a test event', () => JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Time: '2026-11-26T13:00:00Z', Bucket: 'b' }), 0, [], 0],
+    [
+      "an SNS SubscriptionConfirmation is deleted and counted (its owner must confirm it)",
+      () => JSON.stringify({ Type: 'SubscriptionConfirmation', TopicArn: 'arn:aws:sns:us-east-1:111122223333:cloudtrail', Token: 't', SubscribeURL: 'https://sns.example/confirm' }),
+      0,
+      [['notification', 'subscription_confirmation']],
+      0,
+    ],
+    ['a body that is not JSON is deleted as permanent, and counted', () => 'not json at all', 0, [['notification', 'notification_not_json']], 0],
+    ['an object in a bucket not configured is never fetched: deleted, counted and skipped', () => cloudTrail('someone-elses-bucket', [logKey]), 0, [['notification', 'bucket_not_allowed']], 1],
+    ['a digest file is skipped and the message deleted, without an error', (bucket) => cloudTrail(bucket, [digestKey]), 0, [], 1],
+    ['the same key twice is fetched once, and counted', (bucket) => cloudTrail(bucket, [logKey, logKey]), 20, [['notification', 'duplicate_key']], 0],
+  ])('%s', async (name, body, written, counted, skipped) => {
+    const emu = await emulator()
+    await emu.putLog(logKey, records.slice(0, 20))
+    await emu.send(body(emu.bucket))
+    const out = tmpFile('ct-proc-')
+    const { metrics } = pipeline(emu, { sink: new FileSink(out, { logger: pino({ level: 'silent' }) }) })
+    await waitUntil(() => metrics.totals.deleted === 1, 'the message to be deleted', 15_000)
+    expect(emu.remaining()).toBe(0)
+    expect(existsSync(out) ? readFileSync(out, 'utf8').split('\n').length - 1 : 0).toBe(written)
+    const { values } = await metrics.errors.get()
+    const nonZero = values.filter((v) => v.value > 0).map((v) => [String(v.labels.stage), String(v.labels.reason)])
+    expect(nonZero).toEqual(counted)
+    expect((await metrics.testEvents.get()).values[0].value).toBe(name.includes('TestEvent') ? 1 : 0)
+    const objects = Object.fromEntries((await metrics.objects.get()).values.map((v) => [v.labels.result, v.value]))
+    expect(objects).toEqual({ processed: written > 0 ? 1 : 0, skipped, failed: 0 })
+    if (written === 0) expect((await metrics.s3Bytes.get()).values[0]?.value ?? 0).toBe(0) // nothing fetched
+  })
+
+  it('writes the allowed object of a message that also names a foreign bucket, refuses the other, and deletes the message', async () => {
+    const emu = await emulator()
+    await emu.putLog(logKey, records.slice(0, 20))
+    // An S3 event notification names a bucket per object.
+    const s3Record = (bucket: string) => ({ eventVersion: '2.1', eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: { bucket: { name: bucket }, object: { key: logKey } } })
+    await emu.send(JSON.stringify({ Records: [s3Record(emu.bucket), s3Record('someone-elses-bucket')] }))
+    const out = tmpFile('ct-proc-')
+    const { metrics, lines } = pipeline(emu, { sink: new FileSink(out, { logger: pino({ level: 'silent' }) }) })
+    await waitUntil(() => metrics.totals.deleted === 1, 'the message to be deleted', 15_000)
+    expect(readFileSync(out, 'utf8').split('\n').length - 1).toBe(20)
+    expect(await errors(metrics, 'notification', 'bucket_not_allowed')).toBe(1)
+    expect(lines.find((l) => l.code === 'ERR_BUCKET_NOT_ALLOWED')).toMatchObject({ bucket: 'someone-elses-bucket', key: logKey, level: 50 })
+  })
+})
+
+describe('Processor: admission', () => {
+  it('fetches at most max_objects_in_flight objects at once, and takes the next as one finishes', async () => {
+    const emu = await emulator()
+    for (let i = 0; i < 8; i++) await putMessage(emu, `Slot${i}`, gzipSync(JSON.stringify({ Records: records.slice(0, 5) })))
+    const proxy = await FaultProxy.start(emu.endpoint)
+    cleanup(() => proxy.stop())
+    proxy.rule = (r) => (r.service === 's3' ? { kind: 'delay', ms: 1500 } : { kind: 'pass' })
+    const out = tmpFile('ct-proc-')
+    const { metrics, processor } = pipeline(emu, { sink: new FileSink(out, { logger: pino({ level: 'silent' }) }), endpoint: proxy.url, maxObjectsInFlight: 3 })
+    await waitUntil(() => proxy.count('GET') >= 3, 'three objects to be fetched', 15_000)
+    await new Promise((r) => setTimeout(r, 700)) // well within the first GETs' delay
+    expect(proxy.count('GET')).toBe(3)
+    expect(processor.inFlight).toBe(3)
+    await waitUntil(() => metrics.totals.deleted === 8, 'every message to be deleted', 30_000)
+    expect(proxy.count('GET')).toBe(8)
+    expect(readFileSync(out, 'utf8').split('\n').length - 1).toBe(40)
+  })
+})
+
+describe('Processor: stopping', () => {
+  /** 8 messages, S3 slow: two objects being fetched, a third waiting for a slot, the ring (4) full behind them. */
+  async function busy() {
+    const emu = await emulator({ visibilityTimeout: 30 })
+    for (let i = 0; i < 8; i++) await putMessage(emu, `Stop${i}`, gzipSync(JSON.stringify({ Records: records.slice(0, 5) })))
+    const proxy = await FaultProxy.start(emu.endpoint)
+    cleanup(() => proxy.stop())
+    proxy.rule = (r) => (r.service === 's3' ? { kind: 'delay', ms: 2500 } : { kind: 'pass' })
+    const out = tmpFile('ct-proc-')
+    const p = pipeline(emu, { sink: new FileSink(out, { logger: pino({ level: 'silent' }) }), endpoint: proxy.url, maxObjectsInFlight: 2, ringSize: 4 })
+    await waitUntil(() => proxy.count('GET') === 2 && p.ring.size === 4, 'two objects in flight and a full ring', 15_000)
+    const queue = () => emu.server.inspectQueue(emu.queueName)!.messages
+    return { emu, proxy, out, queue, ...p }
+  }
+
+  it('on stop hands the messages in the ring back at once and finishes the objects started', async () => {
+    const { emu, proxy, out, queue, stop, acker, metrics } = await busy()
+    await stop()
+    await acker.whenIdle()
+    // The two being fetched and the one that was waiting for a slot finished and were deleted; the
+    // ring's four are visible again at once (no backoff, no visibility timeout), the eighth never left.
+    expect(metrics.totals.deleted).toBe(3)
+    expect(readFileSync(out, 'utf8').split('\n').length - 1).toBe(15)
+    expect(proxy.count('GET')).toBe(3)
+    expect(queue().inflight).toHaveLength(0)
+    expect(emu.remaining()).toBe(5)
+  })
+
+  it('on a hard stop gives up on the objects in flight: their messages go back at once, as shutdown, not as failures', async () => {
+    const { emu, proxy, queue, stop, acker, metrics, lines, processor } = await busy()
+    const stopped = Date.now()
+    const stopping = stop()
+    processor.abortInFlight()
+    await stopping
+    await acker.whenIdle()
+    expect(Date.now() - stopped).toBeLessThan(2000) // cut short, not waited for
+    expect(proxy.count('GET')).toBe(2) // the one waiting for a slot never started
+    expect(lines.filter((l) => l.code === 'ERR_SHUTDOWN')).toHaveLength(2)
+    expect(await errors(metrics, 'object', 'shutdown')).toBe(2)
+    expect(await errors(metrics, 's3', 's3_transient')).toBe(0)
+    expect(metrics.totals.deleted).toBe(0)
+    expect(queue().inflight).toHaveLength(0)
+    expect(emu.remaining()).toBe(8)
+  })
 })
