@@ -206,8 +206,9 @@ export class FastFlattener {
 
   /**
    * Records that are not valid UTF-8 (or bring too many new keys): the reference, on the text the WHATWG
-   * decoder makes of them. The reference recurses: nested some thousands deep (max_depth allows 10,000) it
-   * runs out of stack, and that record is rejected too, as object-parser.ts does with it today.
+   * decoder makes of them. The reference recurses: a parse thread's stack holds max_depth's ceiling (10,000
+   * levels), the main thread's only about 3,800 (reference.ts); a record that runs out of stack is rejected,
+   * as object-parser.ts rejects it.
    */
   private reference(bytes: Uint8Array, out: OutputBuilder, maxBytes: number): boolean {
     let fields: string
