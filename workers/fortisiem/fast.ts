@@ -7,10 +7,11 @@
 // 1. scan(): the grammar, as the reference applies it, over bytes. It records the record's *shape* (a
 //    token per `{` `[` `}`/`]`, per key — an interned spelling — and per scalar, string or not) and, per
 //    scalar, where its bytes are and whether a string has escapes. Strings are checked 4 bytes at a time.
-// 2. The shape's plan (plans.ts): for each field in output order, its prefix (` [path]=`, or the whole field for {} and
-//    []) and which scalar fills it. Building it sorts each object's keys in UTF-16 order and drops earlier
-//    duplicates (the last one wins, as in JSON.parse). CloudTrail has a few thousand shapes (event type ×
-//    identity type × optional fields), so plans are cached by shape and almost every record finds its own.
+// 2. The shape's plan (plans.ts): for each field in output order, its prefix (` [path]=`, or the whole
+//    field for {} and []) and which scalar fills it. Building it sorts each object's keys in UTF-16 order
+//    and drops earlier duplicates (the last one wins, as in JSON.parse). CloudTrail has a few thousand
+//    shapes (event type × identity type × optional fields), so plans are cached by shape and almost every
+//    record finds its own.
 // 3. emit(): per field, the prefix and the value's bytes, copied 4 at a time; the string values the scan
 //    marked (JSON escapes, or characters the format escapes) a character at a time: JSON escapes undone
 //    (\uXXXX to UTF-8, surrogate pairs joined, lone surrogates to U+FFFD as TextEncoder writes them), and
@@ -167,7 +168,7 @@ export class FastFlattener {
    * would hand it over: its fields are appended to `out` and the index after its closing brace returned.
    * -1, with `out` unchanged, when it cannot be done in one pass here — the record is invalid, runs past
    * `limit`, is not valid UTF-8 or brings too many new keys — and the caller cuts it and calls flatten().
-   * This lets the cutter skip its own pass over most records (records.ts, PreScanner). Throws
+   * This lets the cutter skip its own pass over most records (record-cutter.ts, PreScanner). Throws
    * RecordTooLargeError as flatten() does.
    */
   flattenFrom(buf: Uint8Array, start: number, limit: number, out: OutputBuilder, maxBytes = Infinity): number {
@@ -179,8 +180,6 @@ export class FastFlattener {
     out.setPosition(this.emit(this.plan(maxBytes), input, out, out.position, maxBytes))
     return end
   }
-
-  /** Caches in order for the next record, and the input as scan() and emit() read it. */
 
   /** Caches in order for the next record, and the input as scan() and emit() read it. */
   private prepare(buf: Uint8Array): Uint8Array {
@@ -524,7 +523,7 @@ export class FastFlattener {
 
 
   // -------------------------------------------------------------------------------------------------------
-  // 2. Emit
+  // 3. Emit (2, the plan, is plans.ts)
 
   /** The output buffer with room for `n` more bytes at `o`, and its view in outView. */
   private room(out: OutputBuilder, o: number, n: number): Uint8Array {

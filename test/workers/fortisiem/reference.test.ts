@@ -6,7 +6,7 @@ import { ctime } from '../../../workers/timestamps.ts'
 import { RecordSyntaxError, RecordTooLargeError, escapeKey, escapeValue, flattenRecord, isStackOverflow, parseLossless, serviceName } from '../../../workers/fortisiem/reference.ts'
 import { fixtureRecords, repoRoot } from '../../helpers/fixtures.ts'
 
-// The seed's two sample events, rebuilt as the CloudTrail records they came from.
+// FortiSIEM's two sample CloudTrail events (README "Output"), rebuilt as the CloudTrail records they came from.
 const consoleLogin = {
   eventVersion: '1.01',
   userIdentity: {
@@ -104,7 +104,7 @@ function oracle(record: Record<string, unknown>): string {
 }
 
 describe('flattenRecord', () => {
-  it('rebuilds the seed sample events exactly', () => {
+  it('rebuilds FortiSIEM\'s two sample events exactly', () => {
     expect(flattenRecord(JSON.stringify(consoleLogin))).toBe(consoleLoginLine)
     expect(flattenRecord(JSON.stringify(describeInstances))).toBe(describeInstancesLine)
   })
