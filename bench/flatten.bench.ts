@@ -1,6 +1,6 @@
 // The FortiSIEM flatteners on one realistic decompressed file (1000 synthetic records, RecordGenerator seed
-// 1): JSON.parse of each record (the parse part of the floor), the reference flattener (flatten.ts, as
-// object-parser.ts calls it: decode, flatten, encode into the output) and the fast one (flatten-fast.ts,
+// 1): JSON.parse of each record (the parse part of the floor), the reference flattener (workers/fortisiem/reference.ts, as
+// object-parser.ts calls it: decode, flatten, encode into the output) and the fast one (workers/fortisiem/fast.ts,
 // bytes straight into the output). Then the whole parse path of goal 1 against the floor (gunzip +
 // JSON.parse of the document), the fast flattener on a stream of fresh records, where it meets new keys
 // and new shapes as a collector does, and both flatteners on the real corpus (bench/lib/corpus.ts: 7,944

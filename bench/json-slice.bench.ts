@@ -1,6 +1,6 @@
 // The json format's cut: workers/record-cutter.ts's RecordCutter over decompressed synthetic CloudTrail files,
 // against the json output path as it is built (workers/object-parser.ts, ObjectParser with format json:
-// cut, check, frame into output chunks), the reference json path (cut, decode, json-line.ts's
+// cut, check, frame into output chunks), the reference json path (cut, decode, workers/json/reference.ts's
 // minifyRecord: JSON.parse and minify) and the floor's JSON.parse of the same bytes. Records/s and MB/s
 // of decompressed input. Run after a build:
 //   npx tsc -p tsconfig.json && node dist/bench/json-slice.bench.js

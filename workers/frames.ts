@@ -113,7 +113,7 @@ export class OutputBuilder {
     this.length += end - start
   }
 
-  // Low level, for writers that fill the buffer in place (the fast flattener, flatten-fast.ts, writes 4 bytes
+  // Low level, for writers that fill the buffer in place (the fast flattener, fortisiem/fast.ts, writes 4 bytes
   // at a time through a DataView): they save `position`, ask room() for the buffer, write into it, and
   // setPosition() past what they wrote, or back to the saved position to drop it.
 

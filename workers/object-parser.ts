@@ -1,16 +1,17 @@
 // Decompressed bytes of one CloudTrail object in, framed output records out. Pure and synchronous: the
 // worker drives it from its gunzip stream; tests and benchmarks drive it directly on the main thread.
 //
-// max_record_size (limits.maxRecordBytes) bounds a record twice: its text (the cutter, records.ts) and its
+// max_record_size (limits.maxRecordBytes) bounds a record twice: its text (the cutter, record-cutter.ts) and its
 // output, which for fortisiem can be far larger (one long key over a long array): the formatters refuse a
 // record whose fields would pass it while they write them (RecordTooLargeError), and it is skipped and
 // counted as record_too_large. Any other exception in a formatter drops what that record wrote and goes on
-// up: the object fails, and the output keeps only the whole records before it (output.ts).
+// up: the object fails, and the output keeps only the whole records before it (frames.ts).
 
 import { isUtf8 } from 'node:buffer'
 import { gunzipSync } from 'node:zlib'
 import { PerSecond, ctime } from './timestamps.ts'
-import { FastFlattener, plainBytes } from './fortisiem/fast.ts'
+import { FastFlattener } from './fortisiem/fast.ts'
+import { plainBytes } from './json-bytes.ts'
 import { RecordSyntaxError, RecordTooLargeError, flattenRecord, isStackOverflow } from './fortisiem/reference.ts'
 import { minifyRecord } from './json/reference.ts'
 import { JsonSlicer } from './json/fast.ts'
@@ -63,7 +64,7 @@ export class ObjectParser implements RecordHandler, PreScanner {
   /**
    * Feeds decompressed bytes; throws CutError when the document is not a CloudTrail log. Whatever they
    * come in (zlib's Buffers), everything after sees plain Uint8Arrays, as the cutter's carry is: one map
-   * for the hot functions (flatten-fast.ts, plainBytes()).
+   * for the hot functions (fortisiem/fast.ts, plainBytes()).
    */
   push(bytes: Uint8Array): void {
     this.stats.decompressedBytes += bytes.length
@@ -126,7 +127,7 @@ export class ObjectParser implements RecordHandler, PreScanner {
 
   onRecord(buf: Uint8Array, start: number, end: number, hasSpace: boolean): void {
     if (this.fast) {
-      // The fortisiem fast path (flatten-fast.ts): one pass over the bytes, straight into the output.
+      // The fortisiem fast path (fortisiem/fast.ts): one pass over the bytes, straight into the output.
       this.out.beginRecord()
       this.writeHeader()
       const mark = this.out.position
@@ -152,7 +153,7 @@ export class ObjectParser implements RecordHandler, PreScanner {
     const bytes = buf.subarray(start, end)
     const utf8 = isUtf8(bytes)
     if (this.slicer && utf8) {
-      // The json fast path: validated and copied as it is (json-slice.ts).
+      // The json fast path: validated and copied as it is (json/fast.ts).
       if (!this.slicer.valid(buf, start, end)) {
         this.onSkip('record_not_json')
         return

@@ -40,7 +40,7 @@ export interface CutterLimits {
 
 /**
  * Optional: handles a whole record that lies inside the current chunk in the same pass that finds its end
- * (the formatter reads it anyway: json-slice.ts, flatten-fast.ts). Returns the index after the record,
+ * (the formatter reads it anyway: json/fast.ts, fortisiem/fast.ts). Returns the index after the record,
  * which is then done (written or skipped), or -1 to let the cutter cut it and call onRecord (the record
  * is invalid, continues in the next chunk, or needs the slow path). Saves the cutter's own pass over most
  * records: measured with bench/json-slice.bench.ts and parse --threads 1.

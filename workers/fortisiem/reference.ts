@@ -1,7 +1,7 @@
 // The reference FortiSIEM flattener: straightforward on purpose. It parses a record into a tree and walks
-// it. The fast single-pass flattener (flatten-fast.ts) is tested against it byte for byte.
+// it. The fast single-pass flattener (fast.ts) is tested against it byte for byte.
 //
-// FortiSIEM's line for one record (the seed's "Sample Events"):
+// FortiSIEM's line for one record, as FortiSIEM's sample CloudTrail events have it (README "Output"):
 //   <ctime> FortiSIEM-CloudTrail [path]=value [path]=value …
 // - depth first, object keys sorted at each level (JavaScript's default sort: UTF-16 code units);
 // - path segments joined with '/', array elements by index;
@@ -16,9 +16,23 @@
 // A record whose fields come to more than `maxBytes` (UTF-8) is refused while they are written, never
 // built whole first: one long key over a long array multiplies (a 113 KB record would be a 1.3 GB line).
 //
-// JSON.parse cannot be the parser here: it turns 1e400 into Infinity and 1.0 into 1, and on Node 20 a
-// reviver cannot see the source text. So this is a small recursive-descent parser that keeps number text.
-// Recursion is safe: the record cutter skips records deeper than maxDepth before they get here.
+// JSON.parse cannot be the parser here: it turns 1e400 into Infinity and 1.0 into 1, and its reviver's
+// context.source (Node 22 and later) does not help with keys: on Node 24 JSON.parse can read an escaped
+// key as another key seen before (nodejs/node#63785: after a key written "\\", one written "\u005D" comes
+// back as a backslash). lossless-json reads it instead: numbers kept as written, escapes and lone
+// surrogates as JSON.parse reads them, the last of duplicate keys kept, "__proto__" a plain key. It is
+// slower than the hand-written parser it replaced (flattenRecord, best of 7 runs on Node 24: the corpus
+// 53 -> 74 µs per record, 1,000 synthetic records, seed 1: 70 -> 126), which matters little: the collector runs
+// the reference only for the records the fast path leaves to it (invalid UTF-8, or more than 256 keys never
+// seen before); tests and benchmarks run it as the oracle.
+//
+// The parser and walk() recurse, as deep as the record. The record cutter skips records deeper than
+// max_depth (10,000 at most) before they get here, and a parse thread's stack (Node gives a worker 4 MB)
+// holds that: on Node 24 nested objects fit up to about 15,500 levels there, but only about 3,800 on the
+// main thread's ~1 MB (tests, benchmarks). Running out throws a RangeError that isStackOverflow() tells
+// apart and callers refuse as not JSON.
+
+import { parse } from 'lossless-json'
 
 export class RawNumber {
   constructor(readonly text: string) {}
@@ -32,122 +46,57 @@ export class RecordSyntaxError extends Error {}
 export class RecordTooLargeError extends Error {}
 
 /**
- * The parser recursed out of stack (a record nested some thousands deep, under a max_depth that allows it):
- * the record is refused like one that is not JSON. Other RangeErrors (a failed allocation) are not.
+ * The parser or the walk recursed out of stack (a record nested some thousands deep on the main thread, see
+ * above): the record is refused like one that is not JSON. Other RangeErrors (a failed allocation) are not.
  */
 export function isStackOverflow(err: unknown): boolean {
   return err instanceof RangeError && /call stack/i.test(err.message)
 }
 
+const LOSSLESS = {
+  parseNumber: (text: string): RawNumber => new RawNumber(text),
+  // The last of duplicate keys wins, as in JSON.parse (lossless-json throws by default).
+  onDuplicateKey: ({ newValue }: { newValue: unknown }): unknown => newValue,
+}
+
+/**
+ * The record's tree, numbers as written. Throws RecordSyntaxError when it is not JSON, or when a value sits
+ * deeper than `maxDepth` (the record itself is at depth 1).
+ */
 export function parseLossless(text: string, maxDepth = 1000): JsonValue {
-  let i = 0
-  const fail = (what: string): never => {
-    throw new RecordSyntaxError(`${what} at character ${i}`)
+  checkDepth(text, maxDepth)
+  try {
+    return parse(text, null, LOSSLESS) as JsonValue
+  } catch (err) {
+    if (err instanceof SyntaxError) throw new RecordSyntaxError(err.message)
+    throw err
   }
-  const space = () => {
-    while (i < text.length) {
-      const c = text.charCodeAt(i)
-      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break
-      i++
+}
+
+/**
+ * Throws RecordSyntaxError when a value of the JSON `text` sits deeper than `maxDepth`: a token starts
+ * inside `maxDepth` open containers. lossless-json has no depth limit of its own. Exact on valid JSON
+ * (strings skipped as JSON reads them); on invalid JSON either this or the parser throws, the same error.
+ */
+function checkDepth(text: string, maxDepth: number): void {
+  let depth = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09 || c === 0x2c /* , */ || c === 0x3a /* : */) continue
+    if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      depth--
+      continue
     }
-  }
-  const string = (): string => {
-    const start = i
-    i++
-    for (;;) {
-      const q = text.indexOf('"', i)
-      if (q < 0) fail('unterminated string')
-      let run = 0
-      for (let k = q - 1; k > start && text.charCodeAt(k) === 0x5c; k--) run++
-      i = q + 1
-      if ((run & 1) === 0) break
-    }
-    // JSON.parse validates escapes and rejects raw control characters, as JSON requires.
-    try {
-      return JSON.parse(text.slice(start, i)) as string
-    } catch {
-      return fail('invalid string')
-    }
-  }
-  const value = (depth: number): JsonValue => {
-    if (depth > maxDepth) fail('nested too deep')
-    space()
-    const c = text[i]
-    if (c === '{') {
-      i++
-      // A null-prototype object: "__proto__" and "constructor" are plain data keys.
-      const obj: { [key: string]: JsonValue } = Object.create(null)
-      space()
-      if (text[i] === '}') {
-        i++
-        return obj
-      }
-      for (;;) {
-        space()
-        if (text[i] !== '"') fail('expected a key')
-        const key = string()
-        space()
-        if (text[i] !== ':') fail('expected ":"')
-        i++
-        obj[key] = value(depth + 1)
-        space()
-        if (text[i] === ',') {
-          i++
-          continue
-        }
-        if (text[i] === '}') {
-          i++
-          return obj
-        }
-        fail('expected "," or "}"')
+    if (depth >= maxDepth) throw new RecordSyntaxError(`nested too deep at character ${i}`)
+    if (c === 0x7b /* { */ || c === 0x5b /* [ */) depth++
+    else if (c === 0x22 /* " */) {
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i)
+        if (d === 0x5c /* \ */) i++
+        else if (d === 0x22) break
       }
     }
-    if (c === '[') {
-      i++
-      const arr: JsonValue[] = []
-      space()
-      if (text[i] === ']') {
-        i++
-        return arr
-      }
-      for (;;) {
-        arr.push(value(depth + 1))
-        space()
-        if (text[i] === ',') {
-          i++
-          continue
-        }
-        if (text[i] === ']') {
-          i++
-          return arr
-        }
-        fail('expected "," or "]"')
-      }
-    }
-    if (c === '"') return string()
-    if (text.startsWith('true', i)) {
-      i += 4
-      return true
-    }
-    if (text.startsWith('false', i)) {
-      i += 5
-      return false
-    }
-    if (text.startsWith('null', i)) {
-      i += 4
-      return null
-    }
-    const m = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y
-    m.lastIndex = i
-    const found = m.exec(text)
-    if (found === null || found[0].length === 0) return fail('unexpected character')
-    i += found[0].length
-    return new RawNumber(found[0])
   }
-  const result = value(1)
-  space()
-  if (i !== text.length) fail('unexpected text after the record')
-  return result
 }
 
 /** A character that must not appear raw in a line, as the grammar writes it: \\, \n, \r, \t or \uXXXX. */

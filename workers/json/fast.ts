@@ -1,13 +1,14 @@
 // The json format's fast path: the record's bytes are checked to be one valid JSON object and copied to
 // the output as they are — no parse into objects, no decode and re-encode. Whitespace outside strings is
 // dropped (CloudTrail writes none, so usually the record is copied in one piece). Byte for byte the same
-// as the reference (json-line.ts: JSON.parse, then the source text minified), which the tests check.
+// as the reference (reference.ts: JSON.parse, then the source text minified), which the tests check.
 //
 // Strings are scanned byte by byte: a JSON string may not hold raw control characters and its escapes
 // must be valid, and both need a look at every byte (bench/json-slice.bench.ts). Invalid UTF-8 is left to
 // the caller (isUtf8 first): the reference decodes it with replacement characters.
 
 import type { OutputBuilder } from '../frames.ts'
+import { firstFlagged, isDigit, isHex, skipSpace } from '../json-bytes.ts'
 
 const enum T {
   Value, // a value must come
@@ -18,18 +19,11 @@ const enum T {
   After, // after a value: ',' or the container's close
 }
 
-function isDigit(c: number): boolean {
-  return c >= 0x30 && c <= 0x39
-}
-
-function isHex(c: number): boolean {
-  return (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66)
-}
-
 /** -1: not valid JSON; -2: the bytes ran out before the token (or record) ended. */
 const INVALID = -1
 const INCOMPLETE = -2
 
+/** Words in platform order; computed here, not imported, as ../json-bytes.ts says why. */
 const LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
 
 /**
@@ -41,9 +35,6 @@ function special(x: number): number {
   const b = x ^ 0x5c5c5c5c
   return (((q - 0x01010101) & ~q) | ((b - 0x01010101) & ~b) | ((x - 0x20202020) & ~x)) & 0x80808080
 }
-
-/** Index (0-3) within a word read in platform order of the first byte flagged in `t` (not 0). */
-const firstFlagged = LE ? (t: number): number => (31 - Math.clz32(t & -t)) >> 3 : (t: number): number => Math.clz32(t) >> 3
 
 /**
  * Index after the string starting at `i` (its opening quote), INVALID or INCOMPLETE. Four bytes at a time
@@ -243,8 +234,8 @@ export class JsonSlicer {
 
   /** True when buf[start, end) is exactly one valid JSON object (whitespace around it allowed). */
   valid(buf: Uint8Array, start: number, end: number): boolean {
-    const close = this.scan(buf, firstNonSpace(buf, start, end), end)
-    return close >= 0 && firstNonSpace(buf, close, end) === end
+    const close = this.scan(buf, skipSpace(buf, start, end), end)
+    return close >= 0 && skipSpace(buf, close, end) === end
   }
 
   /** Writes the record without whitespace outside strings. Call after valid(). */
@@ -276,9 +267,4 @@ const EVENT_TIME = new TextEncoder().encode('eventTime')
 function isEventTime(buf: Uint8Array, at: number): boolean {
   for (let k = 0; k < EVENT_TIME.length; k++) if (buf[at + k] !== EVENT_TIME[k]) return false
   return true
-}
-
-function firstNonSpace(buf: Uint8Array, i: number, end: number): number {
-  while (i < end && (buf[i] === 0x20 || buf[i] === 0x0a || buf[i] === 0x0d || buf[i] === 0x09)) i++
-  return i
 }

@@ -1,9 +1,12 @@
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { Worker } from 'node:worker_threads'
 import { describe, expect, it } from 'vitest'
 import { ctime } from '../../../workers/timestamps.ts'
-import { RecordSyntaxError, RecordTooLargeError, escapeKey, escapeValue, flattenRecord, parseLossless, serviceName } from '../../../workers/fortisiem/reference.ts'
-import { fixtureRecords } from '../../helpers/fixtures.ts'
+import { RecordSyntaxError, RecordTooLargeError, escapeKey, escapeValue, flattenRecord, isStackOverflow, parseLossless, serviceName } from '../../../workers/fortisiem/reference.ts'
+import { fixtureRecords, repoRoot } from '../../helpers/fixtures.ts'
 
-// The seed's two sample events, rebuilt as the CloudTrail records they came from.
+// FortiSIEM's two sample CloudTrail events (README "Output"), rebuilt as the CloudTrail records they came from.
 const consoleLogin = {
   eventVersion: '1.01',
   userIdentity: {
@@ -101,7 +104,7 @@ function oracle(record: Record<string, unknown>): string {
 }
 
 describe('flattenRecord', () => {
-  it('rebuilds the seed sample events exactly', () => {
+  it('rebuilds FortiSIEM\'s two sample events exactly', () => {
     expect(flattenRecord(JSON.stringify(consoleLogin))).toBe(consoleLoginLine)
     expect(flattenRecord(JSON.stringify(describeInstances))).toBe(describeInstancesLine)
   })
@@ -149,6 +152,20 @@ describe('flattenRecord', () => {
 
   it('keeps the last of duplicate keys, as JSON.parse does', () => {
     expect(flattenRecord('{"a":1,"a":2}')).toBe('[a]=2')
+    // Values lossless-json's duplicate check calls equal (no own keys, or the same ones) but that write
+    // differently: the last still wins.
+    expect(flattenRecord('{"a":[],"a":{}}')).toBe('[a]={}')
+    expect(flattenRecord('{"a":{},"a":[]}')).toBe('[a]=[]')
+    expect(flattenRecord('{"a":1.0,"a":{"text":"1.0"}}')).toBe('[a/text]=1.0')
+    expect(flattenRecord('{"a":{"text":"1.0"},"a":1.0}')).toBe('[a]=1.0')
+    expect(flattenRecord('{"a":[[]],"a":{"0":{}}}')).toBe('[a/0]={}')
+    expect(flattenRecord('{"__proto__":1,"__proto__":{"x":2}}')).toBe('[__proto__/x]=2')
+  })
+
+  it('reads escaped keys as written, also after a key the escape could be taken for', () => {
+    // JSON.parse on Node 24 reads the second key here as a backslash (nodejs/node#63785).
+    expect(flattenRecord('{"a":{"\\\\":1},"b":{"\\u005D":2}}')).toBe('[a/\\\\]=1 [b/\\]]=2')
+    expect(flattenRecord('{"\\u0061":1,"a":2,"\\ud83d\\ude00":3,"\\ud800":4}')).toBe('[a]=2 [\ud800]=4 [\u{1f600}]=3')
   })
 
   it('rejects what is not a JSON object', () => {
@@ -160,6 +177,47 @@ describe('flattenRecord', () => {
   it('stops at a depth limit instead of overflowing the stack', () => {
     const deep = '{"a":'.repeat(5000) + '1' + '}'.repeat(5000)
     expect(() => parseLossless(deep, 100)).toThrow(/too deep/)
+  })
+
+  it('counts the depth of values: the record is at 1, what it holds at 2, brackets in strings not at all', () => {
+    const nested = (depth: number, leaf: string) => {
+      let text = leaf
+      for (let d = depth - 1; d >= 1; d--) text = d % 2 === 1 ? `{"k" : ${text}}` : `[0, ${text}]`
+      return text
+    }
+    for (const maxDepth of [1, 2, 3, 7, 8]) {
+      for (const leaf of ['1', '"[{"', '{}', '[]', 'null']) {
+        for (const depth of [maxDepth - 1, maxDepth, maxDepth + 1]) {
+          const text = nested(depth, leaf)
+          if (depth < 1 || !text.startsWith('{')) continue
+          if (depth <= maxDepth) expect(() => parseLossless(text, maxDepth), `${text} at ${maxDepth}`).not.toThrow()
+          else expect(() => parseLossless(text, maxDepth), `${text} at ${maxDepth}`).toThrow(RecordSyntaxError)
+        }
+      }
+    }
+    expect(() => parseLossless('{}', 0)).toThrow(RecordSyntaxError)
+    expect(flattenRecord('{"a":"}}]] {{[[ \\" ]]"}', 2)).toBe('[a]=}}]] {{[[ " ]]')
+  })
+
+  it('holds max_depth\'s ceiling (10,000) on a parse thread\'s stack; deeper on the main thread, it is a stack overflow', async () => {
+    const depth = 10_000
+    const script = `
+      const { parentPort } = await import('node:worker_threads')
+      const { flattenRecord } = await import(${JSON.stringify(pathToFileURL(join(repoRoot, 'dist/workers/fortisiem/reference.js')).href)})
+      parentPort.postMessage(flattenRecord('{"a":'.repeat(${depth - 1}) + '1' + '}'.repeat(${depth - 1}), ${depth}))`
+    const fields = await new Promise<string>((resolve, reject) => {
+      const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(script)}`))
+      worker.once('message', resolve)
+      worker.once('error', reject)
+    })
+    expect(fields).toBe(`[${Array(depth - 1).fill('a').join('/')}]=1`)
+    let thrown: unknown
+    try {
+      flattenRecord('{"a":'.repeat(100_000) + '1' + '}'.repeat(100_000), 200_000)
+    } catch (err) {
+      thrown = err
+    }
+    expect(isStackOverflow(thrown)).toBe(true)
   })
 
   it('escapes control characters in keys too, and `]` there', () => {
