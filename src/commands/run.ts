@@ -188,7 +188,7 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
   })
   const stopStatus =
     process.stdout.isTTY && config.output !== 'stdout'
-      ? startStatusLine(readStatus, process.stdout)
+      ? startStatusLine(readStatus, process.stdout, config.statusInterval * 1000)
       : config.statsLogInterval > 0
         ? startStatsLog(readStatus, log, config.statsLogInterval * 1000)
         : () => {}
