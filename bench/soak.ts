@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util'
 import { Traffic } from '../src/synthetic/traffic.ts'
 import { CloudTrailEmulator } from '../src/emulator/cloudtrail-emulator.ts'
 import { runArgs, runEnv } from '../src/emulator/collector-cli.ts'
-import { FaultProxy, type Fault } from '../src/emulator/fault-proxy.ts'
+import { FaultProxy, faultShare, transientFaults } from '../src/emulator/fault-proxy.ts'
 import { peakRss } from '../src/emulator/peak-rss.ts'
 import { dist } from './lib/paths.ts'
 import { Progress } from './lib/progress.ts'
@@ -39,16 +39,7 @@ const out = join(dir, 'out.ndjson')
 const emu = await CloudTrailEmulator.start()
 const w = emu.wire('soak', { visibilityTimeout: 30 })
 const proxy = await FaultProxy.start(emu.endpoint)
-const faults: Fault[] = [
-  { kind: 'error', status: 500, code: 'InternalError' },
-  { kind: 'error', status: 503, code: 'SlowDown' },
-  { kind: 'reset' },
-  { kind: 'delay', ms: 2000 },
-]
-proxy.rule = (r) => {
-  if (r.action === 'GetQueueAttributes' || Math.random() >= faultRate) return { kind: 'pass' }
-  return faults[Math.floor(Math.random() * faults.length)]
-}
+proxy.rule = faultShare(faultRate, transientFaults({ delayMs: 2000, cutAfter: false }))
 const faultsInjected = () => [...proxy.injected.values()].reduce((a, b) => a + b, 0)
 
 // The producer talks to fauxqs directly (the emulator's own clients): faults are for the collector.
