@@ -92,7 +92,7 @@ describe('a 1 GB object', () => {
     file = await largeFile()
     const key = cloudTrailKey('111122223333', 'us-east-1', '20261126T1200Z', 'LargeLargeLarge0')
     await emu.putObject(key, file.gz) // multipart: fauxqs takes 11 MiB per request at most
-    await emu.publish(JSON.stringify({ s3Bucket: emu.bucket, s3ObjectKey: [key] }))
+    await emu.notify([key])
   }, 240_000)
 
   afterAll(async () => {

@@ -60,7 +60,7 @@ describe('status', () => {
       const key = cloudTrailKey('111122223333', 'us-east-1', '20261126T1200Z', `Stats${String(i++).padStart(11, '0')}`)
       emu
         .putLog(key, records.slice(0, 20))
-        .then(() => emu.publish(JSON.stringify({ s3Bucket: emu.bucket, s3ObjectKey: [key] })))
+        .then(() => emu.notify([key]))
         .catch(() => {}) // the emulator stopping under the last one
     }, 200)
     cleanup(async () => clearInterval(trickle))
