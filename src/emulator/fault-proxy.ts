@@ -1,4 +1,4 @@
-// A fault-injecting HTTP proxy in front of fauxqs (used by the tests and by `make soak`): the collector talks to the proxy, the proxy to the
+// A fault-injecting HTTP proxy in front of fauxqs, and the fault lists drawn from (the tests and `make soak`): the collector talks to the proxy, the proxy to the
 // real server. A rule per request decides: pass, answer with an AWS error (5xx, throttling) or with
 // anything else (what a proxy or a wrong endpoint says), reset the connection, delay, stall or trickle the
 // body, or pass the answer without its Content-Length. This is fault injection a server cannot produce on its own, at the edge only.
