@@ -12,9 +12,10 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
 import { Traffic } from '../src/synthetic/traffic.ts'
-import { BenchEmulator, runArgs, runEnv } from './lib/emulator.ts'
-import { FaultProxy, type Fault } from './lib/fault-proxy.ts'
-import { peakRss } from './lib/machine.ts'
+import { CloudTrailEmulator } from '../src/emulator/cloudtrail-emulator.ts'
+import { runArgs, runEnv } from '../src/emulator/collector-cli.ts'
+import { FaultProxy, faultShare, transientFaults } from '../src/emulator/fault-proxy.ts'
+import { peakRss } from '../src/emulator/peak-rss.ts'
 import { dist } from './lib/paths.ts'
 import { Progress } from './lib/progress.ts'
 import { saveResults } from './lib/results.ts'
@@ -35,19 +36,10 @@ const cli = dist('src/cli.js')
 const dir = mkdtempSync(join(tmpdir(), 'ct-soak-'))
 const out = join(dir, 'out.ndjson')
 
-const emu = await BenchEmulator.start()
-const w = emu.wire('soak', 30)
+const emu = await CloudTrailEmulator.start()
+const w = emu.wire('soak', { visibilityTimeout: 30 })
 const proxy = await FaultProxy.start(emu.endpoint)
-const faults: Fault[] = [
-  { kind: 'error', status: 500, code: 'InternalError' },
-  { kind: 'error', status: 503, code: 'SlowDown' },
-  { kind: 'reset' },
-  { kind: 'delay', ms: 2000 },
-]
-proxy.rule = (r) => {
-  if (r.action === 'GetQueueAttributes' || Math.random() >= faultRate) return { kind: 'pass' }
-  return faults[Math.floor(Math.random() * faults.length)]
-}
+proxy.rule = faultShare(faultRate, transientFaults({ delayMs: 2000, cutAfter: false }))
 const faultsInjected = () => [...proxy.injected.values()].reduce((a, b) => a + b, 0)
 
 // The producer talks to fauxqs directly (the emulator's own clients): faults are for the collector.

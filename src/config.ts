@@ -120,6 +120,8 @@ export const settings: readonly Setting[] = [
   { name: 'queue_stats_interval', flag: 'queue-stats-interval', kind: 'seconds', integer: true, default: '15', min: 0, max: 3600, commands: RUN,
     help: 'how often (whole seconds) GetQueueAttributes feeds the backlog, input-rate and capacity gauges; 0 turns it off' },
   { name: 'log_level', flag: 'log-level', kind: 'enum', values: logLevels, default: 'info', commands: ALL, help: 'log level (logs go to stderr)' },
+  { name: 'status_interval', flag: 'status-interval', kind: 'seconds', integer: true, default: '5', min: 1, max: 3600, commands: RUN,
+    help: 'when stdout is a terminal and not the sink, print the status line this often (whole seconds)' },
   { name: 'stats_log_interval', flag: 'stats-log-interval', kind: 'seconds', integer: true, default: '30', min: 0, max: 86400, commands: RUN,
     help: 'when no status line is shown (stdout not a terminal, or the sink), log throughput, backlog, lag and errors at info this often (whole seconds); 0 turns it off' },
   { name: 'drain', flag: 'drain', kind: 'bool', default: 'false', flagOnly: true, commands: ['run'],
@@ -173,6 +175,7 @@ export interface Config {
   metricsHost: string
   queueStatsInterval: number
   logLevel: LogLevel
+  statusInterval: number
   statsLogInterval: number
   drain: boolean
   /** Not enumerable: JSON.stringify(config) and loggers never see them. */
@@ -519,6 +522,7 @@ export function loadConfig(command: Command, flags: RawSettings, env: NodeJS.Pro
     metricsHost: metricsHost(v.metrics_host as string),
     queueStatsInterval: v.queue_stats_interval as number,
     logLevel: v.log_level as LogLevel,
+    statusInterval: v.status_interval as number,
     statsLogInterval: v.stats_log_interval as number,
     drain: v.drain as boolean,
     httpHeaders: {},

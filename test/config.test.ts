@@ -193,6 +193,8 @@ describe('loadConfig refuses at start what would fail later', () => {
     [{ wait_time: '0.5' }, 'wait_time'],
     [{ queue_stats_interval: '0.001' }, 'queue_stats_interval'],
     [{ stats_log_interval: '0.01' }, 'stats_log_interval'],
+    [{ status_interval: '0' }, 'status_interval'],
+    [{ status_interval: '1.5' }, 'status_interval'],
     [{ max_record_size: '257MiB' }, 'max_record_size'],
     [{ max_record_size: '1GiB' }, 'max_record_size'],
     [{ http_batch_bytes: '9MiB' }, 'http_batch_bytes'],

@@ -26,8 +26,9 @@ import type { ChildProcess } from 'node:child_process'
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { BenchEmulator, runArgs, runEnv, type Wiring } from '../lib/emulator.ts'
-import { check, logLines, runNode, type ChildResult } from '../lib/child.ts'
+import { CloudTrailEmulator, type Wiring } from '../../src/emulator/cloudtrail-emulator.ts'
+import { logLines, runArgs, runEnv } from '../../src/emulator/collector-cli.ts'
+import { check, runNode, type ChildResult } from '../lib/child.ts'
 import { dataFiles, type DataKind } from '../lib/dataset.ts'
 import { dist } from '../lib/paths.ts'
 import { Progress, note } from '../lib/progress.ts'
@@ -119,7 +120,7 @@ export async function drainMode(o: DrainOptions) {
   const bodies = data.files.map((f) => readFileSync(f))
   const cli = dist('src/cli.js')
   const reference = dist('bench/reference-loop.js')
-  const emu = await BenchEmulator.start()
+  const emu = await CloudTrailEmulator.start()
   const tmp = mkdtempSync(join(tmpdir(), 'ct-bench-drain-'))
   const runs: Record<SubjectId, Run[]> = { collector: [], reference: [] }
   let status = ''

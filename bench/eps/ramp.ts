@@ -14,7 +14,8 @@
 
 import type { ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { BenchEmulator, runArgs, runEnv } from '../lib/emulator.ts'
+import { CloudTrailEmulator } from '../../src/emulator/cloudtrail-emulator.ts'
+import { runArgs, runEnv } from '../../src/emulator/collector-cli.ts'
 import { runNode, type ChildResult } from '../lib/child.ts'
 import { dataFiles, type DataKind } from '../lib/dataset.ts'
 import { Offer } from '../lib/offer.ts'
@@ -76,8 +77,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 export async function rampMode(o: RampOptions) {
   const data = await dataFiles(o.data, 64, PER_FILE)
   const bodies = data.files.map((f) => readFileSync(f))
-  const emu = await BenchEmulator.start()
-  const w = emu.wire('ramp', 300)
+  const emu = await CloudTrailEmulator.start()
+  const w = emu.wire('ramp', { visibilityTimeout: 300 })
   const offer = new Offer(emu, w, bodies, PER_FILE)
   const { port, scraper } = await Scraper.onFreePort()
   const args = runArgs(emu.endpoint, w)

@@ -12,7 +12,8 @@
 // libuv, the kernel), over the same span; the floor's is its whole process (one thread and V8's helpers).
 
 import { dist } from '../lib/paths.ts'
-import { check, logLines, runNode, type ChildResult } from '../lib/child.ts'
+import { logLines } from '../../src/emulator/collector-cli.ts'
+import { check, runNode, type ChildResult } from '../lib/child.ts'
 import { dataFiles, type DataKind } from '../lib/dataset.ts'
 import { busyCores, cpuSnapshot } from '../lib/machine.ts'
 import { median, pairedRatios } from '../lib/stats.ts'

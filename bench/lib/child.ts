@@ -70,20 +70,6 @@ export async function runNode(script: string, args: readonly string[], options: 
   return { code, signal, wallMs, report, cpuMs: report ? report.userMs + report.systemMs : NaN, stdout, stderr: stderr.slice(-(64 << 10)) }
 }
 
-/** The JSON log lines (pino) in a child's stderr. */
-export function logLines(stderr: string): Record<string, unknown>[] {
-  const out: Record<string, unknown>[] = []
-  for (const line of stderr.split('\n')) {
-    if (!line.startsWith('{')) continue
-    try {
-      out.push(JSON.parse(line) as Record<string, unknown>)
-    } catch {
-      // a partial line at the start of a truncated buffer
-    }
-  }
-  return out
-}
-
 /** Throws with the child's last words when it did not exit 0. */
 export function check(name: string, result: ChildResult): ChildResult {
   if (result.code !== 0) {

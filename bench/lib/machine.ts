@@ -1,7 +1,7 @@
-// What the kernel says about the machine and its processes (Linux /proc). How busy the whole machine was
-// (/proc/stat): on a shared host the benchmark reports, beside its own CPU time, how many cores everything
-// else on the machine used meanwhile, so that a slow run can be told from a slow program. And the peak RSS
-// of another process (/proc/<pid>/status), for the soak and the integration tests.
+// What the kernel says about the machine (Linux /proc/stat): how busy the whole machine was. On a shared
+// host the benchmark reports, beside its own CPU time, how many cores everything else on the machine used
+// meanwhile, so that a slow run can be told from a slow program. (A process's peak RSS, which the soak and
+// the tests read too, is src/emulator/peak-rss.ts.)
 
 import { readFileSync } from 'node:fs'
 import { cpus } from 'node:os'
@@ -28,18 +28,4 @@ export function cpuSnapshot(): CpuSnapshot | null {
 export function busyCores(a: CpuSnapshot | null, b: CpuSnapshot | null): number {
   if (!a || !b || b.total === a.total) return NaN
   return ((b.busy - a.busy) / (b.total - a.total)) * cpus().length
-}
-
-/**
- * Peak resident set of a live process so far, from the kernel (VmHWM), in bytes; 0 once it is gone, and 0
- * until it has exec'd the collector (before exec, the forked child still shows its parent's memory).
- */
-export function peakRss(pid: number): number {
-  try {
-    if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('cli.js')) return 0
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-    return m ? Number(m[1]) * 1024 : 0
-  } catch {
-    return 0
-  }
 }

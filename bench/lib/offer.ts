@@ -3,8 +3,8 @@
 // pre-built files keeps the producer cheap (it shares the host with fauxqs and the collector); records are
 // owed from the moment the rate was set, so a slow delivery is caught up instead of drifting.
 
-import type { BenchEmulator, Wiring } from './emulator.ts'
-import { KeyMaker } from './emulator.ts'
+import type { CloudTrailEmulator, Wiring } from '../../src/emulator/cloudtrail-emulator.ts'
+import { KeyMaker } from '../../src/emulator/keys.ts'
 
 export class Offer {
   /** Records whose notification has been published. */
@@ -20,7 +20,7 @@ export class Offer {
   private failure: Error | null = null
 
   constructor(
-    private readonly emu: BenchEmulator,
+    private readonly emu: CloudTrailEmulator,
     private readonly wiring: Wiring,
     private readonly bodies: readonly Uint8Array[],
     private readonly recordsPerFile: number,

@@ -4,7 +4,7 @@
 // windows are one second long. The max over windows of the windowed p99 bounds the p99 of the whole span
 // from above: no window has more than 1 % of its samples above it.
 
-import { freePort } from './ports.ts'
+import { freePort } from '../../src/emulator/ports.ts'
 import { parsePrometheusText, sampleValue, type Sample } from './prometheus-text.ts'
 
 export interface Window {

@@ -2,12 +2,10 @@
 // CloudTrail wiring a real account has (bucket, SNS topic, SQS queue subscribed to it), synthetic
 // CloudTrail traffic at --eps, and the collector against it. No AWS account needed.
 
-import { S3Client } from '@aws-sdk/client-s3'
-import { SNSClient } from '@aws-sdk/client-sns'
 import { startCollector } from './run.ts'
 import { loadConfig, type RawSettings } from '../config.ts'
 import type { Logger } from '../log.ts'
-import { startLoopbackFauxqs } from '../emulator/loopback-fauxqs.ts'
+import { CloudTrailEmulator, EMULATOR_REGION } from '../emulator/cloudtrail-emulator.ts'
 import { Traffic } from '../synthetic/traffic.ts'
 import { sleep } from '../sleep.ts'
 
@@ -22,13 +20,9 @@ const credentials = { accessKeyId: 'demo', secretAccessKey: 'demo' }
 
 export async function runDemo(flags: RawSettings, log: Logger, options: DemoOptions): Promise<number> {
   // On 127.0.0.1 only: the emulator's queues and buckets are nobody else's business.
-  const emulator = await startLoopbackFauxqs()
-  const names = { queue: 'cloudtrail-demo', topic: 'cloudtrail-demo', bucket: 'cloudtrail-demo-logs' }
-  const { queueUrl } = emulator.createQueue(names.queue, { attributes: { VisibilityTimeout: '60' } })
-  const { topicArn } = emulator.createTopic(names.topic)
-  emulator.subscribe({ topic: names.topic, queue: names.queue })
-  emulator.createBucket(names.bucket)
-  log.info({ endpoint: emulator.address, queueUrl, topicArn, bucket: names.bucket }, 'demo: fauxqs emulator started (SQS, SNS and S3)')
+  const emulator = await CloudTrailEmulator.start({ credentials })
+  const { queueUrl, topicArn, bucket } = emulator.wire('cloudtrail-demo', { visibilityTimeout: 60 })
+  log.info({ endpoint: emulator.endpoint, queueUrl, topicArn, bucket }, 'demo: fauxqs emulator started (SQS, SNS and S3)')
 
   const config = loadConfig('run', {
     cloudtrail_msg_pull_interval: '1',
@@ -36,19 +30,16 @@ export async function runDemo(flags: RawSettings, log: Logger, options: DemoOpti
     queue_stats_interval: '5',
     ...flags,
     queue_url: queueUrl,
-    endpoint: emulator.address,
-    region: 'us-east-1',
-    bucket: [names.bucket],
+    endpoint: emulator.endpoint,
+    region: EMULATOR_REGION,
+    bucket: [bucket],
     access_key_id: credentials.accessKeyId,
     secret_key: credentials.secretAccessKey,
   })
   const collector = await startCollector(config, log)
   if (collector.server) log.info({ metrics: `${collector.server.url}/metrics` }, 'demo: Prometheus metrics')
 
-  const clientOptions = { endpoint: emulator.address, region: 'us-east-1', credentials }
-  const s3 = new S3Client({ ...clientOptions, forcePathStyle: true })
-  const sns = new SNSClient(clientOptions)
-  const traffic = new Traffic({ eps: options.eps, bucket: names.bucket, topicArn, s3, sns })
+  const traffic = new Traffic({ eps: options.eps, bucket, topicArn, s3: emulator.s3, sns: emulator.sns })
   traffic.start()
   log.info({ eps: options.eps, duration: options.duration ?? 'until Ctrl-C' }, 'demo: synthetic CloudTrail traffic started')
 
@@ -64,8 +55,6 @@ export async function runDemo(flags: RawSettings, log: Logger, options: DemoOpti
   while (events() < traffic.records && Date.now() < deadline) await sleep(200)
   collector.stop('signal')
   const status = await collector.done
-  s3.destroy()
-  sns.destroy()
   await emulator.stop()
   log.info({ generated: traffic.records, files: traffic.files, written: events() }, 'demo finished')
   return status

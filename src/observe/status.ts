@@ -30,7 +30,7 @@ export function statusLine(s: StatusSource): string {
 }
 
 /** Prints statusLine() every `everyMs` to `out` until stopped. */
-export function startStatusLine(read: () => StatusSource, out: NodeJS.WritableStream, everyMs = 5000): () => void {
+export function startStatusLine(read: () => StatusSource, out: NodeJS.WritableStream, everyMs: number): () => void {
   const timer = setInterval(() => out.write(`${statusLine(read())}\n`), everyMs)
   timer.unref()
   return () => clearInterval(timer)

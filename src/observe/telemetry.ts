@@ -101,7 +101,7 @@ export async function startTelemetry(config: Config, metrics: Metrics, log: Logg
   })
   const stopStatus =
     process.stdout.isTTY && config.output !== 'stdout'
-      ? startStatusLine(readStatus, process.stdout)
+      ? startStatusLine(readStatus, process.stdout, config.statusInterval * 1000)
       : config.statsLogInterval > 0
         ? startStatsLog(readStatus, log, config.statsLogInterval * 1000)
         : () => {}

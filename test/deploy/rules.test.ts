@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { promtoolBin } from '../helpers/prometheus.ts'
-import { alertNames, recordNames, ruleTests, rules, rulesDir, rulesFile, testsFile } from '../helpers/rules.ts'
+import { alertNames, alertRules, recordNames, recordingRules, ruleExprs, ruleTestFile, rulesDir, rulesFile, testsFile } from '../helpers/rules.ts'
 
 const exampleConfig = join(rulesDir, 'prometheus.example.yml')
 
@@ -23,13 +23,16 @@ async function promtool(...args: string[]): Promise<{ code: number; output: stri
   }
 }
 
-/**
- * The test cases of the unit-test file: each `alertname:` line is followed by its `exp_alerts:` line,
- * `exp_alerts: []` for a case where the alert must not fire.
- */
-function testCases(tests: string): { alert: string; fires: boolean }[] {
-  return [...tests.matchAll(/^\s*alertname:\s*(\S+)\s*\n\s*exp_alerts:(.*)$/gm)].map((m) => ({ alert: m[1], fires: m[2].trim() !== '[]' }))
-}
+/** The alert test cases of the unit-test file: `exp_alerts: []` (or none) for a case where the alert must not fire. */
+const testCases = ruleTestFile.tests.flatMap((t) => t.alert_rule_test ?? []).map((c) => ({ alert: c.alertname, fires: (c.exp_alerts ?? []).length > 0 }))
+
+/** Every input series of the unit tests. */
+const inputSeries = ruleTestFile.tests.flatMap((t) => t.input_series)
+
+/** Every rule's expression, one text: what the PromQL says, comments left out. */
+const allExprs = ruleExprs.join('\n')
+
+const alertExpr = (name: string): string => alertRules.find((r) => r.alert === name)!.expr
 
 describe('deploy/prometheus rules', () => {
   it('pass promtool check rules', async () => {
@@ -46,7 +49,7 @@ describe('deploy/prometheus rules', () => {
 
   it('have a firing and a not-firing test case for every alert', () => {
     const alerts = alertNames
-    const cases = testCases(ruleTests)
+    const cases = testCases
     expect(alerts.length).toBeGreaterThanOrEqual(7)
     expect(new Set(alerts).size, 'alert names are unique').toBe(alerts.length)
     for (const alert of alerts) {
@@ -59,7 +62,7 @@ describe('deploy/prometheus rules', () => {
 
   it('have a promql_expr_test for every recording rule', () => {
     const records = recordNames
-    const tested = new Set([...ruleTests.matchAll(/^\s*- expr:\s*([\w:]+)/gm)].map((m) => m[1]))
+    const tested = new Set(ruleTestFile.tests.flatMap((t) => t.promql_expr_test ?? []).map((e) => /^\s*([\w:]+)/.exec(e.expr)?.[1]))
     expect(records.length).toBeGreaterThanOrEqual(7)
     for (const record of records) expect(tested.has(record), `${record} has a promql_expr_test`).toBe(true)
   })
@@ -67,36 +70,31 @@ describe('deploy/prometheus rules', () => {
   it('identify a queue by the job and the labels the collector sets (organization, queue)', () => {
     // Every aggregation that keeps the organization keeps the queue and the job too: a queue is
     // (job, organization, queue), and the collector labels every series with both.
-    const groupings = [...rules.matchAll(/\bby \(([^)]*)\)/g)].map((m) => m[1].split(',').map((l) => l.trim()))
+    const groupings = [...allExprs.matchAll(/\bby \(([^)]*)\)/g)].map((m) => m[1].split(',').map((l) => l.trim()))
     expect(groupings.length).toBeGreaterThan(10)
     for (const labels of groupings) {
       if (labels.includes('organization')) expect(labels, labels.join(', ')).toEqual(expect.arrayContaining(['job', 'queue']))
     }
-    expect(rules).toMatch(/cloudtrail_config_pull_threads \* 10 \/ cloudtrail_config_pull_interval_seconds/)
+    expect(allExprs).toMatch(/cloudtrail_config_pull_threads \* 10 \/ cloudtrail_config_pull_interval_seconds/)
   })
 
   it('scale CloudTrailQueueStatsStale with queue_stats_interval and leave out collectors with it at 0, and test both', () => {
-    const stale = rules.split(/^\s*- alert:/m).find((block) => block.trim().startsWith('CloudTrailQueueStatsStale'))!
+    const stale = alertExpr('CloudTrailQueueStatsStale')
     // Stale when older than max(5 minutes, 4 x the collector's interval) ...
     expect(stale).toMatch(/clamp_min\(4 \* cloudtrail_config_queue_stats_interval_seconds, 5 \* 60\)/)
     // ... and no "never answered" alert for a collector that polls never.
     expect(stale).toMatch(/unless on \(job, instance\) \(cloudtrail_config_queue_stats_interval_seconds == 0\)/)
     // The unit tests have collectors with the interval at 0 and at one where 4 x interval beats 5 minutes.
-    const intervals = [...ruleTests.matchAll(/series: 'cloudtrail_config_queue_stats_interval_seconds\{[^}]*\}'\s*\n\s*values: '(\d+)\+0x\d+/g)].map((m) =>
-      Number(m[1]),
-    )
+    const intervals = inputSeries
+      .filter((s) => s.series.startsWith('cloudtrail_config_queue_stats_interval_seconds{'))
+      .map((s) => Number(/^(\d+)\+0x\d+$/.exec(s.values)?.[1]))
     expect(intervals).toContain(0)
     expect(intervals.some((i) => 4 * i > 5 * 60)).toBe(true)
     expect(intervals.some((i) => i > 0 && 4 * i < 5 * 60)).toBe(true)
   })
 
   it("alert on falling behind and on the age of held messages, not on FortiSIEM's capacity ratio", () => {
-    const exprs = Object.fromEntries(
-      rules
-        .split(/^\s*- alert:/m)
-        .slice(1)
-        .map((block) => [block.trim().split(/\s/)[0], /expr:([\s\S]*?)^\s*for:/m.exec(block)![1]]),
-    )
+    const exprs = Object.fromEntries(alertRules.map((r) => [r.alert, r.expr]))
     // The pull interval applies only after an empty receive: a ratio above 1 says nothing about keeping up.
     for (const [alert, expr] of Object.entries(exprs)) expect(expr, alert).not.toMatch(/capacity_ratio/)
     // Falling behind: more arrive than are deleted, and the messages' age grows.
@@ -104,24 +102,23 @@ describe('deploy/prometheus rules', () => {
     expect(exprs.CloudTrailFallingBehind).toMatch(/deriv\(cloudtrail:sqs_message_age_seconds:queue\[15m\]\) > 0/)
     // The lag alerts see the messages held, not only those received.
     for (const alert of ['CloudTrailMessageLagHigh', 'CloudTrailMessageLagCritical']) expect(exprs[alert], alert).toMatch(/cloudtrail:sqs_message_age_seconds:queue/)
-    expect(rules).toMatch(/max by \(job, organization, queue\) \(cloudtrail_sqs_oldest_message_age_seconds\)/)
+    expect(allExprs).toMatch(/max by \(job, organization, queue\) \(cloudtrail_sqs_oldest_message_age_seconds\)/)
     // The input rate is conserved: deletes plus the growth of everything the queue holds; receives are not arrivals.
-    const input = /record: cloudtrail:input_rate_messages:queue\s*\n\s*expr:([\s\S]*?)\n\s*\n/.exec(rules)![1]
+    const input = recordingRules.find((r) => r.record === 'cloudtrail:input_rate_messages:queue')!.expr
     expect(input).toMatch(/increase\(cloudtrail_sqs_messages_deleted_total\[5m\]\)/)
     expect(input).toMatch(/delta\(cloudtrail_sqs_queue_messages\[5m\]\)/)
     expect(input).not.toMatch(/received/)
     // The unit tests hold a healthy collector far above FortiSIEM's ratio (defaults, 1 message/s: 3).
-    expect(ruleTests).toMatch(/series: 'cloudtrail_capacity_ratio\{[^}]*organization="defaults"[^}]*\}'\s*\n\s*values: '3\+0x60'/)
+    expect(inputSeries.find((s) => /^cloudtrail_capacity_ratio\{[^}]*organization="defaults"/.test(s.series))?.values).toBe('3+0x60')
   })
 
   it('give every alert a severity, a summary and a description', () => {
-    const blocks = rules.split(/^\s*- alert:/m).slice(1)
-    for (const block of blocks) {
-      const name = block.trim().split(/\s/)[0]
-      expect(block, name).toMatch(/^\s*for:\s*\d+[smh]\s*$/m)
-      expect(block, name).toMatch(/^\s*severity:\s*(critical|warning|info)\s*$/m)
-      expect(block, name).toMatch(/^\s*summary:/m)
-      expect(block, name).toMatch(/^\s*description:/m)
+    expect(alertRules.length).toBeGreaterThanOrEqual(7)
+    for (const rule of alertRules) {
+      expect(rule.for, rule.alert).toMatch(/^\d+[smh]$/)
+      expect(rule.labels?.severity, rule.alert).toMatch(/^(critical|warning|info)$/)
+      expect(rule.annotations?.summary, rule.alert).toMatch(/\S/)
+      expect(rule.annotations?.description, rule.alert).toMatch(/\S/)
     }
   })
 

@@ -1,2 +1,2 @@
-// The fault-injecting proxy lives in bench/lib (make soak uses it too); tests import it from here.
-export * from '../../bench/lib/fault-proxy.ts'
+// The fault-injecting proxy is part of the emulator harness (make soak uses it too); tests import it from here.
+export * from '../../src/emulator/fault-proxy.ts'

@@ -1,20 +1,27 @@
-// A real fauxqs server (SQS, SNS and S3 over HTTP) on a random port of 127.0.0.1, with the CloudTrail wiring:
-// queue <- SNS topic subscription, and a bucket. Plus the collector CLI run as a child process.
+// The emulator harness (src/emulator) as the tests use it: one fauxqs of its own per test on a random port
+// of 127.0.0.1, wired as CloudTrail wires an account (queue <- SNS topic subscription, and a bucket), and
+// signed with credentials whose secret must never appear in what the collector writes. Plus the collector
+// CLI run as a child process.
 
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { join } from 'node:path'
-import { gzipSync } from 'node:zlib'
-import { CreateMultipartUploadCommand, CompleteMultipartUploadCommand, PutObjectCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3'
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns'
-import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs'
+import { promisify } from 'node:util'
+import { gzip } from 'node:zlib'
+import type { S3Client } from '@aws-sdk/client-s3'
+import type { SNSClient } from '@aws-sdk/client-sns'
+import type { SQSClient } from '@aws-sdk/client-sqs'
 import type { FauxqsServer } from 'fauxqs'
-import { startLoopbackFauxqs } from '../../src/emulator/loopback-fauxqs.ts'
-import { repoRoot } from './fixtures.ts'
+import { CloudTrailEmulator, type QueueDepth, type Wiring } from '../../src/emulator/cloudtrail-emulator.ts'
+import { collectorCli, logLines, runArgs as connectionArgs, runEnv as secretEnv } from '../../src/emulator/collector-cli.ts'
+
+export { cloudTrailKey } from '../../src/emulator/keys.ts'
 
 export const credentials = { accessKeyId: 'AKIDTESTCOLLECTOR', secretAccessKey: 'test-secret-key-must-never-appear-3f9c1a' }
 
 export interface Emulator {
+  /** The shared harness behind this emulator, for what the fields below do not say. */
+  harness: CloudTrailEmulator
+  wiring: Wiring
   server: FauxqsServer
   endpoint: string
   queueUrl: string
@@ -28,85 +35,58 @@ export interface Emulator {
   putLog(key: string, records: unknown[], bucket?: string): Promise<void>
   /** Publishes through SNS: the queue receives the SNS envelope, as from CloudTrail. */
   publish(message: string): Promise<void>
+  /** CloudTrail's notification of `keys` (in the emulator's bucket unless `bucket` says), through SNS. */
+  notify(keys: string[], bucket?: string): Promise<void>
   /** Sends a raw SQS message body. */
   send(body: string): Promise<void>
   /** Messages still in the queue, visible or in flight. */
   remaining(): number
+  /** The queue's messages by state, and the oldest one's age. */
+  depth(): QueueDepth
   stop(): Promise<void>
 }
+
+const gzipAsync = promisify(gzip)
 
 let counter = 0
 
 export async function startEmulator(options: { visibilityTimeout?: number; redrive?: boolean; buckets?: string[] } = {}): Promise<Emulator> {
-  const server = await startLoopbackFauxqs()
+  const harness = await CloudTrailEmulator.start({ credentials })
   const n = ++counter
-  const queueName = `cloudtrail-${n}`
-  const attributes: Record<string, string> = { VisibilityTimeout: String(options.visibilityTimeout ?? 30) }
-  if (options.redrive) {
-    const dlq = server.createQueue(`${queueName}-dlq`)
-    attributes.RedrivePolicy = JSON.stringify({ deadLetterTargetArn: dlq.queueArn, maxReceiveCount: '3' })
-  }
-  const { queueUrl } = server.createQueue(queueName, { attributes })
-  const { topicArn } = server.createTopic(`cloudtrail-topic-${n}`)
-  server.subscribe({ topic: `cloudtrail-topic-${n}`, queue: queueName })
-  const bucket = `cloudtrail-logs-${n}`
-  for (const b of [bucket, ...(options.buckets ?? [])]) server.createBucket(b)
-  const endpoint = server.address
-  const common = { endpoint, region: 'us-east-1', credentials }
-  const sqs = new SQSClient(common)
-  const s3 = new S3Client({ ...common, forcePathStyle: true })
-  const sns = new SNSClient(common)
-
-  const putObject = async (key: string, body: Uint8Array | string, b = bucket) => {
-    const bytes = typeof body === 'string' ? Buffer.from(body) : body
-    if (bytes.length <= 8 << 20) {
-      await s3.send(new PutObjectCommand({ Bucket: b, Key: key, Body: bytes }))
-      return
-    }
-    // fauxqs takes bodies up to 11 MiB: larger objects go up in parts.
-    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: b, Key: key }))
-    const parts = []
-    const partSize = 8 << 20
-    for (let i = 0, part = 1; i < bytes.length; i += partSize, part++) {
-      const { ETag } = await s3.send(new UploadPartCommand({ Bucket: b, Key: key, UploadId, PartNumber: part, Body: bytes.subarray(i, i + partSize) }))
-      parts.push({ ETag, PartNumber: part })
-    }
-    await s3.send(new CompleteMultipartUploadCommand({ Bucket: b, Key: key, UploadId, MultipartUpload: { Parts: parts } }))
-  }
-
+  const wiring = harness.wire(`cloudtrail-${n}`, {
+    visibilityTimeout: options.visibilityTimeout ?? 30,
+    redrive: options.redrive,
+    topic: `cloudtrail-topic-${n}`,
+    bucket: `cloudtrail-logs-${n}`,
+    buckets: options.buckets,
+  })
+  const putObject = (key: string, body: Uint8Array | string, bucket = wiring.bucket) => harness.putObject(bucket, key, body)
   return {
-    server,
-    endpoint,
-    queueUrl,
-    queueName,
-    topicArn,
-    bucket,
-    sqs,
-    s3,
-    sns,
+    harness,
+    wiring,
+    server: harness.server,
+    endpoint: harness.endpoint,
+    queueUrl: wiring.queueUrl,
+    queueName: wiring.name,
+    topicArn: wiring.topicArn,
+    bucket: wiring.bucket,
+    sqs: harness.sqs,
+    s3: harness.s3,
+    sns: harness.sns,
     putObject,
-    putLog: (key, records, b) => putObject(key, gzipSync(JSON.stringify({ Records: records })), b),
-    publish: async (message) => {
-      await sns.send(new PublishCommand({ TopicArn: topicArn, Message: message }))
-    },
-    send: async (body) => {
-      await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }))
-    },
-    remaining: () => {
-      const q = server.inspectQueue(queueName)
-      if (!q) return 0
-      return q.messages.ready.length + q.messages.inflight.length + q.messages.delayed.length
-    },
-    stop: async () => {
-      sqs.destroy()
-      s3.destroy()
-      sns.destroy()
-      await server.stop()
-    },
+    // zlib's own threads gzip the log (the same bytes as gzipSync): seedObjects' lanes overlap one object's
+    // compression with the next one's JSON instead of waiting for each in turn.
+    putLog: async (key, records, bucket) => putObject(key, await gzipAsync(JSON.stringify({ Records: records })), bucket),
+    publish: (message) => harness.publish(wiring, message),
+    notify: (keys, bucket) => harness.notify(wiring, keys, bucket),
+    send: (body) => harness.send(wiring, body),
+    remaining: () => harness.depth(wiring).undeleted,
+    depth: () => harness.depth(wiring),
+    stop: () => harness.stop(),
   }
 }
 
-export const cli = join(repoRoot, 'dist', 'src', 'cli.js')
+export const cli = collectorCli
 
 export interface CliResult {
   code: number | null
@@ -124,19 +104,6 @@ export interface CliProcess {
   result: Promise<CliResult>
 }
 
-function parseLogs(stderr: string): Record<string, unknown>[] {
-  return stderr
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .flatMap((l) => {
-      try {
-        return [JSON.parse(l) as Record<string, unknown>]
-      } catch {
-        return []
-      }
-    })
-}
-
 /** Starts the built CLI (run `make build` first) with the given arguments. */
 export function startCli(args: string[], env: Record<string, string> = {}): CliProcess {
   const child = spawn(process.execPath, [cli, ...args], {
@@ -152,7 +119,7 @@ export function startCli(args: string[], env: Record<string, string> = {}): CliP
   const result = (async () => {
     const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null]
     const stderr = Buffer.concat(err).toString('utf8')
-    return { code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr, logs: parseLogs(stderr) }
+    return { code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr, logs: logLines(stderr) }
   })()
   return { child, stdout: () => Buffer.concat(out).toString('utf8'), stderr: () => Buffer.concat(err).toString('utf8'), result }
 }
@@ -170,25 +137,10 @@ export interface RunOptions {
   metricsPort?: number
 }
 
-/** The flags that point `run` at an emulator, then `extra`. */
+/** The flags that point `run` at an emulator (one-second long polls, no metrics endpoint, --drain), then `extra`. */
 export function runArgs(emu: Emulator, extra: string[] = [], { endpoint = emu.endpoint, drain = true, metricsPort = 0 }: RunOptions = {}): string[] {
-  return [
-    'run',
-    '--queue-url', emu.queueUrl,
-    '--endpoint', endpoint,
-    '--bucket', emu.bucket,
-    '--access-key-id', credentials.accessKeyId,
-    '--wait-time', '1',
-    '--metrics-port', String(metricsPort),
-    ...(drain ? ['--drain'] : []),
-    ...extra,
-  ]
+  return [...connectionArgs(endpoint, emu.wiring, { drain, credentials }), '--wait-time', '1', '--metrics-port', String(metricsPort), ...extra]
 }
 
 /** The secret goes through the environment, as the README recommends. */
-export const runEnv = { CLOUDTRAIL_INGEST_SECRET_KEY: credentials.secretAccessKey }
-
-export function cloudTrailKey(account: string, region: string, stamp: string, suffix: string): string {
-  const [y, m, d] = [stamp.slice(0, 4), stamp.slice(4, 6), stamp.slice(6, 8)]
-  return `AWSLogs/${account}/CloudTrail/${region}/${y}/${m}/${d}/${account}_CloudTrail_${region}_${stamp}_${suffix}.json.gz`
-}
+export const runEnv = secretEnv(credentials)

@@ -1,5 +1,5 @@
-// Small helpers about processes and ports for the integration tests (they live in bench/lib: the
+// Ports and memory of the processes the integration tests start (the emulator harness holds them: the
 // benchmarks and `make soak` use them too).
 
-export { freePort } from '../../bench/lib/ports.ts'
-export { peakRss } from '../../bench/lib/machine.ts'
+export { freePort } from '../../src/emulator/ports.ts'
+export { peakRss } from '../../src/emulator/peak-rss.ts'

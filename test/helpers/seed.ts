@@ -10,6 +10,8 @@ import { fixtureRecords } from './fixtures.ts'
 import type { TestHttpServer } from './servers.ts'
 
 const base = fixtureRecords().map((r) => r.record)
+/** Objects put at once while seeding. */
+const PUT_LANES = 8
 
 export interface SeedOptions {
   /** Records per object. */
@@ -28,19 +30,24 @@ export interface SeedOptions {
  */
 export async function seedObjects(emu: Emulator, objects: number, { per, keysPerMessage = 1, prefix, tag = '' }: SeedOptions): Promise<string[]> {
   const seqs: string[] = []
-  let batch: string[] = []
+  const keys: string[] = []
+  const puts: (() => Promise<void>)[] = []
   for (let i = 0; i < objects; i++) {
     const records = Array.from({ length: per }, (_, j) => ({ ...base[(i * per + j) % base.length], seq: `${tag}${i}-${j}` }))
     seqs.push(...records.map((r) => r.seq))
     const stamp = `202611${String(10 + (i % 18)).padStart(2, '0')}T1200Z`
     const key = cloudTrailKey('111122223333', 'us-east-1', stamp, `${prefix}${String(i).padStart(16 - prefix.length, '0')}`)
-    await emu.putLog(key, records)
-    batch.push(key)
-    if (batch.length === keysPerMessage || i === objects - 1) {
-      await emu.publish(JSON.stringify({ s3Bucket: emu.bucket, s3ObjectKey: batch }))
-      batch = []
-    }
+    keys.push(key)
+    puts.push(() => emu.putLog(key, records))
   }
+  // Every object first, PUT_LANES at a time (one at a time, the round trips added up to seconds in the
+  // suites that seed a hundred objects); then the notifications, one after another in the objects' order.
+  let next = 0
+  const lane = async () => {
+    while (next < puts.length) await puts[next++]()
+  }
+  await Promise.all(Array.from({ length: Math.min(PUT_LANES, puts.length) }, lane))
+  for (let i = 0; i < keys.length; i += keysPerMessage) await emu.notify(keys.slice(i, i + keysPerMessage))
   return seqs
 }
 

@@ -103,7 +103,7 @@ describe('run --drain ends promptly', () => {
     const emu = await emulator({ redrive: true, visibilityTimeout: 2 })
     const key = cloudTrailKey('111122223333', 'us-east-1', '20261126T1400Z', 'PlainJsonPlainJs')
     await emu.putObject(key, JSON.stringify({ Records: [{ eventName: 'x' }] }))
-    await emu.publish(JSON.stringify({ s3Bucket: emu.bucket, s3ObjectKey: [key] }))
+    await emu.notify([key])
     let movedAt = NaN
     const watch = setInterval(() => {
       if (Number.isNaN(movedAt) && (emu.server.inspectQueue(`${emu.queueName}-dlq`)?.messages.ready.length ?? 0) > 0) movedAt = performance.now()

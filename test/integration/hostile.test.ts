@@ -32,7 +32,7 @@ describe('hostile and broken input', () => {
 
   beforeAll(async () => {
     emu = await startEmulator({ buckets: [FOREIGN] })
-    const announce = (keys: string[]) => emu.publish(JSON.stringify({ s3Bucket: emu.bucket, s3ObjectKey: keys }))
+    const announce = (keys: string[]) => emu.notify(keys)
     const put = async (name: string, body: Uint8Array) => {
       await emu.putObject(key(name), body)
       return key(name)

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import net from 'node:net'
 import { networkInterfaces } from 'node:os'
 import { describe, expect, it } from 'vitest'
-import { BenchEmulator } from '../../bench/lib/emulator.ts'
+import { CloudTrailEmulator } from '../../src/emulator/cloudtrail-emulator.ts'
 import { cleanup, useCleanup } from '../helpers/cleanup.ts'
 import { FaultProxy } from '../helpers/fault-proxy.ts'
 import { startCli, startEmulator } from '../helpers/fauxqs.ts'
@@ -93,10 +93,10 @@ describe('nothing listens beyond loopback', () => {
     expect((await demo.result).code).toBe(0)
   }, 60_000)
 
-  it("the suites' fauxqs, the benchmarks' emulator, the fault proxy and the test SIEMs", async () => {
+  it("the suites' fauxqs, the harness's emulator as the benchmarks start it, the fault proxy and the test SIEMs", async () => {
     const emu = await startEmulator()
     cleanup(() => emu.stop())
-    const bench = await BenchEmulator.start()
+    const bench = await CloudTrailEmulator.start()
     cleanup(() => bench.stop())
     const proxy = await FaultProxy.start(emu.endpoint)
     cleanup(() => proxy.stop())

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs'
 import { networkInterfaces } from 'node:os'
 import { describe, expect, it } from 'vitest'
 import { cleanup, emulator, useCleanup } from '../helpers/cleanup.ts'
-import { FaultProxy, type Fault } from '../helpers/fault-proxy.ts'
+import { FaultProxy, faultShare, transientFaults } from '../helpers/fault-proxy.ts'
 import { credentials, runArgs, runCli, runEnv, startCli, type Emulator } from '../helpers/fauxqs.ts'
 import { freePort, peakRss } from '../helpers/process.ts'
 import { seedObjects, seqsInFile, seqsOf, tmpFile } from '../helpers/seed.ts'
@@ -30,19 +30,7 @@ describe('reliability', () => {
     // A seeded, deterministic 25% of calls fail in one of five ways.
     let state = 12345
     const random = () => ((state = (state * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff)
-    const faults: Fault[] = [
-      { kind: 'error', status: 500, code: 'InternalError' },
-      { kind: 'error', status: 503, code: 'SlowDown' },
-      { kind: 'reset' },
-      { kind: 'delay', ms: 1500 },
-      { kind: 'cut', after: 200 },
-    ]
-    proxy.rule = (r) => {
-      if (r.action === 'GetQueueAttributes' || random() >= 0.25) return { kind: 'pass' }
-      const fault = faults[Math.floor(random() * faults.length)]
-      // SQS answers are small JSON: a cut body is a reset for them.
-      return r.service === 'sqs' && fault.kind === 'cut' ? { kind: 'reset' } : fault
-    }
+    proxy.rule = faultShare(0.25, transientFaults({ delayMs: 1500, cutAfter: 200 }), random)
     const out = tmp('out.ndjson')
     const res = await runCli(runArgs(emu, ['--format', 'json', '--output', `file:${out}`, '--visibility-timeout', '5'], { endpoint: proxy.url }), runEnv)
     expect(res.code, res.stderr.slice(-2000)).toBe(0)

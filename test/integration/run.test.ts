@@ -37,7 +37,7 @@ describe('run --drain against fauxqs', () => {
     expected = [...parts.flat(), ...orgRecords]
 
     // 1. CloudTrail's notification through SNS, several keys in one message.
-    await emu.publish(JSON.stringify({ s3Bucket: emu.bucket, s3ObjectKey: keys.slice(0, 3) }))
+    await emu.notify(keys.slice(0, 3))
     // 2. The same payload raw (SNS raw message delivery).
     await emu.send(JSON.stringify({ s3Bucket: emu.bucket, s3ObjectKey: [keys[3]] }))
     // 3. S3 Event Notifications, direct and through SNS; keys URL-encoded with + for space.
@@ -60,7 +60,7 @@ describe('run --drain against fauxqs', () => {
     // Digest files and other logs: skipped, not errors.
     const digest = 'AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/26/111122223333_CloudTrail-Digest_us-east-1_trail_us-east-1_20261126T120000Z.json.gz'
     await emu.putObject(digest, gzipSync('{"awsAccountId":"111122223333"}'))
-    await emu.publish(JSON.stringify({ s3Bucket: emu.bucket, s3ObjectKey: [digest] }))
+    await emu.notify([digest])
     await emu.send(s3Event('AWSLogs/111122223333/vpcflowlogs/us-east-1/2026/11/26/flow.log.gz'))
     // Broken messages.
     await emu.send('this is not json')
@@ -75,11 +75,11 @@ describe('run --drain against fauxqs', () => {
     const noRecords = cloudTrailKey('111122223333', 'us-east-1', '20261126T1220Z', 'NoRecordsNoRecor')
     await emu.putObject(noRecords, gzipSync('{"something":"else"}'))
     const missing = cloudTrailKey('111122223333', 'us-east-1', '20261126T1225Z', 'MissingMissing00')
-    for (const key of [notGzip, corrupt, noRecords, missing]) await emu.publish(JSON.stringify({ s3Bucket: emu.bucket, s3ObjectKey: [key] }))
+    for (const key of [notGzip, corrupt, noRecords, missing]) await emu.notify([key])
     // A notification naming a bucket the collector was not configured for.
     const foreignKey = cloudTrailKey('999999999999', 'us-east-1', '20261126T1230Z', 'ForeignForeign00')
     await emu.putLog(foreignKey, [foreignRecord], FOREIGN)
-    await emu.publish(JSON.stringify({ s3Bucket: FOREIGN, s3ObjectKey: [foreignKey] }))
+    await emu.notify([foreignKey], FOREIGN)
   })
 
   afterAll(async () => {
@@ -123,7 +123,7 @@ describe('run --drain, fortisiem format', () => {
     emu = await startEmulator()
     const key = cloudTrailKey('111122223333', 'us-east-1', '20261126T1300Z', 'FortiFortiForti0')
     await emu.putLog(key, records)
-    await emu.publish(JSON.stringify({ s3Bucket: emu.bucket, s3ObjectKey: [key] }))
+    await emu.notify([key])
   })
   afterAll(async () => {
     await emu?.stop()

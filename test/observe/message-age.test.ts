@@ -28,7 +28,7 @@ describe('the age of the oldest message held', () => {
     const key = cloudTrailKey('111122223333', 'us-east-1', '20261110T1200Z', 'messageage000001')
     await emu.putLog(key, [fixtureRecords()[0].record])
     const sentFrom = Date.now()
-    for (let i = 0; i < 12; i++) await emu.publish(JSON.stringify({ s3Bucket: emu.bucket, s3ObjectKey: [key] }))
+    for (let i = 0; i < 12; i++) await emu.notify([key])
     const sentTo = Date.now()
     // Received 2 s after they were sent: an age from the receipt would be 2 s short.
     await sleep(2000)

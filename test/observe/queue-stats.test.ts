@@ -43,7 +43,7 @@ async function setup(): Promise<{ emu: Emulator; proxy: FaultProxy; announce: ()
   const key = cloudTrailKey('111122223333', 'us-east-1', '20261110T1200Z', 'queuestats000001')
   await emu.putLog(key, [fixtureRecords()[0].record])
   // Each notification names the same object, as CloudTrail's name one file each.
-  return { emu, proxy, announce: () => emu.publish(JSON.stringify({ s3Bucket: emu.bucket, s3ObjectKey: [key] })) }
+  return { emu, proxy, announce: () => emu.notify([key]) }
 }
 
 /** `perSecond` notifications a second for `seconds`, on a fixed schedule. */

@@ -1,4 +1,4 @@
-// A fault-injecting HTTP proxy in front of fauxqs (used by the tests and by `make soak`): the collector talks to the proxy, the proxy to the
+// A fault-injecting HTTP proxy in front of fauxqs, and the fault lists drawn from (the tests and `make soak`): the collector talks to the proxy, the proxy to the
 // real server. A rule per request decides: pass, answer with an AWS error (5xx, throttling) or with
 // anything else (what a proxy or a wrong endpoint says), reset the connection, delay, stall or trickle the
 // body, or pass the answer without its Content-Length. This is fault injection a server cannot produce on its own, at the edge only.
@@ -164,4 +164,39 @@ export class FaultProxy {
 export function everyNth(n: number, fault: Fault, match: (r: ProxiedRequest) => boolean): Rule {
   let i = 0
   return (r) => (match(r) && ++i % n === 0 ? fault : { kind: 'pass' })
+}
+
+export interface TransientFaultOptions {
+  /** How long a slow answer is held, ms. */
+  delayMs?: number
+  /** Bytes of a body sent before the connection is reset; false leaves cut bodies out. */
+  cutAfter?: number | false
+}
+
+/**
+ * The transient faults of a real endpoint or the network between: a 500, a 503 SlowDown, a reset
+ * connection, a slow answer and (unless `cutAfter` is false) a body cut short. The soak and the
+ * reliability suite draw from this list.
+ */
+export function transientFaults({ delayMs = 1500, cutAfter = 200 }: TransientFaultOptions = {}): Fault[] {
+  return [
+    { kind: 'error', status: 500, code: 'InternalError' },
+    { kind: 'error', status: 503, code: 'SlowDown' },
+    { kind: 'reset' },
+    { kind: 'delay', ms: delayMs },
+    ...(cutAfter === false ? [] : [{ kind: 'cut', after: cutAfter } as const]),
+  ]
+}
+
+/**
+ * A `share` (0 to 1) of requests get one of `faults`, both drawn from `random` (seeded, for a test that
+ * wants the same faults on every run). GetQueueAttributes always passes, so that the backlog the collector
+ * reports stays true; an SQS answer cut short is a reset (they are small JSON bodies).
+ */
+export function faultShare(share: number, faults: readonly Fault[], random: () => number = Math.random): Rule {
+  return (r) => {
+    if (r.action === 'GetQueueAttributes' || random() >= share) return { kind: 'pass' }
+    const fault = faults[Math.floor(random() * faults.length)]
+    return r.service === 'sqs' && fault.kind === 'cut' ? { kind: 'reset' } : fault
+  }
 }
