@@ -8,7 +8,6 @@
 //   npx tsc -p tsconfig.json && node dist/bench/s3-get.bench.js [--rounds 2] [--gets 1500]
 
 import { fork } from 'node:child_process'
-import { createHash, createHmac } from 'node:crypto'
 import { once } from 'node:events'
 import { Agent } from 'node:http'
 import { readFileSync } from 'node:fs'
@@ -19,6 +18,7 @@ import { SignatureV4 } from '@smithy/signature-v4'
 import { dataFiles } from './lib/dataset.ts'
 import { s3Agent, S3ObjectClient } from '../src/aws/s3-client.ts'
 import { EMPTY_SHA256, SigV4Signer } from '../src/aws/sigv4.ts'
+import { Sha256 } from './lib/smithy-sha256.ts'
 
 const OBJECTS = 8
 const IN_FLIGHT = 8
@@ -76,20 +76,6 @@ if (process.argv[2] === 'server') {
   }
 
   // Signing alone, as each client signs a GET of one of these keys.
-  type Data = string | ArrayBuffer | ArrayBufferView
-  const view = (d: Data) => (typeof d === 'string' ? d : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : new Uint8Array(d))
-  class Sha256 {
-    private readonly hash
-    constructor(secret?: Data) {
-      this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', view(secret))
-    }
-    update(data: Data): void {
-      this.hash.update(view(data))
-    }
-    async digest(): Promise<Uint8Array> {
-      return new Uint8Array(this.hash.digest())
-    }
-  }
   const host = 'cloudtrail-logs.s3.us-east-1.amazonaws.com'
   const smithy = new SignatureV4({ credentials, region: 'us-east-1', service: 's3', sha256: Sha256, uriEscapePath: false, applyChecksum: false })
   const ours = new SigV4Signer()

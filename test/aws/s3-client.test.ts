@@ -3,7 +3,7 @@
 // went over the wire. fauxqs does not check signatures: every request the proxy sees is checked here
 // against the SDK's own signer (@smithy/signature-v4) with the keys it names.
 
-import { createHash, createHmac, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import type { IncomingHttpHeaders } from 'node:http'
 import { createServer, type AddressInfo, type Socket } from 'node:net'
@@ -19,6 +19,7 @@ import { s3Agent, S3Error, S3ObjectClient, type GetOptions, type S3ClientOptions
 import { cleanup, emulator, useCleanup } from '../helpers/cleanup.ts'
 import { FaultProxy, type ProxiedRequest, type Rule } from '../helpers/fault-proxy.ts'
 import { credentials, type Emulator } from '../helpers/fauxqs.ts'
+import { Sha256 } from '../../bench/lib/smithy-sha256.ts'
 
 useCleanup()
 
@@ -26,20 +27,6 @@ const KEY = 'AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/26/111122223333_C
 const BODY = gzipSync(JSON.stringify({ Records: Array.from({ length: 50 }, (_, i) => ({ eventID: String(i), eventName: 'GetObject' })) }))
 const pass: Rule = () => ({ kind: 'pass' })
 
-type Data = string | ArrayBuffer | ArrayBufferView
-const view = (d: Data) => (typeof d === 'string' ? d : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : new Uint8Array(d))
-class Sha256 {
-  private readonly hash
-  constructor(secret?: Data) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', view(secret))
-  }
-  update(data: Data): void {
-    this.hash.update(view(data))
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest())
-  }
-}
 
 /** Does the request carry the signature the SDK's signer gives it, with the secret of the key it names? */
 async function signedRight(r: ProxiedRequest, secrets: ReadonlyMap<string, string>): Promise<string | null> {

@@ -1,27 +1,10 @@
 // The S3 client's SigV4 signer against AWS's published example and against @smithy/signature-v4 (the
 // SDK's signer) over generated requests: the same Authorization for the same request, time and keys.
 
-import { createHash, createHmac } from 'node:crypto'
 import { SignatureV4 } from '@smithy/signature-v4'
 import { describe, expect, it } from 'vitest'
 import { amzDate, EMPTY_SHA256, SigV4Signer, type Credentials } from '../../src/aws/sigv4.ts'
-
-type Data = string | ArrayBuffer | ArrayBufferView
-const view = (d: Data) => (typeof d === 'string' ? d : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : new Uint8Array(d))
-
-/** node:crypto behind the hash interface @smithy/signature-v4 takes. */
-class Sha256 {
-  private readonly hash
-  constructor(secret?: Data) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', view(secret))
-  }
-  update(data: Data): void {
-    this.hash.update(view(data))
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest())
-  }
-}
+import { Sha256 } from '../../bench/lib/smithy-sha256.ts'
 
 async function smithy(method: string, host: string, path: string, headers: Record<string, string>, credentials: Credentials, region: string, date: Date): Promise<Record<string, string>> {
   const signer = new SignatureV4({ credentials, region, service: 's3', sha256: Sha256, uriEscapePath: false, applyChecksum: false })
