@@ -1,5 +1,5 @@
 // The retry policies, one per dependency (SQS, S3, the sink), and the only place that says how often an
-// operation is tried and how long it waits in between. README "Failures and retries" has them as a table.
+// operation is tried and how long it waits in between. README "Failure handling", "Retries", has them as a table.
 //
 // Each attempt is one request: the SDK's own retries are off (clients.ts), so that nothing retries under a
 // policy and the totals below are all there is (the collector used to stack its loops on the SDK's three
