@@ -167,8 +167,13 @@ export class CollectorError extends Error {
 
 /** A setting failed validation: the message names it; the CLI exits with status 2. */
 export class ConfigError extends CollectorError {
-  constructor(setting: string, message: string) {
-    super('ERR_CONFIG', `${setting}: ${message}`, { setting })
+  constructor(
+    /** The setting at fault, as a user spells it (`sources[1].bucket` inside a list of sources). */
+    override readonly setting: string,
+    /** What is wrong with it, without the setting's name. */
+    readonly detail: string,
+  ) {
+    super('ERR_CONFIG', `${setting}: ${detail}`, { setting })
     this.name = 'ConfigError'
   }
 }

@@ -29,20 +29,20 @@ function file(name: string, text: string): string {
 describe('loadConfig', () => {
   it("keeps FortiSIEM's three tuning parameters, with its defaults", () => {
     const c = loadConfig('run', base, {})
-    expect(c.pullInterval).toBe(30)
-    expect(c.pullThreads).toBe(1)
+    expect(c.sources[0].pullInterval).toBe(30)
+    expect(c.sources[0].pullThreads).toBe(1)
     expect(c.parseThreads).toBe(3)
     expect(settings.map((s) => s.name)).toEqual(expect.arrayContaining(['cloudtrail_msg_pull_interval', 'cloudtrail_msg_pull_thread_num', 'cloudtrail_file_parse_thread_num']))
   })
 
   it('derives the region from the queue URL, and accepts a URL without scheme or an ARN', () => {
-    expect(loadConfig('run', base, {}).region).toBe('eu-west-1')
+    expect(loadConfig('run', base, {}).sources[0].region).toBe('eu-west-1')
     const bare = loadConfig('run', { ...base, queue_url: 'sqs.us-east-2.amazonaws.com/123456789012/ct' }, {})
-    expect(bare.queueUrl).toBe('https://sqs.us-east-2.amazonaws.com/123456789012/ct')
-    expect(bare.region).toBe('us-east-2')
+    expect(bare.sources[0].queueUrl).toBe('https://sqs.us-east-2.amazonaws.com/123456789012/ct')
+    expect(bare.sources[0].region).toBe('us-east-2')
     const arn = loadConfig('run', { ...base, queue_url: 'arn:aws:sqs:ap-southeast-2:123456789012:sqsaocloudtrail' }, {})
-    expect(arn.queueUrl).toBe('https://sqs.ap-southeast-2.amazonaws.com/123456789012/sqsaocloudtrail')
-    expect(arn.region).toBe('ap-southeast-2')
+    expect(arn.sources[0].queueUrl).toBe('https://sqs.ap-southeast-2.amazonaws.com/123456789012/sqsaocloudtrail')
+    expect(arn.sources[0].region).toBe('ap-southeast-2')
     expect(resolveQueue('arn:aws-cn:sqs:cn-north-1:123456789012:q').url).toBe('https://sqs.cn-north-1.amazonaws.com.cn/123456789012/q')
     expect(resolveQueue('arn:aws:sqs:us-east-1:123456789012:q', 'http://localhost:4566').url).toBe('http://localhost:4566/123456789012/q')
     expect(resolveQueue('https://eu-central-1.queue.amazonaws.com/123456789012/q').region).toBe('eu-central-1')
@@ -52,19 +52,19 @@ describe('loadConfig', () => {
     const path = file('ct.conf', '# FortiSIEM style\ncloudtrail_msg_pull_interval = 10\ncloudtrail_msg_pull_thread_num=4\nbucket = a-bucket\nbucket = b-bucket\n')
     const env = { [envName(settings.find((s) => s.name === 'cloudtrail_msg_pull_thread_num')!)]: '8', CLOUDTRAIL_INGEST_QUEUE_URL: base.queue_url as string }
     const c = loadConfig('run', { config: path, cloudtrail_file_parse_thread_num: '6' }, env)
-    expect(c.pullInterval).toBe(10) // file
-    expect(c.pullThreads).toBe(8) // env beats file
+    expect(c.sources[0].pullInterval).toBe(10) // file
+    expect(c.sources[0].pullThreads).toBe(8) // env beats file
     expect(c.parseThreads).toBe(6) // flag
-    expect(c.buckets).toEqual(['a-bucket', 'b-bucket'])
+    expect(c.sources[0].buckets).toEqual(['a-bucket', 'b-bucket'])
     const flagWins = loadConfig('run', { config: path, cloudtrail_msg_pull_thread_num: '2' }, env)
-    expect(flagWins.pullThreads).toBe(2)
+    expect(flagWins.sources[0].pullThreads).toBe(2)
   })
 
   it('reads JSON config files', () => {
     const path = file('ct.json', JSON.stringify({ ...base, format: 'json', cloudtrail_msg_pull_interval: 15, tls_insecure: true }))
     const c = loadConfig('run', { config: path }, {})
     expect(c.format).toBe('json')
-    expect(c.pullInterval).toBe(15)
+    expect(c.sources[0].pullInterval).toBe(15)
     expect(c.tlsInsecure).toBe(true)
   })
 
@@ -112,7 +112,7 @@ describe('loadConfig', () => {
   it('needs a region when the queue URL does not carry one', () => {
     const flags = { ...base, queue_url: 'http://localhost:4566/000000000000/q' }
     expect(configError(flags).setting).toBe('region')
-    expect(loadConfig('run', flags, { AWS_REGION: 'us-west-2' }).region).toBe('us-west-2')
+    expect(loadConfig('run', flags, { AWS_REGION: 'us-west-2' }).sources[0].region).toBe('us-west-2')
   })
 
   it('rejects unknown settings in a config file, naming them', () => {
@@ -123,7 +123,7 @@ describe('loadConfig', () => {
   it('never shows the secret key: not in errors, not in JSON', () => {
     const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY'
     const c = loadConfig('run', { ...base, access_key_id: 'AKIDEXAMPLE', secret_key: secret }, {})
-    expect(c.credentials?.secretAccessKey).toBe(secret)
+    expect(c.sources[0].credentials?.secretAccessKey).toBe(secret)
     expect(JSON.stringify(c)).not.toContain(secret)
     expect(Object.keys(c)).not.toContain('credentials')
     const err = configError({ ...base, secret_key: secret })
@@ -133,12 +133,12 @@ describe('loadConfig', () => {
   })
 
   it('allows any bucket only when told so explicitly', () => {
-    expect(loadConfig('run', { ...base, bucket: ['*'] }, {}).buckets).toBeNull()
+    expect(loadConfig('run', { ...base, bucket: ['*'] }, {}).sources[0].buckets).toBeNull()
   })
 
   it('defaults path-style S3 when a custom endpoint is set', () => {
-    expect(loadConfig('run', base, {}).s3ForcePathStyle).toBe(false)
-    expect(loadConfig('run', { ...base, endpoint: 'http://127.0.0.1:4566' }, {}).s3ForcePathStyle).toBe(true)
+    expect(loadConfig('run', base, {}).sources[0].s3ForcePathStyle).toBe(false)
+    expect(loadConfig('run', { ...base, endpoint: 'http://127.0.0.1:4566' }, {}).sources[0].s3ForcePathStyle).toBe(true)
   })
 
   it('is frozen', () => {
@@ -225,7 +225,7 @@ describe('loadConfig refuses at start what would fail later', () => {
 
   it('takes whole seconds where SQS does, fractions where a timer does, and limits up to their maxima', () => {
     const c = loadConfig('run', { ...base, visibility_timeout: '45', wait_time: '0', cloudtrail_msg_pull_interval: '0.5', shutdown_timeout: '2.5', max_record_size: '256MiB', http_batch_bytes: '8MiB' }, {})
-    expect([c.visibilityTimeout, c.waitTime, c.pullInterval, c.shutdownTimeout]).toEqual([45, 0, 0.5, 2.5])
+    expect([c.sources[0].visibilityTimeout, c.sources[0].waitTime, c.sources[0].pullInterval, c.shutdownTimeout]).toEqual([45, 0, 0.5, 2.5])
     expect([c.maxRecordSize, c.httpBatchBytes]).toEqual([256 * 1024 ** 2, 8 * 1024 ** 2])
   })
 
@@ -243,9 +243,9 @@ describe('loadConfig refuses at start what would fail later', () => {
 
   it('accepts legacy bucket names (us-east-1 before March 2018) and bucket ARNs', () => {
     const legacy = ['CloudTrail_Logs', 'MyAWSBucket', 'a'.repeat(255), 'old.bucket_with-all.KINDS']
-    expect(loadConfig('run', { ...base, bucket: legacy }, {}).buckets).toEqual(legacy)
+    expect(loadConfig('run', { ...base, bucket: legacy }, {}).sources[0].buckets).toEqual(legacy)
     const arns = ['arn:aws:s3:::my-trail-bucket', 'arn:aws-cn:s3:::cn-trail', 'arn:aws-us-gov:s3:::Gov_Trail']
-    expect(loadConfig('run', { ...base, bucket: arns }, {}).buckets).toEqual(['my-trail-bucket', 'cn-trail', 'Gov_Trail'])
+    expect(loadConfig('run', { ...base, bucket: arns }, {}).sources[0].buckets).toEqual(['my-trail-bucket', 'cn-trail', 'Gov_Trail'])
   })
 
   it('refuses a CA bundle with a certificate that cannot be read', async () => {
@@ -322,15 +322,15 @@ describe('secrets in configuration errors', () => {
 
 describe('bucket_owner', () => {
   it('takes one account for every bucket, or BUCKET=ID per bucket, from flags, files or the environment', () => {
-    expect(loadConfig('run', base, {}).bucketOwners.size).toBe(0)
-    expect([...loadConfig('run', { ...base, bucket_owner: ['111122223333'] }, {}).bucketOwners]).toEqual([['*', '111122223333']])
+    expect(loadConfig('run', base, {}).sources[0].bucketOwners.size).toBe(0)
+    expect([...loadConfig('run', { ...base, bucket_owner: ['111122223333'] }, {}).sources[0].bucketOwners]).toEqual([['*', '111122223333']])
     const two = { ...base, bucket: ['logs-a', 'logs-b'] }
     const env = { CLOUDTRAIL_INGEST_BUCKET_OWNER: 'logs-a=111122223333, logs-b = 444455556666' }
-    expect([...loadConfig('run', two, env).bucketOwners]).toEqual([['logs-a', '111122223333'], ['logs-b', '444455556666']])
+    expect([...loadConfig('run', two, env).sources[0].bucketOwners]).toEqual([['logs-a', '111122223333'], ['logs-b', '444455556666']])
     const path = file('owners.conf', 'bucket_owner = 111122223333\nbucket_owner = logs-b=444455556666\n')
-    expect([...loadConfig('run', { ...two, config: path }, {}).bucketOwners]).toEqual([['*', '111122223333'], ['logs-b', '444455556666']])
+    expect([...loadConfig('run', { ...two, config: path }, {}).sources[0].bucketOwners]).toEqual([['*', '111122223333'], ['logs-b', '444455556666']])
     // With bucket "*", the one id is what keeps other owners' buckets out.
-    expect([...loadConfig('run', { ...base, bucket: ['*'], bucket_owner: ['111122223333', 'any-bucket=444455556666'] }, {}).bucketOwners]).toHaveLength(2)
+    expect([...loadConfig('run', { ...base, bucket: ['*'], bucket_owner: ['111122223333', 'any-bucket=444455556666'] }, {}).sources[0].bucketOwners]).toHaveLength(2)
   })
 
   it.each([

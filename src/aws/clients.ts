@@ -1,4 +1,4 @@
-// The AWS SDK clients, built once from the configuration: keep-alive connection pools sized to the
+// The AWS SDK clients of one source, built once from its settings: keep-alive connection pools sized to the
 // work in flight, static credentials or the standard chain, custom endpoints. S3's GETs do not go through
 // the SDK's S3Client (src/aws/s3-client.ts says why), only by its configuration, over the undici pool made here.
 
@@ -8,7 +8,7 @@ import { S3Client } from '@aws-sdk/client-s3'
 import { SQSClient } from '@aws-sdk/client-sqs'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import type { Dispatcher } from 'undici'
-import type { Config } from '../config.ts'
+import type { SourceConfig } from '../config.ts'
 import { s3Agent } from './s3-client.ts'
 
 export interface AwsClients {
@@ -29,7 +29,8 @@ function handler(maxSockets: number, requestTimeout: number): NodeHttpHandler {
   })
 }
 
-export function createClients(config: Config): AwsClients {
+/** `objectsInFlight`: the process's max_objects_in_flight, what this source's GETs may take at most. */
+export function createClients(config: SourceConfig, objectsInFlight: number): AwsClients {
   const credentials = config.credentials
   // A copy: the SDK annotates the credentials object it is given.
   const common = {
@@ -53,7 +54,7 @@ export function createClients(config: Config): AwsClients {
   })
   // One keep-alive connection per object in flight; connecting times out after 10 s, an answer or a
   // stalled body after 60 s (a slow but moving body does not).
-  const s3Dispatcher = s3Agent(config.maxObjectsInFlight)
+  const s3Dispatcher = s3Agent(objectsInFlight)
   return {
     sqs,
     s3,
