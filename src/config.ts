@@ -56,6 +56,8 @@ export const settings: readonly Setting[] = [
     help: 'bucket(s) the collector may read, by name or arn:aws:s3:::NAME (repeat the flag or comma-separate); "*" allows any' },
   { name: 'bucket_owner', flag: 'bucket-owner', kind: 'list', commands: ['run'],
     help: 'account id (12 digits) that must own the buckets, sent as ExpectedBucketOwner; BUCKET=ID for one bucket (repeatable)' },
+  { name: 'bucket_region', flag: 'bucket-region', kind: 'list', commands: ['run'],
+    help: "BUCKET=REGION for a bucket in another region than region (repeatable); default: learned from S3's first redirect, one extra request per bucket" },
   { name: 'access_key_id', flag: 'access-key-id', kind: 'string', commands: ['run'],
     help: 'AWS access key id; default: the standard credential chain (env, profile, instance/container role)' },
   { name: 'secret_key', flag: 'secret-key', kind: 'string', secret: true, commands: ['run'],
@@ -151,6 +153,8 @@ export interface Config {
   buckets: readonly string[] | null
   /** bucket_owner: the account that must own each bucket; '*' holds the one for every other bucket. */
   bucketOwners: ReadonlyMap<string, string>
+  /** bucket_region: the region of each bucket named there (the others are learned from S3's redirects). */
+  bucketRegions: ReadonlyMap<string, string>
   organization: string
   sqsEndpoint?: string
   s3Endpoint?: string
@@ -436,6 +440,30 @@ function bucketOwners(entries: readonly string[], buckets: readonly string[]): M
 }
 
 /**
+ * bucket_region entries: `BUCKET=REGION`, with a bucket the collector may read. For a bucket in another
+ * region than the queue's (an organization trail's), so that its first GET goes there instead of being
+ * redirected.
+ */
+function bucketRegions(entries: readonly string[], buckets: readonly string[]): Map<string, string> {
+  const regions = new Map<string, string>()
+  for (const entry of entries) {
+    const eq = entry.lastIndexOf('=')
+    const bucket = entry.slice(0, Math.max(eq, 0)).trim()
+    const region = entry.slice(eq + 1).trim()
+    if (eq <= 0 || bucket === '*' || !REGION.test(region)) {
+      throw new ConfigError('bucket_region', `expected BUCKET=REGION with a region such as eu-west-1, got ${JSON.stringify(entry)}`)
+    }
+    if (!buckets.includes(bucket) && !buckets.includes('*')) throw new ConfigError('bucket_region', `${JSON.stringify(bucket)} is not one of the configured buckets`)
+    if (regions.has(bucket)) throw new ConfigError('bucket_region', `more than one region for ${JSON.stringify(bucket)}`)
+    regions.set(bucket, region)
+  }
+  return regions
+}
+
+/** A region's name: us-east-1, eu-central-2, us-gov-west-1, cn-north-1. */
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/
+
+/**
  * Merges defaults < file < environment < flags for `command`, validates everything and returns the
  * frozen configuration. Throws ConfigError naming the first bad setting.
  */
@@ -460,7 +488,7 @@ export function loadConfig(command: Command, flags: RawSettings, env: NodeJS.Pro
     queueUrl = queue.url
     region ||= queue.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? ''
     if (!region) throw new ConfigError('region', 'required: cannot be derived from queue_url, and AWS_REGION is not set')
-    if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new ConfigError('region', `expected a region such as us-east-1, got ${JSON.stringify(region)}`)
+    if (!REGION.test(region)) throw new ConfigError('region', `expected a region such as us-east-1, got ${JSON.stringify(region)}`)
   }
 
   const bucketList = (v.bucket as string[] | undefined) ?? []
@@ -494,6 +522,7 @@ export function loadConfig(command: Command, flags: RawSettings, env: NodeJS.Pro
     region: region || 'us-east-1',
     buckets: buckets.includes('*') ? null : buckets,
     bucketOwners: bucketOwners((v.bucket_owner as string[] | undefined) ?? [], buckets),
+    bucketRegions: bucketRegions((v.bucket_region as string[] | undefined) ?? [], buckets),
     organization: v.organization as string,
     sqsEndpoint,
     s3Endpoint,

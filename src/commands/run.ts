@@ -87,6 +87,8 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
     dispatcher: clients.s3Dispatcher,
     onBytes: (bytes) => metrics.s3Bytes.inc(bytes),
     owners: config.bucketOwners,
+    regions: config.bucketRegions,
+    onRegionRedirect: () => metrics.s3RegionRedirects.inc(),
     endpoint: config.s3Endpoint ?? `https://s3.${config.region}.amazonaws.com`,
   })
   const processor = new Processor(ring, acker, fetcher, pool, sink, metrics, log, {

@@ -139,6 +139,7 @@ export class Metrics {
   readonly eventLag: BulkHistogram
   readonly objects: Counter<'result'>
   readonly s3Bytes: Counter
+  readonly s3RegionRedirects: Counter
   readonly events: Counter
   readonly errors: Counter<'stage' | 'reason'>
   readonly parseSeconds: Histogram
@@ -165,6 +166,11 @@ export class Metrics {
     this.registry.registerMetric(this.eventLag as never)
     this.objects = new Counter({ name: 'cloudtrail_s3_objects_total', help: 'S3 objects by result', labelNames: ['result'], registers })
     this.s3Bytes = new Counter({ name: 'cloudtrail_s3_bytes_total', help: 'Compressed bytes fetched from S3', registers })
+    this.s3RegionRedirects = new Counter({
+      name: 'cloudtrail_s3_region_redirects_total',
+      help: "S3 redirects to a bucket's region, followed (one per bucket not in region nor in bucket_region)",
+      registers,
+    })
     this.events = new Counter({ name: 'cloudtrail_events_total', help: 'CloudTrail records written to the sink', registers })
     this.errors = new Counter({ name: 'cloudtrail_errors_total', help: 'Errors by stage and reason', labelNames: ['stage', 'reason'], registers })
     this.parseSeconds = new Histogram({
