@@ -512,6 +512,36 @@ describe('S3ObjectClient: a bucket in another region (S3 redirects; the stand-in
     expect(redirects).toHaveLength(2)
   })
 
+  it("without s3_endpoint: the bucket's endpoint in its region by the SDK's rules, FIPS and dual-stack as configured", async () => {
+    const emu = await emulator()
+    await emu.putObject(KEY, BODY)
+    const stand = await regionStandIn(emu.endpoint, () => ELSEWHERE)
+    cleanup(() => stand.stop())
+    const b = emu.bucket
+    const cases: [Partial<S3ClientConfig>, string, string][] = [
+      [{}, `https://${b}.s3.us-east-1.amazonaws.com`, `https://${b}.s3.eu-west-1.amazonaws.com`],
+      [{ useFipsEndpoint: true }, `https://${b}.s3-fips.us-east-1.amazonaws.com`, `https://${b}.s3-fips.eu-west-1.amazonaws.com`],
+      [{ useDualstackEndpoint: true }, `https://${b}.s3.dualstack.us-east-1.amazonaws.com`, `https://${b}.s3.dualstack.eu-west-1.amazonaws.com`],
+    ]
+    for (const [sdk, first, then] of cases) {
+      // S3's own host names, each request routed to the stand-in (as DNS would send it to S3's endpoint there).
+      const origins: string[] = []
+      const agent = new Agent()
+      cleanup(() => agent.destroy())
+      const dispatcher = agent.compose((dispatch) => (opts, handler) => {
+        origins.push(String(opts.origin))
+        return dispatch({ ...opts, origin: stand.url }, handler)
+      })
+      const s3 = new S3Client({ region: 'us-east-1', credentials, ...sdk })
+      cleanup(async () => s3.destroy())
+      const client = new S3ObjectClient(s3, { dispatcher })
+      for (let i = 0; i < 2; i++) expect((await read(await client.get(b, KEY, options()))).equals(BODY)).toBe(true)
+      expect(origins, JSON.stringify(sdk)).toEqual([first, then, then])
+      const hosts = stand.requests.splice(0).map((r) => `${r.host} ${r.signedFor} ${r.answered}`)
+      expect(hosts).toEqual([`${new URL(first).host} us-east-1 301`, `${new URL(then).host} ${ELSEWHERE} forwarded`, `${new URL(then).host} ${ELSEWHERE} forwarded`])
+    }
+  })
+
   it('objects of one bucket fetched at once: each GET follows its own redirect, the region is learned, logged and counted once', async () => {
     const { emu, stand, fetcher, counted, lines } = await regionSetup()
     const opened = await Promise.all(keys.map((key) => fetcher.open({ bucket: emu.bucket, key })))
