@@ -161,6 +161,7 @@ function startingFields(config: Config, queue: QueueInfo): Record<string, unknow
     queueUrl: config.queueUrl,
     region: config.region,
     buckets: config.buckets ?? '*',
+    bucketRegions: config.bucketRegions.size > 0 ? Object.fromEntries(config.bucketRegions) : undefined,
     organization: config.organization || undefined,
     pullThreads: config.pullThreads,
     parseThreads: config.parseThreads,
