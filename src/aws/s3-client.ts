@@ -194,7 +194,7 @@ export class S3ObjectClient {
       const region = err instanceof S3Error ? err.redirectRegion : undefined
       if (region === undefined) throw err
       // Sent to the region S3 names already: a loop (a wrong s3_endpoint, say), not followed.
-      if (region === target.region) throw looped(err as S3Error, target.region)
+      if (region === target.region) throw looped(err as S3Error, region)
       // The bucket is elsewhere: its endpoint there, and the same request signed for it, once.
       const moved = await this.relocate(bucket, target.region, region)
       try {

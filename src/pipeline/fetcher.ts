@@ -68,7 +68,8 @@ function s3Error(err: unknown, ref: ObjectRef, endpoint: string): CollectorError
 function redirectMessage(err: S3Error, ref: ObjectRef): string {
   const answer = `${err.code ?? 'no S3 error code'}, HTTP ${err.status}`
   const fix = `set bucket_region = ${ref.bucket}=REGION (or check s3_endpoint)`
-  if (err.followed !== undefined) return `S3 redirected the GET to ${err.redirectRegion} after it was sent to ${err.followed} (${answer}), a loop: ${fix}`
+  const to = err.redirectRegion
+  if (err.followed !== undefined) return `S3 redirected the GET${to ? ` to ${to}` : ''} after it was sent to ${err.followed} (${answer}), a loop: ${fix}`
   return `S3 redirected the GET (${answer}) without naming the bucket's region: ${fix}`
 }
 
