@@ -65,6 +65,8 @@ export const settings: readonly Setting[] = [
     help: 'bucket(s) the collector may read, by name or arn:aws:s3:::NAME (repeat the flag or comma-separate); "*" allows any' },
   { name: 'bucket_owner', scope: 'source', flag: 'bucket-owner', kind: 'list', commands: ['run'],
     help: 'account id (12 digits) that must own the buckets, sent as ExpectedBucketOwner; BUCKET=ID for one bucket (repeatable)' },
+  { name: 'bucket_region', scope: 'source', flag: 'bucket-region', kind: 'list', commands: ['run'],
+    help: "BUCKET=REGION for a bucket in another region than region (repeatable); default: learned from S3's first redirect, one extra request per bucket" },
   { name: 'access_key_id', scope: 'source', flag: 'access-key-id', kind: 'string', commands: ['run'],
     help: 'AWS access key id; default: the standard credential chain (env, profile, instance/container role)' },
   { name: 'secret_key', scope: 'source', flag: 'secret-key', kind: 'string', secret: true, commands: ['run'],
@@ -163,6 +165,8 @@ export interface SourceConfig {
   buckets: readonly string[] | null
   /** bucket_owner: the account that must own each bucket; '*' holds the one for every other bucket. */
   bucketOwners: ReadonlyMap<string, string>
+  /** bucket_region: the region of each bucket named there (the others are learned from S3's redirects). */
+  bucketRegions: ReadonlyMap<string, string>
   organization: string
   sqsEndpoint?: string
   s3Endpoint?: string
@@ -511,6 +515,30 @@ function bucketOwners(entries: readonly string[], buckets: readonly string[]): M
   return owners
 }
 
+/**
+ * bucket_region entries: `BUCKET=REGION`, with a bucket the collector may read. For a bucket in another
+ * region than the queue's (an organization trail's), so that its first GET goes there instead of being
+ * redirected.
+ */
+function bucketRegions(entries: readonly string[], buckets: readonly string[]): Map<string, string> {
+  const regions = new Map<string, string>()
+  for (const entry of entries) {
+    const eq = entry.lastIndexOf('=')
+    const bucket = entry.slice(0, Math.max(eq, 0)).trim()
+    const region = entry.slice(eq + 1).trim()
+    if (eq <= 0 || bucket === '*' || !REGION.test(region)) {
+      throw new ConfigError('bucket_region', `expected BUCKET=REGION with a region such as eu-west-1, got ${JSON.stringify(entry)}`)
+    }
+    if (!buckets.includes(bucket) && !buckets.includes('*')) throw new ConfigError('bucket_region', `${JSON.stringify(bucket)} is not one of the configured buckets`)
+    if (regions.has(bucket)) throw new ConfigError('bucket_region', `more than one region for ${JSON.stringify(bucket)}`)
+    regions.set(bucket, region)
+  }
+  return regions
+}
+
+/** A region's name: us-east-1, eu-central-2, us-gov-west-1, cn-north-1. */
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/
+
 /** Parsed values by setting name, for the settings `which` selects, from `raw` over the defaults. */
 function parsedValues(raw: RawSettings, which: (s: Setting) => boolean): Record<string, string | string[] | number | boolean | undefined> {
   const v: Record<string, string | string[] | number | boolean | undefined> = {}
@@ -621,7 +649,7 @@ function sourceConfig(index: number, v: Record<string, string | string[] | numbe
   const queue = resolveQueue(v.queue_url as string, sqsEndpoint)
   const region = (v.region as string | undefined) || queue.region || env.AWS_REGION || env.AWS_DEFAULT_REGION || ''
   if (!region) throw new ConfigError('region', 'required: cannot be derived from queue_url, and AWS_REGION is not set')
-  if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new ConfigError('region', `expected a region such as us-east-1, got ${JSON.stringify(region)}`)
+  if (!REGION.test(region)) throw new ConfigError('region', `expected a region such as us-east-1, got ${JSON.stringify(region)}`)
 
   const bucketList = (v.bucket as string[] | undefined) ?? []
   if (bucketList.length === 0) throw new ConfigError('bucket', 'required: the bucket(s) CloudTrail writes to (or "*" to allow any)')
@@ -645,6 +673,7 @@ function sourceConfig(index: number, v: Record<string, string | string[] | numbe
     region,
     buckets: buckets.includes('*') ? null : buckets,
     bucketOwners: bucketOwners((v.bucket_owner as string[] | undefined) ?? [], buckets),
+    bucketRegions: bucketRegions((v.bucket_region as string[] | undefined) ?? [], buckets),
     organization: v.organization as string,
     sqsEndpoint,
     s3Endpoint,

@@ -347,3 +347,31 @@ describe('bucket_owner', () => {
     expect(err.message).toMatch(/^bucket_owner: /)
   })
 })
+
+describe('bucket_region', () => {
+  it('takes BUCKET=REGION per bucket, from flags, files or the environment', () => {
+    expect(loadConfig('run', base, {}).sources[0].bucketRegions.size).toBe(0)
+    expect([...loadConfig('run', { ...base, bucket_region: ['my-trail-bucket=ap-southeast-2'] }, {}).sources[0].bucketRegions]).toEqual([['my-trail-bucket', 'ap-southeast-2']])
+    const two = { ...base, bucket: ['logs-a', 'logs-b'] }
+    const env = { CLOUDTRAIL_INGEST_BUCKET_REGION: 'logs-a=eu-central-1, logs-b = us-gov-west-1' }
+    expect([...loadConfig('run', two, env).sources[0].bucketRegions]).toEqual([['logs-a', 'eu-central-1'], ['logs-b', 'us-gov-west-1']])
+    const path = file('regions.conf', 'bucket_region = logs-a=eu-west-1\nbucket_region = logs-b=cn-north-1\n')
+    expect([...loadConfig('run', { ...two, config: path }, {}).sources[0].bucketRegions]).toEqual([['logs-a', 'eu-west-1'], ['logs-b', 'cn-north-1']])
+    // With bucket "*", any bucket may be named.
+    expect([...loadConfig('run', { ...base, bucket: ['*'], bucket_region: ['any-bucket=eu-west-1'] }, {}).sources[0].bucketRegions]).toHaveLength(1)
+  })
+
+  it.each([
+    ['a region alone', ['eu-west-1']],
+    ['not a region', ['my-trail-bucket=Europe']],
+    ['an empty region', ['my-trail-bucket=']],
+    ['an empty bucket', ['=eu-west-1']],
+    ['every bucket', ['*=eu-west-1']],
+    ['a bucket not configured', ['other-bucket=eu-west-1']],
+    ['two regions for one bucket', ['my-trail-bucket=eu-west-1', 'my-trail-bucket=eu-west-2']],
+  ])('refuses %s, naming bucket_region', (_name, bucket_region) => {
+    const err = configError({ ...base, bucket_region })
+    expect(err.setting).toBe('bucket_region')
+    expect(err.message).toMatch(/^bucket_region: /)
+  })
+})

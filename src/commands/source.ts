@@ -87,6 +87,8 @@ export class Source {
       dispatcher: clients.s3Dispatcher,
       onBytes: (bytes) => metrics.s3Bytes.inc(bytes),
       owners: config.bucketOwners,
+      regions: config.bucketRegions,
+      onRegionRedirect: () => metrics.s3RegionRedirects.inc(),
       endpoint: config.s3Endpoint ?? `https://s3.${config.region}.amazonaws.com`,
     })
     this.processor = new Processor(this.ring, this.acker, fetcher, pool, sink, metrics, log, {
@@ -165,6 +167,7 @@ export class Source {
       queueUrl: c.queueUrl,
       region: c.region,
       buckets: c.buckets ?? '*',
+      bucketRegions: c.bucketRegions.size > 0 ? Object.fromEntries(c.bucketRegions) : undefined,
       organization: c.organization || undefined,
       pullThreads: c.pullThreads,
       pullInterval: c.pullInterval,

@@ -195,6 +195,7 @@ export class Metrics {
   readonly eventLag: BulkHistogram
   readonly objects: Counter<keyof SourceLabels | 'result'>
   readonly s3Bytes: Counter<keyof SourceLabels>
+  readonly s3RegionRedirects: Counter<keyof SourceLabels>
   readonly events: Counter<keyof SourceLabels>
   readonly errors: Counter<keyof SourceLabels | 'stage' | 'reason'>
   readonly parseSeconds: Histogram<keyof SourceLabels>
@@ -223,6 +224,12 @@ export class Metrics {
     this.registry.registerMetric(this.eventLag as never)
     this.objects = new Counter({ name: 'cloudtrail_s3_objects_total', help: 'S3 objects by result', labelNames: [...labelNames, 'result'], registers })
     this.s3Bytes = new Counter({ name: 'cloudtrail_s3_bytes_total', help: 'Compressed bytes fetched from S3', labelNames, registers })
+    this.s3RegionRedirects = new Counter({
+      name: 'cloudtrail_s3_region_redirects_total',
+      help: "S3 redirects to a bucket's region, followed (one per bucket not in region nor in bucket_region)",
+      labelNames,
+      registers,
+    })
     this.events = new Counter({ name: 'cloudtrail_events_total', help: 'CloudTrail records written to the sink', labelNames, registers })
     this.errors = new Counter({ name: 'cloudtrail_errors_total', help: 'Errors by stage and reason', labelNames: [...labelNames, 'stage', 'reason'], registers })
     this.parseSeconds = new Histogram({
@@ -302,6 +309,7 @@ export class SourceMetrics {
   readonly messageLag: { observe(value: number): void }
   readonly eventLag: BulkHistogramChild
   readonly s3Bytes: Child
+  readonly s3RegionRedirects: Child
   readonly events: Child
   readonly parseSeconds: { observe(value: number): void }
   readonly visibilityExtensions: Child
@@ -326,6 +334,7 @@ export class SourceMetrics {
     this.messageLag = root.messageLag.labels(l)
     this.eventLag = root.eventLag.child(l)
     this.s3Bytes = root.s3Bytes.labels(l)
+    this.s3RegionRedirects = root.s3RegionRedirects.labels(l)
     this.events = root.events.labels(l)
     this.parseSeconds = root.parseSeconds.labels(l)
     this.visibilityExtensions = root.visibilityExtensions.labels(l)
@@ -338,7 +347,7 @@ export class SourceMetrics {
       child.inc(0)
       this.errorChildren.set(code, child)
     }
-    for (const c of [this.received, this.deleted, this.testEvents, this.s3Bytes, this.events, this.visibilityExtensions]) c.inc(0)
+    for (const c of [this.received, this.deleted, this.testEvents, this.s3Bytes, this.s3RegionRedirects, this.events, this.visibilityExtensions]) c.inc(0)
   }
 
   /** The registry every source's metrics are in. */
