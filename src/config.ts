@@ -632,7 +632,9 @@ export function loadConfig(command: Command, flags: RawSettings, env: NodeJS.Pro
 
 /** How an error names a source of the list: its index, and its name or queue as the file gives them. */
 function sourcePlace(index: number, own: RawSettings): string {
-  const label = typeof own.source_name === 'string' ? own.source_name : typeof own.queue_url === 'string' ? maskUrl(own.queue_url) : null
+  // A queue URL names no secret but credentials someone put in it (refused, and not shown).
+  const queue = typeof own.queue_url === 'string' ? own.queue_url.replace(/\/\/[^/@]*@/, '//***@').slice(0, 256) : null
+  const label = typeof own.source_name === 'string' ? own.source_name : queue
   return `source ${index}${label ? `, ${label}` : ''}`
 }
 

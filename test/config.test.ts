@@ -375,3 +375,100 @@ describe('bucket_region', () => {
     expect(err.message).toMatch(/^bucket_region: /)
   })
 })
+
+describe('sources', () => {
+  const two = {
+    output: 'tls://siem.example.com:6514',
+    cloudtrail_file_parse_thread_num: 8,
+    bucket: ['shared-default-bucket'],
+    visibility_timeout: 120,
+    sources: [
+      { queue_url: 'arn:aws:sqs:us-east-1:111122223333:org-trail', bucket: ['org-trail-logs'], organization: 'acme' },
+      {
+        queue_url: 'https://sqs.eu-west-1.amazonaws.com/444455556666/ct',
+        bucket: ['tenant-b-logs'],
+        organization: 'tenant-b',
+        name: 'tenant-b',
+        cloudtrail_msg_pull_thread_num: 4,
+      },
+    ],
+  }
+  const yaml = `# the same as two, in YAML
+output: tls://siem.example.com:6514
+cloudtrail_file_parse_thread_num: 8
+bucket: [shared-default-bucket]
+visibility_timeout: 120
+sources:
+  - queue_url: arn:aws:sqs:us-east-1:111122223333:org-trail
+    bucket: [org-trail-logs]
+    organization: acme
+  - queue_url: https://sqs.eu-west-1.amazonaws.com/444455556666/ct
+    bucket:
+      - tenant-b-logs
+    organization: tenant-b
+    name: tenant-b
+    cloudtrail_msg_pull_thread_num: 4
+`
+  const sourcesOf = (path: string, flags: RawSettings = {}, env: NodeJS.ProcessEnv = {}) => loadConfig('run', { config: path, ...flags }, env).sources
+
+  it('reads a list of sources from JSON and from YAML alike, the top level the default of each', () => {
+    for (const path of [file('c.json', JSON.stringify(two)), file('c.yaml', yaml), file('c.yml', yaml)]) {
+      const c = loadConfig('run', { config: path }, {})
+      expect([c.parseThreads, c.output]).toEqual([8, 'tls://siem.example.com:6514'])
+      const [a, b] = c.sources
+      expect(c.sources).toHaveLength(2)
+      expect(a).toMatchObject({ index: 0, name: '111122223333/org-trail', queueName: 'org-trail', region: 'us-east-1', buckets: ['org-trail-logs'], organization: 'acme', pullThreads: 1 })
+      expect(a.queueUrl).toBe('https://sqs.us-east-1.amazonaws.com/111122223333/org-trail')
+      expect(b).toMatchObject({ index: 1, name: 'tenant-b', queueName: 'ct', region: 'eu-west-1', buckets: ['tenant-b-logs'], pullThreads: 4 })
+      // From the top level, for both.
+      expect([a.visibilityTimeout, b.visibilityTimeout]).toEqual([120, 120])
+    }
+  })
+
+  it('takes flags and the environment as every source’s default, below what an entry says', () => {
+    const path = file('c.json', JSON.stringify(two))
+    const [a, b] = sourcesOf(path, { wait_time: '3' }, { CLOUDTRAIL_INGEST_CLOUDTRAIL_MSG_PULL_THREAD_NUM: '2' })
+    expect([a.waitTime, b.waitTime]).toEqual([3, 3])
+    expect([a.pullThreads, b.pullThreads]).toEqual([2, 4])
+  })
+
+  it('gives each source its own credentials, never shown', () => {
+    const keyed = { ...two, sources: [two.sources[0], { ...two.sources[1], access_key_id: 'AKIAB', secret_key: 'b-secret' }] }
+    const [a, b] = sourcesOf(file('c.json', JSON.stringify(keyed)), { access_key_id: 'AKIADEFAULT', secret_key: 'default-secret' })
+    expect(a.credentials?.accessKeyId).toBe('AKIADEFAULT')
+    expect(b.credentials).toEqual({ accessKeyId: 'AKIAB', secretAccessKey: 'b-secret' })
+    expect(JSON.stringify(b)).not.toContain('b-secret')
+  })
+
+  it('names the source (its index, and its name or queue) and the setting in every error', () => {
+    const bad = (sources: unknown[], top: Record<string, unknown> = {}) => configError({ config: file('c.json', JSON.stringify({ ...top, sources })) }).message
+    expect(bad([two.sources[0], { queue_url: 'https://sqs.eu-west-1.amazonaws.com/444455556666/ct' }])).toBe(
+      'sources[1].bucket: required: the bucket(s) CloudTrail writes to (or "*" to allow any) (source 1, https://sqs.eu-west-1.amazonaws.com/444455556666/ct)',
+    )
+    expect(bad([{ ...two.sources[0], name: 'org', visibility_timeout: 0.5 }])).toMatch(/^sources\[0\]\.visibility_timeout: expected a whole number of seconds, got "0.5" \(source 0, org\)$/)
+    expect(bad([{ ...two.sources[0], format: 'json' }])).toMatch(/^sources\[0\]\.format: is global: set it once at the top level/)
+    expect(bad([{ ...two.sources[0], no_such: 1 }])).toMatch(/^sources\[0\]\.no_such: unknown setting/)
+    expect(bad([two.sources[0], two.sources[0]])).toMatch(/^sources\[1\]\.name: the same name as sources\[0\] \(111122223333\/org-trail\)/)
+    expect(bad([two.sources[0], { ...two.sources[0], name: 'other' }])).toMatch(/^sources\[1\]\.queue_url: the same queue as sources\[0\]/)
+    expect(bad([{ ...two.sources[0], name: 'two words' }])).toMatch(/^sources\[0\]\.source_name: expected 1 to 128 printable ASCII characters/)
+    expect(bad([])).toMatch(/^sources: .*expected a list of one or more sources/)
+    expect(bad(['org-trail'])).toMatch(/^sources\[0\]: .*expected an object of settings/)
+    // Secrets stay hidden in the message.
+    expect(bad([{ ...two.sources[0], secret_key: 'shh' }])).toBe(
+      'sources[0].access_key_id: access_key_id and secret_key go together (source 0, arn:aws:sqs:us-east-1:111122223333:org-trail)',
+    )
+  })
+
+  it('refuses a list of sources in a name = value file, and YAML that does not parse without quoting it', () => {
+    expect(configError({ config: file('c.conf', 'sources = a\n') }).message).toMatch(/^sources: .*needs a \.json or \.yaml file/)
+    const message = configError({ config: file('c.yaml', 'secret_key: "hunter2\nsources: [\n') }).message
+    expect(message).toMatch(/^config: .*is not valid YAML/)
+    expect(message).not.toContain('hunter2')
+  })
+
+  it('describes the one source with flags and the environment, as before', () => {
+    const [only] = loadConfig('run', base, {}).sources
+    expect(only).toMatchObject({ index: 0, name: '123456789012/cloudtrail', queueName: 'cloudtrail', organization: '' })
+    expect(loadConfig('parse', {}, {}).sources).toEqual([])
+  })
+})

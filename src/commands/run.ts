@@ -55,7 +55,7 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
     if (stopping) return
     stopping = true
     stopReason = reason
-    log.info({ reason }, reason === 'drained' ? 'every queue drained; stopping' : 'stopping: finishing what is in flight')
+    log.info({ reason }, reason === 'drained' ? 'queue drained; stopping' : 'stopping: finishing what is in flight')
     for (const s of sources) s.stop()
   }
 

@@ -132,7 +132,7 @@ export class Source {
     const drained = () => {
       if (this.drained || !this.drain) return
       this.drained = true
-      this.log.info({}, 'queue drained')
+      this.log.info({}, 'source drained')
       this.stopReceiving.abort()
       onDrained()
     }
