@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { cleanup, emulator, useCleanup } from '../helpers/cleanup.ts'
 import { FaultProxy } from '../helpers/fault-proxy.ts'
-import { cli, runCli, type Emulator } from '../helpers/fauxqs.ts'
+import { runCli, type Emulator } from '../helpers/fauxqs.ts'
 import { seedObjects, seqsInFile, tmpFile } from '../helpers/seed.ts'
 
 useCleanup()
@@ -60,7 +60,6 @@ describe('several sources in one collector', () => {
     )
     const res = await runCli(['run', '--config', config, '--drain'])
     expect(res.code, res.stderr).toBe(0)
-    void cli
 
     // Every record of both sources, once each.
     const written = seqsInFile(out)
