@@ -23,13 +23,13 @@ interface Extra {
 }
 
 const extras: Record<Command, Extra[]> = {
-  run: [{ flag: 'config', type: 'string', help: 'config file: name = value lines (phoenix_config.txt style) or .json' }],
+  run: [{ flag: 'config', type: 'string', help: 'config file: name = value lines (phoenix_config.txt style), .json or .yaml (with a list of sources)' }],
   parse: [
-    { flag: 'config', type: 'string', help: 'config file: name = value lines or .json' },
+    { flag: 'config', type: 'string', help: 'config file: name = value lines, .json or .yaml' },
     { flag: 'threads', type: 'string', help: 'parse threads (same as --parse-threads)' },
   ],
   demo: [
-    { flag: 'config', type: 'string', help: 'config file: name = value lines or .json' },
+    { flag: 'config', type: 'string', help: 'config file: name = value lines, .json or .yaml' },
     { flag: 'eps', type: 'string', default: '2000', help: 'synthetic CloudTrail events per second' },
     { flag: 'duration', type: 'string', help: 'seconds to run; default: until Ctrl-C' },
   ],

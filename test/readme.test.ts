@@ -25,6 +25,12 @@ describe('README', () => {
     }
   })
 
+  it("lists the per-source settings as src/config.ts scopes them", () => {
+    const listed = /<!-- per-source settings[^>]*-->(.*?)<!-- end -->/s.exec(readme)?.[1] ?? ''
+    const names = [...listed.matchAll(/`(\w+)`/g)].map((m) => m[1]).map((n) => (n === 'name' ? 'source_name' : n))
+    expect([...new Set(names)].sort()).toEqual(settings.filter((s) => s.scope === 'source').map((s) => s.name).sort())
+  })
+
   it('gives the IAM permissions the collector needs', () => {
     for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes', 's3:GetObject']) {
       expect(readme).toContain(action)
