@@ -5,6 +5,8 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs'
 import { Acker } from '../pipeline/acker.ts'
 import { createClients, type AwsClients } from '../aws/clients.ts'
+import { s3Endpoint } from '../aws/endpoints.ts'
+import { describeRoute } from '../aws/proxy-rules.ts'
 import { sleep, within } from '../sleep.ts'
 import { sdkRetryable, SQS, withRetry } from '../retry.ts'
 import type { Config } from '../config.ts'
@@ -67,6 +69,9 @@ async function queueInfo(clients: AwsClients, config: Config, log: Logger): Prom
 export async function startCollector(config: Config, log: Logger, metrics = new Metrics(metricLabels(config))): Promise<CollectorHandle> {
   // The queue first: nothing starts against a queue that cannot be read.
   const clients = createClients(config)
+  // Before the probe, which fails through a proxy that refuses: the log says which one it went through.
+  const proxy = proxyFields(config)
+  if (proxy) log.info({ proxy }, 'AWS endpoints and their proxy')
   let queue: QueueInfo
   try {
     queue = await queueInfo(clients, config, log)
@@ -87,7 +92,7 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
     dispatcher: clients.s3Dispatcher,
     onBytes: (bytes) => metrics.s3Bytes.inc(bytes),
     owners: config.bucketOwners,
-    endpoint: config.s3Endpoint ?? `https://s3.${config.region}.amazonaws.com`,
+    endpoint: s3EndpointOf(config),
   })
   const processor = new Processor(ring, acker, fetcher, pool, sink, metrics, log, {
     buckets: config.buckets,
@@ -154,6 +159,18 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
 }
 
 /** The first line of a run: what it was started with, and what the queue said. */
+/** Where S3's requests go, for messages: s3_endpoint, or the region's (partition, FIPS, dual-stack). */
+function s3EndpointOf(config: Config): string {
+  return config.s3Endpoint ?? s3Endpoint(config.region, { fips: config.useFipsEndpoint, dualStack: config.useDualstackEndpoint })
+}
+
+/** Which proxy (masked) each AWS endpoint goes through, when one is configured. */
+function proxyFields(config: Config): Record<string, string> | undefined {
+  const { proxy } = config
+  if (proxy.https === null && proxy.http === null) return undefined
+  return { sqs: describeRoute(proxy, config.sqsEndpoint ?? config.queueUrl), s3: describeRoute(proxy, s3EndpointOf(config)), ...(proxy.noProxy.length > 0 ? { noProxy: proxy.noProxy.join(',') } : {}) }
+}
+
 function startingFields(config: Config, queue: QueueInfo): Record<string, unknown> {
   return {
     queueUrl: config.queueUrl,
