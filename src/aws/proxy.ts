@@ -180,7 +180,9 @@ class RoutingAgent extends RoutingBase {
     private readonly agentOptions: AgentOptions,
     protocol: 'http:' | 'https:',
   ) {
-    super()
+    // Its own keepAlive decides the requests' Connection header (node:http reads it from the request's
+    // agent), though the sockets are pooled by the agents it hands them to.
+    super(agentOptions)
     this.protocol = protocol
   }
 

@@ -204,6 +204,14 @@ describe('SQS and S3 through a CONNECT proxy', () => {
     expect(new Set(proxy.tunnels)).toEqual(new Set([target]))
     expect(proxy.refused).toEqual([])
     expect(proxy.forwarded).toBe(0)
+    // Keep-alive through the tunnels: more requests, one after another, open none.
+    const tunnels = proxy.tunnels.length
+    const fetcher = fetcherFor(emu, clients)
+    for (let i = 0; i < 3; i++) {
+      await clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: emu.queueUrl, WaitTimeSeconds: 0 }))
+      await fetcher.open({ bucket: emu.bucket, key: KEY })
+    }
+    expect(proxy.tunnels.length).toBe(tunnels)
   })
 
   it('HTTP_PROXY from the environment; NO_PROXY sends the emulator around it', async () => {
