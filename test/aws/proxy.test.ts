@@ -15,7 +15,10 @@ import { describeError, type CollectorError } from '../../src/errors.ts'
 import { silentLogger } from '../../src/log.ts'
 import { Fetcher } from '../../src/pipeline/fetcher.ts'
 import { cleanup, emulator, useCleanup } from '../helpers/cleanup.ts'
+import { inProcessCollector } from '../helpers/collector.ts'
 import { credentials, type Emulator } from '../helpers/fauxqs.ts'
+import { capture } from '../helpers/pipeline.ts'
+import { waitUntil } from '../helpers/wait.ts'
 
 useCleanup()
 
@@ -262,5 +265,19 @@ describe('SQS and S3 through a CONNECT proxy', () => {
     const s3 = (await failure(fetcherFor(emu, clients).open({ bucket: emu.bucket, key: KEY }))) as CollectorError
     expect(s3.code).toBe('ERR_S3_TRANSIENT')
     expect(s3.message).toMatch(new RegExp(`ECONNREFUSED.*\\(through the proxy http://127\\.0\\.0\\.1:${port}\\)`))
+  })
+
+  it('the collector: the start-up log names the proxy of each endpoint, masked, and the objects come through it', async () => {
+    const emu = await emulator()
+    const proxy = await startProxy({ user: 'collector', password: 'hunter2' })
+    const { log, lines } = capture()
+    await inProcessCollector(emu, emu.endpoint, { proxy: `http://collector:hunter2@127.0.0.1:${proxy.port}` }, log)
+    const shown = `http://***@127.0.0.1:${proxy.port}`
+    expect(lines.find((l) => l.msg === 'AWS endpoints and their proxy')).toMatchObject({ proxy: { sqs: shown, s3: shown } })
+    expect(JSON.stringify(lines)).not.toContain('hunter2')
+    await emu.putLog(KEY, [{ eventID: 'e1', eventName: 'GetObject' }])
+    await emu.notify([KEY])
+    await waitUntil(() => emu.remaining() === 0, 'the message processed and deleted')
+    expect(new Set(proxy.tunnels)).toEqual(new Set([new URL(emu.endpoint).host]))
   })
 })
