@@ -48,10 +48,13 @@ function s3Error(err: unknown, ref: ObjectRef, endpoint: string): CollectorError
   const { code, status } = err
   if (code !== undefined && isKmsRefusal(code, status, err.message)) {
     const key = kmsKeyOf(err.message)
-    const what = code.startsWith('KMS.') && code !== 'KMS.AccessDeniedException' ? `KMS refused the object's key (${code})` : "kms:Decrypt denied on the object's KMS key"
+    // KMS.DisabledException, KMS.NotFoundException, KMS.KMSInvalidStateException: the key itself, not a permission.
+    const keyState = code.startsWith('KMS.') && code !== 'KMS.AccessDeniedException'
+    const what = keyState ? `KMS refused the object's key (${code})` : "kms:Decrypt denied on the object's KMS key"
+    const fix = keyState ? 'the key must be enabled, and kms:Decrypt allowed on it' : "allow kms:Decrypt on it to the collector's role"
     return new CollectorError(
       'ERR_S3_KMS_DENIED',
-      `${what}${key ? ` ${key}` : ''}: allow kms:Decrypt on it to the collector's role, in the role's policy and the key policy (SSE-KMS)${err.message ? `; S3 said: ${err.message}` : ''}`,
+      `${what}${key ? ` ${key}` : ''}: ${fix}, in the role's policy and the key policy (SSE-KMS)${err.message ? `; S3 said: ${err.message}` : ''}`,
       context,
     )
   }
