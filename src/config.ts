@@ -12,6 +12,8 @@ import { hostname } from 'node:os'
 import { domainToASCII } from 'node:url'
 import { ConfigError } from './errors.ts'
 import { logLevels, maskUrl, type LogLevel } from './log.ts'
+import { DIRECT, proxySettings, type ProxySettings } from './aws/proxy-rules.ts'
+import { partitionOf, sqsEndpoint, type EndpointFlags } from './aws/endpoints.ts'
 import { compileKeyPattern, DEFAULT_KEY_PATTERN, type KeyPattern } from './pipeline/object-keys.ts'
 import { checkHttpHeaders, readCaBundle, sinkFraming } from './sinks/output.ts'
 import type { Format, Framing } from '../workers/protocol.ts'
@@ -81,6 +83,15 @@ export const settings: readonly Setting[] = [
   { name: 's3_endpoint', scope: 'source', flag: 's3-endpoint', kind: 'string', commands: ['run'], help: 'custom endpoint for S3 only' },
   { name: 's3_force_path_style', scope: 'source', flag: 's3-force-path-style', kind: 'bool', commands: ['run'],
     help: 'path-style S3 URLs; default: true when an S3 endpoint is set' },
+  // Enterprise networks (README: Enterprise networks).
+  { name: 'proxy', flag: 'proxy', kind: 'string', commands: ['run'],
+    help: 'HTTPS proxy for the AWS endpoints (SQS, S3): http(s)://[user:password@]host:port (masked in logs); default: HTTPS_PROXY / HTTP_PROXY by the endpoint\'s scheme' },
+  { name: 'no_proxy', flag: 'no-proxy', kind: 'list', commands: ['run'],
+    help: 'endpoints reached without the proxy: host (and its subdomains), .domain, host:port, IP, CIDR or *; default: NO_PROXY' },
+  { name: 'use_fips_endpoint', scope: 'source', flag: 'use-fips-endpoint', kind: 'bool', default: 'false', commands: ['run'],
+    help: 'FIPS endpoints for SQS and S3 (sqs-fips.REGION.amazonaws.com, s3-fips.REGION.amazonaws.com)' },
+  { name: 'use_dualstack_endpoint', scope: 'source', flag: 'use-dualstack-endpoint', kind: 'bool', default: 'false', commands: ['run'],
+    help: 'dual-stack (IPv4 and IPv6) endpoints for SQS and S3 (sqs.REGION.api.aws, s3.dualstack.REGION.amazonaws.com)' },
   // Output.
   { name: 'format', flag: 'format', kind: 'enum', values: ['fortisiem', 'json'], default: 'fortisiem', commands: ALL,
     help: 'fortisiem: "<ctime> FortiSIEM-CloudTrail [path]=value …"; json: each record as CloudTrail wrote it' },
@@ -171,6 +182,8 @@ export interface SourceConfig {
   sqsEndpoint?: string
   s3Endpoint?: string
   s3ForcePathStyle: boolean
+  useFipsEndpoint: boolean
+  useDualstackEndpoint: boolean
   keyPattern: KeyPattern
   pullInterval: number
   pullThreads: number
@@ -206,6 +219,8 @@ export interface Config {
   statsLogInterval: number
   drain: boolean
   readonly httpHeaders: Readonly<Record<string, string>>
+  /** proxy, no_proxy and the environment's HTTPS_PROXY, HTTP_PROXY, NO_PROXY, for every source (not enumerable: a proxy URL may hold a password). */
+  readonly proxy: ProxySettings
 }
 
 /** Raw values by setting name: strings, or string lists for list settings. */
@@ -377,13 +392,28 @@ function parseValue(setting: Setting, raw: string | string[] | boolean): string 
   }
 }
 
-/** Queue URL, URL without scheme, or ARN -> { url, region }. */
-export function resolveQueue(value: string, sqsEndpoint?: string): { url: string; region?: string } {
+/** A region's shape (the SDK's partitions: us-east-1, cn-north-1, us-gov-west-1, us-iso-east-1, eusc-de-east-1). */
+const REGION = /^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$/
+const REGION_IN_HOST = '([a-z]{2,4}(?:-[a-z]+)+-\\d{1,2})'
+/** sqs.REGION.amazonaws.com, sqs-fips.REGION.…, sqs.REGION.api.aws, REGION.queue.amazonaws.com (legacy), in any partition. */
+const SQS_HOST = new RegExp(`^(?:sqs(?:-fips)?\\.${REGION_IN_HOST}\\.|${REGION_IN_HOST}\\.queue\\.)`)
+/** Hosts that are AWS's own SQS endpoints, which use_fips_endpoint and use_dualstack_endpoint may replace. */
+const AWS_SQS_HOST = new RegExp(`^(?:sqs(?:-fips)?\\.${REGION_IN_HOST}|${REGION_IN_HOST}\\.queue)\\.(?:amazonaws\\.com(?:\\.cn)?|api\\.aws|api\\.amazonwebservices\\.com\\.cn)$`)
+
+/**
+ * Queue URL, URL without scheme, or ARN -> { url, region }. An ARN's URL is its region's SQS endpoint (the
+ * partition's domain, FIPS, dual-stack) unless sqs_endpoint says; so is a URL on an AWS SQS host when
+ * FIPS or dual-stack is asked for, since the SDK sends every request to the queue URL's host.
+ */
+export function resolveQueue(value: string, sqsEndpointUrl?: string, flags: EndpointFlags = {}): { url: string; region?: string } {
   const arn = /^arn:(aws[\w-]*):sqs:([a-z0-9-]+):(\d{12}):([\w-]+(?:\.fifo)?)$/.exec(value)
   if (arn) {
     const [, partition, region, account, name] = arn
-    const domain = partition === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com'
-    const base = sqsEndpoint ? sqsEndpoint.replace(/\/+$/, '') : `https://sqs.${region}.${domain}`
+    const expected = partitionOf(region).name
+    if (!sqsEndpointUrl && partition !== expected) {
+      throw new ConfigError('queue_url', `${JSON.stringify(value)}: region ${region} is in partition ${expected}, not ${partition}`)
+    }
+    const base = sqsEndpointUrl ? sqsEndpointUrl.replace(/\/+$/, '') : sqsEndpoint(region, flags)
     return { url: `${base}/${account}/${name}`, region }
   }
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `https://${value}`
@@ -398,7 +428,11 @@ export function resolveQueue(value: string, sqsEndpoint?: string): { url: string
   }
   // Logged at start; the SDK never sends them.
   if (url.username !== '' || url.password !== '') throw new ConfigError('queue_url', 'credentials do not belong in the URL')
-  const region = /(?:^|\.)sqs[.-]([a-z]{2}(?:-[a-z]+)+-\d)\./.exec(url.hostname)?.[1] ?? /^([a-z]{2}(?:-[a-z]+)+-\d)\.queue\./.exec(url.hostname)?.[1]
+  const host = SQS_HOST.exec(url.hostname)
+  const region = host?.[1] ?? host?.[2]
+  if (region !== undefined && !sqsEndpointUrl && (flags.fips || flags.dualStack) && AWS_SQS_HOST.test(url.hostname)) {
+    return { url: `${sqsEndpoint(region, flags)}${url.pathname}`, region }
+  }
   return { url: url.toString(), region }
 }
 
@@ -428,6 +462,17 @@ function bucketName(value: string): string {
     throw new ConfigError('bucket', `expected a bucket name or arn:aws:s3:::NAME (no /path), got ${JSON.stringify(value)}`)
   }
   return name
+}
+
+/** proxySettings' complaint, named after the setting or the variable it is about. */
+function proxyConfig(proxy: string | undefined, noProxy: string[] | undefined, env: NodeJS.ProcessEnv): ProxySettings {
+  try {
+    return proxySettings(proxy, noProxy, env)
+  } catch (err) {
+    const message = (err as Error).message
+    const colon = message.indexOf(': ')
+    throw new ConfigError(message.slice(0, colon), message.slice(colon + 2))
+  }
 }
 
 /** http_header lines -> headers, each checked as the HTTP sink will send it, and given once (names compared without case). */
@@ -536,9 +581,6 @@ function bucketRegions(entries: readonly string[], buckets: readonly string[]): 
   return regions
 }
 
-/** A region's name: us-east-1, eu-central-2, us-gov-west-1, cn-north-1. */
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/
-
 /** Parsed values by setting name, for the settings `which` selects, from `raw` over the defaults. */
 function parsedValues(raw: RawSettings, which: (s: Setting) => boolean): Record<string, string | string[] | number | boolean | undefined> {
   const v: Record<string, string | string[] | number | boolean | undefined> = {}
@@ -589,6 +631,8 @@ export function loadConfig(command: Command, flags: RawSettings, env: NodeJS.Pro
   }
 
   const headers = httpHeaders((v.http_header as string[] | undefined) ?? [])
+  // Only run reaches AWS: demo's emulator is on loopback, whatever the environment says.
+  const proxy = command === 'run' ? proxyConfig(v.proxy as string | undefined, v.no_proxy as string[] | undefined, env) : DIRECT
 
   const output = v.output as string
   // parseOutput's errors say what is wrong, and show the URL masked.
@@ -625,8 +669,10 @@ export function loadConfig(command: Command, flags: RawSettings, env: NodeJS.Pro
     statsLogInterval: v.stats_log_interval as number,
     drain: v.drain as boolean,
     httpHeaders: {},
+    proxy: DIRECT,
   }
   Object.defineProperty(config, 'httpHeaders', { value: Object.freeze(headers), enumerable: false })
+  Object.defineProperty(config, 'proxy', { value: proxy, enumerable: false })
   return Object.freeze(config)
 }
 
@@ -648,7 +694,8 @@ function sourceConfig(index: number, v: Record<string, string | string[] | numbe
   const sqsEndpoint = endpoint(v.sqs_endpoint !== undefined ? 'sqs_endpoint' : 'endpoint', v.sqs_endpoint ?? v.endpoint)
   const s3Endpoint = endpoint(v.s3_endpoint !== undefined ? 's3_endpoint' : 'endpoint', v.s3_endpoint ?? v.endpoint)
   if (v.queue_url === undefined) throw new ConfigError('queue_url', 'required: the SQS queue URL or ARN')
-  const queue = resolveQueue(v.queue_url as string, sqsEndpoint)
+  const endpointFlags = { fips: v.use_fips_endpoint as boolean, dualStack: v.use_dualstack_endpoint as boolean }
+  const queue = resolveQueue(v.queue_url as string, sqsEndpoint, endpointFlags)
   const region = (v.region as string | undefined) || queue.region || env.AWS_REGION || env.AWS_DEFAULT_REGION || ''
   if (!region) throw new ConfigError('region', 'required: cannot be derived from queue_url, and AWS_REGION is not set')
   if (!REGION.test(region)) throw new ConfigError('region', `expected a region such as us-east-1, got ${JSON.stringify(region)}`)
@@ -680,6 +727,8 @@ function sourceConfig(index: number, v: Record<string, string | string[] | numbe
     sqsEndpoint,
     s3Endpoint,
     s3ForcePathStyle: (v.s3_force_path_style as boolean | undefined) ?? s3Endpoint !== undefined,
+    useFipsEndpoint: endpointFlags.fips,
+    useDualstackEndpoint: endpointFlags.dualStack,
     keyPattern: compileKeyPattern(v.key_pattern as string),
     pullInterval: v.cloudtrail_msg_pull_interval as number,
     pullThreads: v.cloudtrail_msg_pull_thread_num as number,

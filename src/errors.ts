@@ -54,7 +54,9 @@ const table = {
   // region answers for every object, and must not delete every message.
   ERR_S3_NO_SUCH_KEY: { stage: 's3', reason: 'no_such_key', fate: 'permanent', about: "S3's own `NoSuchKey`" },
   ERR_S3_NO_SUCH_BUCKET: { stage: 's3', reason: 'no_such_bucket', fate: 'retry', about: '`NoSuchBucket` (what a wrong region or endpoint says of every bucket)' },
-  ERR_S3_ACCESS_DENIED: { stage: 's3', reason: 'access_denied', fate: 'retry', about: '`AccessDenied` (no `s3:GetObject`, a KMS key, or a missing key without `s3:ListBucket`)' },
+  ERR_S3_ACCESS_DENIED: { stage: 's3', reason: 'access_denied', fate: 'retry', about: '`AccessDenied` (no `s3:GetObject`, or a missing key without `s3:ListBucket`)' },
+  // SSE-KMS: S3 answers 403 AccessDenied naming kms:Decrypt (and often the key), or a KMS.* code of KMS's.
+  ERR_S3_KMS_DENIED: { stage: 's3', reason: 'kms_access_denied', fate: 'retry', about: "the object's KMS key refuses `kms:Decrypt` to the collector, or is disabled or gone (`KMS.*` codes)" },
   // The bucket answers, but is not owned by bucket_owner (taken over, or bucket_owner is wrong).
   ERR_S3_WRONG_OWNER: { stage: 's3', reason: 'bucket_owner_mismatch', fate: 'retry', about: 'a bucket not owned by `bucket_owner`' },
   ERR_S3_TRANSIENT: { stage: 's3', reason: 's3_transient', fate: 'retry', about: '5xx, throttling, network errors, timeouts, a 404 or 403 without an S3 error code, a body cut short, a redirect naming no region or a second one' },

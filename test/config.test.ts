@@ -48,6 +48,47 @@ describe('loadConfig', () => {
     expect(resolveQueue('https://eu-central-1.queue.amazonaws.com/123456789012/q').region).toBe('eu-central-1')
   })
 
+  it('partitions: queue ARNs and URLs of aws-cn and aws-us-gov, their regions, and an ARN whose region is of another partition', () => {
+    const cn = loadConfig('run', { ...base, queue_url: 'arn:aws-cn:sqs:cn-north-1:123456789012:ct' }, {})
+    expect([cn.sources[0].queueUrl, cn.sources[0].region]).toEqual(['https://sqs.cn-north-1.amazonaws.com.cn/123456789012/ct', 'cn-north-1'])
+    const gov = loadConfig('run', { ...base, queue_url: 'arn:aws-us-gov:sqs:us-gov-west-1:123456789012:ct' }, {})
+    expect([gov.sources[0].queueUrl, gov.sources[0].region]).toEqual(['https://sqs.us-gov-west-1.amazonaws.com/123456789012/ct', 'us-gov-west-1'])
+    expect(resolveQueue('https://sqs.cn-north-1.amazonaws.com.cn/123456789012/ct')).toEqual({ url: 'https://sqs.cn-north-1.amazonaws.com.cn/123456789012/ct', region: 'cn-north-1' })
+    expect(resolveQueue('https://sqs.cn-northwest-1.amazonaws.com.cn/123456789012/ct').region).toBe('cn-northwest-1')
+    expect(resolveQueue('https://cn-north-1.queue.amazonaws.com.cn/123456789012/ct').region).toBe('cn-north-1')
+    expect(resolveQueue('https://sqs.us-gov-west-1.amazonaws.com/123456789012/ct').region).toBe('us-gov-west-1')
+    expect(resolveQueue('sqs.us-gov-east-1.amazonaws.com/123456789012/ct').region).toBe('us-gov-east-1')
+    expect(() => resolveQueue('arn:aws:sqs:cn-north-1:123456789012:ct')).toThrow(/queue_url: .*region cn-north-1 is in partition aws-cn, not aws/)
+    expect(() => resolveQueue('arn:aws-cn:sqs:us-east-1:123456789012:ct')).toThrow(/partition aws, not aws-cn/)
+    // With sqs_endpoint (an emulator, a VPC endpoint) the ARN only names the queue.
+    expect(resolveQueue('arn:aws-cn:sqs:us-east-1:123456789012:ct', 'http://localhost:4566').url).toBe('http://localhost:4566/123456789012/ct')
+    expect(loadConfig('run', { ...base, bucket: ['arn:aws-cn:s3:::cn-trail', 'arn:aws-us-gov:s3:::gov-trail'] }, {}).sources[0].buckets).toEqual(['cn-trail', 'gov-trail'])
+  })
+
+  it('FIPS and dual-stack: the settings, and the queue URL they make of an ARN or an AWS SQS URL', () => {
+    expect(loadConfig('run', base, {}).sources[0]).toMatchObject({ useFipsEndpoint: false, useDualstackEndpoint: false })
+    const arn = 'arn:aws:sqs:us-east-1:123456789012:ct'
+    const fips = loadConfig('run', { ...base, queue_url: arn, use_fips_endpoint: 'true' }, {})
+    expect(fips.sources[0]).toMatchObject({ useFipsEndpoint: true, queueUrl: 'https://sqs-fips.us-east-1.amazonaws.com/123456789012/ct', region: 'us-east-1' })
+    const dual = loadConfig('run', { ...base, queue_url: arn }, { CLOUDTRAIL_INGEST_USE_DUALSTACK_ENDPOINT: 'yes' })
+    expect(dual.sources[0]).toMatchObject({ useDualstackEndpoint: true, queueUrl: 'https://sqs.us-east-1.api.aws/123456789012/ct' })
+    const cases: [string, { fips?: boolean; dualStack?: boolean }, string][] = [
+      [arn, { fips: true, dualStack: true }, 'https://sqs-fips.us-east-1.api.aws/123456789012/ct'],
+      ['arn:aws-us-gov:sqs:us-gov-west-1:123456789012:ct', { fips: true }, 'https://sqs.us-gov-west-1.amazonaws.com/123456789012/ct'],
+      ['arn:aws-cn:sqs:cn-north-1:123456789012:ct', { dualStack: true }, 'https://sqs.cn-north-1.api.amazonwebservices.com.cn/123456789012/ct'],
+      // The SDK sends every request to the queue URL's host: an AWS SQS URL follows the settings too.
+      ['https://sqs.us-west-2.amazonaws.com/123456789012/ct', { fips: true }, 'https://sqs-fips.us-west-2.amazonaws.com/123456789012/ct'],
+      ['https://us-west-2.queue.amazonaws.com/123456789012/ct', { dualStack: true }, 'https://sqs.us-west-2.api.aws/123456789012/ct'],
+      ['https://sqs-fips.us-west-2.amazonaws.com/123456789012/ct', {}, 'https://sqs-fips.us-west-2.amazonaws.com/123456789012/ct'],
+      // Anything else (a VPC endpoint, an emulator) is left as it is.
+      ['https://vpce-0123-abcd.sqs.us-east-1.vpce.amazonaws.com/123456789012/ct', { fips: true }, 'https://vpce-0123-abcd.sqs.us-east-1.vpce.amazonaws.com/123456789012/ct'],
+      ['http://127.0.0.1:4566/123456789012/ct', { fips: true, dualStack: true }, 'http://127.0.0.1:4566/123456789012/ct'],
+    ]
+    for (const [queue, flags, url] of cases) expect({ queue, flags, url: resolveQueue(queue, undefined, flags).url }).toEqual({ queue, flags, url })
+    expect(resolveQueue('https://sqs-fips.us-east-2.amazonaws.com/123456789012/ct').region).toBe('us-east-2')
+    expect(resolveQueue('https://sqs.eu-west-1.api.aws/123456789012/ct').region).toBe('eu-west-1')
+  })
+
   it('layers defaults < file < environment < flags', () => {
     const path = file('ct.conf', '# FortiSIEM style\ncloudtrail_msg_pull_interval = 10\ncloudtrail_msg_pull_thread_num=4\nbucket = a-bucket\nbucket = b-bucket\n')
     const env = { [envName(settings.find((s) => s.name === 'cloudtrail_msg_pull_thread_num')!)]: '8', CLOUDTRAIL_INGEST_QUEUE_URL: base.queue_url as string }

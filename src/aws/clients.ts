@@ -1,15 +1,15 @@
 // The AWS SDK clients of one source, built once from its settings: keep-alive connection pools sized to the
-// work in flight, static credentials or the standard chain, custom endpoints. S3's GETs do not go through
+// work in flight, static credentials or the standard chain, custom endpoints, FIPS and dual-stack
+// endpoints, the HTTPS proxy (proxy.ts). S3's GETs do not go through
 // the SDK's S3Client (src/aws/s3-client.ts says why), only by its configuration, over the undici pool made here.
 
-import { Agent as HttpAgent } from 'node:http'
-import { Agent as HttpsAgent } from 'node:https'
 import { S3Client } from '@aws-sdk/client-s3'
 import { SQSClient } from '@aws-sdk/client-sqs'
-import { NodeHttpHandler } from '@smithy/node-http-handler'
 import type { Dispatcher } from 'undici'
 import type { SourceConfig } from '../config.ts'
-import { s3Agent } from './s3-client.ts'
+import type { ProxySettings } from './proxy-rules.ts'
+import { proxiedDispatcher, proxiedHandler } from './proxy.ts'
+import { s3AgentOptions } from './s3-client.ts'
 
 export interface AwsClients {
   sqs: SQSClient
@@ -19,18 +19,8 @@ export interface AwsClients {
   destroy(): void
 }
 
-function handler(maxSockets: number, requestTimeout: number): NodeHttpHandler {
-  const options = { keepAlive: true, keepAliveMsecs: 1000, maxSockets, maxFreeSockets: maxSockets, scheduling: 'lifo' as const }
-  return new NodeHttpHandler({
-    httpAgent: new HttpAgent(options),
-    httpsAgent: new HttpsAgent(options),
-    connectionTimeout: 10_000,
-    requestTimeout,
-  })
-}
-
-/** `objectsInFlight`: the process's max_objects_in_flight, what this source's GETs may take at most. */
-export function createClients(config: SourceConfig, objectsInFlight: number): AwsClients {
+/** `objectsInFlight`: the process's max_objects_in_flight, what this source's GETs may take at most; `proxy`: the process's. */
+export function createClients(config: SourceConfig, objectsInFlight: number, proxy: ProxySettings): AwsClients {
   const credentials = config.credentials
   // A copy: the SDK annotates the credentials object it is given.
   const common = {
@@ -38,6 +28,8 @@ export function createClients(config: SourceConfig, objectsInFlight: number): Aw
     // One request per send: the retries are the policies' in retry.ts, each bounded there, instead of
     // theirs stacked on the SDK's three attempts.
     maxAttempts: 1,
+    useFipsEndpoint: config.useFipsEndpoint,
+    useDualstackEndpoint: config.useDualstackEndpoint,
     ...(credentials ? { credentials: { ...credentials } } : {}),
   }
   const sqs = new SQSClient({
@@ -45,7 +37,7 @@ export function createClients(config: SourceConfig, objectsInFlight: number): Aw
     ...(config.sqsEndpoint ? { endpoint: config.sqsEndpoint } : {}),
     // Receivers hold a connection for the long poll; deletes, heartbeats and attribute polls need a few more.
     // The request timeout must outlast the long poll.
-    requestHandler: handler(config.pullThreads + 4, (config.waitTime + 15) * 1000),
+    requestHandler: proxiedHandler(proxy, { maxSockets: config.pullThreads + 4, requestTimeout: (config.waitTime + 15) * 1000 }),
   })
   const s3 = new S3Client({
     ...common,
@@ -54,7 +46,7 @@ export function createClients(config: SourceConfig, objectsInFlight: number): Aw
   })
   // One keep-alive connection per object in flight; connecting times out after 10 s, an answer or a
   // stalled body after 60 s (a slow but moving body does not).
-  const s3Dispatcher = s3Agent(objectsInFlight)
+  const s3Dispatcher = proxiedDispatcher(proxy, s3AgentOptions(objectsInFlight))
   return {
     sqs,
     s3,

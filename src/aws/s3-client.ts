@@ -147,9 +147,14 @@ interface Entry {
 }
 
 /** A keep-alive pool per origin, `connections` wide: what the fetcher uses unless given a dispatcher. */
-export function s3Agent(connections: number, { connectTimeoutMs = CONNECT_TIMEOUT_MS } = {}): Agent {
+export function s3Agent(connections: number, options: { connectTimeoutMs?: number } = {}): Agent {
+  return new Agent(s3AgentOptions(connections, options))
+}
+
+/** s3Agent's options, for a dispatcher that also goes through a proxy (proxy.ts). */
+export function s3AgentOptions(connections: number, { connectTimeoutMs = CONNECT_TIMEOUT_MS } = {}): Agent.Options {
   // Connecting (TCP, and TLS's handshake for https) times out; the answer's timeouts are set per request.
-  return new Agent({ connections, connectTimeout: connectTimeoutMs, headersTimeout: ANSWER_TIMEOUT_MS, bodyTimeout: ANSWER_TIMEOUT_MS })
+  return { connections, connectTimeout: connectTimeoutMs, headersTimeout: ANSWER_TIMEOUT_MS, bodyTimeout: ANSWER_TIMEOUT_MS }
 }
 
 export class S3ObjectClient {

@@ -7,6 +7,8 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs'
 import { Acker } from '../pipeline/acker.ts'
 import { createClients, type AwsClients } from '../aws/clients.ts'
+import { s3Endpoint } from '../aws/endpoints.ts'
+import { describeRoute } from '../aws/proxy-rules.ts'
 import { sleep } from '../sleep.ts'
 import { sdkRetryable, SQS, withRetry } from '../retry.ts'
 import type { Config, SourceConfig } from '../config.ts'
@@ -59,6 +61,22 @@ async function queueInfo(clients: AwsClients, source: SourceConfig, log: Logger)
   }
 }
 
+/** Where S3's requests go, for messages: s3_endpoint, or the region's (partition, FIPS, dual-stack). */
+function s3EndpointOf(config: SourceConfig): string {
+  return config.s3Endpoint ?? s3Endpoint(config.region, { fips: config.useFipsEndpoint, dualStack: config.useDualstackEndpoint })
+}
+
+/** Which proxy (masked) each AWS endpoint goes through, when one is configured. */
+function proxyFields(source: SourceConfig, config: Config): Record<string, string> | undefined {
+  const { proxy } = config
+  if (proxy.https === null && proxy.http === null) return undefined
+  return {
+    sqs: describeRoute(proxy, source.sqsEndpoint ?? source.queueUrl),
+    s3: describeRoute(proxy, s3EndpointOf(source)),
+    ...(proxy.noProxy.length > 0 ? { noProxy: proxy.noProxy.join(',') } : {}),
+  }
+}
+
 export class Source {
   readonly ring: Ring<Received>
   readonly acker: Acker
@@ -89,7 +107,7 @@ export class Source {
       owners: config.bucketOwners,
       regions: config.bucketRegions,
       onRegionRedirect: () => metrics.s3RegionRedirects.inc(),
-      endpoint: config.s3Endpoint ?? `https://s3.${config.region}.amazonaws.com`,
+      endpoint: s3EndpointOf(config),
     })
     this.processor = new Processor(this.ring, this.acker, fetcher, pool, sink, metrics, log, {
       buckets: config.buckets,
@@ -114,7 +132,10 @@ export class Source {
   /** Its clients, and its queue probed: nothing starts against a queue that cannot be read. */
   static async open(config: SourceConfig, shared: Shared): Promise<Source> {
     const log = shared.log.child(config.organization ? { source: config.name, organization: config.organization } : { source: config.name })
-    const clients = createClients(config, shared.config.maxObjectsInFlight)
+    const clients = createClients(config, shared.config.maxObjectsInFlight, shared.config.proxy)
+    // Before the probe, which fails through a proxy that refuses: the log says which one it went through.
+    const proxy = proxyFields(config, shared.config)
+    if (proxy) log.info({ proxy }, 'AWS endpoints and their proxy')
     let queue: QueueInfo
     try {
       queue = await queueInfo(clients, config, log)

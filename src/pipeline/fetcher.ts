@@ -16,6 +16,8 @@ import { S3_OBJECT, withRetry } from '../retry.ts'
 const STREAM_CHUNK = 256 << 10
 /** What a log quotes of a header from whoever answered (a proxy's Server header, say). */
 const HEADER_CHARS = 80
+/** KMS keys remembered as logged; beyond that the memory starts again. */
+const KMS_KEYS_LOGGED = 64
 
 export interface FetcherOptions {
   /** Called with the compressed bytes as they are read (cloudtrail_s3_bytes_total). */
@@ -49,6 +51,18 @@ function s3Error(err: unknown, ref: ObjectRef, endpoint: string): CollectorError
   }
   const { code, status } = err
   if (err.redirect) return new CollectorError('ERR_S3_TRANSIENT', redirectMessage(err, ref), context)
+  if (code !== undefined && isKmsRefusal(code, status, err.message)) {
+    const key = kmsKeyOf(err.message)
+    // KMS.DisabledException, KMS.NotFoundException, KMS.KMSInvalidStateException: the key itself, not a permission.
+    const keyState = code.startsWith('KMS.') && code !== 'KMS.AccessDeniedException'
+    const what = keyState ? `KMS refused the object's key (${code})` : "kms:Decrypt denied on the object's KMS key"
+    const fix = keyState ? 'the key must be enabled, and kms:Decrypt allowed on it' : "allow kms:Decrypt on it to the collector's role"
+    return new CollectorError(
+      'ERR_S3_KMS_DENIED',
+      `${what}${key ? ` ${key}` : ''}: ${fix}, in the role's policy and the key policy (SSE-KMS)${err.message ? `; S3 said: ${err.message}` : ''}`,
+      context,
+    )
+  }
   if (code === 'NoSuchKey') return new CollectorError('ERR_S3_NO_SUCH_KEY', 'the object does not exist', context)
   if (code === 'NoSuchBucket') return new CollectorError('ERR_S3_NO_SUCH_BUCKET', `the bucket does not exist at ${endpoint} (wrong region or s3_endpoint?)`, context)
   if (status === 403 && code) {
@@ -73,6 +87,16 @@ function redirectMessage(err: S3Error, ref: ObjectRef): string {
   return `S3 redirected the GET (${answer}) without naming the bucket's region: ${fix}`
 }
 
+/** An SSE-KMS object whose key may not be used: KMS's own codes, or S3's 403 naming a kms: action. */
+function isKmsRefusal(code: string, status: number, message: string): boolean {
+  return code.startsWith('KMS.') || (status === 403 && /\bkms:[A-Za-z]+/.test(message))
+}
+
+/** The key's ARN when S3's message names it ("… kms:Decrypt on resource: arn:aws:kms:REGION:ACCOUNT:key/ID"). */
+function kmsKeyOf(message: string): string | undefined {
+  return /\barn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:(?:key|alias)\/[\w/-]+/.exec(message)?.[0]
+}
+
 /** A signature refused for a skewed clock, once S3's answer has set our clock right. */
 function skewCorrected(e: CollectorError): boolean {
   return e.cause instanceof S3Error && e.cause.skewCorrected
@@ -89,6 +113,8 @@ export class Fetcher {
   private readonly owners: ReadonlyMap<string, string>
   private readonly endpoint: string
   private readonly wholeObjectBytes: number
+  /** The KMS keys already named in a log (null: a refusal that named none). */
+  private readonly kmsKeysLogged = new Set<string | null>()
 
   /** `s3`: the SDK client whose configuration (credentials, region, endpoint, path style) the GETs follow. */
   constructor(
@@ -126,6 +152,7 @@ export class Fetcher {
       } catch (err) {
         if (err instanceof CollectorError) throw err
         const e = s3Error(err, ref, this.endpoint)
+        if (e.code === 'ERR_S3_KMS_DENIED') this.kmsDenied(ref, e)
         if (e.code === 'ERR_S3_ACCESS_DENIED' && owner !== undefined && !skewCorrected(e)) throw await this.checkOwner(ref, owner, e, signal)
         throw e
       }
@@ -139,6 +166,18 @@ export class Fetcher {
       },
     })
     return 'whole' in object ? { size: object.size, input: { whole: object.whole } } : { size: object.size, input: { chunks: object.chunks } }
+  }
+
+  /**
+   * Once per KMS key (or once for objects whose key S3 does not name): which key, and the permission it
+   * lacks, at error. The objects' own failures are logged and counted as every failure is.
+   */
+  private kmsDenied(ref: ObjectRef, e: CollectorError): void {
+    const kmsKey = kmsKeyOf((e.cause as S3Error).message) ?? null
+    if (this.kmsKeysLogged.has(kmsKey)) return
+    if (this.kmsKeysLogged.size >= KMS_KEYS_LOGGED) this.kmsKeysLogged.clear()
+    this.kmsKeysLogged.add(kmsKey)
+    this.log.error({ stage: 's3', bucket: ref.bucket, key: ref.key, code: e.code, kmsKey: kmsKey ?? undefined, permission: 'kms:Decrypt', reason: e.message }, "the object is encrypted with a KMS key the collector may not use (SSE-KMS): allow kms:Decrypt on it")
   }
 
   /**

@@ -622,3 +622,52 @@ describe('S3ObjectClient: a bucket in another region (S3 redirects; the stand-in
     expect(redirects).toHaveLength(MAX_TARGETS + 2)
   })
 })
+
+describe('the lean client resolves endpoints as the S3Client is configured: partitions, FIPS, dual-stack (no network)', () => {
+  /** A dispatcher that records where each request would go and fails it. */
+  function recorder(): { dispatcher: S3ClientOptions['dispatcher']; seen: { origin: string; path: string; host: string }[] } {
+    const seen: { origin: string; path: string; host: string }[] = []
+    const dispatcher = {
+      dispatch(opts: { origin?: string | URL; path: string; headers?: unknown }, handler: { onResponseError?: (c: null, e: Error) => void }) {
+        seen.push({ origin: String(opts.origin), path: opts.path, host: (opts.headers as Record<string, string>).host })
+        queueMicrotask(() => handler.onResponseError?.(null, new Error('recorded')))
+        return true
+      },
+      close: async () => {},
+      destroy: async () => {},
+    }
+    return { dispatcher: dispatcher as unknown as S3ClientOptions['dispatcher'], seen }
+  }
+
+  it('each region and setting to the host S3 serves it on, signed for that region', async () => {
+    const cases: [S3ClientConfig, string][] = [
+      [{ region: 'us-east-1' }, 'https://trail-logs.s3.us-east-1.amazonaws.com'],
+      [{ region: 'cn-north-1' }, 'https://trail-logs.s3.cn-north-1.amazonaws.com.cn'],
+      [{ region: 'cn-northwest-1', forcePathStyle: true }, 'https://s3.cn-northwest-1.amazonaws.com.cn'],
+      [{ region: 'us-gov-west-1' }, 'https://trail-logs.s3.us-gov-west-1.amazonaws.com'],
+      [{ region: 'us-gov-west-1', useFipsEndpoint: true }, 'https://trail-logs.s3-fips.us-gov-west-1.amazonaws.com'],
+      [{ region: 'us-east-1', useFipsEndpoint: true }, 'https://trail-logs.s3-fips.us-east-1.amazonaws.com'],
+      [{ region: 'us-east-1', useDualstackEndpoint: true }, 'https://trail-logs.s3.dualstack.us-east-1.amazonaws.com'],
+      [{ region: 'us-east-1', useFipsEndpoint: true, useDualstackEndpoint: true }, 'https://trail-logs.s3-fips.dualstack.us-east-1.amazonaws.com'],
+      [{ region: 'cn-north-1', useDualstackEndpoint: true }, 'https://trail-logs.s3.dualstack.cn-north-1.amazonaws.com.cn'],
+    ]
+    for (const [config, origin] of cases) {
+      const { dispatcher, seen } = recorder()
+      const sdk = new S3Client({ ...config, credentials })
+      const client = new S3ObjectClient(sdk, { dispatcher })
+      await expect(client.get('trail-logs', KEY, { wholeBytes: 1 << 20, chunkBytes: 1 << 16, onBytes: () => {} })).rejects.toThrow('recorded')
+      sdk.destroy()
+      expect({ config, origin: seen[0]?.origin }).toEqual({ config, origin })
+      expect(seen[0].host).toBe(new URL(origin).host)
+      expect(seen[0].path).toBe(config.forcePathStyle ? `/trail-logs/${KEY}` : `/${KEY}`)
+    }
+  })
+
+  it('a FIPS endpoint where the partition has none fails as the SDK does', async () => {
+    const { dispatcher, seen } = recorder()
+    const sdk = new S3Client({ region: 'cn-north-1', useFipsEndpoint: true, credentials })
+    await expect(new S3ObjectClient(sdk, { dispatcher }).get('trail-logs', KEY, { wholeBytes: 1, chunkBytes: 1, onBytes: () => {} })).rejects.toThrow(/does not support FIPS/)
+    sdk.destroy()
+    expect(seen).toEqual([])
+  })
+})

@@ -8,12 +8,13 @@ import { S3Client } from '@aws-sdk/client-s3'
 import { describe, expect, it } from 'vitest'
 import { errorInfo, type CollectorError } from '../../src/errors.ts'
 import { Fetcher, type FetcherOptions } from '../../src/pipeline/fetcher.ts'
-import { silentLogger } from '../../src/log.ts'
+import { silentLogger, type Logger } from '../../src/log.ts'
 import { S3_OBJECT } from '../../src/retry.ts'
 import { WHOLE_OBJECT_BYTES, type ObjectInput } from '../../src/pipeline/pool.ts'
 import { cleanup, emulator, useCleanup } from '../helpers/cleanup.ts'
 import { FaultProxy, type Rule } from '../helpers/fault-proxy.ts'
 import { credentials, type Emulator } from '../helpers/fauxqs.ts'
+import { capture } from '../helpers/pipeline.ts'
 
 useCleanup()
 
@@ -27,7 +28,7 @@ interface Setup {
   bytes: () => number
 }
 
-async function setup(rule: Rule = () => ({ kind: 'pass' }), options: FetcherOptions = {}): Promise<Setup> {
+async function setup(rule: Rule = () => ({ kind: 'pass' }), options: FetcherOptions & { log?: Logger } = {}): Promise<Setup> {
   const emu = await emulator()
   const proxy = await FaultProxy.start(emu.endpoint)
   cleanup(() => proxy.stop())
@@ -35,7 +36,7 @@ async function setup(rule: Rule = () => ({ kind: 'pass' }), options: FetcherOpti
   const s3 = new S3Client({ endpoint: proxy.url, region: 'us-east-1', credentials, forcePathStyle: true })
   cleanup(async () => s3.destroy())
   let bytes = 0
-  const fetcher = new Fetcher(s3, silentLogger(), { endpoint: proxy.url, onBytes: (n) => (bytes += n), ...options })
+  const fetcher = new Fetcher(s3, options.log ?? silentLogger(), { endpoint: proxy.url, onBytes: (n) => (bytes += n), ...options })
   return { emu, proxy, fetcher, bytes: () => bytes }
 }
 
@@ -100,6 +101,47 @@ describe('Fetcher: what an S3 answer means for the message', () => {
     expect(err.code).toBe('ERR_S3_ACCESS_DENIED')
     expect(err.permanent).toBe(false)
     expect(err.message).toContain('s3:ListBucket')
+  })
+})
+
+describe('Fetcher: SSE-KMS objects whose key the collector may not use', () => {
+  const s3Answer = (code: string, message: string, status = 403): Rule =>
+    s3Only({ kind: 'answer', status, headers: { 'content-type': 'application/xml' }, body: `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message><RequestId>R</RequestId></Error>` })
+  const KMS_KEY = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab'
+
+  it.each<[string, Rule, string | null]>([
+    [
+      'AccessDenied naming kms:Decrypt and the key',
+      s3Answer('AccessDenied', `User: arn:aws:sts::111122223333:assumed-role/collector/i-0abc is not authorized to perform: kms:Decrypt on resource: ${KMS_KEY} because no identity-based policy allows the kms:Decrypt action`),
+      KMS_KEY,
+    ],
+    [
+      'AccessDenied naming kms:Decrypt, not the key',
+      s3Answer('AccessDenied', 'User: arn:aws:sts::111122223333:assumed-role/r/s is not authorized to perform: kms:Decrypt on the resource associated with this ciphertext because the resource does not exist in this Region, no resource-based policies allow access, or a resource-based policy explicitly denies access'),
+      null,
+    ],
+    ['KMS.AccessDeniedException', s3Answer('KMS.AccessDeniedException', 'The ciphertext refers to a customer master key that does not exist'), null],
+    ['KMS.DisabledException (a disabled key)', s3Answer('KMS.DisabledException', `${KMS_KEY} is disabled.`, 400), KMS_KEY],
+  ])('%s: kms_access_denied, retried later, the key named once in a log line of its own', async (_name, rule, key) => {
+    const { log, lines } = capture()
+    const { emu, fetcher } = await setup(rule, { log })
+    await emu.putObject(KEY, gzipSync('{"Records":[]}'))
+    const err = await failure(fetcher, emu.bucket)
+    expect(err.code).toBe('ERR_S3_KMS_DENIED')
+    expect(errorInfo(err.code)).toMatchObject({ stage: 's3', reason: 'kms_access_denied', fate: 'retry' })
+    expect(err.permanent).toBe(false)
+    expect(err.message).toContain('kms:Decrypt')
+    if (key) expect(err.message).toContain(key)
+    await failure(fetcher, emu.bucket)
+    const named = lines.filter((l) => l.code === 'ERR_S3_KMS_DENIED')
+    expect(named).toHaveLength(1)
+    expect(named[0]).toMatchObject({ stage: 's3', bucket: emu.bucket, key: KEY, permission: 'kms:Decrypt', ...(key ? { kmsKey: key } : {}) })
+    if (!key) expect(named[0].kmsKey).toBeUndefined()
+  })
+
+  it('an AccessDenied that names no KMS action stays access_denied', async () => {
+    const { emu, fetcher } = await setup(s3Answer('AccessDenied', 'Access Denied'))
+    expect((await failure(fetcher, emu.bucket)).code).toBe('ERR_S3_ACCESS_DENIED')
   })
 })
 
