@@ -1,5 +1,6 @@
 // The AWS SDK clients, built once from the configuration: keep-alive connection pools sized to the
-// work in flight, static credentials or the standard chain, custom endpoints. S3's GETs do not go through
+// work in flight, static credentials or the standard chain (or, with profile or role_arn, the provider of
+// credentials.ts, one for both clients), custom endpoints. S3's GETs do not go through
 // the SDK's S3Client (src/aws/s3-client.ts says why), only by its configuration, over the undici pool made here.
 
 import { Agent as HttpAgent } from 'node:http'
@@ -9,6 +10,7 @@ import { SQSClient } from '@aws-sdk/client-sqs'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import type { Dispatcher } from 'undici'
 import type { Config } from '../config.ts'
+import { credentialProvider, type CredentialOptions, type CredentialProvider } from './credentials.ts'
 import { s3Agent } from './s3-client.ts'
 
 export interface AwsClients {
@@ -16,8 +18,13 @@ export interface AwsClients {
   /** Its configuration only (credentials, region, endpoint rules): the GETs go over s3Dispatcher. */
   s3: S3Client
   s3Dispatcher: Dispatcher
+  /** With profile or role_arn: the clients' credentials, and their state() for /readyz. */
+  credentials?: CredentialProvider
   destroy(): void
 }
+
+/** What becomes of the role's refreshes and failures (run.ts logs and counts them). */
+export type CredentialHooks = Pick<CredentialOptions, 'onRefresh' | 'onFailure'>
 
 function handler(maxSockets: number, requestTimeout: number): NodeHttpHandler {
   const options = { keepAlive: true, keepAliveMsecs: 1000, maxSockets, maxFreeSockets: maxSockets, scheduling: 'lifo' as const }
@@ -29,15 +36,18 @@ function handler(maxSockets: number, requestTimeout: number): NodeHttpHandler {
   })
 }
 
-export function createClients(config: Config): AwsClients {
+export function createClients(config: Config, hooks: CredentialHooks = {}): AwsClients {
   const credentials = config.credentials
+  // Static keys alone, or nothing (the SDK's chain) stay as they were; a profile or a role is one provider
+  // for both clients (the lean S3 client calls the S3Client's for each GET).
+  const provider = config.profile !== undefined || config.roleArn !== undefined ? credentialProvider(credentialOptions(config, hooks)) : undefined
   // A copy: the SDK annotates the credentials object it is given.
   const common = {
     region: config.region,
     // One request per send: the retries are the policies' in retry.ts, each bounded there, instead of
     // theirs stacked on the SDK's three attempts.
     maxAttempts: 1,
-    ...(credentials ? { credentials: { ...credentials } } : {}),
+    ...(provider ? { credentials: provider } : credentials ? { credentials: { ...credentials } } : {}),
   }
   const sqs = new SQSClient({
     ...common,
@@ -58,10 +68,24 @@ export function createClients(config: Config): AwsClients {
     sqs,
     s3,
     s3Dispatcher,
+    ...(provider ? { credentials: provider } : {}),
     destroy() {
       sqs.destroy()
       s3.destroy()
       void s3Dispatcher.destroy()
     },
+  }
+}
+
+/** The settings of credentials.ts, from the configuration (per source, once there are sources). */
+export function credentialOptions(config: Config, hooks: CredentialHooks = {}): CredentialOptions {
+  return {
+    ...config.credentials,
+    ...(config.profile !== undefined ? { profile: config.profile } : {}),
+    ...(config.roleArn !== undefined ? { roleArn: config.roleArn, roleSessionName: config.roleSessionName } : {}),
+    ...(config.externalId !== undefined ? { externalId: config.externalId } : {}),
+    ...(config.stsEndpoint !== undefined ? { stsEndpoint: config.stsEndpoint } : {}),
+    region: config.region,
+    ...hooks,
   }
 }

@@ -66,7 +66,14 @@ async function queueInfo(clients: AwsClients, config: Config, log: Logger): Prom
 
 export async function startCollector(config: Config, log: Logger, metrics = new Metrics(metricLabels(config))): Promise<CollectorHandle> {
   // The queue first: nothing starts against a queue that cannot be read.
-  const clients = createClients(config)
+  const clients = createClients(config, {
+    onFailure: (err) => {
+      const { code, message } = describeError(err.cause)
+      log.warn({ stage: 'credentials', code, role: config.roleArn, reason: message }, 'AssumeRole failed; retrying after a backoff')
+      metrics.error('ERR_STS_ASSUME_ROLE')
+    },
+    onRefresh: (expiration) => log.debug({ stage: 'credentials', role: config.roleArn, expiration: expiration.toISOString() }, 'role credentials refreshed'),
+  })
   let queue: QueueInfo
   try {
     queue = await queueInfo(clients, config, log)
