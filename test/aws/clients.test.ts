@@ -79,6 +79,17 @@ describe('createClients', () => {
     expect(keys.at(-1)).not.toBe(issued.accessKeyId)
   })
 
+  it('with a role that cannot be assumed: the GET and the SQS call fail with ERR_STS_ASSUME_ROLE, naming the role, and state() says so', async () => {
+    const sts = await StsStandIn.start({ roles: { [ROLE]: { externalId: 'tenant-acme' } }, lifetimeSeconds: 2 })
+    cleanup(() => sts.stop())
+    const { clients, get, attributes, signers } = await setup({ role_arn: ROLE, external_id: 'tenant-other', sts_endpoint: sts.url })
+    await expect(get()).rejects.toMatchObject({ code: 'ERR_STS_ASSUME_ROLE', message: expect.stringContaining(ROLE) })
+    await expect(attributes()).rejects.toMatchObject({ code: 'ERR_STS_ASSUME_ROLE', message: expect.stringContaining('AccessDenied') })
+    expect(signers('s3')).toEqual([])
+    expect(signers('sqs')).toEqual([])
+    expect(clients.credentials?.state()).toMatchObject({ status: 'failing', role: ROLE, error: { code: 'AccessDenied' } })
+  })
+
   it('without a role or profile: the static keys sign, as before, and there is no provider to watch', async () => {
     const { clients, get, attributes, signers } = await setup({})
     expect(await get()).toBe('the object')
