@@ -30,6 +30,7 @@
 import { AssumeRoleCommand, STSClient, type STSClientConfig } from '@aws-sdk/client-sts'
 import { fromIni } from '@aws-sdk/credential-provider-ini'
 import { defaultProvider } from '@aws-sdk/credential-provider-node'
+import { doesIdentityRequireRefresh, isIdentityExpired, memoizeIdentityProvider } from '@smithy/core'
 import { CollectorError, describeError } from '../errors.ts'
 import { retryDelayMs, STS_ASSUME_ROLE, type RetryPolicy } from '../retry.ts'
 
@@ -108,9 +109,13 @@ function baseCredentials(options: CredentialOptions): () => Promise<AwsCredentia
     // A copy each time: the SDK annotates the credentials object it is given.
     return () => Promise.resolve({ ...fixed })
   }
-  // The profile's own role_arn, if it has one, is assumed by the SDK in the profile's region.
+  // The profile's own role_arn, if it has one, is assumed by the SDK in the source's region. fromIni
+  // resolves the profile on every call (the chain memoizes itself): memoized as the SDK's clients memoize
+  // theirs, so that the SQS and S3 clients of a source share one resolution.
   const clientConfig = { region: options.region }
-  return profile !== undefined ? fromIni({ profile, clientConfig }) : defaultProvider({ clientConfig })
+  if (profile === undefined) return defaultProvider({ clientConfig })
+  const memoized = memoizeIdentityProvider(fromIni({ profile, clientConfig }), isIdentityExpired, doesIdentityRequireRefresh)!
+  return () => memoized()
 }
 
 interface Held {
@@ -199,7 +204,7 @@ class RoleCredentials {
       throw this.failed(Object.assign(new Error('the answer carries no complete credentials'), { name: 'InvalidResponse' }))
     }
     const credentials: AwsCredentials = { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration }
-    this.held = timing(credentials, c.Expiration, Date.now())
+    this.held = { credentials, expiration: c.Expiration, ...refreshPlan(c.Expiration, Date.now()) }
     this.lastError = undefined
     this.failures = 0
     this.nextAttemptAt = 0
@@ -218,11 +223,11 @@ class RoleCredentials {
   }
 }
 
-/** When credentials issued at `now` and expiring at `expiration` are refreshed, and until when they are handed out. */
-function timing(credentials: AwsCredentials, expiration: Date, now: number): Held {
+/** When credentials received at `now` and expiring at `expiration` are refreshed, and until when they are handed out. */
+export function refreshPlan(expiration: Date, now: number): { refreshAt: number; usableUntil: number } {
   const lifetime = Math.max(expiration.getTime() - now, 0)
   let refreshIn = lifetime * REFRESH_AT
   if (lifetime >= LONG_LIFETIME_MS) refreshIn = Math.min(refreshIn, lifetime - REFRESH_LEAD_MS)
   const margin = Math.min(lifetime * USABLE_MARGIN, USABLE_MARGIN_MS)
-  return { credentials, expiration, refreshAt: now + refreshIn, usableUntil: expiration.getTime() - margin }
+  return { refreshAt: now + refreshIn, usableUntil: expiration.getTime() - margin }
 }

@@ -3,9 +3,12 @@
 // id sent, refusals and outages reported in state(), old credentials served through a failing refresh
 // until they expire, and recovery.
 
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
-import { credentialProvider, type AwsCredentials, type CredentialOptions } from '../../src/aws/credentials.ts'
+import { credentialProvider, refreshPlan, type AwsCredentials, type CredentialOptions } from '../../src/aws/credentials.ts'
 import { StsStandIn } from '../../src/emulator/sts-stand-in.ts'
 import type { CollectorError } from '../../src/errors.ts'
 import { cleanup, useCleanup } from '../helpers/cleanup.ts'
@@ -45,6 +48,20 @@ async function setup(lifetimeSeconds: number, options: Partial<CredentialOptions
   }
   return { sts, provider, get, failures, refreshes }
 }
+
+describe('refreshPlan', () => {
+  it("refreshes at 80 % of the lifetime, at least 5 minutes ahead for long ones, and hands out until 10 % (at most 30 s) before the expiry", () => {
+    const min = 60_000
+    const plan = (lifetimeMs: number) => {
+      const p = refreshPlan(new Date(lifetimeMs), 0)
+      return [p.refreshAt, p.usableUntil]
+    }
+    expect(plan(60 * min)).toEqual([48 * min, 60 * min - 30_000])
+    expect(plan(15 * min)).toEqual([10 * min, 15 * min - 30_000])
+    expect(plan(12 * 60 * min)).toEqual([576 * min, 12 * 60 * min - 30_000])
+    expect(plan(2000)).toEqual([1600, 1800])
+  })
+})
 
 describe('credentialProvider with roleArn', () => {
   it('refreshes ahead of the expiry: no caller gets expired credentials, and AssumeRole is called about once per lifetime', async () => {
@@ -127,6 +144,30 @@ describe('credentialProvider with roleArn', () => {
     const next = await get()
     expect(next.accessKeyId).not.toBe(first.accessKeyId)
     expect(provider.state()).toMatchObject({ status: 'ok', role: ROLE, expiration: sts.issued.get(next.accessKeyId)!.expiration })
+  })
+})
+
+describe('credentialProvider with a profile', () => {
+  it("reads the profile from the shared files, and signs AssumeRole with it when there is a role", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ct-aws-'))
+    writeFileSync(join(dir, 'credentials'), '[default]\naws_access_key_id = AKIDDEFAULT\naws_secret_access_key = d\n\n[audit]\naws_access_key_id = AKIDPROFILEAUDIT\naws_secret_access_key = profile-secret\n')
+    writeFileSync(join(dir, 'config'), '[default]\nregion = us-east-1\n')
+    const saved = { creds: process.env.AWS_SHARED_CREDENTIALS_FILE, config: process.env.AWS_CONFIG_FILE, profile: process.env.AWS_PROFILE }
+    process.env.AWS_SHARED_CREDENTIALS_FILE = join(dir, 'credentials')
+    process.env.AWS_CONFIG_FILE = join(dir, 'config')
+    delete process.env.AWS_PROFILE
+    cleanup(async () => {
+      for (const [name, value] of [['AWS_SHARED_CREDENTIALS_FILE', saved.creds], ['AWS_CONFIG_FILE', saved.config], ['AWS_PROFILE', saved.profile]] as const) {
+        if (value === undefined) delete process.env[name]
+        else process.env[name] = value
+      }
+    })
+    const alone = credentialProvider({ profile: 'audit', region: 'us-east-1' })
+    await expect(alone()).resolves.toMatchObject({ accessKeyId: 'AKIDPROFILEAUDIT', secretAccessKey: 'profile-secret' })
+    expect(alone.state()).toEqual({ status: 'ok' })
+    const { sts, get } = await setup(3, { accessKeyId: undefined, secretAccessKey: undefined, profile: 'audit' })
+    await get()
+    expect(sts.assumeRoleCalls()).toMatchObject([{ callerKeyId: 'AKIDPROFILEAUDIT', status: 200 }])
   })
 })
 
