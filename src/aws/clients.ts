@@ -72,6 +72,7 @@ export function createClients(config: Config, hooks: CredentialHooks = {}): AwsC
     destroy() {
       sqs.destroy()
       s3.destroy()
+      provider?.close()
       void s3Dispatcher.destroy()
     },
   }

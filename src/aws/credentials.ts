@@ -51,6 +51,8 @@ export interface CredentialProvider {
   (): Promise<AwsCredentials>
   /** ok, or failing since the last AssumeRole failed (until one succeeds); the role, and when the credentials served expire. */
   state(): CredentialState
+  /** Closes the STS client's connections (the role's; nothing to close otherwise). */
+  close(): void
 }
 
 export interface CredentialOptions {
@@ -94,11 +96,13 @@ export function credentialProvider(options: CredentialOptions): CredentialProvid
   if (options.roleArn === undefined) {
     const provider = (() => base()) as CredentialProvider
     provider.state = () => ({ status: 'ok' })
+    provider.close = () => {}
     return provider
   }
   const role = new RoleCredentials(options.roleArn, base, options)
   const provider = (() => role.get()) as CredentialProvider
   provider.state = () => role.state()
+  provider.close = () => role.close()
   return provider
 }
 
@@ -168,6 +172,10 @@ class RoleCredentials {
     if (this.inFlight !== undefined) return this.inFlight
     if (this.lastError !== undefined && now < this.nextAttemptAt) return Promise.reject(this.lastError)
     return this.refresh()
+  }
+
+  close(): void {
+    this.sts.destroy()
   }
 
   state(): CredentialState {

@@ -37,6 +37,7 @@ async function setup(lifetimeSeconds: number, options: Partial<CredentialOptions
     onRefresh: (expiration) => refreshes.push(expiration),
     ...options,
   })
+  cleanup(async () => provider.close())
   /** The credentials, checked against what the stand-in issued: the role's, and not expired when handed out. */
   const get = async (): Promise<AwsCredentials> => {
     const c = await provider()
