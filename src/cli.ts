@@ -150,7 +150,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = await load(cmd, flags)
   sizeThreadPool(config.parseThreads)
-  const log = createLogger(config.logLevel, config.organization ? { organization: config.organization } : {})
+  const log = createLogger(config.logLevel, {})
   process.on('unhandledRejection', (err) => {
     log.fatal({ err: describeError(err) }, 'unhandled rejection: exiting (unfinished messages come back from SQS)')
     log.flush()

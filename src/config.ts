@@ -6,6 +6,7 @@
 // The CLI's flags, --help and the README's settings table all come from it.
 
 import { readFileSync } from 'node:fs'
+import { parseDocument as parseYamlDocument } from 'yaml'
 import { createServer, isIP } from 'node:net'
 import { hostname } from 'node:os'
 import { domainToASCII } from 'node:url'
@@ -34,6 +35,12 @@ export interface Setting {
   secret?: boolean
   /** Only a flag: not read from files or the environment. */
   flagOnly?: boolean
+  /**
+   * 'source': describes one queue and what it reads (a `sources` entry may set it; at the top level, in
+   * the environment or as a flag it is the default for every source). Otherwise global: one value for the
+   * whole process (format, output, parse threads, limits, metrics), refused inside a source.
+   */
+  scope?: 'source'
 }
 
 const RUN: Command[] = ['run', 'demo']
@@ -41,44 +48,48 @@ const ALL: Command[] = ['run', 'parse', 'demo']
 
 export const settings: readonly Setting[] = [
   // FortiSIEM's three tuning parameters, with its names and defaults.
-  { name: 'cloudtrail_msg_pull_interval', flag: 'pull-interval', kind: 'seconds', default: '30', min: 0, max: 3600, commands: RUN,
+  { name: 'cloudtrail_msg_pull_interval', scope: 'source', flag: 'pull-interval', kind: 'seconds', default: '30', min: 0, max: 3600, commands: RUN,
     help: 'seconds a receiver waits after an empty receive before polling again' },
-  { name: 'cloudtrail_msg_pull_thread_num', flag: 'pull-threads', kind: 'int', default: '1', min: 1, max: 256, commands: RUN,
+  { name: 'cloudtrail_msg_pull_thread_num', scope: 'source', flag: 'pull-threads', kind: 'int', default: '1', min: 1, max: 256, commands: RUN,
     help: 'concurrent SQS receive loops (each asks for up to 10 messages)' },
   { name: 'cloudtrail_file_parse_thread_num', flag: 'parse-threads', kind: 'int', default: '3', min: 1, max: 256, commands: ALL,
     help: 'OS threads that gunzip, parse and format objects (parse: also --threads)' },
   // The seed's access settings.
-  { name: 'queue_url', flag: 'queue-url', kind: 'string', commands: ['run'],
+  { name: 'queue_url', scope: 'source', flag: 'queue-url', kind: 'string', commands: ['run'],
     help: 'SQS queue URL, URL without scheme, or queue ARN (arn:aws:sqs:REGION:ACCOUNT:NAME)' },
-  { name: 'region', flag: 'region', kind: 'string', commands: ['run'],
+  { name: 'source_name', scope: 'source', flag: 'source-name', kind: 'string', commands: ['run'],
+    help: 'the source\'s name in logs and metric labels (`source`), unique in the process; in a `sources` entry `name`; default ACCOUNT/QUEUE from queue_url' },
+  { name: 'region', scope: 'source', flag: 'region', kind: 'string', commands: ['run'],
     help: 'AWS region; default: from the queue URL or ARN, else AWS_REGION' },
-  { name: 'bucket', flag: 'bucket', kind: 'list', commands: ['run'],
+  { name: 'bucket', scope: 'source', flag: 'bucket', kind: 'list', commands: ['run'],
     help: 'bucket(s) the collector may read, by name or arn:aws:s3:::NAME (repeat the flag or comma-separate); "*" allows any' },
-  { name: 'bucket_owner', flag: 'bucket-owner', kind: 'list', commands: ['run'],
+  { name: 'bucket_owner', scope: 'source', flag: 'bucket-owner', kind: 'list', commands: ['run'],
     help: 'account id (12 digits) that must own the buckets, sent as ExpectedBucketOwner; BUCKET=ID for one bucket (repeatable)' },
-  { name: 'access_key_id', flag: 'access-key-id', kind: 'string', commands: ['run'],
+  { name: 'bucket_region', scope: 'source', flag: 'bucket-region', kind: 'list', commands: ['run'],
+    help: "BUCKET=REGION for a bucket in another region than region (repeatable); default: learned from S3's first redirect, one extra request per bucket" },
+  { name: 'access_key_id', scope: 'source', flag: 'access-key-id', kind: 'string', commands: ['run'],
     help: 'AWS access key id; default: the standard credential chain (env, profile, instance/container role)' },
-  { name: 'secret_key', flag: 'secret-key', kind: 'string', secret: true, commands: ['run'],
+  { name: 'secret_key', scope: 'source', flag: 'secret-key', kind: 'string', secret: true, commands: ['run'],
     help: 'AWS secret key, with access_key_id (prefer the file or the environment: flags show in ps)' },
-  { name: 'session_token', flag: 'session-token', kind: 'string', secret: true, commands: ['run'],
+  { name: 'session_token', scope: 'source', flag: 'session-token', kind: 'string', secret: true, commands: ['run'],
     help: 'AWS session token for temporary credentials' },
-  { name: 'profile', flag: 'profile', kind: 'string', commands: ['run'],
+  { name: 'profile', scope: 'source', flag: 'profile', kind: 'string', commands: ['run'],
     help: 'profile of the shared AWS files (~/.aws/config, ~/.aws/credentials) for the credentials, instead of access_key_id or the standard chain' },
-  { name: 'role_arn', flag: 'role-arn', kind: 'string', commands: ['run'],
+  { name: 'role_arn', scope: 'source', flag: 'role-arn', kind: 'string', commands: ['run'],
     help: 'IAM role to assume (arn:aws:iam::ACCOUNT:role/NAME) with the credentials above; its temporary credentials are refreshed before they expire' },
-  { name: 'external_id', flag: 'external-id', kind: 'string', secret: true, commands: ['run'],
+  { name: 'external_id', scope: 'source', flag: 'external-id', kind: 'string', secret: true, commands: ['run'],
     help: "ExternalId sent with role_arn, as the role's trust policy asks (sts:ExternalId): 2 to 1224 of A-Z a-z 0-9 _ + = , . @ : / -" },
-  { name: 'role_session_name', flag: 'role-session-name', kind: 'string', default: 'cloudtrail-ingest', commands: ['run'],
+  { name: 'role_session_name', scope: 'source', flag: 'role-session-name', kind: 'string', default: 'cloudtrail-ingest', commands: ['run'],
     help: "RoleSessionName for role_arn, the name of the collector's session in the role's own CloudTrail: 2 to 64 of A-Z a-z 0-9 _ + = , . @ -" },
-  { name: 'sts_endpoint', flag: 'sts-endpoint', kind: 'string', commands: ['run'],
+  { name: 'sts_endpoint', scope: 'source', flag: 'sts-endpoint', kind: 'string', commands: ['run'],
     help: "custom endpoint for STS's AssumeRole (a VPC endpoint); default: STS in the region" },
-  { name: 'organization', flag: 'organization', kind: 'string', default: '', commands: RUN,
+  { name: 'organization', scope: 'source', flag: 'organization', kind: 'string', default: '', commands: RUN,
     help: 'tenant name carried in logs and metric labels (records are unchanged)' },
-  { name: 'endpoint', flag: 'endpoint', kind: 'string', commands: ['run'],
+  { name: 'endpoint', scope: 'source', flag: 'endpoint', kind: 'string', commands: ['run'],
     help: 'custom endpoint for SQS and S3 (emulators, VPC endpoints, S3-compatible stores)' },
-  { name: 'sqs_endpoint', flag: 'sqs-endpoint', kind: 'string', commands: ['run'], help: 'custom endpoint for SQS only' },
-  { name: 's3_endpoint', flag: 's3-endpoint', kind: 'string', commands: ['run'], help: 'custom endpoint for S3 only' },
-  { name: 's3_force_path_style', flag: 's3-force-path-style', kind: 'bool', commands: ['run'],
+  { name: 'sqs_endpoint', scope: 'source', flag: 'sqs-endpoint', kind: 'string', commands: ['run'], help: 'custom endpoint for SQS only' },
+  { name: 's3_endpoint', scope: 'source', flag: 's3-endpoint', kind: 'string', commands: ['run'], help: 'custom endpoint for S3 only' },
+  { name: 's3_force_path_style', scope: 'source', flag: 's3-force-path-style', kind: 'bool', commands: ['run'],
     help: 'path-style S3 URLs; default: true when an S3 endpoint is set' },
   // Output.
   { name: 'format', flag: 'format', kind: 'enum', values: ['fortisiem', 'json'], default: 'fortisiem', commands: ALL,
@@ -100,7 +111,7 @@ export const settings: readonly Setting[] = [
     help: 'syslog APP-NAME: 1 to 48 printable ASCII characters, no spaces' },
   { name: 'syslog_hostname', flag: 'syslog-hostname', kind: 'string', commands: ALL,
     help: 'syslog HOSTNAME: 1 to 255 printable ASCII characters, no spaces; default: this host' },
-  { name: 'key_pattern', flag: 'key-pattern', kind: 'string', default: DEFAULT_KEY_PATTERN, commands: RUN,
+  { name: 'key_pattern', scope: 'source', flag: 'key-pattern', kind: 'string', default: DEFAULT_KEY_PATTERN, commands: RUN,
     help: 'regular expression for object keys to parse (digests and other keys are skipped and counted); JavaScript syntax, matched in linear time (no lookaheads or backreferences)' },
   // Limits and tuning.
   { name: 'max_object_size', flag: 'max-object-size', kind: 'bytes', default: '2GiB', min: 1024, commands: ALL,
@@ -112,9 +123,9 @@ export const settings: readonly Setting[] = [
     help: 'a single record larger than this (as written, or once formatted) is skipped and counted (at most 256MiB)' },
   { name: 'max_depth', flag: 'max-depth', kind: 'int', default: '128', min: 2, max: 10000, commands: ALL,
     help: 'records nested deeper than this are skipped and counted' },
-  { name: 'visibility_timeout', flag: 'visibility-timeout', kind: 'seconds', integer: true, default: '300', min: 1, max: 43200, commands: RUN,
+  { name: 'visibility_timeout', scope: 'source', flag: 'visibility-timeout', kind: 'seconds', integer: true, default: '300', min: 1, max: 43200, commands: RUN,
     help: 'whole seconds a received message stays hidden; extended while its objects are in flight' },
-  { name: 'wait_time', flag: 'wait-time', kind: 'seconds', integer: true, default: '20', min: 0, max: 20, commands: RUN,
+  { name: 'wait_time', scope: 'source', flag: 'wait-time', kind: 'seconds', integer: true, default: '20', min: 0, max: 20, commands: RUN,
     help: 'SQS long-poll wait per receive, whole seconds' },
   { name: 'ring_size', flag: 'ring-size', kind: 'int', default: '64', min: 1, max: 65536, commands: RUN,
     help: 'received messages waiting for processing (rounded up to a power of two)' },
@@ -150,21 +161,47 @@ export interface Credentials {
   sessionToken?: string
 }
 
-export interface Config {
-  command: Command
-  pullInterval: number
-  pullThreads: number
-  parseThreads: number
+/** One queue and what it reads: the settings of scope 'source', validated. */
+export interface SourceConfig {
+  /** Its place in `sources` (0 when the flags, environment or top level describe the only one). */
+  index: number
+  /** Unique in the process: the metrics' `source` label, in every log line of its stages. */
+  name: string
+  /** The queue's name (the last part of its URL): the metrics' `queue` label. */
+  queueName: string
   queueUrl: string
   region: string
   /** null: any bucket ("*"). */
   buckets: readonly string[] | null
   /** bucket_owner: the account that must own each bucket; '*' holds the one for every other bucket. */
   bucketOwners: ReadonlyMap<string, string>
+  /** bucket_region: the region of each bucket named there (the others are learned from S3's redirects). */
+  bucketRegions: ReadonlyMap<string, string>
   organization: string
   sqsEndpoint?: string
   s3Endpoint?: string
   s3ForcePathStyle: boolean
+  keyPattern: KeyPattern
+  pullInterval: number
+  pullThreads: number
+  visibilityTimeout: number
+  waitTime: number
+  /** profile: the shared files' profile for the credentials (none with access_key_id). */
+  profile?: string
+  /** role_arn: the role assumed with the credentials (aws/credentials.ts). */
+  roleArn?: string
+  roleSessionName: string
+  stsEndpoint?: string
+  /** Not enumerable: JSON.stringify(source) and loggers never see them. */
+  readonly credentials?: Credentials
+  readonly externalId?: string
+}
+
+/** The whole process's settings; what describes a queue is in `sources` (none for `parse`). */
+export interface Config {
+  command: Command
+  sources: readonly SourceConfig[]
+  parseThreads: number
   format: Format
   output: string
   framing: Framing
@@ -172,12 +209,9 @@ export interface Config {
   tlsInsecure: boolean
   httpBatchBytes: number
   syslog: { pri: number; hostname: string; appName: string }
-  keyPattern: KeyPattern
   maxObjectSize: number
   maxRecordSize: number
   maxDepth: number
-  visibilityTimeout: number
-  waitTime: number
   ringSize: number
   maxObjectsInFlight: number
   shutdownTimeout: number
@@ -188,31 +222,33 @@ export interface Config {
   statusInterval: number
   statsLogInterval: number
   drain: boolean
-  /** profile: the shared files' profile for the credentials (none with access_key_id). */
-  profile?: string
-  /** role_arn: the role assumed with the credentials (aws/credentials.ts). */
-  roleArn?: string
-  roleSessionName: string
-  stsEndpoint?: string
-  /** Not enumerable: JSON.stringify(config) and loggers never see them. */
-  readonly credentials?: Credentials
-  readonly externalId?: string
   readonly httpHeaders: Readonly<Record<string, string>>
 }
 
 /** Raw values by setting name: strings, or string lists for list settings. */
 export type RawSettings = Record<string, string | string[] | boolean | undefined>
 
-/** key = value lines (FortiSIEM's phoenix_config.txt style, # comments) or, for *.json, a JSON object. */
-export function readConfigFile(path: string): RawSettings {
+/** What a config file holds: top-level settings, and the `sources` list when it has one. */
+export interface ConfigFile {
+  settings: RawSettings
+  /** Each entry's own settings (scope 'source' only), in the file's order; undefined without a list. */
+  sources?: RawSettings[]
+}
+
+/**
+ * key = value lines (FortiSIEM's phoenix_config.txt style, # comments), or for *.json a JSON object, or
+ * for *.yaml / *.yml the same object in YAML (read by the yaml package), either with an optional
+ * `sources` list.
+ */
+export function readConfigFile(path: string): ConfigFile {
   let text: string
   try {
     text = readFileSync(path, 'utf8')
   } catch (err) {
     throw new ConfigError('config', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`)
   }
-  const out: RawSettings = {}
-  if (path.endsWith('.json')) {
+  let file: ConfigFile
+  if (/\.json$/i.test(path)) {
     let parsed: unknown
     try {
       parsed = JSON.parse(text)
@@ -220,13 +256,17 @@ export function readConfigFile(path: string): RawSettings {
       // Never JSON.parse's message: it quotes the text around the error, and a secret may be there.
       throw new ConfigError('config', `${path} is not valid JSON${jsonErrorPlace(text, (err as Error).message)}`)
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError('config', `${path} must hold a JSON object`)
-    for (const [name, value] of Object.entries(parsed)) {
-      if (Array.isArray(value)) out[name] = value.map(String)
-      else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') out[name] = String(value)
-      else throw new ConfigError(name, `in ${path}: expected a string, number, boolean or list`)
+    file = fromDocument(parsed, path)
+  } else if (/\.ya?ml$/i.test(path)) {
+    const doc = parseYamlDocument(text, { prettyErrors: false, uniqueKeys: true })
+    if (doc.errors.length > 0) {
+      // Only the place: the yaml package's message quotes the line, and a secret may be there.
+      const at = doc.errors[0].linePos?.[0]
+      throw new ConfigError('config', `${path} is not valid YAML${at ? ` at line ${at.line}, column ${at.col}` : ''}`)
     }
+    file = fromDocument(doc.toJS(), path)
   } else {
+    const out: RawSettings = {}
     text.split(/\r?\n/).forEach((line, i) => {
       const trimmed = line.trim()
       if (trimmed === '' || trimmed.startsWith('#')) return
@@ -234,13 +274,53 @@ export function readConfigFile(path: string): RawSettings {
       if (eq <= 0) throw new ConfigError('config', `${path}:${i + 1}: expected "name = value"`)
       const name = trimmed.slice(0, eq).trim()
       const value = trimmed.slice(eq + 1).trim()
+      if (name === 'sources') throw new ConfigError('sources', `in ${path}: a list of sources needs a .json or .yaml file`)
       const previous = out[name]
       out[name] = byName.get(name)?.kind === 'list' && previous !== undefined ? [...[previous].flat().map(String), value] : value
     })
+    file = { settings: out }
   }
-  for (const name of Object.keys(out)) {
+  for (const name of Object.keys(file.settings)) {
     const setting = byName.get(name)
     if (!setting || setting.flagOnly) throw new ConfigError(name, `unknown setting in ${path}`)
+  }
+  return file
+}
+
+/** A parsed JSON or YAML document: an object of settings, with `sources` a list of objects of per-source settings. */
+function fromDocument(parsed: unknown, path: string): ConfigFile {
+  if (!isPlainObject(parsed)) throw new ConfigError('config', `${path} must hold an object of settings`)
+  const { sources, ...top } = parsed
+  const file: ConfigFile = { settings: rawValues(top, path, (name) => name) }
+  if (sources === undefined) return file
+  if (!Array.isArray(sources) || sources.length === 0) throw new ConfigError('sources', `in ${path}: expected a list of one or more sources`)
+  file.sources = sources.map((entry, i) => {
+    const where = (name: string) => `sources[${i}].${name}`
+    if (!isPlainObject(entry)) throw new ConfigError(`sources[${i}]`, `in ${path}: expected an object of settings`)
+    // `name` is source_name's spelling inside an entry.
+    const { name, ...rest } = entry
+    const own = rawValues(name === undefined ? rest : { ...rest, source_name: name }, path, where)
+    for (const key of Object.keys(own)) {
+      const setting = byName.get(key)
+      if (!setting || setting.flagOnly) throw new ConfigError(where(key), `unknown setting in ${path}`)
+      if (setting.scope !== 'source') throw new ConfigError(where(key), `is global: set it once at the top level of ${path}, not in a source`)
+    }
+    return own
+  })
+  return file
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** Scalars as strings, lists as lists of strings: what flags and the environment give too. */
+function rawValues(values: Record<string, unknown>, path: string, where: (name: string) => string): RawSettings {
+  const out: RawSettings = Object.create(null)
+  for (const [name, value] of Object.entries(values)) {
+    if (Array.isArray(value) && value.every((v) => typeof v !== 'object' || v === null)) out[name] = value.map(String)
+    else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') out[name] = String(value)
+    else throw new ConfigError(where(name), `in ${path}: expected a string, number, boolean or list`)
   }
   return out
 }
@@ -463,37 +543,145 @@ function bucketOwners(entries: readonly string[], buckets: readonly string[]): M
 }
 
 /**
- * Merges defaults < file < environment < flags for `command`, validates everything and returns the
- * frozen configuration. Throws ConfigError naming the first bad setting.
+ * bucket_region entries: `BUCKET=REGION`, with a bucket the collector may read. For a bucket in another
+ * region than the queue's (an organization trail's), so that its first GET goes there instead of being
+ * redirected.
  */
-export function loadConfig(command: Command, flags: RawSettings, env: NodeJS.ProcessEnv = process.env): Config {
-  const file = typeof flags.config === 'string' ? readConfigFile(flags.config) : {}
-  const merged: RawSettings = { ...file, ...readEnvironment(env) }
-  for (const [name, value] of Object.entries(flags)) if (name !== 'config' && value !== undefined) merged[name] = value
+function bucketRegions(entries: readonly string[], buckets: readonly string[]): Map<string, string> {
+  const regions = new Map<string, string>()
+  for (const entry of entries) {
+    const eq = entry.lastIndexOf('=')
+    const bucket = entry.slice(0, Math.max(eq, 0)).trim()
+    const region = entry.slice(eq + 1).trim()
+    if (eq <= 0 || bucket === '*' || !REGION.test(region)) {
+      throw new ConfigError('bucket_region', `expected BUCKET=REGION with a region such as eu-west-1, got ${JSON.stringify(entry)}`)
+    }
+    if (!buckets.includes(bucket) && !buckets.includes('*')) throw new ConfigError('bucket_region', `${JSON.stringify(bucket)} is not one of the configured buckets`)
+    if (regions.has(bucket)) throw new ConfigError('bucket_region', `more than one region for ${JSON.stringify(bucket)}`)
+    regions.set(bucket, region)
+  }
+  return regions
+}
 
+/** A region's name: us-east-1, eu-central-2, us-gov-west-1, cn-north-1. */
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/
+
+/** Parsed values by setting name, for the settings `which` selects, from `raw` over the defaults. */
+function parsedValues(raw: RawSettings, which: (s: Setting) => boolean): Record<string, string | string[] | number | boolean | undefined> {
   const v: Record<string, string | string[] | number | boolean | undefined> = {}
   for (const setting of settings) {
-    const raw = merged[setting.name] ?? setting.default
-    v[setting.name] = raw === undefined ? undefined : parseValue(setting, raw)
+    if (!which(setting)) continue
+    const value = raw[setting.name] ?? setting.default
+    v[setting.name] = value === undefined ? undefined : parseValue(setting, value)
+  }
+  return v
+}
+
+const isSource = (s: Setting) => s.scope === 'source'
+
+/**
+ * Merges defaults < file < environment < flags for `command`, validates everything and returns the
+ * frozen configuration. Throws ConfigError naming the first bad setting. A file's `sources` list gives
+ * each source's own settings over the merged ones (the top level, environment and flags are the default
+ * for every source); without one, the merged settings describe the only source.
+ */
+export function loadConfig(command: Command, flags: RawSettings, env: NodeJS.ProcessEnv = process.env): Config {
+  const file: ConfigFile = typeof flags.config === 'string' ? readConfigFile(flags.config) : { settings: {} }
+  const merged: RawSettings = { ...file.settings, ...readEnvironment(env) }
+  for (const [name, value] of Object.entries(flags)) if (name !== 'config' && value !== undefined) merged[name] = value
+
+  const v = parsedValues(merged, (s) => !isSource(s))
+  const sources: SourceConfig[] = []
+  if (command === 'run') {
+    const entries = file.sources ?? [{}]
+    entries.forEach((own, index) => {
+      const where = file.sources ? sourcePlace(index, own) : null
+      try {
+        sources.push(sourceConfig(index, parsedValues({ ...merged, ...own }, isSource), env))
+      } catch (err) {
+        if (where && err instanceof ConfigError) throw new ConfigError(`sources[${index}].${err.setting}`, `${err.detail} (${where})`)
+        throw err
+      }
+    })
+    for (const [what, key] of [['name', (c: SourceConfig) => c.name], ['queue', (c: SourceConfig) => c.queueUrl]] as const) {
+      const seen = new Map<string, number>()
+      for (const c of sources) {
+        const earlier = seen.get(key(c))
+        if (earlier !== undefined) {
+          throw new ConfigError(`sources[${c.index}].${what === 'name' ? 'name' : 'queue_url'}`, `the same ${what} as sources[${earlier}] (${key(c)}): each source reads its own queue under its own name`)
+        }
+        seen.set(key(c), c.index)
+      }
+    }
   }
 
+  const headers = httpHeaders((v.http_header as string[] | undefined) ?? [])
+
+  const output = v.output as string
+  // parseOutput's errors say what is wrong, and show the URL masked.
+  const framing: Framing = sinkFraming(output)
+  const tlsCaFile = v.tls_ca_file as string | undefined
+  if (tlsCaFile !== undefined) readCaBundle(tlsCaFile)
+  const parseThreads = v.cloudtrail_file_parse_thread_num as number
+  const config: Config = {
+    command,
+    sources: Object.freeze(sources),
+    parseThreads,
+    format: v.format as Format,
+    output,
+    framing,
+    tlsCaFile,
+    tlsInsecure: v.tls_insecure as boolean,
+    httpBatchBytes: v.http_batch_bytes as number,
+    syslog: {
+      pri: (v.syslog_facility as number) * 8 + 6,
+      hostname: v.syslog_hostname === undefined ? defaultSyslogHostname() : syslogField('syslog_hostname', v.syslog_hostname as string, 255),
+      appName: syslogField('syslog_app_name', v.syslog_app_name as string, 48),
+    },
+    maxObjectSize: v.max_object_size as number,
+    maxRecordSize: v.max_record_size as number,
+    maxDepth: v.max_depth as number,
+    ringSize: 2 ** Math.ceil(Math.log2(v.ring_size as number)),
+    maxObjectsInFlight: (v.max_objects_in_flight as number | undefined) ?? parseThreads * 2 + 2,
+    shutdownTimeout: v.shutdown_timeout as number,
+    metricsPort: v.metrics_port as number,
+    metricsHost: metricsHost(v.metrics_host as string),
+    queueStatsInterval: v.queue_stats_interval as number,
+    logLevel: v.log_level as LogLevel,
+    statusInterval: v.status_interval as number,
+    statsLogInterval: v.stats_log_interval as number,
+    drain: v.drain as boolean,
+    httpHeaders: {},
+  }
+  Object.defineProperty(config, 'httpHeaders', { value: Object.freeze(headers), enumerable: false })
+  return Object.freeze(config)
+}
+
+/** How an error names a source of the list: its index, and its name or queue as the file gives them. */
+function sourcePlace(index: number, own: RawSettings): string {
+  // A queue URL names no secret but credentials someone put in it (refused, and not shown).
+  const queue = typeof own.queue_url === 'string' ? own.queue_url.replace(/\/\/[^/@]*@/, '//***@').slice(0, 256) : null
+  const label = typeof own.source_name === 'string' ? own.source_name : queue
+  return `source ${index}${label ? `, ${label}` : ''}`
+}
+
+/** The default source name: ACCOUNT/QUEUE from the queue URL's path (unique across accounts, unlike the queue's name). */
+export function defaultSourceName(queueUrl: string): string {
+  return new URL(queueUrl).pathname.split('/').filter(Boolean).slice(-2).join('/')
+}
+
+/** One source's settings, validated; errors name the setting as it is spelt (the caller adds the source). */
+function sourceConfig(index: number, v: Record<string, string | string[] | number | boolean | undefined>, env: NodeJS.ProcessEnv): SourceConfig {
   const sqsEndpoint = endpoint(v.sqs_endpoint !== undefined ? 'sqs_endpoint' : 'endpoint', v.sqs_endpoint ?? v.endpoint)
   const s3Endpoint = endpoint(v.s3_endpoint !== undefined ? 's3_endpoint' : 'endpoint', v.s3_endpoint ?? v.endpoint)
-  let queueUrl = ''
-  let region = (v.region as string | undefined) ?? ''
-  if (command === 'run') {
-    if (v.queue_url === undefined) throw new ConfigError('queue_url', 'required: the SQS queue URL or ARN')
-    const queue = resolveQueue(v.queue_url as string, sqsEndpoint)
-    queueUrl = queue.url
-    region ||= queue.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? ''
-    if (!region) throw new ConfigError('region', 'required: cannot be derived from queue_url, and AWS_REGION is not set')
-    if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new ConfigError('region', `expected a region such as us-east-1, got ${JSON.stringify(region)}`)
-  }
+  if (v.queue_url === undefined) throw new ConfigError('queue_url', 'required: the SQS queue URL or ARN')
+  const queue = resolveQueue(v.queue_url as string, sqsEndpoint)
+  const region = (v.region as string | undefined) || queue.region || env.AWS_REGION || env.AWS_DEFAULT_REGION || ''
+  if (!region) throw new ConfigError('region', 'required: cannot be derived from queue_url, and AWS_REGION is not set')
+  if (!REGION.test(region)) throw new ConfigError('region', `expected a region such as us-east-1, got ${JSON.stringify(region)}`)
 
   const bucketList = (v.bucket as string[] | undefined) ?? []
-  if (command === 'run' && bucketList.length === 0) {
-    throw new ConfigError('bucket', 'required: the bucket(s) CloudTrail writes to (or "*" to allow any)')
-  }
+  if (bucketList.length === 0) throw new ConfigError('bucket', 'required: the bucket(s) CloudTrail writes to (or "*" to allow any)')
   const buckets = bucketList.map(bucketName)
 
   const accessKeyId = v.access_key_id as string | undefined
@@ -514,73 +702,42 @@ export function loadConfig(command: Command, flags: RawSettings, env: NodeJS.Pro
   const roleSessionName = v.role_session_name as string
   if (!/^[\w+=,.@-]{2,64}$/.test(roleSessionName)) throw new ConfigError('role_session_name', `expected 2 to 64 of A-Z a-z 0-9 _ + = , . @ - (as STS takes it), got ${JSON.stringify(roleSessionName)}`)
   const stsEndpoint = endpoint('sts_endpoint', v.sts_endpoint)
-  // Alone they would be dropped in silence.
+  // Alone they would be dropped in silence (role_session_name has a default, and may be every source's).
   if (roleArn === undefined) {
     if (externalId !== undefined) throw new ConfigError('external_id', 'goes with role_arn')
     if (stsEndpoint !== undefined) throw new ConfigError('sts_endpoint', 'goes with role_arn')
-    if (merged.role_session_name !== undefined) throw new ConfigError('role_session_name', 'goes with role_arn')
   }
 
-  const headers = httpHeaders((v.http_header as string[] | undefined) ?? [])
-
-  const output = v.output as string
-  // parseOutput's errors say what is wrong, and show the URL masked.
-  const framing: Framing = sinkFraming(output)
-  const tlsCaFile = v.tls_ca_file as string | undefined
-  if (tlsCaFile !== undefined) readCaBundle(tlsCaFile)
-  const parseThreads = v.cloudtrail_file_parse_thread_num as number
-  const config: Config = {
-    command,
-    pullInterval: v.cloudtrail_msg_pull_interval as number,
-    pullThreads: v.cloudtrail_msg_pull_thread_num as number,
-    parseThreads,
-    queueUrl,
-    region: region || 'us-east-1',
+  const name = (v.source_name as string | undefined) ?? defaultSourceName(queue.url)
+  if (!/^[\x21-\x7e]{1,128}$/.test(name)) throw new ConfigError('source_name', `expected 1 to 128 printable ASCII characters without spaces, got ${JSON.stringify(name)}`)
+  const source: SourceConfig = {
+    index,
+    name,
+    queueName: queue.url.split('/').filter(Boolean).pop() ?? '',
+    queueUrl: queue.url,
+    region,
     buckets: buckets.includes('*') ? null : buckets,
     bucketOwners: bucketOwners((v.bucket_owner as string[] | undefined) ?? [], buckets),
+    bucketRegions: bucketRegions((v.bucket_region as string[] | undefined) ?? [], buckets),
     organization: v.organization as string,
     sqsEndpoint,
     s3Endpoint,
     s3ForcePathStyle: (v.s3_force_path_style as boolean | undefined) ?? s3Endpoint !== undefined,
-    format: v.format as Format,
-    output,
-    framing,
-    tlsCaFile,
-    tlsInsecure: v.tls_insecure as boolean,
-    httpBatchBytes: v.http_batch_bytes as number,
-    syslog: {
-      pri: (v.syslog_facility as number) * 8 + 6,
-      hostname: v.syslog_hostname === undefined ? defaultSyslogHostname() : syslogField('syslog_hostname', v.syslog_hostname as string, 255),
-      appName: syslogField('syslog_app_name', v.syslog_app_name as string, 48),
-    },
     keyPattern: compileKeyPattern(v.key_pattern as string),
-    maxObjectSize: v.max_object_size as number,
-    maxRecordSize: v.max_record_size as number,
-    maxDepth: v.max_depth as number,
+    pullInterval: v.cloudtrail_msg_pull_interval as number,
+    pullThreads: v.cloudtrail_msg_pull_thread_num as number,
     visibilityTimeout: v.visibility_timeout as number,
     waitTime: v.wait_time as number,
-    ringSize: 2 ** Math.ceil(Math.log2(v.ring_size as number)),
-    maxObjectsInFlight: (v.max_objects_in_flight as number | undefined) ?? parseThreads * 2 + 2,
-    shutdownTimeout: v.shutdown_timeout as number,
-    metricsPort: v.metrics_port as number,
-    metricsHost: metricsHost(v.metrics_host as string),
-    queueStatsInterval: v.queue_stats_interval as number,
-    logLevel: v.log_level as LogLevel,
-    statusInterval: v.status_interval as number,
-    statsLogInterval: v.stats_log_interval as number,
-    drain: v.drain as boolean,
     ...(profile !== undefined ? { profile } : {}),
     ...(roleArn !== undefined ? { roleArn } : {}),
     roleSessionName,
     ...(stsEndpoint !== undefined ? { stsEndpoint } : {}),
-    httpHeaders: {},
   }
-  if (externalId !== undefined) Object.defineProperty(config, 'externalId', { value: externalId, enumerable: false })
-  Object.defineProperty(config, 'httpHeaders', { value: Object.freeze(headers), enumerable: false })
+  if (externalId !== undefined) Object.defineProperty(source, 'externalId', { value: externalId, enumerable: false })
   if (accessKeyId !== undefined && secretAccessKey !== undefined) {
     const credentials: Credentials = { accessKeyId, secretAccessKey }
     if (v.session_token !== undefined) credentials.sessionToken = v.session_token as string
-    Object.defineProperty(config, 'credentials', { value: Object.freeze(credentials), enumerable: false })
+    Object.defineProperty(source, 'credentials', { value: Object.freeze(credentials), enumerable: false })
   }
-  return Object.freeze(config)
+  return Object.freeze(source)
 }

@@ -57,7 +57,7 @@ const table = {
   ERR_S3_ACCESS_DENIED: { stage: 's3', reason: 'access_denied', fate: 'retry', about: '`AccessDenied` (no `s3:GetObject`, a KMS key, or a missing key without `s3:ListBucket`)' },
   // The bucket answers, but is not owned by bucket_owner (taken over, or bucket_owner is wrong).
   ERR_S3_WRONG_OWNER: { stage: 's3', reason: 'bucket_owner_mismatch', fate: 'retry', about: 'a bucket not owned by `bucket_owner`' },
-  ERR_S3_TRANSIENT: { stage: 's3', reason: 's3_transient', fate: 'retry', about: '5xx, throttling, network errors, timeouts, a 404 or 403 without an S3 error code, a body cut short' },
+  ERR_S3_TRANSIENT: { stage: 's3', reason: 's3_transient', fate: 'retry', about: '5xx, throttling, network errors, timeouts, a 404 or 403 without an S3 error code, a body cut short, a redirect naming no region or a second one' },
   // object contents
   ERR_OBJECT_NOT_GZIP: { stage: 'object', reason: 'not_gzip', fate: 'permanent', about: 'the object is not gzip' },
   ERR_OBJECT_CORRUPT_GZIP: { stage: 'object', reason: 'corrupt_gzip', fate: 'permanent', about: 'corrupt gzip' },
@@ -170,8 +170,13 @@ export class CollectorError extends Error {
 
 /** A setting failed validation: the message names it; the CLI exits with status 2. */
 export class ConfigError extends CollectorError {
-  constructor(setting: string, message: string) {
-    super('ERR_CONFIG', `${setting}: ${message}`, { setting })
+  constructor(
+    /** The setting at fault, as a user spells it (`sources[1].bucket` inside a list of sources). */
+    override readonly setting: string,
+    /** What is wrong with it, without the setting's name. */
+    readonly detail: string,
+  ) {
+    super('ERR_CONFIG', `${setting}: ${detail}`, { setting })
     this.name = 'ConfigError'
   }
 }

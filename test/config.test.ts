@@ -29,20 +29,20 @@ function file(name: string, text: string): string {
 describe('loadConfig', () => {
   it("keeps FortiSIEM's three tuning parameters, with its defaults", () => {
     const c = loadConfig('run', base, {})
-    expect(c.pullInterval).toBe(30)
-    expect(c.pullThreads).toBe(1)
+    expect(c.sources[0].pullInterval).toBe(30)
+    expect(c.sources[0].pullThreads).toBe(1)
     expect(c.parseThreads).toBe(3)
     expect(settings.map((s) => s.name)).toEqual(expect.arrayContaining(['cloudtrail_msg_pull_interval', 'cloudtrail_msg_pull_thread_num', 'cloudtrail_file_parse_thread_num']))
   })
 
   it('derives the region from the queue URL, and accepts a URL without scheme or an ARN', () => {
-    expect(loadConfig('run', base, {}).region).toBe('eu-west-1')
+    expect(loadConfig('run', base, {}).sources[0].region).toBe('eu-west-1')
     const bare = loadConfig('run', { ...base, queue_url: 'sqs.us-east-2.amazonaws.com/123456789012/ct' }, {})
-    expect(bare.queueUrl).toBe('https://sqs.us-east-2.amazonaws.com/123456789012/ct')
-    expect(bare.region).toBe('us-east-2')
+    expect(bare.sources[0].queueUrl).toBe('https://sqs.us-east-2.amazonaws.com/123456789012/ct')
+    expect(bare.sources[0].region).toBe('us-east-2')
     const arn = loadConfig('run', { ...base, queue_url: 'arn:aws:sqs:ap-southeast-2:123456789012:sqsaocloudtrail' }, {})
-    expect(arn.queueUrl).toBe('https://sqs.ap-southeast-2.amazonaws.com/123456789012/sqsaocloudtrail')
-    expect(arn.region).toBe('ap-southeast-2')
+    expect(arn.sources[0].queueUrl).toBe('https://sqs.ap-southeast-2.amazonaws.com/123456789012/sqsaocloudtrail')
+    expect(arn.sources[0].region).toBe('ap-southeast-2')
     expect(resolveQueue('arn:aws-cn:sqs:cn-north-1:123456789012:q').url).toBe('https://sqs.cn-north-1.amazonaws.com.cn/123456789012/q')
     expect(resolveQueue('arn:aws:sqs:us-east-1:123456789012:q', 'http://localhost:4566').url).toBe('http://localhost:4566/123456789012/q')
     expect(resolveQueue('https://eu-central-1.queue.amazonaws.com/123456789012/q').region).toBe('eu-central-1')
@@ -52,19 +52,19 @@ describe('loadConfig', () => {
     const path = file('ct.conf', '# FortiSIEM style\ncloudtrail_msg_pull_interval = 10\ncloudtrail_msg_pull_thread_num=4\nbucket = a-bucket\nbucket = b-bucket\n')
     const env = { [envName(settings.find((s) => s.name === 'cloudtrail_msg_pull_thread_num')!)]: '8', CLOUDTRAIL_INGEST_QUEUE_URL: base.queue_url as string }
     const c = loadConfig('run', { config: path, cloudtrail_file_parse_thread_num: '6' }, env)
-    expect(c.pullInterval).toBe(10) // file
-    expect(c.pullThreads).toBe(8) // env beats file
+    expect(c.sources[0].pullInterval).toBe(10) // file
+    expect(c.sources[0].pullThreads).toBe(8) // env beats file
     expect(c.parseThreads).toBe(6) // flag
-    expect(c.buckets).toEqual(['a-bucket', 'b-bucket'])
+    expect(c.sources[0].buckets).toEqual(['a-bucket', 'b-bucket'])
     const flagWins = loadConfig('run', { config: path, cloudtrail_msg_pull_thread_num: '2' }, env)
-    expect(flagWins.pullThreads).toBe(2)
+    expect(flagWins.sources[0].pullThreads).toBe(2)
   })
 
   it('reads JSON config files', () => {
     const path = file('ct.json', JSON.stringify({ ...base, format: 'json', cloudtrail_msg_pull_interval: 15, tls_insecure: true }))
     const c = loadConfig('run', { config: path }, {})
     expect(c.format).toBe('json')
-    expect(c.pullInterval).toBe(15)
+    expect(c.sources[0].pullInterval).toBe(15)
     expect(c.tlsInsecure).toBe(true)
   })
 
@@ -112,7 +112,7 @@ describe('loadConfig', () => {
   it('needs a region when the queue URL does not carry one', () => {
     const flags = { ...base, queue_url: 'http://localhost:4566/000000000000/q' }
     expect(configError(flags).setting).toBe('region')
-    expect(loadConfig('run', flags, { AWS_REGION: 'us-west-2' }).region).toBe('us-west-2')
+    expect(loadConfig('run', flags, { AWS_REGION: 'us-west-2' }).sources[0].region).toBe('us-west-2')
   })
 
   it('rejects unknown settings in a config file, naming them', () => {
@@ -123,7 +123,7 @@ describe('loadConfig', () => {
   it('never shows the secret key: not in errors, not in JSON', () => {
     const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY'
     const c = loadConfig('run', { ...base, access_key_id: 'AKIDEXAMPLE', secret_key: secret }, {})
-    expect(c.credentials?.secretAccessKey).toBe(secret)
+    expect(c.sources[0].credentials?.secretAccessKey).toBe(secret)
     expect(JSON.stringify(c)).not.toContain(secret)
     expect(Object.keys(c)).not.toContain('credentials')
     const err = configError({ ...base, secret_key: secret })
@@ -133,12 +133,12 @@ describe('loadConfig', () => {
   })
 
   it('allows any bucket only when told so explicitly', () => {
-    expect(loadConfig('run', { ...base, bucket: ['*'] }, {}).buckets).toBeNull()
+    expect(loadConfig('run', { ...base, bucket: ['*'] }, {}).sources[0].buckets).toBeNull()
   })
 
   it('defaults path-style S3 when a custom endpoint is set', () => {
-    expect(loadConfig('run', base, {}).s3ForcePathStyle).toBe(false)
-    expect(loadConfig('run', { ...base, endpoint: 'http://127.0.0.1:4566' }, {}).s3ForcePathStyle).toBe(true)
+    expect(loadConfig('run', base, {}).sources[0].s3ForcePathStyle).toBe(false)
+    expect(loadConfig('run', { ...base, endpoint: 'http://127.0.0.1:4566' }, {}).sources[0].s3ForcePathStyle).toBe(true)
   })
 
   it('is frozen', () => {
@@ -225,7 +225,7 @@ describe('loadConfig refuses at start what would fail later', () => {
 
   it('takes whole seconds where SQS does, fractions where a timer does, and limits up to their maxima', () => {
     const c = loadConfig('run', { ...base, visibility_timeout: '45', wait_time: '0', cloudtrail_msg_pull_interval: '0.5', shutdown_timeout: '2.5', max_record_size: '256MiB', http_batch_bytes: '8MiB' }, {})
-    expect([c.visibilityTimeout, c.waitTime, c.pullInterval, c.shutdownTimeout]).toEqual([45, 0, 0.5, 2.5])
+    expect([c.sources[0].visibilityTimeout, c.sources[0].waitTime, c.sources[0].pullInterval, c.shutdownTimeout]).toEqual([45, 0, 0.5, 2.5])
     expect([c.maxRecordSize, c.httpBatchBytes]).toEqual([256 * 1024 ** 2, 8 * 1024 ** 2])
   })
 
@@ -243,9 +243,9 @@ describe('loadConfig refuses at start what would fail later', () => {
 
   it('accepts legacy bucket names (us-east-1 before March 2018) and bucket ARNs', () => {
     const legacy = ['CloudTrail_Logs', 'MyAWSBucket', 'a'.repeat(255), 'old.bucket_with-all.KINDS']
-    expect(loadConfig('run', { ...base, bucket: legacy }, {}).buckets).toEqual(legacy)
+    expect(loadConfig('run', { ...base, bucket: legacy }, {}).sources[0].buckets).toEqual(legacy)
     const arns = ['arn:aws:s3:::my-trail-bucket', 'arn:aws-cn:s3:::cn-trail', 'arn:aws-us-gov:s3:::Gov_Trail']
-    expect(loadConfig('run', { ...base, bucket: arns }, {}).buckets).toEqual(['my-trail-bucket', 'cn-trail', 'Gov_Trail'])
+    expect(loadConfig('run', { ...base, bucket: arns }, {}).sources[0].buckets).toEqual(['my-trail-bucket', 'cn-trail', 'Gov_Trail'])
   })
 
   it('refuses a CA bundle with a certificate that cannot be read', async () => {
@@ -322,15 +322,15 @@ describe('secrets in configuration errors', () => {
 
 describe('bucket_owner', () => {
   it('takes one account for every bucket, or BUCKET=ID per bucket, from flags, files or the environment', () => {
-    expect(loadConfig('run', base, {}).bucketOwners.size).toBe(0)
-    expect([...loadConfig('run', { ...base, bucket_owner: ['111122223333'] }, {}).bucketOwners]).toEqual([['*', '111122223333']])
+    expect(loadConfig('run', base, {}).sources[0].bucketOwners.size).toBe(0)
+    expect([...loadConfig('run', { ...base, bucket_owner: ['111122223333'] }, {}).sources[0].bucketOwners]).toEqual([['*', '111122223333']])
     const two = { ...base, bucket: ['logs-a', 'logs-b'] }
     const env = { CLOUDTRAIL_INGEST_BUCKET_OWNER: 'logs-a=111122223333, logs-b = 444455556666' }
-    expect([...loadConfig('run', two, env).bucketOwners]).toEqual([['logs-a', '111122223333'], ['logs-b', '444455556666']])
+    expect([...loadConfig('run', two, env).sources[0].bucketOwners]).toEqual([['logs-a', '111122223333'], ['logs-b', '444455556666']])
     const path = file('owners.conf', 'bucket_owner = 111122223333\nbucket_owner = logs-b=444455556666\n')
-    expect([...loadConfig('run', { ...two, config: path }, {}).bucketOwners]).toEqual([['*', '111122223333'], ['logs-b', '444455556666']])
+    expect([...loadConfig('run', { ...two, config: path }, {}).sources[0].bucketOwners]).toEqual([['*', '111122223333'], ['logs-b', '444455556666']])
     // With bucket "*", the one id is what keeps other owners' buckets out.
-    expect([...loadConfig('run', { ...base, bucket: ['*'], bucket_owner: ['111122223333', 'any-bucket=444455556666'] }, {}).bucketOwners]).toHaveLength(2)
+    expect([...loadConfig('run', { ...base, bucket: ['*'], bucket_owner: ['111122223333', 'any-bucket=444455556666'] }, {}).sources[0].bucketOwners]).toHaveLength(2)
   })
 
   it.each([
@@ -348,18 +348,158 @@ describe('bucket_owner', () => {
   })
 })
 
+describe('bucket_region', () => {
+  it('takes BUCKET=REGION per bucket, from flags, files or the environment', () => {
+    expect(loadConfig('run', base, {}).sources[0].bucketRegions.size).toBe(0)
+    expect([...loadConfig('run', { ...base, bucket_region: ['my-trail-bucket=ap-southeast-2'] }, {}).sources[0].bucketRegions]).toEqual([['my-trail-bucket', 'ap-southeast-2']])
+    const two = { ...base, bucket: ['logs-a', 'logs-b'] }
+    const env = { CLOUDTRAIL_INGEST_BUCKET_REGION: 'logs-a=eu-central-1, logs-b = us-gov-west-1' }
+    expect([...loadConfig('run', two, env).sources[0].bucketRegions]).toEqual([['logs-a', 'eu-central-1'], ['logs-b', 'us-gov-west-1']])
+    const path = file('regions.conf', 'bucket_region = logs-a=eu-west-1\nbucket_region = logs-b=cn-north-1\n')
+    expect([...loadConfig('run', { ...two, config: path }, {}).sources[0].bucketRegions]).toEqual([['logs-a', 'eu-west-1'], ['logs-b', 'cn-north-1']])
+    // With bucket "*", any bucket may be named.
+    expect([...loadConfig('run', { ...base, bucket: ['*'], bucket_region: ['any-bucket=eu-west-1'] }, {}).sources[0].bucketRegions]).toHaveLength(1)
+  })
+
+  it.each([
+    ['a region alone', ['eu-west-1']],
+    ['not a region', ['my-trail-bucket=Europe']],
+    ['an empty region', ['my-trail-bucket=']],
+    ['an empty bucket', ['=eu-west-1']],
+    ['every bucket', ['*=eu-west-1']],
+    ['a bucket not configured', ['other-bucket=eu-west-1']],
+    ['two regions for one bucket', ['my-trail-bucket=eu-west-1', 'my-trail-bucket=eu-west-2']],
+  ])('refuses %s, naming bucket_region', (_name, bucket_region) => {
+    const err = configError({ ...base, bucket_region })
+    expect(err.setting).toBe('bucket_region')
+    expect(err.message).toMatch(/^bucket_region: /)
+  })
+})
+
+describe('sources', () => {
+  const two = {
+    output: 'tls://siem.example.com:6514',
+    cloudtrail_file_parse_thread_num: 8,
+    bucket: ['shared-default-bucket'],
+    visibility_timeout: 120,
+    sources: [
+      { queue_url: 'arn:aws:sqs:us-east-1:111122223333:org-trail', bucket: ['org-trail-logs'], organization: 'acme' },
+      {
+        queue_url: 'https://sqs.eu-west-1.amazonaws.com/444455556666/ct',
+        bucket: ['tenant-b-logs'],
+        organization: 'tenant-b',
+        name: 'tenant-b',
+        cloudtrail_msg_pull_thread_num: 4,
+      },
+    ],
+  }
+  const yaml = `# the same as two, in YAML
+output: tls://siem.example.com:6514
+cloudtrail_file_parse_thread_num: 8
+bucket: [shared-default-bucket]
+visibility_timeout: 120
+sources:
+  - queue_url: arn:aws:sqs:us-east-1:111122223333:org-trail
+    bucket: [org-trail-logs]
+    organization: acme
+  - queue_url: https://sqs.eu-west-1.amazonaws.com/444455556666/ct
+    bucket:
+      - tenant-b-logs
+    organization: tenant-b
+    name: tenant-b
+    cloudtrail_msg_pull_thread_num: 4
+`
+  const sourcesOf = (path: string, flags: RawSettings = {}, env: NodeJS.ProcessEnv = {}) => loadConfig('run', { config: path, ...flags }, env).sources
+
+  it('reads a list of sources from JSON and from YAML alike, the top level the default of each', () => {
+    for (const path of [file('c.json', JSON.stringify(two)), file('c.yaml', yaml), file('c.yml', yaml)]) {
+      const c = loadConfig('run', { config: path }, {})
+      expect([c.parseThreads, c.output]).toEqual([8, 'tls://siem.example.com:6514'])
+      const [a, b] = c.sources
+      expect(c.sources).toHaveLength(2)
+      expect(a).toMatchObject({ index: 0, name: '111122223333/org-trail', queueName: 'org-trail', region: 'us-east-1', buckets: ['org-trail-logs'], organization: 'acme', pullThreads: 1 })
+      expect(a.queueUrl).toBe('https://sqs.us-east-1.amazonaws.com/111122223333/org-trail')
+      expect(b).toMatchObject({ index: 1, name: 'tenant-b', queueName: 'ct', region: 'eu-west-1', buckets: ['tenant-b-logs'], pullThreads: 4 })
+      // From the top level, for both.
+      expect([a.visibilityTimeout, b.visibilityTimeout]).toEqual([120, 120])
+    }
+  })
+
+  it('takes flags and the environment as every source’s default, below what an entry says', () => {
+    const path = file('c.json', JSON.stringify(two))
+    const [a, b] = sourcesOf(path, { wait_time: '3' }, { CLOUDTRAIL_INGEST_CLOUDTRAIL_MSG_PULL_THREAD_NUM: '2' })
+    expect([a.waitTime, b.waitTime]).toEqual([3, 3])
+    expect([a.pullThreads, b.pullThreads]).toEqual([2, 4])
+  })
+
+  it('gives each source its own credentials, never shown', () => {
+    const keyed = { ...two, sources: [two.sources[0], { ...two.sources[1], access_key_id: 'AKIAB', secret_key: 'b-secret' }] }
+    const [a, b] = sourcesOf(file('c.json', JSON.stringify(keyed)), { access_key_id: 'AKIADEFAULT', secret_key: 'default-secret' })
+    expect(a.credentials?.accessKeyId).toBe('AKIADEFAULT')
+    expect(b.credentials).toEqual({ accessKeyId: 'AKIAB', secretAccessKey: 'b-secret' })
+    expect(JSON.stringify(b)).not.toContain('b-secret')
+  })
+
+  it('names the source (its index, and its name or queue) and the setting in every error', () => {
+    const bad = (sources: unknown[], top: Record<string, unknown> = {}) => configError({ config: file('c.json', JSON.stringify({ ...top, sources })) }).message
+    expect(bad([two.sources[0], { queue_url: 'https://sqs.eu-west-1.amazonaws.com/444455556666/ct' }])).toBe(
+      'sources[1].bucket: required: the bucket(s) CloudTrail writes to (or "*" to allow any) (source 1, https://sqs.eu-west-1.amazonaws.com/444455556666/ct)',
+    )
+    expect(bad([{ ...two.sources[0], name: 'org', visibility_timeout: 0.5 }])).toMatch(/^sources\[0\]\.visibility_timeout: expected a whole number of seconds, got "0.5" \(source 0, org\)$/)
+    expect(bad([{ ...two.sources[0], format: 'json' }])).toMatch(/^sources\[0\]\.format: is global: set it once at the top level/)
+    expect(bad([{ ...two.sources[0], no_such: 1 }])).toMatch(/^sources\[0\]\.no_such: unknown setting/)
+    expect(bad([two.sources[0], two.sources[0]])).toMatch(/^sources\[1\]\.name: the same name as sources\[0\] \(111122223333\/org-trail\)/)
+    expect(bad([two.sources[0], { ...two.sources[0], name: 'other' }])).toMatch(/^sources\[1\]\.queue_url: the same queue as sources\[0\]/)
+    expect(bad([{ ...two.sources[0], name: 'two words' }])).toMatch(/^sources\[0\]\.source_name: expected 1 to 128 printable ASCII characters/)
+    expect(bad([])).toMatch(/^sources: .*expected a list of one or more sources/)
+    expect(bad(['org-trail'])).toMatch(/^sources\[0\]: .*expected an object of settings/)
+    // Secrets stay hidden in the message.
+    expect(bad([{ ...two.sources[0], secret_key: 'shh' }])).toBe(
+      'sources[0].access_key_id: access_key_id and secret_key go together (source 0, arn:aws:sqs:us-east-1:111122223333:org-trail)',
+    )
+  })
+
+  it('refuses a list of sources in a name = value file, and YAML that does not parse without quoting it', () => {
+    expect(configError({ config: file('c.conf', 'sources = a\n') }).message).toMatch(/^sources: .*needs a \.json or \.yaml file/)
+    const message = configError({ config: file('c.yaml', 'secret_key: "hunter2\nsources: [\n') }).message
+    expect(message).toMatch(/^config: .*is not valid YAML/)
+    expect(message).not.toContain('hunter2')
+  })
+
+  it('describes the one source with flags and the environment, as before', () => {
+    const [only] = loadConfig('run', base, {}).sources
+    expect(only).toMatchObject({ index: 0, name: '123456789012/cloudtrail', queueName: 'cloudtrail', organization: '' })
+    expect(loadConfig('parse', {}, {}).sources).toEqual([])
+  })
+})
+
 describe('profile and role_arn', () => {
   const role = 'arn:aws:iam::444455556666:role/cloudtrail-reader'
 
   it('takes a role with its external id, session name and STS endpoint; the external id is never enumerable', () => {
-    const c = loadConfig('run', { ...base, role_arn: role, external_id: 'tenant-acme:7f3a/x', role_session_name: 'ct-acme', sts_endpoint: 'https://sts.eu-west-1.amazonaws.com/' }, {})
+    const c = loadConfig('run', { ...base, role_arn: role, external_id: 'tenant-acme:7f3a/x', role_session_name: 'ct-acme', sts_endpoint: 'https://sts.eu-west-1.amazonaws.com/' }, {}).sources[0]
     expect(c).toMatchObject({ roleArn: role, roleSessionName: 'ct-acme', stsEndpoint: 'https://sts.eu-west-1.amazonaws.com', externalId: 'tenant-acme:7f3a/x' })
     expect(JSON.stringify(c)).not.toContain('tenant-acme')
-    expect(loadConfig('run', { ...base, role_arn: 'arn:aws-us-gov:iam::444455556666:role/path/to/reader' }, {}).roleSessionName).toBe('cloudtrail-ingest')
-    expect(loadConfig('run', { ...base, profile: 'audit' }, { CLOUDTRAIL_INGEST_ROLE_ARN: role })).toMatchObject({ profile: 'audit', roleArn: role })
-    const plain = loadConfig('run', base, {})
+    expect(loadConfig('run', { ...base, role_arn: 'arn:aws-us-gov:iam::444455556666:role/path/to/reader' }, {}).sources[0].roleSessionName).toBe('cloudtrail-ingest')
+    expect(loadConfig('run', { ...base, profile: 'audit' }, { CLOUDTRAIL_INGEST_ROLE_ARN: role }).sources[0]).toMatchObject({ profile: 'audit', roleArn: role })
+    const plain = loadConfig('run', base, {}).sources[0]
     expect(plain).not.toHaveProperty('roleArn')
     expect(plain).not.toHaveProperty('profile')
+  })
+
+  it('gives each source of a list its own role and external id, and names the source in errors', () => {
+    const sources = [
+      { queue_url: 'arn:aws:sqs:us-east-1:111122223333:org-trail', bucket: ['org-trail-logs'] },
+      { queue_url: 'https://sqs.eu-west-1.amazonaws.com/444455556666/ct', bucket: ['tenant-b-logs'], name: 'tenant-b', role_arn: role, external_id: 'tenant-b-ext' },
+    ]
+    const [a, b] = loadConfig('run', { config: file('c.json', JSON.stringify({ role_session_name: 'ct-fleet', sources })) }, {}).sources
+    expect(a).not.toHaveProperty('roleArn')
+    expect(a.roleSessionName).toBe('ct-fleet')
+    expect(b).toMatchObject({ roleArn: role, externalId: 'tenant-b-ext', roleSessionName: 'ct-fleet' })
+    expect(JSON.stringify(b)).not.toContain('tenant-b-ext')
+    const message = configError({ config: file('c.json', JSON.stringify({ sources: [sources[0], { ...sources[1], external_id: 'x y' }] })) }).message
+    expect(message).toMatch(/^sources\[1\]\.external_id: expected 2 to 1224 .* \(source 1, tenant-b\)$/)
+    expect(message).not.toContain('x y')
   })
 
   it.each([
@@ -377,7 +517,6 @@ describe('profile and role_arn', () => {
     [{ role_arn: role, sts_endpoint: 'https://k:s@sts.internal' }, 'sts_endpoint'],
     [{ external_id: 'tenant-acme' }, 'external_id'],
     [{ sts_endpoint: 'https://sts.internal' }, 'sts_endpoint'],
-    [{ role_session_name: 'ct-acme' }, 'role_session_name'],
     [{ profile: 'audit', access_key_id: 'AKID', secret_key: 'S' }, 'profile'],
     [{ profile: 'has space' }, 'profile'],
   ])('%j', (flags, setting) => {

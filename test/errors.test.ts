@@ -5,14 +5,15 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { CollectorError, ERROR_STAGES, ERRORS, SKIP_CODES, errorInfo, isErrorCode } from '../src/errors.ts'
-import { Metrics } from '../src/observe/metrics.ts'
+import type { SourceMetrics } from '../src/observe/metrics.ts'
+import { sourceMetrics } from './helpers/metrics.ts'
 import { labelsIn, pair } from './helpers/error-table.ts'
 import { repoRoot } from './helpers/fixtures.ts'
 
 const counted = ERRORS.filter((e) => e.stage !== null)
 
-async function errorSamples(metrics: Metrics): Promise<Map<string, number>> {
-  const { values } = await metrics.errors.get()
+async function errorSamples(metrics: SourceMetrics): Promise<Map<string, number>> {
+  const { values } = await metrics.root.errors.get()
   return new Map(values.map((v) => [pair(String(v.labels.stage), String(v.labels.reason)), v.value]))
 }
 
@@ -50,13 +51,13 @@ describe('the error table', () => {
 
 describe('cloudtrail_errors_total', () => {
   it('exports every stage and reason of the table at 0 from the start, and nothing else', async () => {
-    const samples = await errorSamples(new Metrics({}, false))
+    const samples = await errorSamples(sourceMetrics())
     expect([...samples.keys()]).toEqual(counted.map((e) => pair(e.stage!, e.reason)))
     expect([...samples.values()].every((v) => v === 0)).toBe(true)
   })
 
   it("counts each code under its own stage and reason, and the start-up codes nowhere", async () => {
-    const metrics = new Metrics({}, false)
+    const metrics = sourceMetrics()
     ERRORS.forEach((e, i) => metrics.error(e.code, i + 1))
     const samples = await errorSamples(metrics)
     ERRORS.forEach((e, i) => {

@@ -1,4 +1,4 @@
-// The AWS SDK clients, built once from the configuration: keep-alive connection pools sized to the
+// The AWS SDK clients of one source, built once from its settings: keep-alive connection pools sized to the
 // work in flight, static credentials or the standard chain (or, with profile or role_arn, the provider of
 // credentials.ts, one for both clients), custom endpoints. S3's GETs do not go through
 // the SDK's S3Client (src/aws/s3-client.ts says why), only by its configuration, over the undici pool made here.
@@ -9,7 +9,7 @@ import { S3Client } from '@aws-sdk/client-s3'
 import { SQSClient } from '@aws-sdk/client-sqs'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import type { Dispatcher } from 'undici'
-import type { Config } from '../config.ts'
+import type { SourceConfig } from '../config.ts'
 import { credentialProvider, type CredentialOptions, type CredentialProvider } from './credentials.ts'
 import { s3Agent } from './s3-client.ts'
 
@@ -36,7 +36,8 @@ function handler(maxSockets: number, requestTimeout: number): NodeHttpHandler {
   })
 }
 
-export function createClients(config: Config, hooks: CredentialHooks = {}): AwsClients {
+/** `objectsInFlight`: the process's max_objects_in_flight, what this source's GETs may take at most. */
+export function createClients(config: SourceConfig, objectsInFlight: number, hooks: CredentialHooks = {}): AwsClients {
   const credentials = config.credentials
   // Static keys alone, or nothing (the SDK's chain) stay as they were; a profile or a role is one provider
   // for both clients (the lean S3 client calls the S3Client's for each GET).
@@ -63,7 +64,7 @@ export function createClients(config: Config, hooks: CredentialHooks = {}): AwsC
   })
   // One keep-alive connection per object in flight; connecting times out after 10 s, an answer or a
   // stalled body after 60 s (a slow but moving body does not).
-  const s3Dispatcher = s3Agent(config.maxObjectsInFlight)
+  const s3Dispatcher = s3Agent(objectsInFlight)
   return {
     sqs,
     s3,
@@ -78,8 +79,8 @@ export function createClients(config: Config, hooks: CredentialHooks = {}): AwsC
   }
 }
 
-/** The settings of credentials.ts, from the configuration (per source, once there are sources). */
-export function credentialOptions(config: Config, hooks: CredentialHooks = {}): CredentialOptions {
+/** The settings of credentials.ts, from a source's. */
+export function credentialOptions(config: SourceConfig, hooks: CredentialHooks = {}): CredentialOptions {
   return {
     ...config.credentials,
     ...(config.profile !== undefined ? { profile: config.profile } : {}),

@@ -14,8 +14,15 @@
 // object under the S3 policy (retry.ts), a clock corrected here included (S3Error.skewCorrected). Not done: response checksums (`x-amz-checksum-mode`): TLS protects the transfer and each gzip
 // member carries the CRC-32 of its content, which the parse thread checks, and the SDK checked them on
 // the main thread; the SDK's retry quota (the S3 policy's attempts per object bound the retries);
-// directory buckets and access points (refused: CloudTrail writes to neither); following a redirect to
-// the bucket's region (issue 12: see `redirect` below). The SDK keeps SQS.
+// directory buckets and access points (refused: CloudTrail writes to neither). The SDK keeps SQS.
+//
+// A bucket in another region than the client's (an organization trail's, often): S3 answers 301
+// PermanentRedirect, 307, or 400 AuthorizationHeaderMalformed, naming the bucket's region in
+// x-amz-bucket-region (or, for the 400, in its message). The bucket's endpoint is then resolved again
+// with the SDK's rules in that region (FIPS, dual-stack, path style and a custom endpoint as configured:
+// with `s3_endpoint` the host stays and only the signing region changes), remembered with the bucket, and
+// the request signed and sent there once more within the same call: one extra request per bucket, not
+// per object, and not an attempt of the S3 policy. `bucket_region` names the region from the start.
 
 import type { IncomingHttpHeaders } from 'node:http'
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3'
@@ -30,9 +37,12 @@ export const CONNECT_TIMEOUT_MS = 10_000
 const ERROR_BODY_BYTES = 16 << 10
 /** How far S3's clock may be from ours before requests are signed with its time (the SDK's threshold). */
 const CLOCK_SKEW_MS = 5 * 60_000
-/** Buckets whose endpoint is remembered; beyond that the memory starts again (with bucket '*', notifications name them). */
-const MAX_TARGETS = 256
+/** Buckets whose endpoint (and learned region) is remembered; beyond that the memory starts again (with bucket '*', notifications name them): a bucket elsewhere is then redirected once more. */
+export const MAX_TARGETS = 256
 const USER_AGENT = 'cloudtrail-ingest'
+
+/** Answers that say the bucket is in another region (with the region in x-amz-bucket-region or the message). */
+const REDIRECTS = new Set([301, 307])
 
 const CLOCK_SKEW = new Set(['RequestTimeTooSkewed', 'RequestExpired', 'RequestInTheFuture', 'InvalidSignatureException', 'SignatureDoesNotMatch', 'AuthFailure'])
 
@@ -48,6 +58,8 @@ export class S3Error extends Error {
     readonly headers: IncomingHttpHeaders,
     /** The answer's date moved our clock (a signature refused for a skewed clock is then worth another try). */
     readonly clockCorrected = false,
+    /** A redirect of a request already sent to this region (after a redirect, or to a region learned before): a loop. */
+    readonly followed?: string,
   ) {
     super(message)
     this.name = 'S3Error'
@@ -63,12 +75,45 @@ export class S3Error extends Error {
     const region = this.headers['x-amz-bucket-region']
     return typeof region === 'string' ? region : undefined
   }
+
+  /**
+   * S3 says the bucket is in another region: a 301 or 307 (a HEAD's has no body, so no code), or a 400
+   * AuthorizationHeaderMalformed (signed for the wrong region).
+   */
+  get redirect(): boolean {
+    return REDIRECTS.has(this.status) || (this.status === 400 && this.code === 'AuthorizationHeaderMalformed')
+  }
+
+  /**
+   * Where a redirect says the bucket is: x-amz-bucket-region, else the region an AuthorizationHeaderMalformed
+   * message expects ("the region 'us-east-1' is wrong; expecting 'eu-west-1'"). Undefined when it names none.
+   */
+  get redirectRegion(): string | undefined {
+    if (!this.redirect && !(this.status === 400 && this.bucketRegion !== undefined)) return undefined
+    const region = this.bucketRegion ?? /expecting '([^']+)'/.exec(this.message)?.[1]
+    return region !== undefined && REGION.test(region) ? region : undefined
+  }
+}
+
+/** A region's name, as config.ts checks `region` and `bucket_region`. */
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/
+
+/** A bucket's new region, as the client learns it (for the log line and cloudtrail_s3_region_redirects_total). */
+export interface RegionRedirect {
+  bucket: string
+  /** The region the request was signed for. */
+  from: string
+  to: string
 }
 
 export interface S3ClientOptions {
   /** Where the requests go: by default a keep-alive pool of its own. Issue 12's HTTPS proxy is a dispatcher too. */
   dispatcher?: Dispatcher
   answerTimeoutMs?: number
+  /** bucket_region: the region of each bucket not in the client's, used from the first request. */
+  bucketRegions?: ReadonlyMap<string, string>
+  /** A redirect taught the client a bucket's region (once per bucket while it is remembered). */
+  onRegionRedirect?: (redirect: RegionRedirect) => void
 }
 
 export interface GetOptions {
@@ -95,6 +140,12 @@ interface Target {
   service: string
 }
 
+/** A bucket's endpoint, remembered with the region it was resolved for (undefined: the client's own). */
+interface Entry {
+  region: string | undefined
+  target: Promise<Target>
+}
+
 /** A keep-alive pool per origin, `connections` wide: what the fetcher uses unless given a dispatcher. */
 export function s3Agent(connections: number, { connectTimeoutMs = CONNECT_TIMEOUT_MS } = {}): Agent {
   // Connecting (TCP, and TLS's handshake for https) times out; the answer's timeouts are set per request.
@@ -105,7 +156,9 @@ export class S3ObjectClient {
   private readonly dispatcher: Dispatcher
   private readonly answerTimeoutMs: number
   private readonly signer = new SigV4Signer()
-  private readonly targets = new Map<string, Promise<Target>>()
+  private readonly targets = new Map<string, Entry>()
+  private readonly bucketRegions: ReadonlyMap<string, string>
+  private readonly onRegionRedirect: (redirect: RegionRedirect) => void
   /** Added to our clock when signing: S3's time minus ours, once an answer said they differ. */
   private clockOffset = 0
 
@@ -115,6 +168,8 @@ export class S3ObjectClient {
   ) {
     this.dispatcher = options.dispatcher ?? s3Agent(8)
     this.answerTimeoutMs = options.answerTimeoutMs ?? ANSWER_TIMEOUT_MS
+    this.bucketRegions = options.bucketRegions ?? new Map()
+    this.onRegionRedirect = options.onRegionRedirect ?? (() => {})
   }
 
   /** GetObject; rejects with S3Error for an answer other than 200, or what the network did. */
@@ -133,6 +188,24 @@ export class S3ObjectClient {
 
   private async send(method: 'GET' | 'HEAD', bucket: string, key: string, options: GetOptions): Promise<S3Object | null> {
     const target = await this.target(bucket)
+    try {
+      return await this.sendTo(target, method, key, options)
+    } catch (err) {
+      const region = err instanceof S3Error ? err.redirectRegion : undefined
+      if (region === undefined) throw err
+      // Sent to the region S3 names already: a loop (a wrong s3_endpoint, say), not followed.
+      if (region === target.region) throw looped(err as S3Error, region)
+      // The bucket is elsewhere: its endpoint there, and the same request signed for it, once.
+      const moved = await this.relocate(bucket, target.region, region)
+      try {
+        return await this.sendTo(moved, method, key, options)
+      } catch (again) {
+        throw again instanceof S3Error && again.redirect ? looped(again, moved.region) : again
+      }
+    }
+  }
+
+  private async sendTo(target: Target, method: 'GET' | 'HEAD', key: string, options: GetOptions): Promise<S3Object | null> {
     const path = `${target.basePath}/${encodeKey(key)}`
     if (options.signal?.aborted) throw abortReason(options.signal)
     const credentials = (await this.sdk.config.credentials()) as Credentials
@@ -146,25 +219,39 @@ export class S3ObjectClient {
     } catch (err) {
       exchange.onResponseError(null, err as Error)
     }
-    // Issue 12: a 301 or 307 naming x-amz-bucket-region (err.bucketRegion) is where the bucket's endpoint
-    // is resolved again in that region and the request sent there; for now it fails (transient), saying
-    // where the bucket is.
     return exchange.result
   }
 
-  /** The SDK's endpoint rules for this bucket, evaluated once (24 µs each). */
+  /** The SDK's endpoint rules for this bucket, evaluated once (24 µs each), in bucket_region's region if it names one. */
   private target(bucket: string): Promise<Target> {
-    let target = this.targets.get(bucket)
-    if (target) return target
-    if (this.targets.size >= MAX_TARGETS) this.targets.clear()
-    target = this.resolve(bucket)
-    this.targets.set(bucket, target)
-    target.catch(() => this.targets.delete(bucket))
-    return target
+    return this.targets.get(bucket)?.target ?? this.remember(bucket, this.bucketRegions.get(bucket))
   }
 
-  private async resolve(bucket: string): Promise<Target> {
-    const endpoint = await getEndpointFromInstructions({ Bucket: bucket, Key: 'k' }, GetObjectCommand, this.sdk.config)
+  /**
+   * A redirect named the bucket's region: its endpoint there, unless a request of the same bucket learned
+   * it meanwhile (objects of one bucket are fetched at once: one of them logs and counts it).
+   */
+  private relocate(bucket: string, from: string, region: string): Promise<Target> {
+    const entry = this.targets.get(bucket)
+    if (entry?.region === region) return entry.target
+    this.onRegionRedirect({ bucket, from, to: region })
+    return this.remember(bucket, region)
+  }
+
+  private remember(bucket: string, region: string | undefined): Promise<Target> {
+    if (!this.targets.has(bucket) && this.targets.size >= MAX_TARGETS) this.targets.clear()
+    const entry: Entry = { region, target: this.resolve(bucket, region) }
+    this.targets.set(bucket, entry)
+    entry.target.catch(() => {
+      if (this.targets.get(bucket) === entry) this.targets.delete(bucket)
+    })
+    return entry.target
+  }
+
+  /** `region`: the bucket's, when it is not the client's: the same configuration otherwise. */
+  private async resolve(bucket: string, region: string | undefined): Promise<Target> {
+    const config = region === undefined ? this.sdk.config : { ...this.sdk.config, region: () => Promise.resolve(region) }
+    const endpoint = await getEndpointFromInstructions({ Bucket: bucket, Key: 'k' }, GetObjectCommand, config)
     const scheme = (endpoint.properties?.authSchemes as { name?: string; signingRegion?: string; signingName?: string }[] | undefined)?.[0]
     if (scheme && scheme.name !== 'sigv4') throw new Error(`bucket ${bucket} needs ${scheme.name} signing (a directory bucket or an access point), which this collector does not do`)
     const url = endpoint.url
@@ -172,7 +259,7 @@ export class S3ObjectClient {
       origin: url.origin,
       basePath: url.pathname.replace(/\/+$/, ''),
       host: url.host,
-      region: scheme?.signingRegion ?? (await this.sdk.config.region()),
+      region: scheme?.signingRegion ?? region ?? (await this.sdk.config.region()),
       service: scheme?.signingName ?? 's3',
     }
   }
@@ -184,6 +271,11 @@ export class S3ObjectClient {
     this.clockOffset = server - Date.now()
     return true
   }
+}
+
+/** A redirect of a request already sent to `region`. */
+function looped(err: S3Error, region: string): S3Error {
+  return new S3Error(err.status, err.code, err.message, err.headers, err.clockCorrected, region)
 }
 
 /** Each segment URI-encoded (RFC 3986: `!'()*` too), `/` kept: the SDK's greedy {Key+} label. */
@@ -212,17 +304,7 @@ function parseError(status: number, body: string, headers: IncomingHttpHeaders, 
   const doc = /<Error>([\s\S]*)<\/Error>/.exec(body)?.[1]
   const code = (doc && /<Code>([^<]+)<\/Code>/.exec(doc)?.[1]) || undefined
   const message = doc ? unescapeXml(/<Message>([^<]*)<\/Message>/.exec(doc)?.[1] ?? '') : ''
-  return new S3Error(status, code, code ? redirect(status, message, headers) : message, headers, clockCorrected)
-}
-
-/**
- * 301 PermanentRedirect or 307 TemporaryRedirect: the bucket is in another region, which S3 names in
- * x-amz-bucket-region. Transient for now, saying where the bucket is; issue 12 will send the GET there.
- */
-function redirect(status: number, message: string, headers: IncomingHttpHeaders): string {
-  const region = headers['x-amz-bucket-region']
-  if ((status === 301 || status === 307) && typeof region === 'string') return `${message} (the bucket is in ${region}: set region, or s3_endpoint)`.trim()
-  return message
+  return new S3Error(status, code, message, headers, clockCorrected)
 }
 
 function unescapeXml(text: string): string {

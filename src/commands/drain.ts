@@ -22,7 +22,7 @@ import { sleep } from '../sleep.ts'
 import { sdkRetryable, SQS, withRetry } from '../retry.ts'
 import { describeError } from '../errors.ts'
 import type { Logger } from '../log.ts'
-import type { Metrics } from '../observe/metrics.ts'
+import type { SourceMetrics } from '../observe/metrics.ts'
 import type { Processor } from '../pipeline/processor.ts'
 import type { Ring } from '../pipeline/ring.ts'
 
@@ -36,7 +36,7 @@ export interface DrainSources {
   processor: Pick<Processor, 'whenIdle' | 'inFlight'>
   ring: Pick<Ring<unknown>, 'size'>
   acker: Pick<Acker, 'whenIdle' | 'idle' | 'retriesVisibleAt'>
-  metrics: Pick<Metrics, 'totals' | 'error'>
+  metrics: Pick<SourceMetrics, 'totals' | 'error'>
   /** ReceiveMessage calls outstanding (Receivers.receiving). */
   receiving: () => number
 }

@@ -4,14 +4,10 @@
 // ratio), the metric sources behind /metrics and /readyz, the status line on a terminal or the stats
 // log otherwise, and the metrics endpoint. The stages know nothing of it.
 
-import type { SQSClient } from '@aws-sdk/client-sqs'
 import type { Config } from '../config.ts'
 import type { Logger } from '../log.ts'
-import type { Acker } from '../pipeline/acker.ts'
+import type { Source } from '../commands/source.ts'
 import type { ParsePool } from '../pipeline/pool.ts'
-import type { Processor } from '../pipeline/processor.ts'
-import type { Receivers } from '../pipeline/receiver.ts'
-import type { Ring } from '../pipeline/ring.ts'
 import type { Sink } from '../sinks/sink.ts'
 import type { Metrics } from './metrics.ts'
 import { QueueStats } from './queue-stats.ts'
@@ -19,64 +15,47 @@ import { RateWindow } from './rates.ts'
 import { startMetricsServer, type MetricsServer } from './server.ts'
 import { startStatsLog, startStatusLine } from './status.ts'
 
-/** The stages telemetry reads (and the SQS client its queue-stats poller asks). */
+/** One source's stages, as telemetry reads them (and the SQS client its queue-stats poller asks). */
+export type TelemetrySource = Pick<Source, 'config' | 'clients' | 'metrics' | 'log' | 'ring' | 'acker' | 'processor' | 'receivers'>
+
+/** What telemetry reads: the process's shared stages, and each source's. */
 export interface TelemetrySources {
-  sqs: SQSClient
   pool: Pick<ParsePool, 'busyMs' | 'cpuMs'>
-  ring: Pick<Ring<unknown>, 'size' | 'capacity'>
-  acker: Pick<Acker, 'size' | 'oldestSentAt'>
-  processor: Pick<Processor, 'inFlight'>
-  receivers: Pick<Receivers, 'healthy'>
   sink: Pick<Sink, 'healthy'>
+  sources: readonly TelemetrySource[]
 }
 
 export interface Telemetry {
   /** The metrics endpoint, or null when metrics_port is 0. */
   readonly server: MetricsServer | null
-  /** Stops the sampling, the queue-stats poller and the status line or stats log (once the stages are done). */
+  /** Stops the sampling, the queue-stats pollers and the status line or stats log (once the stages are done). */
   stop(): void
   /** Closes the metrics endpoint (last: it answers until everything else is closed). */
   close(): Promise<void>
 }
 
-/** Labels on every metric: the queue's name, and the organization (tenant) when one is set. */
-export function metricLabels(config: Config): Record<string, string> {
-  const queue = config.queueUrl.split('/').filter(Boolean).pop() ?? ''
-  return config.organization ? { queue, organization: config.organization } : { queue }
-}
-
-export async function startTelemetry(config: Config, metrics: Metrics, log: Logger, s: TelemetrySources): Promise<Telemetry> {
+/** One source's part: its rate windows, its queue-stats poller, its gauges. */
+function sourceTelemetry(config: Config, s: TelemetrySource) {
+  const { metrics } = s
+  const source = s.config
   const messageRate = new RateWindow()
   const eventRate = new RateWindow()
-  const busy = new RateWindow()
-  const sampler = setInterval(() => {
-    // Messages finished (deleted), as events count confirmed records: a message received again after a
-    // failure is no throughput.
-    messageRate.sample(metrics.totals.deleted)
-    eventRate.sample(metrics.totals.events)
-    busy.sample(s.pool.busyMs)
-  }, 1000)
-  sampler.unref()
-  const queueStats = new QueueStats(s.sqs, config.queueUrl, () => metrics.totals.deleted, log, config.queueStatsInterval * 1000, () =>
+  const queueStats = new QueueStats(s.clients.sqs, source.queueUrl, () => metrics.totals.deleted, s.log, config.queueStatsInterval * 1000, () =>
     metrics.error('ERR_SQS_QUEUE_ATTRIBUTES'),
   )
   if (config.queueStatsInterval > 0) queueStats.start()
   const capacityRatio = () => {
     const rate = queueStats.inputRate
-    return rate === null ? null : (rate * config.pullInterval) / (config.pullThreads * 10)
+    return rate === null ? null : (rate * source.pullInterval) / (source.pullThreads * 10)
   }
-  const ready = () => ({ sqs: s.receivers.healthy, sink: s.sink.healthy })
   // Seconds since the oldest message held was sent, or null when none is held: unlike the lag at receipt
   // it keeps growing when nothing can be received (the ring full in a sink outage).
   const oldestHeldAge = () => {
     const sentAt = s.acker.oldestSentAt
     return sentAt === null ? null : Math.max(0, Date.now() - sentAt) / 1000
   }
-  metrics.setSources({
+  metrics.setStates({
     ring: () => ({ used: s.ring.size, capacity: s.ring.capacity }),
-    // Busy milliseconds per second over the last minute, per thread.
-    poolUtilization: () => Math.min(1, busy.rate / (1000 * config.parseThreads)),
-    parseCpuMs: () => s.pool.cpuMs,
     messagesInFlight: () => s.acker.size,
     oldestMessageAge: () => oldestHeldAge() ?? 0,
     objectsInFlight: () => s.processor.inFlight,
@@ -85,18 +64,65 @@ export async function startTelemetry(config: Config, metrics: Metrics, log: Logg
     capacityRatio,
     achieved: () => ({ messages: messageRate.max, events: eventRate.max }),
     queueStatsAt: () => queueStats.answeredAt,
-    config: () => ({ pullInterval: config.pullInterval, pullThreads: config.pullThreads, parseThreads: config.parseThreads, queueStatsInterval: config.queueStatsInterval }),
-    ready,
+    config: () => ({ pullInterval: source.pullInterval, pullThreads: source.pullThreads, queueStatsInterval: config.queueStatsInterval }),
+    sqsReady: () => s.receivers.healthy,
   })
+  return {
+    name: source.name,
+    sample: () => {
+      // Messages finished (deleted), as events count confirmed records: a message received again after a
+      // failure is no throughput.
+      messageRate.sample(metrics.totals.deleted)
+      eventRate.sample(metrics.totals.events)
+    },
+    messagesPerSecond: () => messageRate.rate,
+    eventsPerSecond: () => eventRate.rate,
+    queueStats,
+    capacityRatio,
+    oldestHeldAge,
+    healthy: () => s.receivers.healthy,
+  }
+}
+
+export async function startTelemetry(config: Config, metrics: Metrics, log: Logger, s: TelemetrySources): Promise<Telemetry> {
+  const parts = s.sources.map((source) => sourceTelemetry(config, source))
+  const busy = new RateWindow()
+  const sampler = setInterval(() => {
+    for (const p of parts) p.sample()
+    busy.sample(s.pool.busyMs)
+  }, 1000)
+  sampler.unref()
+  // /readyz: `sqs` is every source's last receive; with several sources each has its line too.
+  const ready = (): Record<string, boolean> => {
+    const checks: Record<string, boolean> = { sqs: parts.every((p) => p.healthy()), sink: s.sink.healthy }
+    if (parts.length > 1) for (const p of parts) checks[`sqs ${p.name}`] = p.healthy()
+    return checks
+  }
+  metrics.setStates({
+    // Busy milliseconds per second over the last minute, per thread.
+    poolUtilization: () => Math.min(1, busy.rate / (1000 * config.parseThreads)),
+    parseCpuMs: () => s.pool.cpuMs,
+    sinkReady: () => s.sink.healthy,
+    parseThreads: () => config.parseThreads,
+  })
+  const sum = (read: (p: (typeof parts)[number]) => number | null | undefined): number | null => {
+    const values = parts.map(read).filter((v): v is number => v !== null && v !== undefined)
+    return values.length === 0 ? null : values.reduce((a, b) => a + b, 0)
+  }
+  const max = (read: (p: (typeof parts)[number]) => number | null): number | null => {
+    const values = parts.map(read).filter((v): v is number => v !== null)
+    return values.length === 0 ? null : Math.max(...values)
+  }
+  // The whole process: rates and backlogs summed over the sources, the oldest message and the worst ratio.
   const readStatus = () => ({
-    eventsPerSecond: eventRate.rate,
-    messagesPerSecond: messageRate.rate,
-    backlog: queueStats.snapshot?.backlog ?? null,
-    inflight: queueStats.snapshot?.inflight ?? null,
+    eventsPerSecond: sum((p) => p.eventsPerSecond()) ?? 0,
+    messagesPerSecond: sum((p) => p.messagesPerSecond()) ?? 0,
+    backlog: sum((p) => p.queueStats.snapshot?.backlog),
+    inflight: sum((p) => p.queueStats.snapshot?.inflight),
     // What is held (at least the last receipt's lag, and growing while receiving is stopped), else the
     // last receipt's lag.
-    messageLag: oldestHeldAge() ?? metrics.lastMessageLag,
-    capacityRatio: capacityRatio(),
+    messageLag: max((p) => p.oldestHeldAge()) ?? metrics.lastMessageLag,
+    capacityRatio: max((p) => p.capacityRatio()),
     errors: metrics.totals.errors,
   })
   const stopStatus =
@@ -115,7 +141,7 @@ export async function startTelemetry(config: Config, metrics: Metrics, log: Logg
     server,
     stop: () => {
       clearInterval(sampler)
-      queueStats.stop()
+      for (const p of parts) p.queueStats.stop()
       stopStatus()
     },
     close: async () => {

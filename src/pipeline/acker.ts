@@ -23,7 +23,7 @@ import {
 } from '@aws-sdk/client-sqs'
 import { describeError } from '../errors.ts'
 import type { Logger } from '../log.ts'
-import type { Metrics } from '../observe/metrics.ts'
+import type { SourceMetrics } from '../observe/metrics.ts'
 import { sdkRetryable, SQS, withRetry } from '../retry.ts'
 
 /** What becomes of a message: deleted (ok), failed for good, retried after a backoff, or handed back at once (release). */
@@ -76,7 +76,7 @@ export class Acker {
   constructor(
     private readonly sqs: SQSClient,
     private readonly options: AckerOptions,
-    private readonly metrics: Metrics,
+    private readonly metrics: SourceMetrics,
     private readonly log: Logger,
   ) {
     // A message is extended once less than half its visibility is left. The heartbeat must look more often

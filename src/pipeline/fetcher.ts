@@ -27,6 +27,10 @@ export interface FetcherOptions {
   wholeObjectBytes?: number
   /** Where the requests go (aws.ts: a keep-alive pool sized to the objects in flight); by default a pool of the client's own. */
   dispatcher?: Dispatcher
+  /** bucket_region: the region of each bucket not in the S3 client's; the others' are learned from S3's redirects. */
+  regions?: ReadonlyMap<string, string>
+  /** A redirect taught the client a bucket's region (cloudtrail_s3_region_redirects_total); it is logged here. */
+  onRegionRedirect?: () => void
 }
 
 export interface Opened {
@@ -44,6 +48,7 @@ function s3Error(err: unknown, ref: ObjectRef, endpoint: string): CollectorError
     return new CollectorError('ERR_S3_TRANSIENT', `S3 GET failed: ${name}: ${e.message ?? String(err)}`, context)
   }
   const { code, status } = err
+  if (err.redirect) return new CollectorError('ERR_S3_TRANSIENT', redirectMessage(err, ref), context)
   if (code === 'NoSuchKey') return new CollectorError('ERR_S3_NO_SUCH_KEY', 'the object does not exist', context)
   if (code === 'NoSuchBucket') return new CollectorError('ERR_S3_NO_SUCH_BUCKET', `the bucket does not exist at ${endpoint} (wrong region or s3_endpoint?)`, context)
   if (status === 403 && code) {
@@ -57,6 +62,15 @@ function s3Error(err: unknown, ref: ObjectRef, endpoint: string): CollectorError
     return new CollectorError('ERR_S3_TRANSIENT', `HTTP ${status} without an S3 error code from ${endpoint}${from ? ` (${from})` : ''}: is s3_endpoint right, or a proxy in the way?`, context)
   }
   return new CollectorError('ERR_S3_TRANSIENT', `S3 GET failed: ${code ?? 'no S3 error code'} (HTTP ${status})${err.message ? `: ${err.message}` : ''}`, context)
+}
+
+/** A redirect the client did not follow: it names no region, or the one the request was sent to (a loop). */
+function redirectMessage(err: S3Error, ref: ObjectRef): string {
+  const answer = `${err.code ?? 'no S3 error code'}, HTTP ${err.status}`
+  const fix = `set bucket_region = ${ref.bucket}=REGION (or check s3_endpoint)`
+  const to = err.redirectRegion
+  if (err.followed !== undefined) return `S3 redirected the GET${to ? ` to ${to}` : ''} after it was sent to ${err.followed} (${answer}), a loop: ${fix}`
+  return `S3 redirected the GET (${answer}) without naming the bucket's region: ${fix}`
 }
 
 /** A signature refused for a skewed clock, once S3's answer has set our clock right. */
@@ -82,7 +96,15 @@ export class Fetcher {
     private readonly log: Logger,
     options: FetcherOptions = {},
   ) {
-    this.client = new S3ObjectClient(s3, { dispatcher: options.dispatcher })
+    const onRegionRedirect = options.onRegionRedirect ?? (() => {})
+    this.client = new S3ObjectClient(s3, {
+      dispatcher: options.dispatcher,
+      bucketRegions: options.regions,
+      onRegionRedirect: ({ bucket, from, to }) => {
+        this.log.info({ stage: 's3', bucket, from, to }, 'the bucket is in another region: its GETs go there (bucket_region spares the redirect)')
+        onRegionRedirect()
+      },
+    })
     this.onBytes = options.onBytes ?? (() => {})
     this.owners = options.owners ?? new Map()
     this.endpoint = options.endpoint ?? 'S3'

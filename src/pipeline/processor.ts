@@ -8,7 +8,7 @@ import type { Acker, InFlight, Outcome } from './acker.ts'
 import { CollectorError, errorInfo, isCollectorError, isErrorCode, SKIP_CODES, type ErrorCode, type SkipReason } from '../errors.ts'
 import type { Fetcher } from './fetcher.ts'
 import type { Logger } from '../log.ts'
-import type { Metrics } from '../observe/metrics.ts'
+import type { SourceMetrics } from '../observe/metrics.ts'
 import type { ObjectRef, RefusedRef } from './notifications.ts'
 import type { ParsePool } from './pool.ts'
 import type { Received, Ring } from './ring.ts'
@@ -28,6 +28,13 @@ export interface ProcessorOptions extends TriageOptions {
   maxObjectsInFlight: number
   /** Output handed to the sink and not yet confirmed beyond which no new object starts; slots.ts's MAX_UNCONFIRMED_BYTES by default. */
   maxUnconfirmedBytes?: number
+  /**
+   * The admission this processor shares with the other sources' (run.ts: one for the process, over the
+   * one parse pool and sink); by default its own. Slots admit in order of arrival and a processor waits
+   * for one object at a time, so sources that all have work take the free slots in turn: a source with
+   * a deep backlog cannot starve one with a few messages.
+   */
+  slots?: Slots
 }
 
 /** Counts a write's records until the sink confirms them; settles once the object's last one is in. */
@@ -80,6 +87,9 @@ export class Processor {
   private readonly slots: Slots
   /** Aborts objects in flight (hard stop after the shutdown timeout). */
   private readonly abort = new AbortController()
+  /** This processor's objects started and not yet settled (the slots may count other sources' too). */
+  private pending = 0
+  private idleWaiters: (() => void)[] = []
 
   constructor(
     private readonly ring: Ring<Received>,
@@ -87,19 +97,19 @@ export class Processor {
     private readonly fetcher: Fetcher,
     private readonly pool: ParsePool,
     private readonly sink: Sink,
-    private readonly metrics: Metrics,
+    private readonly metrics: SourceMetrics,
     private readonly log: Logger,
     private readonly options: ProcessorOptions,
   ) {
-    this.slots = new Slots(options.maxObjectsInFlight, options.maxUnconfirmedBytes)
+    this.slots = options.slots ?? new Slots(options.maxObjectsInFlight, options.maxUnconfirmedBytes)
   }
 
   /** Objects started and not yet settled (confirmed or failed). */
   get inFlight(): number {
-    return this.slots.inFlight
+    return this.pending
   }
 
-  /** Output handed to the sink and not yet confirmed or failed, in bytes. */
+  /** Output handed to the sink and not yet confirmed or failed, in bytes (every source's, when the slots are shared). */
   get unconfirmedBytes(): number {
     return this.slots.unconfirmedBytes
   }
@@ -128,8 +138,15 @@ export class Processor {
     this.abort.abort()
   }
 
+  /** Resolves once none of this processor's objects is in flight (at once if none is). */
   whenIdle(): Promise<void> {
-    return this.slots.whenIdle()
+    if (this.pending === 0) return Promise.resolve()
+    return new Promise((resolve) => this.idleWaiters.push(resolve))
+  }
+
+  private settle(): void {
+    this.slots.settle()
+    if (--this.pending === 0) for (const w of this.idleWaiters.splice(0)) w()
   }
 
   private async handle({ message, entry }: Received): Promise<void> {
@@ -178,16 +195,17 @@ export class Processor {
         continue
       }
       await this.slots.acquire()
+      this.pending++
       if (this.abort.signal.aborted) {
         // Hard stop while this message waited for a slot: its other objects are not started, it goes back.
         this.slots.release()
-        this.slots.settle()
+        this.settle()
         outcome = 'release'
         break
       }
       this.acker.add(entry)
       void this.processObject(ref, entry).then((o) => {
-        this.slots.settle()
+        this.settle()
         this.acker.done(entry, o)
       })
     }

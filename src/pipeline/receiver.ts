@@ -7,7 +7,7 @@ import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs'
 import type { Acker } from './acker.ts'
 import { describeError } from '../errors.ts'
 import type { Logger } from '../log.ts'
-import type { Metrics } from '../observe/metrics.ts'
+import type { SourceMetrics } from '../observe/metrics.ts'
 import type { Received, Ring } from './ring.ts'
 import { SQS, withRetry } from '../retry.ts'
 
@@ -39,7 +39,7 @@ export class Receivers {
     private readonly sqs: SQSClient,
     private readonly ring: Ring<Received>,
     private readonly acker: Acker,
-    private readonly metrics: Metrics,
+    private readonly metrics: SourceMetrics,
     private readonly log: Logger,
     private readonly options: ReceiverOptions,
   ) {}

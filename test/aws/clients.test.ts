@@ -36,8 +36,8 @@ async function setup(extra: RawSettings) {
     secret_key: credentials.secretAccessKey,
     ...extra,
   }
-  const config = loadConfig('run', flags, {})
-  const clients = createClients(config)
+  const config = loadConfig('run', flags, {}).sources[0]
+  const clients = createClients(config, 4)
   cleanup(async () => clients.destroy())
   const s3 = new S3ObjectClient(clients.s3, { dispatcher: clients.s3Dispatcher })
   const get = async () => text(await s3.get(emu.bucket, KEY, { wholeBytes: 1 << 20, chunkBytes: 64 << 10, onBytes: () => {} }))

@@ -15,10 +15,12 @@ import { describe, expect, it } from 'vitest'
 import { Fetcher } from '../../src/pipeline/fetcher.ts'
 import { silentLogger } from '../../src/log.ts'
 import { S3_OBJECT } from '../../src/retry.ts'
-import { s3Agent, S3Error, S3ObjectClient, type GetOptions, type S3ClientOptions, type S3Object } from '../../src/aws/s3-client.ts'
+import { MAX_TARGETS, s3Agent, S3Error, S3ObjectClient, type GetOptions, type RegionRedirect, type S3ClientOptions, type S3Object } from '../../src/aws/s3-client.ts'
 import { cleanup, emulator, useCleanup } from '../helpers/cleanup.ts'
 import { FaultProxy, type ProxiedRequest, type Rule } from '../helpers/fault-proxy.ts'
 import { credentials, type Emulator } from '../helpers/fauxqs.ts'
+import { capture } from '../helpers/pipeline.ts'
+import { regionStandIn, type Answer, type RegionStandIn } from '../helpers/region-stand-in.ts'
 import { Sha256 } from '../../bench/lib/smithy-sha256.ts'
 
 useCleanup()
@@ -267,22 +269,22 @@ describe('S3ObjectClient: one request per call; the S3 policy (the fetcher) trie
 })
 
 describe("S3ObjectClient: S3's error document", () => {
-  it('reads code, message and status; a redirect names the region the bucket is in (transient until issue 12 follows it)', async () => {
-    const redirect = xmlError(301, 'PermanentRedirect', 'The bucket you are attempting to access must be addressed using the specified endpoint &amp; &lt;more&gt;.', { 'x-amz-bucket-region': 'eu-west-1' })
+  it('reads code, message and status; a redirect that names no region is not followed, and says to set bucket_region', async () => {
+    const redirect = xmlError(301, 'PermanentRedirect', 'The bucket you are attempting to access must be addressed using the specified endpoint &amp; &lt;more&gt;.')
     const { emu, proxy, client, requests } = await setup(s3Only(redirect))
     await emu.putObject(KEY, BODY)
     const err = (await rejection(client.get(emu.bucket, KEY, options()))) as S3Error
     expect(err).toBeInstanceOf(S3Error)
-    expect(err).toMatchObject({ status: 301, code: 'PermanentRedirect', bucketRegion: 'eu-west-1' })
-    expect(err.message).toContain('endpoint & <more>.')
-    expect(err.message).toContain('eu-west-1')
+    expect(err).toMatchObject({ status: 301, code: 'PermanentRedirect', bucketRegion: undefined, redirect: true, redirectRegion: undefined })
+    expect(err.message).toBe('The bucket you are attempting to access must be addressed using the specified endpoint & <more>.')
     expect(requests).toHaveLength(1)
     const fetcher = new Fetcher(new S3Client({ endpoint: proxy.url, region: 'us-east-1', credentials, forcePathStyle: true }), silentLogger(), { endpoint: proxy.url })
     const failure = (await rejection(fetcher.open({ bucket: emu.bucket, key: KEY }))) as Error & { code: string; permanent: boolean }
     expect(failure.code).toBe('ERR_S3_TRANSIENT')
     expect(failure.permanent).toBe(false)
-    expect(failure.message).toContain('PermanentRedirect (HTTP 301)')
-    expect(failure.message).toContain('eu-west-1')
+    expect(failure.message).toContain('PermanentRedirect, HTTP 301')
+    expect(failure.message).toContain("without naming the bucket's region")
+    expect(failure.message).toContain(`bucket_region = ${emu.bucket}=REGION`)
   })
 
   it("takes no code from a page that is not S3's error document, whatever it contains", async () => {
@@ -450,5 +452,173 @@ describe('S3ObjectClient: abort (shutdown)', () => {
     const object = await streaming.client.get(streaming.emu.bucket, KEY, options({ signal: stop.signal }))
     setTimeout(() => stop.abort(), 300)
     await expect(read(object)).rejects.toThrow(/abort/i)
+  })
+})
+
+describe('S3ObjectClient: a bucket in another region (S3 redirects; the stand-in answers as S3 does)', () => {
+  const ELSEWHERE = 'eu-west-1'
+  const OTHER = 'cloudtrail-archive-ap'
+  const keys = [KEY, KEY.replace('abcdefghijklmnop', 'bbbbbbbbbbbbbbbb'), KEY.replace('abcdefghijklmnop', 'cccccccccccccccc')]
+
+  interface RegionSetup {
+    emu: Emulator
+    stand: RegionStandIn
+    client: S3ObjectClient
+    /** Over the same SDK client and pool, logging into `lines`. */
+    fetcher: Fetcher
+    redirects: RegionRedirect[]
+    /** What the fetcher counted (onRegionRedirect). */
+    counted: () => number
+    lines: Record<string, unknown>[]
+  }
+
+  /** The emulator's bucket in eu-west-1, OTHER in ap-southeast-2; the client's region us-east-1, its endpoint the stand-in's. */
+  async function regionSetup(answer: Answer = 'redirect', options: S3ClientOptions = {}, sdk: Partial<S3ClientConfig> = {}): Promise<RegionSetup> {
+    const emu = await emulator({ buckets: [OTHER] })
+    const regions = new Map([[emu.bucket, ELSEWHERE], [OTHER, 'ap-southeast-2']])
+    const stand = await regionStandIn(emu.endpoint, (bucket) => regions.get(bucket) ?? ELSEWHERE, answer)
+    cleanup(() => stand.stop())
+    const s3 = new S3Client({ endpoint: stand.url, region: 'us-east-1', credentials, forcePathStyle: true, ...sdk })
+    cleanup(async () => s3.destroy())
+    const dispatcher = options.dispatcher ?? s3Agent(4)
+    cleanup(() => dispatcher.destroy())
+    const redirects: RegionRedirect[] = []
+    const client = new S3ObjectClient(s3, { ...options, dispatcher, onRegionRedirect: (r) => redirects.push(r) })
+    const { log, lines } = capture()
+    let counted = 0
+    const fetcher = new Fetcher(s3, log, { endpoint: stand.url, dispatcher, regions: options.bucketRegions, onRegionRedirect: () => counted++ })
+    for (const key of keys) await emu.putObject(key, BODY)
+    await emu.putObject(KEY, BODY, OTHER)
+    return { emu, stand, client, fetcher, redirects, counted: () => counted, lines }
+  }
+
+  const route = (stand: RegionStandIn) => stand.requests.map((r) => `${r.method} ${r.signedFor} ${r.answered}`)
+
+  it('follows the 301 to the bucket\'s region within the call, reads the object whole, and sends the later GETs of the bucket straight there', async () => {
+    const { emu, stand, client, redirects } = await regionSetup()
+    for (const key of keys) {
+      const o = options()
+      expect((await read(await client.get(emu.bucket, key, o))).equals(BODY), key).toBe(true)
+      expect(o.bytes()).toBe(BODY.length)
+    }
+    expect(route(stand)).toEqual(['GET us-east-1 301', `GET ${ELSEWHERE} forwarded`, `GET ${ELSEWHERE} forwarded`, `GET ${ELSEWHERE} forwarded`])
+    // s3_endpoint: the host stays, only the signing region changes.
+    expect(new Set(stand.requests.map((r) => r.host)).size).toBe(1)
+    expect(redirects).toEqual([{ bucket: emu.bucket, from: 'us-east-1', to: ELSEWHERE }])
+    // A HEAD's redirect has no body, and is followed the same way; another bucket is redirected on its own.
+    await client.head(OTHER, KEY)
+    await client.head(OTHER, KEY)
+    expect(route(stand).slice(4)).toEqual(['HEAD us-east-1 301', 'HEAD ap-southeast-2 forwarded', 'HEAD ap-southeast-2 forwarded'])
+    expect(redirects).toHaveLength(2)
+  })
+
+  it("without s3_endpoint: the bucket's endpoint in its region by the SDK's rules, FIPS and dual-stack as configured", async () => {
+    const emu = await emulator()
+    await emu.putObject(KEY, BODY)
+    const stand = await regionStandIn(emu.endpoint, () => ELSEWHERE)
+    cleanup(() => stand.stop())
+    const b = emu.bucket
+    const cases: [Partial<S3ClientConfig>, string, string][] = [
+      [{}, `https://${b}.s3.us-east-1.amazonaws.com`, `https://${b}.s3.eu-west-1.amazonaws.com`],
+      [{ useFipsEndpoint: true }, `https://${b}.s3-fips.us-east-1.amazonaws.com`, `https://${b}.s3-fips.eu-west-1.amazonaws.com`],
+      [{ useDualstackEndpoint: true }, `https://${b}.s3.dualstack.us-east-1.amazonaws.com`, `https://${b}.s3.dualstack.eu-west-1.amazonaws.com`],
+    ]
+    for (const [sdk, first, then] of cases) {
+      // S3's own host names, each request routed to the stand-in (as DNS would send it to S3's endpoint there).
+      const origins: string[] = []
+      const agent = new Agent()
+      cleanup(() => agent.destroy())
+      const dispatcher = agent.compose((dispatch) => (opts, handler) => {
+        origins.push(String(opts.origin))
+        return dispatch({ ...opts, origin: stand.url }, handler)
+      })
+      const s3 = new S3Client({ region: 'us-east-1', credentials, ...sdk })
+      cleanup(async () => s3.destroy())
+      const client = new S3ObjectClient(s3, { dispatcher })
+      for (let i = 0; i < 2; i++) expect((await read(await client.get(b, KEY, options()))).equals(BODY)).toBe(true)
+      expect(origins, JSON.stringify(sdk)).toEqual([first, then, then])
+      const hosts = stand.requests.splice(0).map((r) => `${r.host} ${r.signedFor} ${r.answered}`)
+      expect(hosts).toEqual([`${new URL(first).host} us-east-1 301`, `${new URL(then).host} ${ELSEWHERE} forwarded`, `${new URL(then).host} ${ELSEWHERE} forwarded`])
+    }
+  })
+
+  it('objects of one bucket fetched at once: each GET follows its own redirect, the region is learned, logged and counted once', async () => {
+    const { emu, stand, fetcher, counted, lines } = await regionSetup()
+    const opened = await Promise.all(keys.map((key) => fetcher.open({ bucket: emu.bucket, key })))
+    for (const { input } of opened) expect(Buffer.from('whole' in input ? input.whole : []).equals(BODY)).toBe(true)
+    expect(stand.requests.filter((r) => r.answered === 301)).toHaveLength(keys.length)
+    expect(stand.requests.filter((r) => r.answered === 'forwarded')).toHaveLength(keys.length)
+    expect(counted()).toBe(1)
+    const logged = lines.filter((l) => l.to !== undefined)
+    expect(logged).toEqual([expect.objectContaining({ level: 30, stage: 's3', bucket: emu.bucket, from: 'us-east-1', to: ELSEWHERE })])
+    // Not attempts of the S3 policy: nothing was retried.
+    expect(lines.filter((l) => l.msg === 'S3 GET failed; retrying')).toEqual([])
+  })
+
+  it.each<[string, Answer]>([
+    ['with x-amz-bucket-region', 'malformed'],
+    ['naming the region only in its message', 'malformed-message'],
+  ])('follows a 400 AuthorizationHeaderMalformed %s', async (_name, answer) => {
+    const { emu, stand, client, redirects } = await regionSetup(answer)
+    for (const key of keys.slice(0, 2)) expect((await read(await client.get(emu.bucket, key, options()))).equals(BODY)).toBe(true)
+    expect(route(stand)).toEqual(['GET us-east-1 400', `GET ${ELSEWHERE} forwarded`, `GET ${ELSEWHERE} forwarded`])
+    expect(redirects).toEqual([{ bucket: emu.bucket, from: 'us-east-1', to: ELSEWHERE }])
+  })
+
+  it('bucket_region: the first request goes to the bucket\'s region, with no redirect at all', async () => {
+    const { emu, stand, client, fetcher, redirects, counted } = await regionSetup('redirect', { bucketRegions: new Map([[OTHER, 'ap-southeast-2']]) })
+    expect((await read(await client.get(OTHER, KEY, options()))).equals(BODY)).toBe(true)
+    await client.head(OTHER, KEY)
+    expect((await opened(fetcher, OTHER)).equals(BODY)).toBe(true)
+    expect(route(stand)).toEqual(['GET ap-southeast-2 forwarded', 'HEAD ap-southeast-2 forwarded', 'GET ap-southeast-2 forwarded'])
+    expect(redirects).toEqual([])
+    expect(counted()).toBe(0)
+    // The buckets it does not name are still learned.
+    await read(await client.get(emu.bucket, KEY, options()))
+    expect(redirects).toEqual([{ bucket: emu.bucket, from: 'us-east-1', to: ELSEWHERE }])
+  })
+
+  it('a redirect loop: followed once, then transient, saying where it was sent and to set bucket_region', async () => {
+    const { emu, stand, client, fetcher, redirects } = await regionSetup('loop')
+    const err = (await rejection(client.get(emu.bucket, KEY, options()))) as S3Error
+    expect(err).toMatchObject({ status: 301, code: 'PermanentRedirect', followed: ELSEWHERE, redirectRegion: ELSEWHERE })
+    expect(route(stand)).toEqual(['GET us-east-1 301', `GET ${ELSEWHERE} 301`])
+    expect(redirects).toHaveLength(1)
+    const failure = (await rejection(fetcher.open({ bucket: emu.bucket, key: KEY }))) as Error & { code: string; permanent: boolean }
+    expect(failure.code).toBe('ERR_S3_TRANSIENT')
+    expect(failure.permanent).toBe(false)
+    expect(failure.message).toContain('S3 redirected the GET to eu-west-1 after it was sent to eu-west-1 (PermanentRedirect, HTTP 301), a loop')
+    expect(failure.message).toContain(`bucket_region = ${emu.bucket}=REGION`)
+    // Its own client: the policy's attempts, each at most one follow (after the first, the region is known and not followed again).
+    expect(stand.requests.length - 2).toBe(S3_OBJECT.attempts + 1)
+  })
+
+  it('a redirect naming no region: not followed, transient, saying to set bucket_region', async () => {
+    const { emu, stand, fetcher, counted } = await regionSetup('no-region')
+    const failure = (await rejection(fetcher.open({ bucket: emu.bucket, key: KEY }))) as Error & { code: string }
+    expect(failure.code).toBe('ERR_S3_TRANSIENT')
+    expect(failure.message).toContain("without naming the bucket's region")
+    expect(failure.message).toContain('bucket_region')
+    expect(stand.requests).toHaveLength(S3_OBJECT.attempts)
+    expect(counted()).toBe(0)
+  })
+
+  it(`remembers the regions of at most ${MAX_TARGETS} buckets: beyond that a bucket is redirected again`, async () => {
+    const { emu, stand, client, redirects } = await regionSetup()
+    const buckets = Array.from({ length: MAX_TARGETS }, (_, i) => (i === 0 ? emu.bucket : `cloudtrail-gone-${i}`))
+    // Buckets fauxqs does not have answer 404 once in their region: what counts here is where the HEAD went.
+    const head = (bucket: string) => client.head(bucket, KEY).catch((err: unknown) => expect(err).toMatchObject({ status: 404 }))
+    for (const bucket of buckets) await head(bucket)
+    expect(redirects).toHaveLength(MAX_TARGETS)
+    await head(emu.bucket)
+    expect(redirects).toHaveLength(MAX_TARGETS)
+    expect(stand.requests.at(-1)).toMatchObject({ signedFor: ELSEWHERE, answered: 'forwarded' })
+    // One bucket more: the memory starts again, and the first bucket is redirected once more.
+    await head('cloudtrail-one-more')
+    await head(emu.bucket)
+    expect(redirects).toHaveLength(MAX_TARGETS + 2)
+    expect(redirects.at(-1)).toEqual({ bucket: emu.bucket, from: 'us-east-1', to: ELSEWHERE })
+    expect((await read(await client.get(emu.bucket, KEY, options()))).equals(BODY)).toBe(true)
+    expect(redirects).toHaveLength(MAX_TARGETS + 2)
   })
 })

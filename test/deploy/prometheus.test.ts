@@ -9,6 +9,11 @@
 // are unknown and CloudTrailQueueStatsStale leaves it out). They check the queue-level recording rules
 // across two instances, and that the dashboard shows nothing (never an error, never a made-up 0) where a
 // value is unknown.
+//
+// Labels: every series about a queue carries `source` (by default ACCOUNT/QUEUE_NAME, taken from the queue
+// URL: 000000000000/<queue> on the emulator), `queue` and `organization` (when set); the process-wide
+// ones (parse pool, sink up, parse threads, thread CPU, process_*, nodejs_*) none of them. The two `run`
+// collectors share one source; the demo has its own.
 
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -27,6 +32,12 @@ import { waitFor } from '../helpers/wait.ts'
 const JOB = 'cloudtrail-ingest'
 const ORGANIZATION = 'acme'
 const DEMO_QUEUE = 'cloudtrail-demo'
+
+/** Metrics of the whole process: no source, organization or queue label. */
+const processWide = /^(cloudtrail_parse_pool_utilization|cloudtrail_sink_up|cloudtrail_config_parse_threads|cloudtrail_thread_cpu_seconds_total|process_.+|nodejs_.+)$/
+
+/** A source's default name: ACCOUNT/QUEUE_NAME, the last two parts of the queue's URL. */
+const defaultSource = (queueUrl: string) => new URL(queueUrl).pathname.split('/').filter(Boolean).slice(-2).join('/')
 
 /** The metrics the issue fixes by name (histograms by their base name). */
 const issueMetrics = [
@@ -102,6 +113,8 @@ describe('deploy/ against a real Prometheus scraping the demo and two collectors
   /** host:port of each collector. */
   const at = { demo: '', shared: '', blind: '' }
   let sharedQueue: string
+  /** The source label of the demo's queue and of the shared one. */
+  const sources = { demo: '', shared: '' }
 
   async function serving(child: CliProcess, port: number, what: string): Promise<string> {
     await waitFor(async () => {
@@ -153,7 +166,7 @@ describe('deploy/ against a real Prometheus scraping the demo and two collectors
       try {
         await waitFor(probe, what, timeoutMs)
       } catch (err) {
-        const state = (await p.samples(show)).map((x) => `${x.metric.instance ?? x.metric.queue}=${x.value[1]}`).join(', ')
+        const state = (await p.samples(show)).map((x) => `${x.metric.instance ?? x.metric.source}=${x.value[1]}`).join(', ')
         const logs = children.map((c) => c.stderr().trim().split('\n').slice(-3).join('\n')).join('\n---\n')
         throw new Error(`${(err as Error).message}\n${show}: ${state}\n${logs}`)
       }
@@ -162,10 +175,13 @@ describe('deploy/ against a real Prometheus scraping the demo and two collectors
     // highest rates it sustained, and the queue gauges known where they can be. Generous timeouts: on a
     // busy 2-core runner the collectors, the emulator and the traffic share the CPU with another suite.
     await settle(async () => ((await p.value(`min(count_over_time(up{job="${JOB}"}[1m]))`)) ?? 0) >= 5, 'a few scrapes', 30_000, `count_over_time(up{job="${JOB}"}[1m])`)
-    await settle(async () => (await p.value('count(sum by (queue) (rate(cloudtrail_events_total[30s])) > 0)')) === 2, 'events to flow on both queues', 45_000, 'rate(cloudtrail_events_total[30s])')
+    await settle(async () => (await p.value('count(sum by (source) (rate(cloudtrail_events_total[30s])) > 0)')) === 2, 'events to flow on both queues', 45_000, 'rate(cloudtrail_events_total[30s])')
     await settle(async () => ((await p.value(`cloudtrail_achieved_max_event_rate{instance="${at.demo}"}`)) ?? 0) > 0, 'an achieved event rate', 30_000, 'cloudtrail_achieved_max_event_rate')
     await settle(async () => (await p.value('count(cloudtrail_capacity_ratio)')) === 2, 'the capacity ratios', 30_000, 'cloudtrail_capacity_ratio')
     await settle(async () => (await p.value('count(cloudtrail:capacity_ratio:queue)')) === 2, "the queues' capacity ratios", 15_000, 'cloudtrail:capacity_ratio:queue')
+    const sourceOf = async (instance: string) => (await p.api<{ data: string[] }>('label/source/values', { 'match[]': `cloudtrail_events_total{instance="${instance}"}` })).data
+    sources.demo = (await sourceOf(at.demo))[0] ?? ''
+    sources.shared = (await sourceOf(at.shared))[0] ?? ''
   }, 180_000)
 
   afterAll(async () => {
@@ -188,16 +204,26 @@ describe('deploy/ against a real Prometheus scraping the demo and two collectors
     expect(new Set(results.data.map((s) => s.result))).toEqual(new Set(['processed', 'skipped', 'failed']))
   })
 
-  it('labels every series of a collector with its queue, and its organization when set', async () => {
+  it('labels every series about a queue with its source, queue and organization (when set), and the process-wide ones with none', async () => {
     const series = (await prometheus!.api<{ data: Record<string, string>[] }>('series', { 'match[]': `{job="${JOB}", __name__=~"(cloudtrail|process|nodejs)_.+"}` })).data
     expect(series.length).toBeGreaterThan(100)
+    // Default names: ACCOUNT/QUEUE_NAME. The two collectors of the shared queue name it alike (so the
+    // queue-level rules add them up); the demo's queue is another source.
+    expect(sources.shared).toBe(defaultSource(emulator!.queueUrl))
+    expect(sources.demo).toMatch(new RegExp(`^\\d{12}/${DEMO_QUEUE}$`))
+    expect((await prometheus!.api<{ data: string[] }>('label/source/values', { 'match[]': `cloudtrail_events_total{instance="${at.blind}"}` })).data).toEqual([sources.shared])
     const expected = {
-      [at.demo]: { queue: DEMO_QUEUE, organization: ORGANIZATION },
-      [at.shared]: { queue: sharedQueue, organization: undefined },
-      [at.blind]: { queue: sharedQueue, organization: undefined },
+      [at.demo]: { source: sources.demo, queue: DEMO_QUEUE, organization: ORGANIZATION },
+      [at.shared]: { source: sources.shared, queue: sharedQueue, organization: undefined },
+      [at.blind]: { source: sources.shared, queue: sharedQueue, organization: undefined },
     }
-    const wrong = series.filter((s) => s.queue !== expected[s.instance]?.queue || s.organization !== expected[s.instance]?.organization)
-    expect(wrong.map((s) => `${s.__name__} ${s.instance} queue=${s.queue} organization=${s.organization}`).slice(0, 5)).toEqual([])
+    const none = { source: undefined, queue: undefined, organization: undefined }
+    const wrong = series.filter((s) => {
+      const want = processWide.test(s.__name__) ? none : expected[s.instance]
+      return s.source !== want?.source || s.queue !== want?.queue || s.organization !== want?.organization
+    })
+    expect(wrong.map((s) => `${s.__name__} ${s.instance} source=${s.source} queue=${s.queue} organization=${s.organization}`).slice(0, 5)).toEqual([])
+    expect(series.filter((s) => processWide.test(s.__name__)).length).toBeGreaterThan(20)
     expect(new Set(series.map((s) => s.instance))).toEqual(new Set(Object.keys(expected)))
   })
 
@@ -228,9 +254,9 @@ describe('deploy/ against a real Prometheus scraping the demo and two collectors
     // Per queue: SQS promises no share of the messages to either collector of the shared queue (the one
     // polling every 2 s may get none for a while).
     for (const counter of ['cloudtrail_events_total', 'cloudtrail_sqs_messages_received_total', 'cloudtrail_sqs_messages_deleted_total', 'cloudtrail_s3_bytes_total']) {
-      expect(await prometheus!.value(`count(sum by (queue) (rate(${counter}[30s])) > 0)`), counter).toBe(2)
+      expect(await prometheus!.value(`count(sum by (source) (rate(${counter}[30s])) > 0)`), counter).toBe(2)
     }
-    expect(await prometheus!.value('count(sum by (queue) (increase(cloudtrail_s3_objects_total{result="processed"}[30s])) > 0)')).toBe(2)
+    expect(await prometheus!.value('count(sum by (source) (increase(cloudtrail_s3_objects_total{result="processed"}[30s])) > 0)')).toBe(2)
     expect(await prometheus!.value(`rate(cloudtrail_events_total{instance="${at.demo}"}[30s])`)).toBeGreaterThan(0)
   })
 
@@ -246,7 +272,7 @@ describe('deploy/ against a real Prometheus scraping the demo and two collectors
 
   it('resolves the template variables', async () => {
     expect(dashboard.schemaVersion).toBeGreaterThanOrEqual(39)
-    expect(queryVariables.map((v) => v.name)).toEqual(['job', 'organization', 'queue', 'instance'])
+    expect(queryVariables.map((v) => v.name)).toEqual(['job', 'organization', 'source', 'instance'])
     expect(dashboard.templating.list.some((v) => v.type === 'datasource' && v.name === 'DS_PROMETHEUS')).toBe(true)
     /** Each variable's values, the variables before it set to `selected` (Grafana's label_values(selector, label)). */
     const resolve = async (selected: Record<string, string>) => {
@@ -254,7 +280,7 @@ describe('deploy/ against a real Prometheus scraping the demo and two collectors
       for (const v of queryVariables) {
         const m = /^label_values\((.+),\s*(\w+)\)$/.exec(variableQuery(v))
         expect(m, `${v.name}: label_values(selector, label)`).not.toBeNull()
-        const selector = substitute(m![1], { job: JOB, organization: '.*', queue: '.*', instance: '.*', ...selected })
+        const selector = substitute(m![1], { job: JOB, organization: '.*', source: '.*', instance: '.*', ...selected })
         const answer = await prometheus!.api<{ status: string; data: string[] }>(`label/${m![2]}/values`, { 'match[]': selector })
         expect(answer.status, v.name).toBe('success')
         found[v.name] = [...answer.data].sort()
@@ -264,11 +290,11 @@ describe('deploy/ against a real Prometheus scraping the demo and two collectors
     expect(await resolve({})).toEqual({
       job: [JOB],
       organization: [ORGANIZATION],
-      queue: [sharedQueue, DEMO_QUEUE].sort(),
+      source: [sources.shared, sources.demo].sort(),
       instance: [at.demo, at.shared, at.blind].sort(),
     })
-    expect((await resolve({ organization: ORGANIZATION })).queue).toEqual([DEMO_QUEUE])
-    expect((await resolve({ queue: regexEscape(sharedQueue) })).instance).toEqual([at.shared, at.blind].sort())
+    expect((await resolve({ organization: ORGANIZATION })).source).toEqual([sources.demo])
+    expect((await resolve({ source: regexEscape(sources.shared) })).instance).toEqual([at.shared, at.blind].sort())
   })
 
   it('runs every dashboard query without error; the panels show data, and nothing where it is unknown', async () => {
@@ -276,10 +302,10 @@ describe('deploy/ against a real Prometheus scraping the demo and two collectors
       // "All" selected: Grafana substitutes the variables' allValue.
       all: Object.fromEntries(queryVariables.map((v) => [v.name, v.allValue ?? '.*'])),
       // The demo: one value of each selected.
-      demo: { job: JOB, organization: regexEscape(ORGANIZATION), queue: regexEscape(DEMO_QUEUE), instance: regexEscape(at.demo) },
+      demo: { job: JOB, organization: regexEscape(ORGANIZATION), source: regexEscape(sources.demo), instance: regexEscape(at.demo) },
       // The collector without queue stats, on a queue whose other collector has them: its own queue
       // gauges have no data, the queue's figures come from the other collector.
-      blind: { job: JOB, organization: '.*', queue: regexEscape(sharedQueue), instance: regexEscape(at.blind) },
+      blind: { job: JOB, organization: '.*', source: regexEscape(sources.shared), instance: regexEscape(at.blind) },
     }
     expect(panels.length).toBeGreaterThan(20)
     const problems: string[] = []
@@ -317,10 +343,10 @@ describe('deploy/ against a real Prometheus scraping the demo and two collectors
   })
 
   it('adds up the collectors of a queue in the recording rules', async () => {
-    const q = `queue="${sharedQueue}"`
+    const q = `source="${sources.shared}"`
     // Capacity by FortiSIEM's rule: shared 2 x 10 / 1 s + blind 1 x 10 / 2 s; the demo 1 x 10 / 1 s.
     expect(await prometheus!.value(`cloudtrail:capacity_messages_per_second:queue{${q}}`)).toBe(25)
-    expect(await prometheus!.value(`cloudtrail:capacity_messages_per_second:queue{queue="${DEMO_QUEUE}", organization="${ORGANIZATION}"}`)).toBe(10)
+    expect(await prometheus!.value(`cloudtrail:capacity_messages_per_second:queue{source="${sources.demo}", organization="${ORGANIZATION}"}`)).toBe(10)
     // One queue-level series for the two collectors, whichever of them knows the backlog.
     for (const record of [
       'cloudtrail:sqs_messages_received:rate5m',
@@ -332,7 +358,7 @@ describe('deploy/ against a real Prometheus scraping the demo and two collectors
       'cloudtrail:sqs_message_age_seconds:queue',
     ]) {
       const samples = await prometheus!.samples(`${record}{${q}}`)
-      expect(samples.map((s) => s.metric), record).toEqual([{ __name__: record, job: JOB, queue: sharedQueue }])
+      expect(samples.map((s) => s.metric), record).toEqual([{ __name__: record, job: JOB, source: sources.shared, queue: sharedQueue }])
     }
     expect(await prometheus!.value(`cloudtrail:input_rate_messages:queue{${q}}`)).toBeGreaterThan(0)
     // ratio = input / capacity (rules of one group may be caught between two evaluations: retry).
@@ -358,8 +384,8 @@ describe('deploy/ against a real Prometheus scraping the demo and two collectors
     const all = Object.fromEntries(queryVariables.map((v) => [v.name, v.allValue ?? '.*']))
     const lines = await prometheus!.samples(substitute(held.targets![0].expr, all))
     expect(lines.map((l) => l.metric.instance).sort()).toEqual([at.demo, at.shared, at.blind].sort())
-    // The lag alerts' input: the larger of the p95 at receipt and the oldest held, per queue.
-    const q = `queue="${sharedQueue}"`
+    // The lag alerts' input: the larger of the p95 at receipt and the oldest held, per queue (source).
+    const q = `source="${sources.shared}"`
     const age = (await prometheus!.value(`cloudtrail:sqs_message_age_seconds:queue{${q}}`))!
     expect(age).toBeGreaterThanOrEqual((await prometheus!.value(`cloudtrail:sqs_oldest_message_age_seconds:max{${q}}`))! - 5)
     expect(age).toBeLessThan(60)

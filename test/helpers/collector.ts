@@ -34,7 +34,7 @@ export async function inProcessCollector(emu: Emulator, endpoint: string, settin
     },
     {},
   )
-  const handle = await startCollector(config, log, new Metrics({}, false))
+  const handle = await startCollector(config, log, new Metrics(false))
   cleanup(async () => {
     handle.stop()
     await handle.done

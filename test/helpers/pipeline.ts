@@ -7,7 +7,8 @@ import { S3Client } from '@aws-sdk/client-s3'
 import { SQSClient } from '@aws-sdk/client-sqs'
 import pino from 'pino'
 import type { Logger } from '../../src/log.ts'
-import { Metrics } from '../../src/observe/metrics.ts'
+import type { SourceMetrics } from '../../src/observe/metrics.ts'
+import { sourceMetrics } from './metrics.ts'
 import { Acker } from '../../src/pipeline/acker.ts'
 import { Fetcher } from '../../src/pipeline/fetcher.ts'
 import { ParsePool, type PoolOptions } from '../../src/pipeline/pool.ts'
@@ -30,8 +31,8 @@ export function capture(): { log: Logger; lines: Record<string, unknown>[] } {
 }
 
 /** cloudtrail_errors_total{stage, reason} now. */
-export async function errors(metrics: Metrics, stage: string, reason: string): Promise<number> {
-  const { values } = await metrics.errors.get()
+export async function errors(metrics: SourceMetrics, stage: string, reason: string): Promise<number> {
+  const { values } = await metrics.root.errors.get()
   return values.find((v) => v.labels.stage === stage && v.labels.reason === reason)?.value ?? 0
 }
 
@@ -49,7 +50,7 @@ export interface PipelineOptions {
 }
 
 export interface Pipeline {
-  metrics: Metrics
+  metrics: SourceMetrics
   lines: Record<string, unknown>[]
   acker: Acker
   processor: Processor
@@ -68,7 +69,7 @@ export function pipeline(emu: Emulator, options: PipelineOptions): Pipeline {
     sqs = new SQSClient({ endpoint, region: 'us-east-1', credentials })
     s3 = new S3Client({ endpoint, region: 'us-east-1', credentials, forcePathStyle: true })
   }
-  const metrics = new Metrics({}, false)
+  const metrics = sourceMetrics()
   const { log, lines } = capture()
   const ring = new Ring<Received>(ringSize)
   const acker = new Acker(sqs, { queueUrl: emu.queueUrl, visibilityTimeout, redrive }, metrics, log)

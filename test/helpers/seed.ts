@@ -2,6 +2,7 @@
 // with a `seq` ("object-record") and announced through SNS; and the seqs read back out of what the
 // collector wrote (a file, the bodies a test SIEM accepted, rsyslogd's lines).
 
+import { createHash } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -22,18 +23,33 @@ export interface SeedOptions {
   prefix: string
   /** Put before each seq, so that two seedings of one queue never share a seq. None by default. */
   tag?: string
+  /**
+   * Give each record an eventID of its own, eventIdOf(its seq), instead of its fixture record's: the
+   * fixtures' records repeat across objects, and 456 of them have 154 eventIDs between them. Off by default.
+   */
+  eventIds?: boolean
+}
+
+/** A UUID, the form of CloudTrail's eventID, made from `seq`: the same seq gives the same eventID. */
+export function eventIdOf(seq: string): string {
+  const h = createHash('sha256').update(seq).digest('hex')
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`
 }
 
 /**
  * `objects` CloudTrail logs in the emulator's bucket, record j of object i a fixture record with seq
- * `${tag}${i}-${j}`, announced by CloudTrail notifications of `keysPerMessage` keys each. Returns every seq.
+ * `${tag}${i}-${j}` (and with `eventIds`, eventID eventIdOf(that seq)), announced by CloudTrail notifications
+ * of `keysPerMessage` keys each. Returns every seq.
  */
-export async function seedObjects(emu: Emulator, objects: number, { per, keysPerMessage = 1, prefix, tag = '' }: SeedOptions): Promise<string[]> {
+export async function seedObjects(emu: Emulator, objects: number, { per, keysPerMessage = 1, prefix, tag = '', eventIds = false }: SeedOptions): Promise<string[]> {
   const seqs: string[] = []
   const keys: string[] = []
   const puts: (() => Promise<void>)[] = []
   for (let i = 0; i < objects; i++) {
-    const records = Array.from({ length: per }, (_, j) => ({ ...base[(i * per + j) % base.length], seq: `${tag}${i}-${j}` }))
+    const records = Array.from({ length: per }, (_, j) => {
+      const seq = `${tag}${i}-${j}`
+      return { ...base[(i * per + j) % base.length], ...(eventIds ? { eventID: eventIdOf(seq) } : {}), seq }
+    })
     seqs.push(...records.map((r) => r.seq))
     const stamp = `202611${String(10 + (i % 18)).padStart(2, '0')}T1200Z`
     const key = cloudTrailKey('111122223333', 'us-east-1', stamp, `${prefix}${String(i).padStart(16 - prefix.length, '0')}`)

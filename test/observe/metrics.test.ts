@@ -1,4 +1,5 @@
-// The metrics registry as Prometheus reads it (the text exposition): the labels on every series, the
+// The metrics registry as Prometheus reads it (the text exposition): the labels on every series (each
+// source's, none on the process's), the
 // error reasons exported at 0 before the first one happens (so that rate() and alerts have a series),
 // what the counting methods add, the state gauges that have no sample while their value is unknown, the
 // bulk-filled event-lag histogram, and CPU by thread.
@@ -7,12 +8,13 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { errorInfo, isErrorCode, type ErrorStage } from '../../src/errors.ts'
-import { Metrics } from '../../src/observe/metrics.ts'
+import { Metrics, type SourceMetrics } from '../../src/observe/metrics.ts'
+import { sourceMetrics } from '../helpers/metrics.ts'
 import { EVENT_LAG_BUCKETS } from '../../workers/protocol.ts'
 import { repoRoot } from '../helpers/fixtures.ts'
 
 /** Every sample of the exposition: name, labels and value. */
-async function samples(metrics: Metrics): Promise<{ name: string; labels: Record<string, string>; value: number }[]> {
+async function samples(metrics: Pick<Metrics, 'registry'>): Promise<{ name: string; labels: Record<string, string>; value: number }[]> {
   const text = await metrics.registry.metrics()
   return text
     .split('\n')
@@ -25,7 +27,7 @@ async function samples(metrics: Metrics): Promise<{ name: string; labels: Record
     })
 }
 
-const errorSeries = async (metrics: Metrics) => (await samples(metrics)).filter((s) => s.name === 'cloudtrail_errors_total')
+const errorSeries = async (metrics: SourceMetrics) => (await samples(metrics)).filter((s) => s.name === 'cloudtrail_errors_total')
 
 /**
  * The stage under which the collector counts each error code of src/errors.ts, by the code's prefix; null
@@ -44,16 +46,34 @@ function stageOf(code: string): ErrorStage | null {
 }
 
 describe('Metrics', () => {
-  it('puts the default labels (queue, organization) on every series', async () => {
-    const metrics = new Metrics({ queue: 'cloudtrail-q', organization: 'acme' }, false)
-    metrics.countReceived(Date.now() - 2000, Date.now())
+  it("puts each source's labels (source, organization, queue) on its series, and none on the process's", async () => {
+    const metrics = new Metrics(false)
+    // Two queues of the same name in two accounts stay apart by `source`.
+    const a = metrics.forSource({ source: '111122223333/ct', organization: 'acme', queue: 'ct' })
+    const b = metrics.forSource({ source: '444455556666/ct', organization: '', queue: 'ct' })
+    a.setStates({ ring: () => ({ used: 1, capacity: 8 }) })
+    b.setStates({ ring: () => ({ used: 2, capacity: 8 }) })
+    metrics.setStates({ poolUtilization: () => 0.5, sinkReady: () => true, parseThreads: () => 3 })
+    a.countReceived(Date.now() - 2000, Date.now())
+    b.countEvents(7)
     const all = await samples(metrics)
-    expect(all.length).toBeGreaterThan(50)
-    for (const s of all) expect(s.labels, s.name).toMatchObject({ queue: 'cloudtrail-q', organization: 'acme' })
+    expect(all.length).toBeGreaterThan(100)
+    const processWide = new Set(['cloudtrail_parse_pool_utilization', 'cloudtrail_sink_up', 'cloudtrail_config_parse_threads', 'cloudtrail_thread_cpu_seconds_total'])
+    for (const s of all) {
+      if (processWide.has(s.name)) expect(s.labels.source, s.name).toBeUndefined()
+      else expect(['111122223333/ct', '444455556666/ct'], s.name).toContain(s.labels.source)
+    }
+    const of = (name: string, source: string) => all.find((s) => s.name === name && s.labels.source === source)
+    expect(of('cloudtrail_sqs_messages_received_total', '111122223333/ct')).toMatchObject({ value: 1, labels: { organization: 'acme', queue: 'ct' } })
+    expect(of('cloudtrail_sqs_messages_received_total', '444455556666/ct')?.value).toBe(0)
+    expect(of('cloudtrail_events_total', '444455556666/ct')?.value).toBe(7)
+    expect(of('cloudtrail_ring_buffer_used', '444455556666/ct')?.value).toBe(2)
+    expect(metrics.totals).toMatchObject({ received: 1, events: 7 })
+    expect([a.totals.events, b.totals.received]).toEqual([0, 0])
   })
 
   it("exports every stage's error reasons at 0 from the start, among them the reason of each error code the pipeline counts", async () => {
-    const metrics = new Metrics({}, false)
+    const metrics = sourceMetrics()
     const series = await errorSeries(metrics)
     expect(series.every((s) => s.value === 0)).toBe(true)
     expect(new Set(series.map((s) => s.labels.stage))).toEqual(new Set(['notification', 's3', 'object', 'record', 'sqs', 'sink', 'credentials']))
@@ -74,7 +94,7 @@ describe('Metrics', () => {
   })
 
   it('counts errors, objects, receipts, deletes and events in the exposition and in the running totals', async () => {
-    const metrics = new Metrics({}, false)
+    const metrics = sourceMetrics()
     metrics.error('ERR_S3_TRANSIENT')
     metrics.error('ERR_S3_TRANSIENT', 2)
     metrics.error('ERR_RECORD_TOO_DEEP', 5)
@@ -103,18 +123,20 @@ describe('Metrics', () => {
     expect(value('cloudtrail_sqs_messages_deleted_total')).toBe(1)
     expect(value('cloudtrail_events_total')).toBe(42)
     expect(metrics.totals).toEqual({ received: 2, deleted: 1, events: 42, errors: 8 })
+    expect(metrics.root.totals).toEqual(metrics.totals)
     expect(metrics.lastMessageLag).toBeCloseTo(3, 3)
   })
 
   it('leaves a state gauge without a sample while its value is unknown, and reads it at scrape time once known', async () => {
-    const metrics = new Metrics({}, false)
+    const metrics = sourceMetrics()
     const names = async () => new Set((await samples(metrics)).map((s) => s.name))
     for (const name of ['cloudtrail_sqs_backlog_messages', 'cloudtrail_sqs_queue_messages', 'cloudtrail_input_rate_messages', 'cloudtrail_ring_buffer_used', 'cloudtrail_sqs_up']) {
       expect(await names()).not.toContain(name)
     }
     let queue: { backlog: number; inflight: number; delayed: number } | null = null
     let rate: number | null = Number.NaN
-    metrics.setSources({ queue: () => queue, inputRate: () => rate, ring: () => ({ used: 3, capacity: 8 }), ready: () => ({ sqs: true, sink: false }) })
+    metrics.setStates({ queue: () => queue, inputRate: () => rate, ring: () => ({ used: 3, capacity: 8 }), sqsReady: () => true })
+    metrics.root.setStates({ sinkReady: () => false })
     expect(await names()).not.toContain('cloudtrail_sqs_backlog_messages') // a source that does not know yet
     expect(await names()).not.toContain('cloudtrail_input_rate_messages') // NaN is not a value
     queue = { backlog: 5, inflight: 2, delayed: 1 }
@@ -131,7 +153,7 @@ describe('Metrics', () => {
   })
 
   it('renders the event-lag histogram filled in bulk as cumulative buckets, and forgets it on reset', async () => {
-    const metrics = new Metrics({}, false)
+    const metrics = sourceMetrics()
     const counts = new Array<number>(EVENT_LAG_BUCKETS.length + 1).fill(0)
     counts[0] = 4 // <= 60 s
     counts[2] = 3 // (120, 300]
@@ -147,23 +169,23 @@ describe('Metrics', () => {
     expect(bucket('+Inf')).toBe(9)
     expect(lag.find((s) => s.name === 'cloudtrail_event_lag_seconds_sum')?.value).toBe(100_010)
     expect(lag.find((s) => s.name === 'cloudtrail_event_lag_seconds_count')?.value).toBe(9)
-    metrics.eventLag.reset()
+    metrics.root.eventLag.reset()
     expect((await samples(metrics)).find((s) => s.name === 'cloudtrail_event_lag_seconds_count')?.value).toBe(0)
   })
 
   it("reports CPU by thread: main and process always, parse once the pool says, and the process metrics only when asked", async () => {
-    const bare = new Metrics({}, false)
+    const bare = new Metrics(false)
     const threads = async (m: Metrics) => (await samples(m)).filter((s) => s.name === 'cloudtrail_thread_cpu_seconds_total')
     let cpu = await threads(bare)
     expect(cpu.map((s) => s.labels.thread)).toEqual(['main', 'process'])
     const [main, all] = cpu.map((s) => s.value)
     expect(main).toBeGreaterThan(0)
     expect(all).toBeGreaterThanOrEqual(main)
-    bare.setSources({ parseCpuMs: () => 1500 })
+    bare.setStates({ parseCpuMs: () => 1500 })
     cpu = await threads(bare)
     expect(cpu.find((s) => s.labels.thread === 'parse')?.value).toBe(1.5)
     expect((await samples(bare)).some((s) => s.name.startsWith('process_') || s.name.startsWith('nodejs_'))).toBe(false)
-    const full = new Metrics({}, true)
+    const full = new Metrics(true)
     const names = new Set((await samples(full)).map((s) => s.name))
     expect(names).toContain('process_cpu_seconds_total')
     expect(names).toContain('nodejs_eventloop_lag_seconds')

@@ -1,5 +1,5 @@
-// The run job's telemetry alone, on stand-ins for the stages: the gauges read them at scrape time,
-// /readyz follows the receivers and the sink, the stats log runs until stopped, the endpoint until closed.
+// The run job's telemetry alone, on stand-ins for the stages: the gauges read them at scrape time, under
+// each source's labels, /readyz follows every source's receivers and the sink, the stats log runs until stopped, the endpoint until closed.
 // The queue-stats poller is off (queue_stats_interval 0): its SQS client is never called.
 
 import { createServer } from 'node:net'
@@ -9,7 +9,7 @@ import { describe, expect, it, vi } from 'vitest'
 import { loadConfig, type RawSettings } from '../../src/config.ts'
 import type { Logger } from '../../src/log.ts'
 import { Metrics } from '../../src/observe/metrics.ts'
-import { metricLabels, startTelemetry, type Telemetry } from '../../src/observe/telemetry.ts'
+import { startTelemetry, type Telemetry, type TelemetrySource } from '../../src/observe/telemetry.ts'
 import { cleanup, useCleanup } from '../helpers/cleanup.ts'
 import { sample } from '../helpers/collector.ts'
 
@@ -51,10 +51,23 @@ function stages() {
   }
 }
 
-async function start(settings: RawSettings, s: ReturnType<typeof stages>, log: Logger = pino({ level: 'silent' })): Promise<{ metrics: Metrics; telemetry: Telemetry }> {
+async function start(
+  settings: RawSettings,
+  s: ReturnType<typeof stages>,
+  log: Logger = pino({ level: 'silent' }),
+  others: ReturnType<typeof stages>[] = [],
+): Promise<{ metrics: Metrics; telemetry: Telemetry }> {
   const sqs = new SQSClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } })
-  const metrics = new Metrics({}, false)
-  const telemetry = await startTelemetry(config(settings), metrics, log, { sqs, ...s })
+  const metrics = new Metrics(false)
+  const cfg = config(settings)
+  // The first source as configured, the others as copies of it under names of their own.
+  const sources = [s, ...others].map((stage, i): TelemetrySource => {
+    const source = { ...cfg.sources[0], name: i === 0 ? cfg.sources[0].name : `${cfg.sources[0].name}-${i}` }
+    const clients = { sqs } as TelemetrySource['clients']
+    const view = metrics.forSource({ source: source.name, organization: source.organization, queue: source.queueName })
+    return { config: source, clients, metrics: view, log, ...(stage as object) } as unknown as TelemetrySource
+  })
+  const telemetry = await startTelemetry(cfg, metrics, log, { pool: s.pool, sink: s.sink, sources })
   cleanup(async () => {
     telemetry.stop()
     await telemetry.close()
@@ -73,9 +86,14 @@ async function freePort(): Promise<number> {
 }
 
 describe('telemetry', () => {
-  it('labels every metric with the queue, and the organization when one is set', () => {
-    expect(metricLabels(config())).toEqual({ queue: 'telemetry-queue' })
-    expect(metricLabels(config({ organization: 'acme' }))).toEqual({ queue: 'telemetry-queue', organization: 'acme' })
+  it("labels a source's metrics with its name (ACCOUNT/QUEUE by default), organization and queue", async () => {
+    const labels = async (settings: RawSettings) => {
+      const { metrics } = await start(settings, stages())
+      const { values } = await metrics.registry.getSingleMetric('cloudtrail_ring_buffer_used')!.get()
+      return values.map((v) => v.labels)
+    }
+    expect(await labels({})).toEqual([{ source: '000000000000/telemetry-queue', organization: '', queue: 'telemetry-queue' }])
+    expect(await labels({ organization: 'acme', source_name: 'org-trail' })).toEqual([{ source: 'org-trail', organization: 'acme', queue: 'telemetry-queue' }])
   })
 
   it('reads the stages at scrape time', async () => {
@@ -124,6 +142,19 @@ describe('telemetry', () => {
     expect(await ready()).toEqual({ status: 503, body: 'sqs: failing\nsink: ok\n' })
     await telemetry.close()
     await expect(ready()).rejects.toThrow()
+  })
+
+  it('says on /readyz which source cannot receive, with several', async () => {
+    const a = stages()
+    const b = stages()
+    const { telemetry } = await start({ metrics_port: String(await freePort()), metrics_host: '127.0.0.1' }, a, undefined, [b])
+    const ready = async () => {
+      const res = await fetch(`${telemetry.server!.url}/readyz`)
+      return { status: res.status, body: await res.text() }
+    }
+    expect(await ready()).toEqual({ status: 200, body: 'sqs: ok\nsink: ok\nsqs 000000000000/telemetry-queue: ok\nsqs 000000000000/telemetry-queue-1: ok\n' })
+    b.receivers.healthy = false
+    expect(await ready()).toEqual({ status: 503, body: 'sqs: failing\nsink: ok\nsqs 000000000000/telemetry-queue: ok\nsqs 000000000000/telemetry-queue-1: failing\n' })
   })
 
   it('starts no endpoint when metrics_port is 0', async () => {

@@ -7,7 +7,8 @@ import pino from 'pino'
 import { describe, expect, it } from 'vitest'
 import { Acker } from '../../src/pipeline/acker.ts'
 import { silentLogger, type Logger } from '../../src/log.ts'
-import { Metrics } from '../../src/observe/metrics.ts'
+import type { SourceMetrics } from '../../src/observe/metrics.ts'
+import { sourceMetrics } from '../helpers/metrics.ts'
 import { SQS } from '../../src/retry.ts'
 import { emulator, useCleanup, cleanup } from '../helpers/cleanup.ts'
 import { FaultProxy } from '../helpers/fault-proxy.ts'
@@ -29,8 +30,8 @@ async function steal(emu: Emulator): Promise<number> {
   return Messages?.length ?? 0
 }
 
-function acker(emu: Emulator, visibilityTimeout: number, { sqs = emu.sqs, log = silentLogger() }: { sqs?: SQSClient; log?: Logger } = {}): { acker: Acker; metrics: Metrics } {
-  const metrics = new Metrics({}, false)
+function acker(emu: Emulator, visibilityTimeout: number, { sqs = emu.sqs, log = silentLogger() }: { sqs?: SQSClient; log?: Logger } = {}): { acker: Acker; metrics: SourceMetrics } {
+  const metrics = sourceMetrics()
   const a = new Acker(sqs, { queueUrl: emu.queueUrl, visibilityTimeout, redrive: false }, metrics, log)
   cleanup(() => a.close())
   return { acker: a, metrics }
@@ -59,7 +60,7 @@ describe('Acker', () => {
     }
     clearInterval(sampler)
     expect(stolen).toBe(0)
-    expect((await metrics.visibilityExtensions.get()).values[0].value).toBeGreaterThanOrEqual(3)
+    expect((await metrics.root.visibilityExtensions.get()).values[0].value).toBeGreaterThanOrEqual(3)
     // Extended with time to spare: by design while a quarter to a half of the timeout (500-1000 ms) is
     // left; at least 100 ms even if this process stalls for a moment. (A heartbeat that looked only once
     // per half-timeout extended this message with 4-7 ms left.)
@@ -110,7 +111,7 @@ describe('Acker', () => {
     await a.whenIdle()
     expect(proxy.faults('DeleteMessageBatch') - before).toBe(SQS.delete.attempts)
     expect(emu.server.inspectQueue(emu.queueName)?.messages.inflight).toHaveLength(1) // not deleted: delivered again later
-    const failed = (await metrics.errors.get()).values.find((v) => v.labels.stage === 'sqs' && v.labels.reason === 'delete_failed')
+    const failed = (await metrics.root.errors.get()).values.find((v) => v.labels.stage === 'sqs' && v.labels.reason === 'delete_failed')
     expect(failed?.value).toBe(2 + SQS.delete.attempts)
   })
 
@@ -131,7 +132,7 @@ describe('Acker', () => {
     a.done(entry, 'retry') // the backoff (10 s) is refused: the message stays hidden for its whole 30 s
     await a.whenIdle()
     expect(proxy.faults('ChangeMessageVisibility')).toBe(1)
-    const failed = (await metrics.errors.get()).values.find((v) => v.labels.stage === 'sqs' && v.labels.reason === 'visibility_failed')
+    const failed = (await metrics.root.errors.get()).values.find((v) => v.labels.stage === 'sqs' && v.labels.reason === 'visibility_failed')
     expect(failed?.value).toBe(1)
     expect(lines.find((l) => l.code === 'InvalidParameterValue')).toMatchObject({ level: 40, stage: 'sqs', messageId: entry.id })
     // --drain waits for the message until its own visibility runs out, not until the refused backoff.

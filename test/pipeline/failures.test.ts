@@ -70,7 +70,7 @@ describe('failure handling', () => {
     await waitUntil(() => retried().length > 0, 'an object to fail for now', 30_000)
     expect(seqsInFile(out)).toEqual([])
     expect(emu.remaining()).toBe(2) // not deleted
-    expect((await metrics.deleted.get()).values[0].value).toBe(0)
+    expect((await metrics.root.deleted.get()).values[0].value).toBe(0)
     // Asked again before giving up on this receive: more than one GET per object.
     expect(p.count('GET')).toBeGreaterThan(2)
     expect(retried()[0]).toMatchObject({ code: 'ERR_S3_TRANSIENT', stage: 's3', bucket: emu.bucket })
@@ -112,7 +112,7 @@ describe('failure handling', () => {
     // SQS moved it on the receive past maxReceiveCount: this collector never deleted it.
     expect(failures()).toHaveLength(3)
     expect(dlq()).toBe(1)
-    expect((await metrics.deleted.get()).values[0].value).toBe(0)
+    expect((await metrics.root.deleted.get()).values[0].value).toBe(0)
     expect(await errors(metrics, 'object', 'not_gzip')).toBe(3)
   })
 

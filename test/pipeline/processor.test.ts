@@ -70,7 +70,7 @@ describe('Processor', () => {
     await acker.whenIdle()
     // The object's own failure is counted, and so is the sink's refusal, which decides: retried, not deleted.
     expect(await errors(metrics, 'object', 'truncated')).toBe(1)
-    expect((await metrics.deleted.get()).values[0].value).toBe(0)
+    expect((await metrics.root.deleted.get()).values[0].value).toBe(0)
     expect(emu.remaining()).toBe(1)
     expect(emu.server.inspectQueue(emu.queueName)?.messages.inflight).toHaveLength(1) // handed back after the backoff
     const refusal = lines.find((l) => l.stage === 'sink' && l.key === key)
@@ -89,7 +89,7 @@ describe('Processor', () => {
       visibilityTimeout: 1,
       pool: { parse: { format: 'fortisiem', framing: 'lines', limits }, resourceLimits: { maxOldGenerationSizeMb: 24, maxYoungGenerationSizeMb: 8 } },
     })
-    const received = async () => (await metrics.received.get()).values[0].value
+    const received = async () => (await metrics.root.received.get()).values[0].value
     // Until the poison message is gone, or has come back more often than the bound allows.
     for (const deadline = Date.now() + 40_000; emu.remaining() > 0 && (await received()) <= WORKER_FAILURE_RECEIVES + 2; ) {
       if (Date.now() > deadline) throw new Error('timed out waiting for the poison message to be settled')
@@ -165,13 +165,13 @@ describe('Processor: what becomes of each kind of message', () => {
     await waitUntil(() => metrics.totals.deleted === 1, 'the message to be deleted', 15_000)
     expect(emu.remaining()).toBe(0)
     expect(existsSync(out) ? readFileSync(out, 'utf8').split('\n').length - 1 : 0).toBe(written)
-    const { values } = await metrics.errors.get()
+    const { values } = await metrics.root.errors.get()
     const nonZero = values.filter((v) => v.value > 0).map((v) => [String(v.labels.stage), String(v.labels.reason)])
     expect(nonZero).toEqual(counted)
-    expect((await metrics.testEvents.get()).values[0].value).toBe(name.includes('TestEvent') ? 1 : 0)
-    const objects = Object.fromEntries((await metrics.objects.get()).values.map((v) => [v.labels.result, v.value]))
+    expect((await metrics.root.testEvents.get()).values[0].value).toBe(name.includes('TestEvent') ? 1 : 0)
+    const objects = Object.fromEntries((await metrics.root.objects.get()).values.map((v) => [v.labels.result, v.value]))
     expect(objects).toEqual({ processed: written > 0 ? 1 : 0, skipped, failed: 0 })
-    if (written === 0) expect((await metrics.s3Bytes.get()).values[0]?.value ?? 0).toBe(0) // nothing fetched
+    if (written === 0) expect((await metrics.root.s3Bytes.get()).values[0]?.value ?? 0).toBe(0) // nothing fetched
   })
 
   it('writes the allowed object of a message that also names a foreign bucket, refuses the other, and deletes the message', async () => {

@@ -7,7 +7,8 @@ import { SQSClient } from '@aws-sdk/client-sqs'
 import { describe, expect, it } from 'vitest'
 import { Acker } from '../../src/pipeline/acker.ts'
 import { silentLogger } from '../../src/log.ts'
-import { Metrics } from '../../src/observe/metrics.ts'
+import type { SourceMetrics } from '../../src/observe/metrics.ts'
+import { sourceMetrics } from '../helpers/metrics.ts'
 import { Receivers, type ReceiverOptions } from '../../src/pipeline/receiver.ts'
 import { Ring, type Received } from '../../src/pipeline/ring.ts'
 import { cleanup, emulator, useCleanup } from '../helpers/cleanup.ts'
@@ -22,7 +23,7 @@ interface Started {
   receivers: Receivers
   ring: Ring<Received>
   acker: Acker
-  metrics: Metrics
+  metrics: SourceMetrics
   proxy: FaultProxy
   /** MaxNumberOfMessages of each ReceiveMessage sent, in order. */
   asked: number[]
@@ -56,7 +57,7 @@ async function start(emu: Emulator, { ringSize = 8, rule = () => ({ kind: 'pass'
     },
     { step: 'initialize', name: 'recordMaxNumberOfMessages' },
   )
-  const metrics = new Metrics({}, false)
+  const metrics = sourceMetrics()
   const ring = new Ring<Received>(ringSize)
   const acker = new Acker(sqs, { queueUrl: emu.queueUrl, visibilityTimeout: 30, redrive: false }, metrics, silentLogger())
   const receivers = new Receivers(sqs, ring, acker, metrics, silentLogger(), { queueUrl: emu.queueUrl, waitTime, visibilityTimeout: 30, onEmpty })
@@ -93,7 +94,7 @@ describe('Receivers', () => {
       },
       { step: 'initialize', name: 'ignoreMaxNumberOfMessages' },
     )
-    const metrics = new Metrics({}, false)
+    const metrics = sourceMetrics()
     const ring = new Ring<Received>(2)
     const acker = new Acker(sqs, { queueUrl: emu.queueUrl, visibilityTimeout: 30, redrive: false }, metrics, silentLogger())
     const receivers = new Receivers(sqs, ring, acker, metrics, silentLogger(), { queueUrl: emu.queueUrl, waitTime: 1, visibilityTimeout: 30, onEmpty: async () => 'stop' })
@@ -110,7 +111,7 @@ describe('Receivers', () => {
     // The hand-backs are on their way: give them a moment (they are visible again once done).
     await waitUntil(() => queue().ready.length === 3, 'the extra messages to be visible again', 5_000).catch(() => {})
     expect(acker.size).toBe(2) // only what the ring holds is tracked (and extended)
-    const overflow = (await metrics.errors.get()).values.find((v) => v.labels.stage === 'sqs' && v.labels.reason === 'receive_overflow')
+    const overflow = (await metrics.root.errors.get()).values.find((v) => v.labels.stage === 'sqs' && v.labels.reason === 'receive_overflow')
     expect(overflow?.value).toBe(3)
     expect(queue().ready).toHaveLength(3)
     expect(queue().inflight).toHaveLength(2)

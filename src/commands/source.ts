@@ -1,0 +1,188 @@
+// One source of the `run` job: a queue, the buckets it may name and the credentials it reads them with,
+// and its own stages: SQS and S3 clients, receivers -> ring -> processor (its fetcher) -> acker, and the
+// --drain policy. Its messages are received, extended and deleted on its own queue only; its objects are
+// fetched with its own credentials. What every source shares (the parse pool, the sink, admission to
+// them, the metrics registry) is handed in by run.ts, which owns the order of start and shutdown.
+
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs'
+import { Acker } from '../pipeline/acker.ts'
+import { createClients, type AwsClients } from '../aws/clients.ts'
+import { sleep } from '../sleep.ts'
+import { sdkRetryable, SQS, withRetry } from '../retry.ts'
+import type { Config, SourceConfig } from '../config.ts'
+import { DrainPolicy } from './drain.ts'
+import { CollectorError, describeError } from '../errors.ts'
+import { Fetcher } from '../pipeline/fetcher.ts'
+import { maskUrl, type Logger } from '../log.ts'
+import type { Metrics, SourceMetrics } from '../observe/metrics.ts'
+import type { ParsePool } from '../pipeline/pool.ts'
+import { Processor } from '../pipeline/processor.ts'
+import { Receivers } from '../pipeline/receiver.ts'
+import { Ring, type Received } from '../pipeline/ring.ts'
+import type { Slots } from '../pipeline/slots.ts'
+import type { Sink } from '../sinks/sink.ts'
+
+export interface QueueInfo {
+  visibilityTimeout: number
+  redrive: boolean
+}
+
+/** What every source shares. */
+export interface Shared {
+  config: Config
+  pool: ParsePool
+  sink: Sink
+  slots: Slots
+  metrics: Metrics
+  log: Logger
+}
+
+/** Codes that no retry mends: the queue is not there, or the credentials are refused. */
+const PERMANENT_SQS = /NonExistentQueue|QueueDoesNotExist|AccessDenied|InvalidAddress|InvalidClientTokenId|SignatureDoesNotMatch/
+
+async function queueInfo(clients: AwsClients, source: SourceConfig, log: Logger): Promise<QueueInfo> {
+  const command = new GetQueueAttributesCommand({ QueueUrl: source.queueUrl, AttributeNames: ['VisibilityTimeout', 'RedrivePolicy'] })
+  // A refused signature is worth another try once the SDK has set its clock by SQS's (sdkRetryable).
+  const permanent = (err: unknown) => PERMANENT_SQS.test(describeError(err).code) && !sdkRetryable(err)
+  try {
+    const out = await withRetry(SQS.startup, () => clients.sqs.send(command), {
+      retryable: (err) => !permanent(err),
+      onRetry: (err, attempt) => {
+        const { code, message } = describeError(err)
+        log.warn({ stage: 'sqs', code, reason: message, attempt }, 'GetQueueAttributes failed; retrying')
+      },
+    })
+    return { visibilityTimeout: Number(out.Attributes?.VisibilityTimeout ?? 30), redrive: Boolean(out.Attributes?.RedrivePolicy) }
+  } catch (err) {
+    const { code, message } = describeError(err)
+    throw new CollectorError('ERR_SQS', `source ${source.name}: cannot read the queue's attributes (${code}): ${message}`, { cause: err })
+  }
+}
+
+export class Source {
+  readonly ring: Ring<Received>
+  readonly acker: Acker
+  readonly processor: Processor
+  readonly receivers: Receivers
+  readonly drain: DrainPolicy | null
+  /** Stops this source's receivers (the whole run's stop, or its own queue drained). */
+  private readonly stopReceiving = new AbortController()
+  private receiving: Promise<void> = Promise.resolve()
+  private processing: Promise<void> = Promise.resolve()
+  /** --drain: its queue was found empty with nothing held. */
+  drained = false
+
+  private constructor(
+    readonly config: SourceConfig,
+    readonly clients: AwsClients,
+    readonly queue: QueueInfo,
+    readonly metrics: SourceMetrics,
+    readonly log: Logger,
+    shared: Shared,
+  ) {
+    const { config: global, pool, sink, slots } = shared
+    this.ring = new Ring<Received>(global.ringSize)
+    this.acker = new Acker(clients.sqs, { queueUrl: config.queueUrl, visibilityTimeout: config.visibilityTimeout, redrive: queue.redrive }, metrics, log)
+    const fetcher = new Fetcher(clients.s3, log, {
+      dispatcher: clients.s3Dispatcher,
+      onBytes: (bytes) => metrics.s3Bytes.inc(bytes),
+      owners: config.bucketOwners,
+      regions: config.bucketRegions,
+      onRegionRedirect: () => metrics.s3RegionRedirects.inc(),
+      endpoint: config.s3Endpoint ?? `https://s3.${config.region}.amazonaws.com`,
+    })
+    this.processor = new Processor(this.ring, this.acker, fetcher, pool, sink, metrics, log, {
+      buckets: config.buckets,
+      keyPattern: config.keyPattern,
+      maxObjectsInFlight: global.maxObjectsInFlight,
+      slots,
+    })
+    // --drain: the DrainPolicy says when this queue is done, after an empty receive or as soon as SQS counts
+    // nothing left; otherwise a receiver waits cloudtrail_msg_pull_interval after an empty receive.
+    this.drain = global.drain
+      ? new DrainPolicy(clients.sqs, config.queueUrl, { processor: this.processor, ring: this.ring, acker: this.acker, metrics, receiving: () => this.receivers.receiving }, log)
+      : null
+    const drain = this.drain
+    this.receivers = new Receivers(clients.sqs, this.ring, this.acker, metrics, log, {
+      queueUrl: config.queueUrl,
+      waitTime: config.waitTime,
+      visibilityTimeout: config.visibilityTimeout,
+      onEmpty: drain ? (signal, since) => drain.onEmpty(signal, since) : (signal) => sleep(config.pullInterval * 1000, signal),
+    })
+  }
+
+  /** Its clients, and its queue probed: nothing starts against a queue that cannot be read. */
+  static async open(config: SourceConfig, shared: Shared): Promise<Source> {
+    const log = shared.log.child(config.organization ? { source: config.name, organization: config.organization } : { source: config.name })
+    // Before the clients: a role's AssumeRole failures are counted as this source's.
+    const metrics = shared.metrics.forSource({ source: config.name, organization: config.organization, queue: config.queueName })
+    const clients = createClients(config, shared.config.maxObjectsInFlight, {
+      onFailure: (err) => {
+        const { code, message } = describeError(err.cause)
+        log.warn({ stage: 'credentials', code, role: config.roleArn, reason: message }, 'AssumeRole failed; retrying after a backoff')
+        metrics.error('ERR_STS_ASSUME_ROLE')
+      },
+      onRefresh: (expiration) => log.debug({ stage: 'credentials', role: config.roleArn, expiration: expiration.toISOString() }, 'role credentials refreshed'),
+    })
+    let queue: QueueInfo
+    try {
+      queue = await queueInfo(clients, config, log)
+    } catch (err) {
+      clients.destroy()
+      throw err
+    }
+    return new Source(config, clients, queue, metrics, log, shared)
+  }
+
+  /** Starts receiving and processing; `onDrained` is called once its queue is drained (--drain). */
+  start(onDrained: () => void): void {
+    const signal = this.stopReceiving.signal
+    const drained = () => {
+      if (this.drained || !this.drain) return
+      this.drained = true
+      this.log.info({}, 'source drained')
+      this.stopReceiving.abort()
+      onDrained()
+    }
+    this.receiving = this.receivers.run(this.config.pullThreads, signal).then(() => {
+      // --drain: every loop found the queue empty with nothing in flight.
+      if (!signal.aborted) drained()
+    })
+    void this.drain?.watch(signal).then((done) => done && drained())
+    this.processing = this.processor.run(signal)
+  }
+
+  /** No more receives; the processor hands back what the ring holds and finishes what it started. */
+  stop(): void {
+    this.stopReceiving.abort()
+  }
+
+  /** Resolves once its receivers have stopped. */
+  receivingDone(): Promise<void> {
+    return this.receiving
+  }
+
+  /** Resolves once its processor has handed back the ring and its objects are settled. */
+  processingDone(): Promise<void> {
+    return this.processing
+  }
+
+  /** What the first line of a run says of it. */
+  startingFields(): Record<string, unknown> {
+    const c = this.config
+    return {
+      source: c.name,
+      queueUrl: c.queueUrl,
+      region: c.region,
+      buckets: c.buckets ?? '*',
+      bucketRegions: c.bucketRegions.size > 0 ? Object.fromEntries(c.bucketRegions) : undefined,
+      organization: c.organization || undefined,
+      pullThreads: c.pullThreads,
+      pullInterval: c.pullInterval,
+      visibilityTimeout: c.visibilityTimeout,
+      queueVisibilityTimeout: this.queue.visibilityTimeout,
+      redrive: this.queue.redrive,
+      endpoint: c.sqsEndpoint === undefined ? undefined : maskUrl(c.sqsEndpoint),
+    }
+  }
+}
