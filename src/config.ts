@@ -75,6 +75,16 @@ export const settings: readonly Setting[] = [
     help: 'AWS secret key, with access_key_id (prefer the file or the environment: flags show in ps)' },
   { name: 'session_token', scope: 'source', flag: 'session-token', kind: 'string', secret: true, commands: ['run'],
     help: 'AWS session token for temporary credentials' },
+  { name: 'profile', scope: 'source', flag: 'profile', kind: 'string', commands: ['run'],
+    help: 'profile of the shared AWS files (~/.aws/config, ~/.aws/credentials) for the credentials, instead of access_key_id or the standard chain' },
+  { name: 'role_arn', scope: 'source', flag: 'role-arn', kind: 'string', commands: ['run'],
+    help: 'IAM role to assume (arn:aws:iam::ACCOUNT:role/NAME) with the credentials above; its temporary credentials are refreshed before they expire' },
+  { name: 'external_id', scope: 'source', flag: 'external-id', kind: 'string', secret: true, commands: ['run'],
+    help: "ExternalId sent with role_arn, as the role's trust policy asks (sts:ExternalId): 2 to 1224 of A-Z a-z 0-9 _ + = , . @ : / -" },
+  { name: 'role_session_name', scope: 'source', flag: 'role-session-name', kind: 'string', default: 'cloudtrail-ingest', commands: ['run'],
+    help: "RoleSessionName for role_arn, the name of the collector's session in the role's own CloudTrail: 2 to 64 of A-Z a-z 0-9 _ + = , . @ -" },
+  { name: 'sts_endpoint', scope: 'source', flag: 'sts-endpoint', kind: 'string', commands: ['run'],
+    help: "custom endpoint for STS's AssumeRole (a VPC endpoint); default: STS in the region" },
   { name: 'organization', scope: 'source', flag: 'organization', kind: 'string', default: '', commands: RUN,
     help: 'tenant name carried in logs and metric labels (records are unchanged)' },
   { name: 'endpoint', scope: 'source', flag: 'endpoint', kind: 'string', commands: ['run'],
@@ -189,8 +199,15 @@ export interface SourceConfig {
   pullThreads: number
   visibilityTimeout: number
   waitTime: number
+  /** profile: the shared files' profile for the credentials (none with access_key_id). */
+  profile?: string
+  /** role_arn: the role assumed with the credentials (aws/credentials.ts). */
+  roleArn?: string
+  roleSessionName: string
+  stsEndpoint?: string
   /** Not enumerable: JSON.stringify(source) and loggers never see them. */
   readonly credentials?: Credentials
+  readonly externalId?: string
 }
 
 /** The whole process's settings; what describes a queue is in `sources` (none for `parse`). */
@@ -475,6 +492,16 @@ function proxyConfig(proxy: string | undefined, noProxy: string[] | undefined, e
   }
 }
 
+/**
+ * An IAM role's ARN: arn:PARTITION:iam::ACCOUNT:role/NAME, with a path or not (role/PATH/NAME). IAM's
+ * names: 1 to 64 of A-Z a-z 0-9 _ + = , . @ -; paths of the same characters and /, up to 512.
+ */
+function roleArnOf(value: string): string {
+  const m = /^arn:aws[a-z-]*:iam::\d{12}:role\/((?:[\w+=,.@-]+\/)*)([\w+=,.@-]{1,64})$/.exec(value)
+  if (!m || m[1].length > 511) throw new ConfigError('role_arn', `expected arn:aws:iam::ACCOUNT:role/NAME (a 12-digit account), got ${JSON.stringify(value)}`)
+  return value
+}
+
 /** http_header lines -> headers, each checked as the HTTP sink will send it, and given once (names compared without case). */
 function httpHeaders(lines: readonly string[]): Record<string, string> {
   // No prototype: a header may be called __proto__.
@@ -712,6 +739,22 @@ function sourceConfig(index: number, v: Record<string, string | string[] | numbe
   // Alone it would be dropped in silence, for the credential chain.
   if (v.session_token !== undefined && accessKeyId === undefined) throw new ConfigError('session_token', 'goes with access_key_id and secret_key')
 
+  const profile = v.profile as string | undefined
+  if (profile !== undefined && accessKeyId !== undefined) throw new ConfigError('profile', 'give either profile or access_key_id and secret_key, not both')
+  if (profile !== undefined && !/^[\w+=,.@:\/-]{1,64}$/.test(profile)) throw new ConfigError('profile', `expected a profile name, got ${JSON.stringify(profile)}`)
+  const roleArn = v.role_arn === undefined ? undefined : roleArnOf(v.role_arn as string)
+  const externalId = v.external_id as string | undefined
+  // Never echoed: it is as good as a password to whoever may assume the role with it.
+  if (externalId !== undefined && !/^[\w+=,.@:\/-]{2,1224}$/.test(externalId)) throw new ConfigError('external_id', 'expected 2 to 1224 of A-Z a-z 0-9 _ + = , . @ : / - (as STS takes it)')
+  const roleSessionName = v.role_session_name as string
+  if (!/^[\w+=,.@-]{2,64}$/.test(roleSessionName)) throw new ConfigError('role_session_name', `expected 2 to 64 of A-Z a-z 0-9 _ + = , . @ - (as STS takes it), got ${JSON.stringify(roleSessionName)}`)
+  const stsEndpoint = endpoint('sts_endpoint', v.sts_endpoint)
+  // Alone they would be dropped in silence (role_session_name has a default, and may be every source's).
+  if (roleArn === undefined) {
+    if (externalId !== undefined) throw new ConfigError('external_id', 'goes with role_arn')
+    if (stsEndpoint !== undefined) throw new ConfigError('sts_endpoint', 'goes with role_arn')
+  }
+
   const name = (v.source_name as string | undefined) ?? defaultSourceName(queue.url)
   if (!/^[\x21-\x7e]{1,128}$/.test(name)) throw new ConfigError('source_name', `expected 1 to 128 printable ASCII characters without spaces, got ${JSON.stringify(name)}`)
   const source: SourceConfig = {
@@ -734,7 +777,12 @@ function sourceConfig(index: number, v: Record<string, string | string[] | numbe
     pullThreads: v.cloudtrail_msg_pull_thread_num as number,
     visibilityTimeout: v.visibility_timeout as number,
     waitTime: v.wait_time as number,
+    ...(profile !== undefined ? { profile } : {}),
+    ...(roleArn !== undefined ? { roleArn } : {}),
+    roleSessionName,
+    ...(stsEndpoint !== undefined ? { stsEndpoint } : {}),
   }
+  if (externalId !== undefined) Object.defineProperty(source, 'externalId', { value: externalId, enumerable: false })
   if (accessKeyId !== undefined && secretAccessKey !== undefined) {
     const credentials: Credentials = { accessKeyId, secretAccessKey }
     if (v.session_token !== undefined) credentials.sessionToken = v.session_token as string

@@ -6,7 +6,7 @@
 // becomes of the SQS message.
 
 /** cloudtrail_errors_total{stage}: where in the pipeline it happened. */
-export const ERROR_STAGES = ['notification', 's3', 'object', 'record', 'sqs', 'sink'] as const
+export const ERROR_STAGES = ['notification', 's3', 'object', 'record', 'sqs', 'sink', 'credentials'] as const
 export type ErrorStage = (typeof ERROR_STAGES)[number]
 
 /** What becomes of the SQS message, by fate (the README's table says it so). */
@@ -93,6 +93,9 @@ const table = {
   // A record the destination refuses for good (HTTP 413 for one record): not permanent, so that its message
   // is kept (retried, or moved to the dead-letter queue) rather than deleted.
   ERR_SINK_REJECTED: { stage: 'sink', reason: 'sink_rejected', fate: 'retry', about: 'the HTTP destination refuses a single record as too large (413)' },
+  // A source's credentials: AssumeRole of its role_arn (aws/credentials.ts), counted once per call to STS,
+  // not per request that waited on it. The GETs and receives that needed them fail as their own stage says.
+  ERR_STS_ASSUME_ROLE: { stage: 'credentials', reason: 'assume_role_failed', fate: 'retry', about: '`AssumeRole` of `role_arn` fails (a trust policy or `external_id` refused, STS unreachable): old credentials are served until they expire' },
 } as const satisfies Record<`ERR_${string}`, Row>
 
 type Table = typeof table

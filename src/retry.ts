@@ -1,4 +1,4 @@
-// The retry policies, one per dependency (SQS, S3, the sink), and the only place that says how often an
+// The retry policies, one per dependency (SQS, S3, STS, the sink), and the only place that says how often an
 // operation is tried and how long it waits in between. README "Failure handling", "Retries", has them as a table.
 //
 // Each attempt is one request: the SDK's own retries are off (clients.ts), so that nothing retries under a
@@ -49,6 +49,14 @@ export const SQS = {
  * message goes back to SQS for its backoff (acker.ts).
  */
 export const S3_OBJECT: RetryPolicy = { attempts: 4, firstMs: 100, maxMs: 20_000 }
+
+/**
+ * AssumeRole for a source's role (aws/credentials.ts): one call at a time, never retried within the call;
+ * after a failure the next call waits 1–2 s, doubling up to 1 min, for as long as the source lives. While
+ * the old credentials are valid they are served meanwhile; once they have expired, a caller between two
+ * attempts gets the last failure at once (STS is not called for every GET).
+ */
+export const STS_ASSUME_ROLE: RetryPolicy = { attempts: Infinity, firstMs: 1000, maxMs: 60_000 }
 
 /** A sink's write: every failure, until the destination takes it or the sink is destroyed, 50–100 ms up to `maxMs` apart. */
 export function sinkPolicy(maxMs: number): RetryPolicy {

@@ -513,3 +513,58 @@ sources:
     expect(loadConfig('parse', {}, {}).sources).toEqual([])
   })
 })
+
+describe('profile and role_arn', () => {
+  const role = 'arn:aws:iam::444455556666:role/cloudtrail-reader'
+
+  it('takes a role with its external id, session name and STS endpoint; the external id is never enumerable', () => {
+    const c = loadConfig('run', { ...base, role_arn: role, external_id: 'tenant-acme:7f3a/x', role_session_name: 'ct-acme', sts_endpoint: 'https://sts.eu-west-1.amazonaws.com/' }, {}).sources[0]
+    expect(c).toMatchObject({ roleArn: role, roleSessionName: 'ct-acme', stsEndpoint: 'https://sts.eu-west-1.amazonaws.com', externalId: 'tenant-acme:7f3a/x' })
+    expect(JSON.stringify(c)).not.toContain('tenant-acme')
+    expect(loadConfig('run', { ...base, role_arn: 'arn:aws-us-gov:iam::444455556666:role/path/to/reader' }, {}).sources[0].roleSessionName).toBe('cloudtrail-ingest')
+    expect(loadConfig('run', { ...base, profile: 'audit' }, { CLOUDTRAIL_INGEST_ROLE_ARN: role }).sources[0]).toMatchObject({ profile: 'audit', roleArn: role })
+    const plain = loadConfig('run', base, {}).sources[0]
+    expect(plain).not.toHaveProperty('roleArn')
+    expect(plain).not.toHaveProperty('profile')
+  })
+
+  it('gives each source of a list its own role and external id, and names the source in errors', () => {
+    const sources = [
+      { queue_url: 'arn:aws:sqs:us-east-1:111122223333:org-trail', bucket: ['org-trail-logs'] },
+      { queue_url: 'https://sqs.eu-west-1.amazonaws.com/444455556666/ct', bucket: ['tenant-b-logs'], name: 'tenant-b', role_arn: role, external_id: 'tenant-b-ext' },
+    ]
+    const [a, b] = loadConfig('run', { config: file('c.json', JSON.stringify({ role_session_name: 'ct-fleet', sources })) }, {}).sources
+    expect(a).not.toHaveProperty('roleArn')
+    expect(a.roleSessionName).toBe('ct-fleet')
+    expect(b).toMatchObject({ roleArn: role, externalId: 'tenant-b-ext', roleSessionName: 'ct-fleet' })
+    expect(JSON.stringify(b)).not.toContain('tenant-b-ext')
+    const message = configError({ config: file('c.json', JSON.stringify({ sources: [sources[0], { ...sources[1], external_id: 'x y' }] })) }).message
+    expect(message).toMatch(/^sources\[1\]\.external_id: expected 2 to 1224 .* \(source 1, tenant-b\)$/)
+    expect(message).not.toContain('x y')
+  })
+
+  it.each([
+    [{ role_arn: 'arn:aws:iam::4444:role/x' }, 'role_arn'],
+    [{ role_arn: 'arn:aws:iam::444455556666:user/x' }, 'role_arn'],
+    [{ role_arn: 'arn:aws:sts::444455556666:assumed-role/x/y' }, 'role_arn'],
+    [{ role_arn: `arn:aws:iam::444455556666:role/${'r'.repeat(65)}` }, 'role_arn'],
+    [{ role_arn: role, external_id: 'q' }, 'external_id'],
+    [{ role_arn: role, external_id: 'has space' }, 'external_id'],
+    [{ role_arn: role, external_id: 'e'.repeat(1225) }, 'external_id'],
+    [{ role_arn: role, role_session_name: 'a' }, 'role_session_name'],
+    [{ role_arn: role, role_session_name: 'has/slash' }, 'role_session_name'],
+    [{ role_arn: role, role_session_name: 's'.repeat(65) }, 'role_session_name'],
+    [{ role_arn: role, sts_endpoint: 'sts.amazonaws.com' }, 'sts_endpoint'],
+    [{ role_arn: role, sts_endpoint: 'https://k:s@sts.internal' }, 'sts_endpoint'],
+    [{ external_id: 'tenant-acme' }, 'external_id'],
+    [{ sts_endpoint: 'https://sts.internal' }, 'sts_endpoint'],
+    [{ profile: 'audit', access_key_id: 'AKID', secret_key: 'S' }, 'profile'],
+    [{ profile: 'has space' }, 'profile'],
+  ])('%j', (flags, setting) => {
+    const err = configError({ ...base, ...flags } as RawSettings)
+    expect(err.setting).toBe(setting)
+    expect(err.message.startsWith(`${setting}:`)).toBe(true)
+    // A secret: never echoed.
+    if (setting === 'external_id') expect(err.message).not.toContain(String((flags as RawSettings).external_id))
+  })
+})

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { retryDelayMs, S3_OBJECT, sdkRetryable, sinkPolicy, SQS, withRetry, type RetryPolicy } from '../src/retry.ts'
+import { retryDelayMs, S3_OBJECT, sdkRetryable, sinkPolicy, SQS, STS_ASSUME_ROLE, withRetry, type RetryPolicy } from '../src/retry.ts'
 
 const fast: RetryPolicy = { attempts: 4, firstMs: 5, maxMs: 1000 }
 
@@ -85,6 +85,8 @@ describe('the policies', () => {
     expect(SQS.call.attempts).toBe(3)
     expect(SQS.receive.attempts).toBe(Infinity)
     expect(sinkPolicy(30_000)).toMatchObject({ attempts: Infinity, maxMs: 30_000 })
+    // AssumeRole is tried again for as long as the source lives, at most a minute apart (credentials.ts).
+    expect(STS_ASSUME_ROLE).toMatchObject({ attempts: Infinity, firstMs: 1000, maxMs: 60_000 })
   })
 
   it('retryDelayMs draws as withRetry does: doubling, jittered, capped', () => {

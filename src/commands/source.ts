@@ -132,7 +132,16 @@ export class Source {
   /** Its clients, and its queue probed: nothing starts against a queue that cannot be read. */
   static async open(config: SourceConfig, shared: Shared): Promise<Source> {
     const log = shared.log.child(config.organization ? { source: config.name, organization: config.organization } : { source: config.name })
-    const clients = createClients(config, shared.config.maxObjectsInFlight, shared.config.proxy)
+    // Before the clients: a role's AssumeRole failures are counted as this source's.
+    const metrics = shared.metrics.forSource({ source: config.name, organization: config.organization, queue: config.queueName })
+    const clients = createClients(config, shared.config.maxObjectsInFlight, shared.config.proxy, {
+      onFailure: (err) => {
+        const { code, message } = describeError(err.cause)
+        log.warn({ stage: 'credentials', code, role: config.roleArn, reason: message }, 'AssumeRole failed; retrying after a backoff')
+        metrics.error('ERR_STS_ASSUME_ROLE')
+      },
+      onRefresh: (expiration) => log.debug({ stage: 'credentials', role: config.roleArn, expiration: expiration.toISOString() }, 'role credentials refreshed'),
+    })
     // Before the probe, which fails through a proxy that refuses: the log says which one it went through.
     const proxy = proxyFields(config, shared.config)
     if (proxy) log.info({ proxy }, 'AWS endpoints and their proxy')
@@ -143,7 +152,6 @@ export class Source {
       clients.destroy()
       throw err
     }
-    const metrics = shared.metrics.forSource({ source: config.name, organization: config.organization, queue: config.queueName })
     return new Source(config, clients, queue, metrics, log, shared)
   }
 

@@ -81,6 +81,14 @@ function sourceTelemetry(config: Config, s: TelemetrySource) {
     capacityRatio,
     oldestHeldAge,
     healthy: () => s.receivers.healthy,
+    /** A source with a role (or a profile): whether its credentials are in hand (credentials.ts's state). */
+    authenticated: s.clients.credentials
+      ? () => {
+          // Failing refreshes with credentials still in hand are logged and counted, but the source still reads.
+          const state = s.clients.credentials!.state()
+          return state.status === 'ok' || (state.expiration !== undefined && state.expiration.getTime() > Date.now())
+        }
+      : null,
   }
 }
 
@@ -92,10 +100,13 @@ export async function startTelemetry(config: Config, metrics: Metrics, log: Logg
     busy.sample(s.pool.busyMs)
   }, 1000)
   sampler.unref()
-  // /readyz: `sqs` is every source's last receive; with several sources each has its line too.
+  // /readyz: `sqs` is every source's last receive; with several sources each has its line too. A source
+  // that assumes a role has a `credentials NAME` line: failing while AssumeRole fails and its credentials
+  // in hand have run out (or it never had any).
   const ready = (): Record<string, boolean> => {
     const checks: Record<string, boolean> = { sqs: parts.every((p) => p.healthy()), sink: s.sink.healthy }
     if (parts.length > 1) for (const p of parts) checks[`sqs ${p.name}`] = p.healthy()
+    for (const p of parts) if (p.authenticated) checks[`credentials ${p.name}`] = p.authenticated()
     return checks
   }
   metrics.setStates({

@@ -41,6 +41,7 @@ function stageOf(code: string): ErrorStage | null {
   if (code.startsWith('ERR_RECORD_')) return 'record'
   if (code.startsWith('ERR_SINK')) return 'sink'
   if (code.startsWith('ERR_SQS_')) return 'sqs'
+  if (code.startsWith('ERR_STS_')) return 'credentials'
   throw new Error(`no stage for ${code}: say here where the collector counts it`)
 }
 
@@ -75,7 +76,7 @@ describe('Metrics', () => {
     const metrics = sourceMetrics()
     const series = await errorSeries(metrics)
     expect(series.every((s) => s.value === 0)).toBe(true)
-    expect(new Set(series.map((s) => s.labels.stage))).toEqual(new Set(['notification', 's3', 'object', 'record', 'sqs', 'sink']))
+    expect(new Set(series.map((s) => s.labels.stage))).toEqual(new Set(['notification', 's3', 'object', 'record', 'sqs', 'sink', 'credentials']))
     const exported = new Set(series.map((s) => `${s.labels.stage}/${s.labels.reason}`))
     // The codes as src/errors.ts spells them, each checked against its table.
     const codes = [...new Set(readFileSync(join(repoRoot, 'src', 'errors.ts'), 'utf8').match(/\bERR_[A-Z0-9_]+/g))].filter(isErrorCode)

@@ -63,9 +63,9 @@ async function start(
   // The first source as configured, the others as copies of it under names of their own.
   const sources = [s, ...others].map((stage, i): TelemetrySource => {
     const source = { ...cfg.sources[0], name: i === 0 ? cfg.sources[0].name : `${cfg.sources[0].name}-${i}` }
-    const clients = { sqs } as TelemetrySource['clients']
+    const clients = { sqs, ...((stage as { clients?: object }).clients ?? {}) } as TelemetrySource['clients']
     const view = metrics.forSource({ source: source.name, organization: source.organization, queue: source.queueName })
-    return { config: source, clients, metrics: view, log, ...(stage as object) } as unknown as TelemetrySource
+    return { ...(stage as object), config: source, clients, metrics: view, log } as unknown as TelemetrySource
   })
   const telemetry = await startTelemetry(cfg, metrics, log, { pool: s.pool, sink: s.sink, sources })
   cleanup(async () => {
@@ -155,6 +155,22 @@ describe('telemetry', () => {
     expect(await ready()).toEqual({ status: 200, body: 'sqs: ok\nsink: ok\nsqs 000000000000/telemetry-queue: ok\nsqs 000000000000/telemetry-queue-1: ok\n' })
     b.receivers.healthy = false
     expect(await ready()).toEqual({ status: 503, body: 'sqs: failing\nsink: ok\nsqs 000000000000/telemetry-queue: ok\nsqs 000000000000/telemetry-queue-1: failing\n' })
+  })
+
+  it("says on /readyz when a source's role cannot be assumed and its credentials have run out", async () => {
+    const s = stages()
+    let state: { status: string; expiration?: Date } = { status: 'ok', expiration: new Date(Date.now() + 60_000) }
+    const { telemetry } = await start({ metrics_port: String(await freePort()), metrics_host: '127.0.0.1' }, { ...s, clients: { credentials: { state: () => state } } } as typeof s)
+    const ready = async () => {
+      const res = await fetch(`${telemetry.server!.url}/readyz`)
+      return { status: res.status, body: await res.text() }
+    }
+    expect(await ready()).toEqual({ status: 200, body: 'sqs: ok\nsink: ok\ncredentials 000000000000/telemetry-queue: ok\n' })
+    // A refresh failing while the credentials in hand still hold: counted and logged, still ready.
+    state = { status: 'failing', expiration: new Date(Date.now() + 10_000) }
+    expect((await ready()).status).toBe(200)
+    state = { status: 'failing', expiration: new Date(Date.now() - 1000) }
+    expect(await ready()).toEqual({ status: 503, body: 'sqs: ok\nsink: ok\ncredentials 000000000000/telemetry-queue: failing\n' })
   })
 
   it('starts no endpoint when metrics_port is 0', async () => {
