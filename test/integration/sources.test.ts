@@ -1,12 +1,14 @@
 // Several sources in one collector (`run --config FILE --drain` with a `sources` list), against one real
 // fauxqs holding two CloudTrail wirings (queue, topic, bucket): each source drains its own queue, reads
 // only its own buckets (a notification on one queue naming the other's bucket is refused and counted),
-// signs its S3 reads with its own credentials, and every record of both is written once. A fault proxy in
-// front of fauxqs only records who signed each GET.
+// signs its S3 reads with its own credentials (the second's a role's, assumed with an external id through
+// the STS stand-in: fauxqs has no STS), and every record of both is written once. A fault proxy in front
+// of fauxqs only records who signed each GET.
 
 import { writeFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { cleanup, emulator, useCleanup } from '../helpers/cleanup.ts'
+import { StsStandIn } from '../../src/emulator/sts-stand-in.ts'
 import { FaultProxy } from '../helpers/fault-proxy.ts'
 import { runCli, type Emulator } from '../helpers/fauxqs.ts'
 import { seedObjects, seqsInFile, tmpFile } from '../helpers/seed.ts'
@@ -15,6 +17,8 @@ useCleanup()
 
 const A = { accessKeyId: 'AKIDSOURCEA', secretAccessKey: 'source-a-secret-never-shown' }
 const B = { accessKeyId: 'AKIDSOURCEB', secretAccessKey: 'source-b-secret-never-shown' }
+const ROLE = 'arn:aws:iam::444455556666:role/cloudtrail-reader'
+const EXTERNAL_ID = 'tenant-b-external-id-never-shown'
 
 /** The access key id a SigV4 Authorization header names. */
 function signer(authorization: string | string[] | undefined): string | undefined {
@@ -22,8 +26,10 @@ function signer(authorization: string | string[] | undefined): string | undefine
 }
 
 describe('several sources in one collector', () => {
-  it('drains both queues, writes every record once, refuses a cross-source notification and signs each source with its own keys', async () => {
+  it("drains both queues, writes every record once, refuses a cross-source notification and signs each source's reads with its own credentials (the second a role's)", async () => {
     const emu = await emulator()
+    const sts = await StsStandIn.start({ roles: { [ROLE]: { externalId: EXTERNAL_ID } }, lifetimeSeconds: 900 })
+    cleanup(() => sts.stop())
     const wiringB = emu.harness.wire('tenant-b', { visibilityTimeout: 30, topic: 'tenant-b-topic', bucket: 'tenant-b-logs' })
     // seedObjects on the second wiring: the same emulator, B's bucket and queue.
     const emuB = { ...emu, putLog: (key: string, records: unknown[]) => emu.putLog(key, records, wiringB.bucket), notify: (keys: string[]) => emu.harness.notify(wiringB, keys) } as Emulator
@@ -54,7 +60,17 @@ describe('several sources in one collector', () => {
         output: `file:${out}`,
         sources: [
           { name: 'tenant-a', queue_url: emu.queueUrl, bucket: [emu.bucket], access_key_id: A.accessKeyId, secret_key: A.secretAccessKey },
-          { queue_url: wiringB.queueUrl, bucket: [wiringB.bucket], organization: 'tenant-b', access_key_id: B.accessKeyId, secret_key: B.secretAccessKey, cloudtrail_msg_pull_thread_num: 2 },
+          {
+            queue_url: wiringB.queueUrl,
+            bucket: [wiringB.bucket],
+            organization: 'tenant-b',
+            access_key_id: B.accessKeyId,
+            secret_key: B.secretAccessKey,
+            role_arn: ROLE,
+            external_id: EXTERNAL_ID,
+            sts_endpoint: sts.url,
+            cloudtrail_msg_pull_thread_num: 2,
+          },
         ],
       }),
     )
@@ -74,12 +90,20 @@ describe('several sources in one collector', () => {
     // Each source's reads signed with its own keys, never the other's; nothing read of B's bucket with A's.
     expect(gets.filter((g) => g.bucket === emu.bucket).length).toBeGreaterThanOrEqual(6)
     expect(gets.filter((g) => g.bucket === wiringB.bucket).length).toBeGreaterThanOrEqual(6)
-    for (const g of gets) expect(g.key, g.bucket).toBe(g.bucket === emu.bucket ? A.accessKeyId : B.accessKeyId)
+    // B's base keys only asked STS for the role (with the external id); its reads went with the role's.
+    const calls = sts.assumeRoleCalls(ROLE)
+    expect(calls.length).toBeGreaterThanOrEqual(1)
+    expect(calls[0]).toMatchObject({ externalId: EXTERNAL_ID, callerKeyId: B.accessKeyId, status: 200 })
+    const roleKeys = new Set(calls.map((c) => c.issuedKeyId))
+    for (const g of gets) {
+      if (g.bucket === emu.bucket) expect(g.key, g.bucket).toBe(A.accessKeyId)
+      else expect(roleKeys, g.bucket).toContain(g.key)
+    }
     // Each source is named in its log lines: the default name of the second is ACCOUNT/QUEUE.
     const ready = res.logs.filter((l) => l.msg === 'source ready').map((l) => l.source)
     expect(ready).toEqual(['tenant-a', wiringB.queueUrl.split('/').slice(-2).join('/')])
     expect(res.logs.filter((l) => l.msg === 'source drained').map((l) => l.source).sort()).toEqual([...ready].sort())
     // The secrets of the file never reach the logs.
-    for (const secret of [A.secretAccessKey, B.secretAccessKey]) expect(res.stderr).not.toContain(secret)
+    for (const secret of [A.secretAccessKey, B.secretAccessKey, EXTERNAL_ID]) expect(res.stderr).not.toContain(secret)
   }, 60_000)
 })
