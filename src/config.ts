@@ -69,6 +69,8 @@ export const settings: readonly Setting[] = [
     help: 'account id (12 digits) that must own the buckets, sent as ExpectedBucketOwner; BUCKET=ID for one bucket (repeatable)' },
   { name: 'bucket_region', scope: 'source', flag: 'bucket-region', kind: 'list', commands: ['run'],
     help: "BUCKET=REGION for a bucket in another region than region (repeatable); default: learned from S3's first redirect, one extra request per bucket" },
+  { name: 'topic_arn', scope: 'source', flag: 'topic-arn', kind: 'list', commands: ['run'],
+    help: 'SNS topic ARN(s) whose envelopes are taken (repeatable); others are refused and counted; default: any (messages without an envelope are always taken)' },
   { name: 'access_key_id', scope: 'source', flag: 'access-key-id', kind: 'string', commands: ['run'],
     help: 'AWS access key id; default: the standard credential chain (env, profile, instance/container role)' },
   { name: 'secret_key', scope: 'source', flag: 'secret-key', kind: 'string', secret: true, commands: ['run'],
@@ -186,6 +188,8 @@ export interface SourceConfig {
   buckets: readonly string[] | null
   /** bucket_owner: the account that must own each bucket; '*' holds the one for every other bucket. */
   bucketOwners: ReadonlyMap<string, string>
+  /** topic_arn: the SNS topics whose envelopes are taken; empty: any. */
+  topics: readonly string[]
   /** bucket_region: the region of each bucket named there (the others are learned from S3's redirects). */
   bucketRegions: ReadonlyMap<string, string>
   organization: string
@@ -481,6 +485,14 @@ function bucketName(value: string): string {
   return name
 }
 
+/** An SNS topic's ARN: arn:PARTITION:sns:REGION:ACCOUNT:NAME. */
+function topicArn(value: string): string {
+  if (!/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}(\.fifo)?$/.test(value)) {
+    throw new ConfigError('topic_arn', `expected arn:aws:sns:REGION:ACCOUNT:NAME, got ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
 /** proxySettings' complaint, named after the setting or the variable it is about. */
 function proxyConfig(proxy: string | undefined, noProxy: string[] | undefined, env: NodeJS.ProcessEnv): ProxySettings {
   try {
@@ -766,6 +778,7 @@ function sourceConfig(index: number, v: Record<string, string | string[] | numbe
     buckets: buckets.includes('*') ? null : buckets,
     bucketOwners: bucketOwners((v.bucket_owner as string[] | undefined) ?? [], buckets),
     bucketRegions: bucketRegions((v.bucket_region as string[] | undefined) ?? [], buckets),
+    topics: ((v.topic_arn as string[] | undefined) ?? []).map(topicArn),
     organization: v.organization as string,
     sqsEndpoint,
     s3Endpoint,

@@ -45,6 +45,9 @@ const table = {
   ERR_NOTIFICATION_TOO_LARGE: { stage: 'notification', reason: 'notification_too_large', fate: 'permanent', about: 'a body larger than 1 MiB' },
   // Anyone who can publish to the queue must not be able to make the collector read other buckets.
   ERR_BUCKET_NOT_ALLOWED: { stage: 'notification', reason: 'bucket_not_allowed', fate: 'permanent', about: 'a bucket not configured (never fetched)' },
+  // topic_arn narrows the envelopes taken to those topics. The TopicArn of an envelope is what its writer
+  // says: a filter for a queue fed by several topics, not a defence (the queue policy is).
+  ERR_NOTIFICATION_TOPIC: { stage: 'notification', reason: 'topic_not_allowed', fate: 'permanent', about: 'an SNS envelope from a topic not in `topic_arn` (never fetched)' },
   ERR_KEY_TOO_LONG: { stage: 'notification', reason: 'key_too_long', fate: 'permanent', about: "a key longer than S3's 1,024 bytes (never fetched)" },
   ERR_KEY_UNSAFE: { stage: 'notification', reason: 'key_unsafe', fate: 'permanent', about: 'a key with a `.` or `..` segment or a leading `/` (never fetched)' },
   ERR_NOTIFICATION_DUPLICATE_KEY: { stage: 'notification', reason: 'duplicate_key', fate: 'counted', about: 'a key named twice in one message (fetched once)' },

@@ -112,6 +112,7 @@ export class Source {
     this.processor = new Processor(this.ring, this.acker, fetcher, pool, sink, metrics, log, {
       buckets: config.buckets,
       keyPattern: config.keyPattern,
+      topics: config.topics,
       maxObjectsInFlight: global.maxObjectsInFlight,
       slots,
     })
@@ -197,6 +198,7 @@ export class Source {
       region: c.region,
       buckets: c.buckets ?? '*',
       bucketRegions: c.bucketRegions.size > 0 ? Object.fromEntries(c.bucketRegions) : undefined,
+      topics: c.topics.length > 0 ? c.topics : undefined,
       organization: c.organization || undefined,
       pullThreads: c.pullThreads,
       pullInterval: c.pullInterval,

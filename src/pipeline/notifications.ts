@@ -28,8 +28,8 @@ export interface RefusedRef extends KeyProblem {
 
 export type Notification =
   /** `refused`: keys not fetched (counted and logged by the caller); `duplicates`: repeats dropped. */
-  | { kind: 'objects'; style: ObjectsStyle; objects: ObjectRef[]; refused: RefusedRef[]; duplicates: number }
-  | { kind: 'test-event'; style: TestEventStyle }
+  | { kind: 'objects'; style: ObjectsStyle; objects: ObjectRef[]; refused: RefusedRef[]; duplicates: number; topicArn?: string }
+  | { kind: 'test-event'; style: TestEventStyle; topicArn?: string }
   /** SNS asks for a subscription to be confirmed (a cross-account subscription): not data. */
   | { kind: 'subscription-confirmation'; topicArn: string }
 
@@ -87,7 +87,11 @@ function fromSns(envelope: JsonObject): Notification {
     throw new CollectorError('ERR_NOTIFICATION_UNKNOWN', `SNS Message is plain text, not a notification: ${snippet(message)}`)
   }
   if (!isObject(payload)) throw unknown('SNS Message', message)
-  return fromPayload(payload, true, 'SNS Message', message)
+  const notification = fromPayload(payload, true, 'SNS Message', message)
+  // The topic the envelope says it came from (topic_arn filters on it), at most a topic ARN's length.
+  const topicArn = field(envelope, 'TopicArn')
+  if (typeof topicArn === 'string' && notification.kind !== 'subscription-confirmation') notification.topicArn = topicArn.slice(0, 256)
+  return notification
 }
 
 function fromPayload(payload: JsonObject, sns: boolean, what: string, text: string): Notification {

@@ -11,6 +11,8 @@ export interface TriageOptions {
   /** null: any bucket. */
   buckets: readonly string[] | null
   keyPattern: KeyPattern
+  /** topic_arn: the SNS topics whose envelopes are taken; none (or empty): any. Messages without an envelope are taken. */
+  topics?: readonly string[]
 }
 
 /** One object the message names, in the message's order. */
@@ -38,6 +40,9 @@ export function triage(body: string, options: TriageOptions): Triage {
     return { kind: 'invalid', error: isCollectorError(err) ? err : new CollectorError('ERR_NOTIFICATION_INVALID', String(err)) }
   }
   if (notification.kind === 'subscription-confirmation') return { kind: 'subscription-confirmation', topicArn: notification.topicArn }
+  if (options.topics && options.topics.length > 0 && notification.topicArn !== undefined && !options.topics.includes(notification.topicArn)) {
+    return { kind: 'invalid', error: new CollectorError('ERR_NOTIFICATION_TOPIC', `an SNS envelope from topic ${JSON.stringify(notification.topicArn)}, not one of topic_arn`) }
+  }
   if (notification.kind === 'test-event') return { kind: 'test-event' }
   const objects = notification.objects.map((ref): ObjectVerdict => {
     if (options.buckets && !options.buckets.includes(ref.bucket)) return { verdict: 'bucket-not-allowed', ref }

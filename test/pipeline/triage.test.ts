@@ -102,3 +102,18 @@ describe('triage', () => {
     expect(t.objects.map((o) => o.verdict)).toEqual(['fetch', 'not-a-log'])
   })
 })
+
+describe('triage with topic_arn', () => {
+  const trail = 'arn:aws:sns:us-east-1:123456789012:trail'
+  const onlyTrail: TriageOptions = { ...allowed, topics: [trail] }
+  const fromTopic = (topic: string, message: string) => JSON.stringify({ ...JSON.parse(inSns(message)), TopicArn: topic })
+
+  it('takes envelopes of the topics named, refuses the others, and takes messages without an envelope', () => {
+    expect(summary(triage(fromTopic(trail, cloudTrail('logs', [log('a')])), onlyTrail))).toMatchObject({ kind: 'objects', objects: [{ verdict: 'fetch' }] })
+    expect(summary(triage(fromTopic('arn:aws:sns:us-east-1:999999999999:other', cloudTrail('logs', [log('a')])), onlyTrail))).toEqual({ kind: 'invalid', code: 'ERR_NOTIFICATION_TOPIC' })
+    expect(summary(triage(fromTopic('arn:aws:sns:us-east-1:999999999999:other', testEvent), onlyTrail))).toEqual({ kind: 'invalid', code: 'ERR_NOTIFICATION_TOPIC' })
+    expect(summary(triage(cloudTrail('logs', [log('a')]), onlyTrail))).toMatchObject({ kind: 'objects' })
+    // Without topic_arn, any topic.
+    expect(summary(triage(fromTopic('arn:aws:sns:us-east-1:999999999999:other', cloudTrail('logs', [log('a')])), allowed))).toMatchObject({ kind: 'objects' })
+  })
+})
