@@ -181,6 +181,20 @@ async function main(argv: string[]): Promise<number> {
   try {
     const collector = await startCollector(config, log)
     onSignals(log, () => collector.stop('signal'))
+    // SIGHUP: the config file (and the environment and flags) read again; a configuration that does not
+    // load leaves the running one as it is.
+    process.on('SIGHUP', () => {
+      log.info({ signal: 'SIGHUP', config: flags.config }, 'reloading the configuration')
+      let next: Config
+      try {
+        next = loadConfig('run', flags)
+      } catch (err) {
+        const { code, message } = describeError(err)
+        log.error({ code, reason: message }, 'reload refused: the configuration does not load; the running one is kept')
+        return
+      }
+      void collector.reload(next)
+    })
     return await collector.done
   } catch (err) {
     const { code, message } = describeError(err)

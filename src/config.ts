@@ -723,6 +723,29 @@ function sourcePlace(index: number, own: RawSettings): string {
   return `source ${index}${label ? `, ${label}` : ''}`
 }
 
+/** Whether two sources' settings are the same, secrets and compiled settings included (a reload restarts a source that changed). */
+export function sameSource(a: SourceConfig, b: SourceConfig): boolean {
+  const key = (c: SourceConfig) =>
+    JSON.stringify({
+      ...c,
+      index: undefined,
+      keyPattern: c.keyPattern.source,
+      bucketOwners: [...c.bucketOwners],
+      bucketRegions: [...c.bucketRegions],
+      credentials: c.credentials,
+      externalId: c.externalId,
+    })
+  return key(a) === key(b)
+}
+
+/** The global settings that differ between two configurations (a reload applies only the sources). */
+export function globalChanges(a: Config, b: Config): string[] {
+  const plain = (c: Config) => ({ ...c, sources: undefined, httpHeaders: c.httpHeaders, proxy: c.proxy }) as Record<string, unknown>
+  const x = plain(a)
+  const y = plain(b)
+  return Object.keys(x).filter((k) => JSON.stringify(x[k]) !== JSON.stringify(y[k]))
+}
+
 /** The default source name: ACCOUNT/QUEUE from the queue URL's path (unique across accounts, unlike the queue's name). */
 export function defaultSourceName(queueUrl: string): string {
   return new URL(queueUrl).pathname.split('/').filter(Boolean).slice(-2).join('/')

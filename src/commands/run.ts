@@ -3,7 +3,8 @@
 // their telemetry (observe/telemetry.ts) and the --drain policy, and owns the order of shutdown.
 
 import { within } from '../sleep.ts'
-import type { Config } from '../config.ts'
+import { globalChanges, sameSource, type Config } from '../config.ts'
+import { describeError } from '../errors.ts'
 import { maskUrl, type Logger } from '../log.ts'
 import { cpuSince } from '../observe/cpu.ts'
 import { peakRssBytes } from '../observe/memory.ts'
@@ -27,6 +28,11 @@ export interface CollectorHandle {
   stop(reason?: StopReason): void
   /** Resolves with the exit status once everything is closed. */
   readonly done: Promise<number>
+  /**
+   * SIGHUP: applies `next`'s sources (added ones start, removed ones stop and hand back what they hold,
+   * changed ones restart); global settings take effect at the next start only. Resolves once applied.
+   */
+  reload(next: Config): Promise<void>
 }
 
 export async function startCollector(config: Config, log: Logger, metrics = new Metrics()): Promise<CollectorHandle> {
@@ -51,20 +57,70 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
   sink.on('fatal', () => stop('fatal'))
   let stopping = false
   let stopReason: StopReason = 'signal'
+  let stopped: () => void = () => {}
+  const whenStopped = new Promise<void>((resolve) => (stopped = resolve))
   const stop = (reason: StopReason = 'signal') => {
     if (stopping) return
     stopping = true
     stopReason = reason
     log.info({ reason }, reason === 'drained' ? 'queue drained; stopping' : 'stopping: finishing what is in flight')
     for (const s of sources) s.stop()
+    stopped()
   }
 
   const telemetry = await startTelemetry(config, metrics, log, { pool, sink, sources })
   // --drain: the run ends once every source's queue is drained.
-  for (const s of sources) s.start(() => sources.every((x) => x.drained) && stop('drained'))
+  const start = (s: Source) => s.start(() => sources.every((x) => x.drained) && stop('drained'))
+  for (const s of sources) start(s)
+
+  // One reload at a time, in the order asked; none once stopping.
+  let reloading = Promise.resolve()
+  const reload = (next: Config): Promise<void> => {
+    reloading = reloading.then(async () => {
+      if (stopping) return
+      const changed = globalChanges(config, next)
+      if (changed.length > 0) log.warn({ settings: changed }, 'reload: global settings changed; they take effect at the next start (only the sources are reloaded)')
+      const kept = new Set<Source>()
+      const starting = []
+      for (const wanted of next.sources) {
+        const running = sources.find((s) => s.config.name === wanted.name)
+        if (running && sameSource(running.config, wanted)) kept.add(running)
+        else starting.push(wanted)
+      }
+      // Removed and changed sources stop first (a changed one may keep its name and queue).
+      const retiring = sources.filter((s) => !kept.has(s))
+      for (const s of retiring) {
+        log.info({ source: s.config.name }, 'reload: stopping the source; what it holds goes back to its queue')
+        telemetry.removeSource(s)
+        sources.splice(sources.indexOf(s), 1)
+      }
+      await Promise.all(retiring.map((s) => s.retire(config.shutdownTimeout * 1000)))
+      for (const wanted of starting) {
+        try {
+          const s = await Source.open(wanted, shared)
+          if (stopping) {
+            s.clients.destroy()
+            return
+          }
+          sources.push(s)
+          telemetry.addSource(s)
+          start(s)
+          log.info(s.startingFields(), 'source ready')
+        } catch (err) {
+          const { code, message } = describeError(err)
+          log.error({ source: wanted.name, code, reason: message }, 'reload: the source cannot start; the others go on')
+        }
+      }
+      log.info({ sources: sources.map((s) => s.config.name), stopped: retiring.length, started: starting.length }, 'reload applied')
+    })
+    return reloading
+  }
 
   // Shutdown, in order: receivers, processors (bounded), telemetry, ackers, sink (bounded), pool, endpoint, clients.
   const done = (async (): Promise<number> => {
+    // Sources come and go with reloads until the stop; then every one left finishes.
+    await whenStopped
+    await reloading
     await Promise.all(sources.map((s) => s.receivingDone()))
     // Receivers are stopped; the processors drain their rings and the objects in flight, for a while.
     const processing = Promise.all(sources.map((s) => s.processingDone()))
@@ -91,5 +147,5 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
     return (stopReason as StopReason) === 'fatal' ? 1 : 0
   })()
 
-  return { metrics, server: telemetry.server, stop, done }
+  return { metrics, server: telemetry.server, stop, done, reload }
 }

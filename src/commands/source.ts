@@ -9,7 +9,7 @@ import { Acker } from '../pipeline/acker.ts'
 import { createClients, type AwsClients } from '../aws/clients.ts'
 import { s3Endpoint } from '../aws/endpoints.ts'
 import { describeRoute } from '../aws/proxy-rules.ts'
-import { sleep } from '../sleep.ts'
+import { sleep, within } from '../sleep.ts'
 import { sdkRetryable, SQS, withRetry } from '../retry.ts'
 import type { Config, SourceConfig } from '../config.ts'
 import { DrainPolicy } from './drain.ts'
@@ -83,8 +83,10 @@ export class Source {
   readonly processor: Processor
   readonly receivers: Receivers
   readonly drain: DrainPolicy | null
-  /** Stops this source's receivers (the whole run's stop, or its own queue drained). */
+  /** Stops this source's receive loops (the whole run's stop, its own queue drained, or a reload). */
   private readonly stopReceiving = new AbortController()
+  /** Cuts their receives under way short (the whole run's stop; a reload lets them finish). */
+  private readonly stopPolls = new AbortController()
   private receiving: Promise<void> = Promise.resolve()
   private processing: Promise<void> = Promise.resolve()
   /** --drain: its queue was found empty with nothing held. */
@@ -163,10 +165,10 @@ export class Source {
       if (this.drained || !this.drain) return
       this.drained = true
       this.log.info({}, 'source drained')
-      this.stopReceiving.abort()
+      this.stop()
       onDrained()
     }
-    this.receiving = this.receivers.run(this.config.pullThreads, signal).then(() => {
+    this.receiving = this.receivers.run(this.config.pullThreads, signal, this.stopPolls.signal).then(() => {
       // --drain: every loop found the queue empty with nothing in flight.
       if (!signal.aborted) drained()
     })
@@ -174,9 +176,10 @@ export class Source {
     this.processing = this.processor.run(signal)
   }
 
-  /** No more receives; the processor hands back what the ring holds and finishes what it started. */
+  /** No more receives (those under way cut short); the processor hands back what the ring holds and finishes what it started. */
   stop(): void {
     this.stopReceiving.abort()
+    this.stopPolls.abort()
   }
 
   /** Resolves once its receivers have stopped. */
@@ -187,6 +190,25 @@ export class Source {
   /** Resolves once its processor has handed back the ring and its objects are settled. */
   processingDone(): Promise<void> {
     return this.processing
+  }
+
+  /**
+   * Stops this source alone (a reload removed or changed it) while the others go on: no more receives;
+   * what its ring holds goes back to SQS at once; what it started is finished, for up to `timeoutMs`, then
+   * handed back too; its deletes are flushed and its clients closed.
+   */
+  async retire(timeoutMs: number): Promise<void> {
+    // The receives under way finish (at most wait_time), and what they bring goes back at once.
+    this.stopReceiving.abort()
+    await this.receiving
+    this.processor.handBack()
+    if (!(await within(this.processing, timeoutMs))) {
+      this.log.warn({ objects: this.processor.inFlight }, 'source stopping: abandoning its objects in flight; SQS will deliver them again')
+      this.processor.abortInFlight()
+      await this.processing
+    }
+    await this.acker.close()
+    this.clients.destroy()
   }
 
   /** What the first line of a run says of it. */

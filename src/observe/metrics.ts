@@ -293,6 +293,12 @@ export class Metrics {
     this.states = { ...this.states, ...states }
   }
 
+  /** A source that stopped (a reload removed it): its gauges go; its counters keep their totals. */
+  removeSource(view: SourceMetrics): void {
+    const i = this.views.indexOf(view)
+    if (i >= 0) this.views.splice(i, 1)
+  }
+
   /** The metrics of one source: its series exist from now on (errors and results at 0, so that rates exist). */
   forSource(labels: SourceLabels): SourceMetrics {
     const view = new SourceMetrics(this, labels)

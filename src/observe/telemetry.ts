@@ -32,6 +32,10 @@ export interface Telemetry {
   stop(): void
   /** Closes the metrics endpoint (last: it answers until everything else is closed). */
   close(): Promise<void>
+  /** A source started after the others (a reload added it). */
+  addSource(source: TelemetrySource): void
+  /** A source stopped (a reload removed it): its poller stops, its gauges and readiness lines go. */
+  removeSource(source: TelemetrySource): void
 }
 
 /** One source's part: its rate windows, its queue-stats poller, its gauges. */
@@ -93,7 +97,7 @@ function sourceTelemetry(config: Config, s: TelemetrySource) {
 }
 
 export async function startTelemetry(config: Config, metrics: Metrics, log: Logger, s: TelemetrySources): Promise<Telemetry> {
-  const parts = s.sources.map((source) => sourceTelemetry(config, source))
+  const parts = s.sources.map((source) => ({ source, ...sourceTelemetry(config, source) }))
   const busy = new RateWindow()
   const sampler = setInterval(() => {
     for (const p of parts) p.sample()
@@ -157,6 +161,16 @@ export async function startTelemetry(config: Config, metrics: Metrics, log: Logg
     },
     close: async () => {
       await server?.close()
+    },
+    addSource: (source) => {
+      parts.push({ source, ...sourceTelemetry(config, source) })
+    },
+    removeSource: (source) => {
+      const i = parts.findIndex((p) => p.source === source)
+      if (i < 0) return
+      parts[i].queueStats.stop()
+      parts.splice(i, 1)
+      metrics.removeSource(source.metrics)
     },
   }
 }

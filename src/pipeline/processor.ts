@@ -120,9 +120,7 @@ export class Processor {
    * The receivers stop on the same signal.
    */
   async run(stop: AbortSignal): Promise<void> {
-    const handBack = () => {
-      for (let item = this.ring.shift(); item; item = this.ring.shift()) this.acker.seal(item.entry, 'release')
-    }
+    const handBack = () => this.handBack()
     stop.addEventListener('abort', handBack, { once: true })
     while (!stop.aborted) {
       const item = this.ring.shift()
@@ -131,6 +129,11 @@ export class Processor {
     }
     await this.whenIdle()
     handBack() // what a receive under way delivered after the stop
+  }
+
+  /** Hands the messages in the ring back to SQS at once (visibility 0), unprocessed: on stop, and for what a receive let finish delivered after it. */
+  handBack(): void {
+    for (let item = this.ring.shift(); item; item = this.ring.shift()) this.acker.seal(item.entry, 'release')
   }
 
   /** Gives up on the objects in flight (hard stop): each fails as 'release', and its message goes back to SQS at once. */

@@ -54,18 +54,23 @@ export class Receivers {
     return this.active
   }
 
-  /** Runs `count` loops until `signal` aborts (or each loop's onEmpty says 'stop'). */
-  async run(count: number, signal: AbortSignal): Promise<void> {
-    await Promise.all(Array.from({ length: count }, (_, i) => this.loop(i, signal)))
+  /**
+   * Runs `count` loops until `signal` aborts (or each loop's onEmpty says 'stop'). A receive under way is
+   * cut short when `polls` aborts (by default the same signal); otherwise it is let finish (at most
+   * wait_time): a long poll cut short may still hand a message to the connection given up, and that
+   * message stays invisible for visibility_timeout.
+   */
+  async run(count: number, signal: AbortSignal, polls: AbortSignal = signal): Promise<void> {
+    await Promise.all(Array.from({ length: count }, (_, i) => this.loop(i, signal, polls)))
   }
 
-  private async loop(id: number, signal: AbortSignal): Promise<void> {
+  private async loop(id: number, signal: AbortSignal, polls: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       let received: Receipt | null
       try {
         // A failed receive is tried again under the SQS receive policy (retry.ts), for ever; each try asks
         // for as many messages as the ring has room for then.
-        received = await withRetry(SQS.receive, (attempt) => this.receive(id, attempt, signal), { signal })
+        received = await withRetry(SQS.receive, (attempt) => this.receive(id, attempt, signal, polls), { signal })
       } catch (err) {
         if (signal.aborted) break
         throw err
@@ -76,7 +81,7 @@ export class Receivers {
   }
 
   /** One ReceiveMessage into the ring: the messages kept and when it was sent; null when the signal aborted while it waited for room. */
-  private async receive(id: number, attempt: number, signal: AbortSignal): Promise<Receipt | null> {
+  private async receive(id: number, attempt: number, signal: AbortSignal, polls: AbortSignal): Promise<Receipt | null> {
     let room = 0
     while (room === 0) {
       await this.ring.waitForSpace(signal)
@@ -95,7 +100,7 @@ export class Receivers {
           VisibilityTimeout: this.options.visibilityTimeout,
           MessageSystemAttributeNames: ['SentTimestamp', 'ApproximateReceiveCount'],
         }),
-        { abortSignal: signal },
+        { abortSignal: polls },
       )
       this.lastOk = true
       const now = Date.now()
