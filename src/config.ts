@@ -97,7 +97,7 @@ export const settings: readonly Setting[] = [
     help: 'path-style S3 URLs; default: true when an S3 endpoint is set' },
   // Enterprise networks (README: Enterprise networks).
   { name: 'proxy', flag: 'proxy', kind: 'string', commands: ['run'],
-    help: 'HTTPS proxy for the AWS endpoints (SQS, S3): http(s)://[user:password@]host:port (masked in logs); default: HTTPS_PROXY / HTTP_PROXY by the endpoint\'s scheme' },
+    help: 'HTTPS proxy for the AWS endpoints (SQS, S3, STS): http(s)://[user:password@]host:port (masked in logs); default: HTTPS_PROXY / HTTP_PROXY by the endpoint\'s scheme' },
   { name: 'no_proxy', flag: 'no-proxy', kind: 'list', commands: ['run'],
     help: 'endpoints reached without the proxy: host (and its subdomains), .domain, host:port, IP, CIDR or *; default: NO_PROXY' },
   { name: 'use_fips_endpoint', scope: 'source', flag: 'use-fips-endpoint', kind: 'bool', default: 'false', commands: ['run'],
