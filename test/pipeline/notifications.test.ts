@@ -30,13 +30,18 @@ function parseError(body: string, maxBodyBytes?: number): CollectorError {
   throw new Error('parseNotification did not throw')
 }
 
-const objects = (style: Extract<Notification, { kind: 'objects' }>['style'], refs: ObjectRef[]): Notification => ({
+/** What a notification names; `topicArn` the topic an SNS envelope says it came from. */
+const objects = (style: Extract<Notification, { kind: 'objects' }>['style'], refs: ObjectRef[], topicArn?: string): Notification => ({
   kind: 'objects',
   style,
   objects: refs,
   refused: [],
   duplicates: 0,
+  ...(topicArn !== undefined ? { topicArn } : {}),
 })
+
+/** The topic of the sns() envelope below. */
+const MY_TOPIC = 'arn:aws:sns:us-west-2:123456789012:MyTopic'
 
 type Expected = Notification | ErrorCode
 
@@ -66,19 +71,19 @@ const expectations: Record<string, Expected[]> = {
   // SNS's own example: Message is the plain text "Hello world!".
   'awsdocs-sns-dg-sqs-subscriber-notification-0.json': ['ERR_NOTIFICATION_UNKNOWN'],
   'datadog-forwarder-sqs_s3.json': [objects('s3-event', [{ bucket: 'my-bucket', key: 'my-key.log' }])],
-  'datadog-forwarder-sqs_sns_s3.json': [objects('s3-event-sns', [{ bucket: 'my-bucket', key: 'my-key.log' }])],
+  'datadog-forwarder-sqs_sns_s3.json': [objects('s3-event-sns', [{ bucket: 'my-bucket', key: 'my-key.log' }], 'arn:aws:sns:us-east-1:123456789012:my-topic')],
   'drumadrian-sns-s3-event-orgtrail-cloudtrail-key.json': [
     objects('s3-event-sns', [
       {
         bucket: 's3-to-elasticsearch-cloudtrailbucket651b1cf1-1sxwk9yev080b',
         key: 'AWSLogs/o-2xh1murzat/696965430582/CloudTrail/us-west-2/2020/11/01/696965430582_CloudTrail_us-west-2_20201101T2250Z_V84r5ej0Vt9EciUg.json.gz',
       },
-    ]),
+    ], 'arn:aws:sns:us-west-2:696965430582:s3-to-elasticsearch-cloudtrailtopicB7B8FCF0-1GS0NFTZALHZE'),
   ],
   'drumadrian-sqs-receive-message-sns-s3-event-accesslog.json': [
     objects('s3-event-sns', [
       { bucket: 's3-to-elasticsearch-acces-accesslogbucket5c1457b7-151mo29j9uf83', key: '2020-11-27-23-16-48-08AB4BC89388039F' },
-    ]),
+    ], 'arn:aws:sns:us-west-2:696965430582:s3-to-elasticsearch-access-logs-accesslogtopic6A6F66D7-1CVZECE32AT4M'),
   ],
   'powertools-python-s3Event.json': [
     objects('s3-event', [{ bucket: 'lambda-artifacts-deafc19498e3f2df', key: 'b21b84d653bb07b05b1e6b33684dc11b' }]),
@@ -157,7 +162,7 @@ describe('parseNotification on the real fixtures', () => {
           bucket: 'testS3Bucket',
           key: 'AWSLogs/111111/CloudTrail/us-west-2/2022/05/27/111111_CloudTrail_us-west-2_20220527T1540Z_ILkwe2zAtDS.json.gz',
         },
-      ]),
+      ], 'arn:aws:sns:us-east-1:111111:testCloudTrail'),
     )
   })
 
@@ -198,7 +203,7 @@ describe('S3 event keys', () => {
   it('does not decode EventBridge keys', () => {
     expect(keyOf(eventBridge('a+b'))).toEqual(['a+b'])
     expect(keyOf(eventBridge('a%20b'))).toEqual(['a%20b'])
-    expect(parseNotification(sns(eventBridge('a+b')))).toEqual(objects('eventbridge', [{ bucket: 'b', key: 'a+b' }]))
+    expect(parseNotification(sns(eventBridge('a+b')))).toEqual(objects('eventbridge', [{ bucket: 'b', key: 'a+b' }], MY_TOPIC))
   })
 
   it('ignores records other than ObjectCreated:*', () => {
@@ -221,7 +226,7 @@ describe('S3 event keys', () => {
 describe('test events', () => {
   it('recognises s3:TestEvent direct and in SNS', () => {
     expect(parseNotification(testEvent)).toEqual({ kind: 'test-event', style: 's3-test-event' })
-    expect(parseNotification(sns(testEvent))).toEqual({ kind: 'test-event', style: 's3-test-event-sns' })
+    expect(parseNotification(sns(testEvent))).toEqual({ kind: 'test-event', style: 's3-test-event-sns', topicArn: MY_TOPIC })
   })
 })
 
