@@ -144,6 +144,8 @@ export const settings: readonly Setting[] = [
     help: 'received messages waiting for processing (rounded up to a power of two)' },
   { name: 'max_objects_in_flight', flag: 'max-objects-in-flight', kind: 'int', min: 1, max: 4096, commands: ALL,
     help: 'objects being fetched, parsed or written at once; default: 2 x parse threads + 2' },
+  { name: 'state_dir', flag: 'state-dir', kind: 'string', commands: ['run'],
+    help: 'directory of the per-object checkpoints (checkpoints.sqlite): after a crash, each object resumes after its last confirmed record; one collector per directory; default: none (kill -9 writes the objects in flight again)' },
   { name: 'shutdown_timeout', flag: 'shutdown-timeout', kind: 'seconds', default: '30', min: 0, max: 3600, commands: RUN,
     help: 'on SIGINT/SIGTERM, how long to finish what is in flight' },
   // Operations.
@@ -232,6 +234,8 @@ export interface Config {
   ringSize: number
   maxObjectsInFlight: number
   shutdownTimeout: number
+  /** state_dir: where the checkpoints are kept (pipeline/checkpoints.ts); undefined: none. */
+  stateDir?: string
   metricsPort: number
   metricsHost: string
   queueStatsInterval: number
@@ -700,6 +704,7 @@ export function loadConfig(command: Command, flags: RawSettings, env: NodeJS.Pro
     ringSize: 2 ** Math.ceil(Math.log2(v.ring_size as number)),
     maxObjectsInFlight: (v.max_objects_in_flight as number | undefined) ?? parseThreads * 2 + 2,
     shutdownTimeout: v.shutdown_timeout as number,
+    stateDir: (v.state_dir as string | undefined) || undefined,
     metricsPort: v.metrics_port as number,
     metricsHost: metricsHost(v.metrics_host as string),
     queueStatsInterval: v.queue_stats_interval as number,

@@ -38,6 +38,7 @@ const table = {
   // start-up
   ERR_CONFIG: { stage: null, reason: 'config', fate: 'fatal', about: 'a setting fails validation (exit status 2)' },
   ERR_SQS: { stage: null, reason: 'sqs', fate: 'fatal', about: "the queue's attributes cannot be read at start (no such queue, access denied, bad credentials)" },
+  ERR_STATE: { stage: null, reason: 'state', fate: 'fatal', about: "`state_dir`'s checkpoint store cannot be opened at start (not writable, in use by another collector, `node:sqlite` missing)" },
   // SQS message bodies
   ERR_NOTIFICATION_NOT_JSON: { stage: 'notification', reason: 'notification_not_json', fate: 'permanent', about: 'the body (or its SNS Message) is not JSON' },
   ERR_NOTIFICATION_UNKNOWN: { stage: 'notification', reason: 'notification_unknown', fate: 'permanent', about: 'JSON of no known notification shape' },

@@ -45,13 +45,22 @@ export class ObjectParser implements RecordHandler, PreScanner {
   /** The header and its space, encoded once per second. */
   private headerText = ''
   private headerBytes = new Uint8Array(0)
+  /**
+   * Elements of `Records` settled so far, in order: written (endRecord) or skipped (onSkip), and those left
+   * out for the checkpoint. Every element ends in exactly one of them, so the count does not depend on the
+   * limits or the format: it numbers the object's records for its checkpoint.
+   */
+  private cut = 0
+  /** The first elements to leave out (ParseTask.skipRecords). */
+  private readonly skipFirst: number
 
   /** `fast`: a fast flattener of its own (the warm-up's); by default the thread's, warmed up first. */
   constructor(
-    private readonly options: ParseOptions,
+    private readonly options: ParseOptions & { skipRecords?: number },
     private readonly clock: () => number = Date.now,
     fast?: FastFlattener,
   ) {
+    this.skipFirst = options.skipRecords ?? 0
     if (options.fastPaths !== false && !fast) warmUp(options, (o, f) => new ObjectParser(o, clock, f))
     this.slicer = options.format === 'json' && options.fastPaths !== false ? new JsonSlicer(options.limits.maxDepth) : null
     this.out = new OutputBuilder(options.limits.outputChunkBytes, options.framing, options.syslog, clock)
@@ -81,14 +90,23 @@ export class ObjectParser implements RecordHandler, PreScanner {
     return this.out.full
   }
 
-  take(): { data: Uint8Array; records: number } | null {
+  /** The whole records written so far, and `through`: the elements settled with them (protocol.ts, ToMain). */
+  take(): { data: Uint8Array; records: number; through: number } | null {
     const taken = this.out.take()
-    if (taken) this.stats.outputBytes += taken.data.length
-    return taken
+    if (!taken) return null
+    this.stats.outputBytes += taken.data.length
+    return { data: taken.data, records: taken.records, through: this.cut }
+  }
+
+  /** Elements of `Records` settled so far (written, skipped or left out for the checkpoint). */
+  get settled(): number {
+    return this.cut
   }
 
   /** PreScanner: a record that lies whole in this chunk, through the fast path in one pass. */
   takeRecord(buf: Uint8Array, start: number, limit: number): number {
+    // Left out for the checkpoint: the cutter finds its end and hands it to onRecord, which drops it.
+    if (this.cut < this.skipFirst) return -1
     const out = this.out
     if (this.slicer) {
       const end = this.slicer.scan(buf, start, limit)
@@ -126,6 +144,10 @@ export class ObjectParser implements RecordHandler, PreScanner {
   }
 
   onRecord(buf: Uint8Array, start: number, end: number, hasSpace: boolean): void {
+    if (this.cut < this.skipFirst) {
+      this.cut++
+      return
+    }
     if (this.fast) {
       // The fortisiem fast path (fortisiem/fast.ts): one pass over the bytes, straight into the output.
       this.out.beginRecord()
@@ -196,6 +218,7 @@ export class ObjectParser implements RecordHandler, PreScanner {
   /** `time`: the record's eventTime when the formatter found it (NaN: it has none); else it is looked up. */
   private endRecord(buf: Uint8Array, start: number, end: number, time?: number): void {
     this.out.endRecord()
+    this.cut++
     this.stats.records++
     this.measureLag(time ?? eventTimeMs(buf, start, end))
   }
@@ -212,6 +235,8 @@ export class ObjectParser implements RecordHandler, PreScanner {
   }
 
   onSkip(reason: SkipReason): void {
+    // Counted on the receive that settled it, not again when a checkpoint leaves it out.
+    if (this.cut++ < this.skipFirst) return
     this.stats.skipped[reason] = (this.stats.skipped[reason] ?? 0) + 1
   }
 }

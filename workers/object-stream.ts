@@ -45,7 +45,7 @@ function failureOf(err: unknown): Failure {
 function postOutput(port: MessagePort, parser: ObjectParser): boolean {
   const taken = parser.take()
   if (!taken) return false
-  port.postMessage({ type: 'output', data: taken.data, records: taken.records } satisfies ToMain, [taken.data.buffer as ArrayBuffer])
+  port.postMessage({ type: 'output', data: taken.data, records: taken.records, through: taken.through } satisfies ToMain, [taken.data.buffer as ArrayBuffer])
   return true
 }
 

@@ -70,10 +70,20 @@ export interface ParseTask extends ParseOptions {
    * new ones (workers/frames.ts).
    */
   spares?: ArrayBuffer[]
+  /**
+   * Leaves out the first this many elements of the object's `Records` (its checkpoint: the sink confirmed
+   * them before a crash). Neither formatted nor counted; 0 or absent: none.
+   */
+  skipRecords?: number
 }
 
 export type ToWorker = { type: 'chunk'; data: Uint8Array } | { type: 'end' } | { type: 'credit' } | { type: 'abort' }
-export type ToMain = { type: 'want' } | { type: 'output'; data: Uint8Array; records: number } | { type: 'done'; result: ParseResult }
+/**
+ * 'output': `records` framed in `data`; `through`: how many of the object's `Records` elements are settled
+ * once this chunk is written (those in it and every earlier chunk, the skipped ones and those a checkpoint
+ * left out included): what the object's checkpoint becomes when the sink confirms it.
+ */
+export type ToMain = { type: 'want' } | { type: 'output'; data: Uint8Array; records: number; through: number } | { type: 'done'; result: ParseResult }
 
 /** Counts of records left out, by reason (the rows of src/errors.ts whose fate is 'skipped'); the object itself still succeeds. */
 export type { SkipReason }

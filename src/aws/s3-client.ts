@@ -128,8 +128,14 @@ export interface GetOptions {
   onBytes: (bytes: number) => void
 }
 
-/** The object's body: whole (read by the time get() resolves), or as pieces while it is read. */
-export type S3Object = { size: number; whole: Uint8Array } | { size: number | null; chunks: AsyncIterable<Uint8Array> }
+/**
+ * The object's body: whole (read by the time get() resolves), or as pieces while it is read. `etag`: the
+ * answer's ETag header as S3 sent it (quotes included), or null when it had none; CloudTrail objects never
+ * change, so bucket, key and ETag name one content (the checkpoints of src/pipeline/checkpoints.ts).
+ */
+export type S3Object =
+  | { size: number; whole: Uint8Array; etag: string | null }
+  | { size: number | null; chunks: AsyncIterable<Uint8Array>; etag: string | null }
 
 interface Target {
   origin: string
@@ -342,6 +348,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   private aborted: Error | null = null
   private stopListening: (() => void) | null = null
   private size: number | null = null
+  private etag: string | null = null
   private whole: Buffer | null = null
   private at = 0
   private counted = false
@@ -389,6 +396,8 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.mode = 'head'
       return
     }
+    const etag = headers.etag
+    this.etag = typeof etag === 'string' ? etag : null
     const length = headers['content-length']
     this.size = typeof length === 'string' && /^\d{1,15}$/.test(length) ? Number(length) : null
     if (this.size !== null && this.size <= this.options.wholeBytes) {
@@ -399,7 +408,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
     this.mode = 'chunks'
     this.chunks = new BodyChunks(this.options.chunkBytes, this.size, this.options.onBytes, controller, (err) => this.abort(err), () => this.done())
-    this.settle(null, { size: this.size, chunks: this.chunks })
+    this.settle(null, { size: this.size, chunks: this.chunks, etag: this.etag })
   }
 
   onResponseData(controller: Dispatcher.DispatchController, data: Buffer): void {
@@ -440,7 +449,7 @@ class Exchange implements Dispatcher.DispatchHandler {
         if (this.settled) return
         this.countWhole()
         if (this.at !== this.size) this.fail(new Error(`body ended after ${this.at} of ${this.size} bytes`))
-        else this.settle(null, { size: this.size, whole: this.whole! })
+        else this.settle(null, { size: this.size, whole: this.whole!, etag: this.etag })
         return
       case 'chunks':
         this.chunks!.end()

@@ -12,6 +12,7 @@ import { Metrics } from '../observe/metrics.ts'
 import type { MetricsServer } from '../observe/server.ts'
 import { startTelemetry } from '../observe/telemetry.ts'
 import { ParsePool, parseOptions } from '../pipeline/pool.ts'
+import { Checkpoints } from '../pipeline/checkpoints.ts'
 import { Slots } from '../pipeline/slots.ts'
 import { sinkFor } from '../sinks/index.ts'
 import type { Sink } from '../sinks/sink.ts'
@@ -37,11 +38,13 @@ export interface CollectorHandle {
 
 export async function startCollector(config: Config, log: Logger, metrics = new Metrics()): Promise<CollectorHandle> {
   // What the sources share, and the sources: nothing starts against a queue that cannot be read.
+  // The checkpoints first: a state_dir that cannot be opened stops the start before anything connects.
+  const checkpoints = config.stateDir === undefined ? undefined : await Checkpoints.open(config.stateDir, log)
   const sink: Sink = sinkFor(config, log)
   const pool = new ParsePool({ threads: config.parseThreads, parse: parseOptions(config) })
   // One admission for every source (processor.ts says why that is fair).
   const slots = new Slots(config.maxObjectsInFlight)
-  const shared: Shared = { config, pool, sink, slots, metrics, log }
+  const shared: Shared = { config, pool, sink, slots, metrics, log, checkpoints }
   const sources: Source[] = []
   try {
     for (const source of config.sources) sources.push(await Source.open(source, shared))
@@ -49,6 +52,7 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
     for (const s of sources) s.clients.destroy()
     sink.destroy()
     await pool.close()
+    checkpoints?.close()
     throw err
   }
   for (const s of sources) log.info(s.startingFields(), 'source ready')
@@ -139,6 +143,12 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
       sink.destroy()
     }
     await pool.close()
+    // After the sink: its last confirmations advance checkpoints too (their messages come back).
+    if (checkpoints) {
+      checkpoints.close()
+      const { commits, rows, ms, failures } = checkpoints.stats
+      log.info({ path: checkpoints.path, checkpoints: checkpoints.size, commits, rows, commitMs: Math.round(ms), failures }, 'checkpoints closed')
+    }
     await telemetry.close()
     for (const s of sources) s.clients.destroy()
     // Peak resident memory and CPU by thread over the whole run, start-up included (the reliability suite,

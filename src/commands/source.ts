@@ -21,6 +21,7 @@ import type { ParsePool } from '../pipeline/pool.ts'
 import { Processor } from '../pipeline/processor.ts'
 import { Receivers } from '../pipeline/receiver.ts'
 import { Ring, type Received } from '../pipeline/ring.ts'
+import type { Checkpoints } from '../pipeline/checkpoints.ts'
 import type { Slots } from '../pipeline/slots.ts'
 import type { Sink } from '../sinks/sink.ts'
 
@@ -37,6 +38,8 @@ export interface Shared {
   slots: Slots
   metrics: Metrics
   log: Logger
+  /** state_dir's checkpoints, one store for every source (objects are keyed by bucket, key and ETag). */
+  checkpoints?: Checkpoints
 }
 
 /** Codes that no retry mends: the queue is not there, or the credentials are refused. */
@@ -100,9 +103,10 @@ export class Source {
     readonly log: Logger,
     shared: Shared,
   ) {
-    const { config: global, pool, sink, slots } = shared
+    const { config: global, pool, sink, slots, checkpoints } = shared
     this.ring = new Ring<Received>(global.ringSize)
-    this.acker = new Acker(clients.sqs, { queueUrl: config.queueUrl, visibilityTimeout: config.visibilityTimeout, redrive: queue.redrive }, metrics, log)
+    const onDeleted = checkpoints ? (e: { checkpoints?: string[] }) => e.checkpoints && checkpoints.remove(e.checkpoints) : undefined
+    this.acker = new Acker(clients.sqs, { queueUrl: config.queueUrl, visibilityTimeout: config.visibilityTimeout, redrive: queue.redrive, onDeleted }, metrics, log)
     const fetcher = new Fetcher(clients.s3, log, {
       dispatcher: clients.s3Dispatcher,
       onBytes: (bytes) => metrics.s3Bytes.inc(bytes),
@@ -117,6 +121,7 @@ export class Source {
       topics: config.topics,
       maxObjectsInFlight: global.maxObjectsInFlight,
       slots,
+      checkpoints,
     })
     // --drain: the DrainPolicy says when this queue is done, after an empty receive or as soon as SQS counts
     // nothing left; otherwise a receiver waits cloudtrail_msg_pull_interval after an empty receive.

@@ -44,6 +44,8 @@ export interface InFlight {
   pending: number
   sealed: boolean
   outcome: Outcome
+  /** The checkpoints of its objects (checkpoints.ts), removed once the message is deleted. */
+  checkpoints?: string[]
 }
 
 export interface AckerOptions {
@@ -56,6 +58,8 @@ export interface AckerOptions {
   lingerMs?: number
   /** How often the heartbeat looks for messages to extend; by default a quarter of the visibility timeout, at most 1 s. */
   heartbeatMs?: number
+  /** A message SQS confirmed deleted (its checkpoints go: processor.ts). */
+  onDeleted?: (entry: InFlight) => void
 }
 
 const BATCH = 10
@@ -277,6 +281,7 @@ export class Acker {
       if (retry.has(i) || refused.has(i)) return
       this.metrics.countDeleted()
       this.forget(entry)
+      this.options.onDeleted?.(entry)
     })
     return remaining.filter((_, i) => retry.has(i))
   }

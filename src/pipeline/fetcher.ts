@@ -39,6 +39,8 @@ export interface Opened {
   /** The answer's Content-Length; null when it gave none (the body is then streamed). */
   size: number | null
   input: ObjectInput
+  /** The answer's ETag (null: none): what the object's checkpoint is kept under, with its bucket and key. */
+  etag: string | null
 }
 
 function s3Error(err: unknown, ref: ObjectRef, endpoint: string): CollectorError {
@@ -165,7 +167,8 @@ export class Fetcher {
         this.log.warn({ stage: 's3', bucket: ref.bucket, key: ref.key, attempt, code: e.code, reason: e.message }, 'S3 GET failed; retrying')
       },
     })
-    return 'whole' in object ? { size: object.size, input: { whole: object.whole } } : { size: object.size, input: { chunks: object.chunks } }
+    const { size, etag } = object
+    return 'whole' in object ? { size, etag, input: { whole: object.whole } } : { size, etag, input: { chunks: object.chunks } }
   }
 
   /**

@@ -63,8 +63,11 @@ const MAX_SPARES_PER_THREAD = 4
 /** Objects up to this size (compressed) travel to the worker in one piece; larger ones as a stream. */
 export const WHOLE_OBJECT_BYTES = 4 << 20
 
-/** What the caller does with each output chunk; resolves when the sink can take more. */
-export type OutputHandler = (data: Uint8Array, records: number) => void | Promise<void>
+/**
+ * What the caller does with each output chunk; resolves when the sink can take more. `through`: the
+ * object's `Records` elements settled once this chunk is written (workers/protocol.ts, ToMain).
+ */
+export type OutputHandler = (data: Uint8Array, records: number, through: number) => void | Promise<void>
 
 /** The object's compressed bytes: all at once (small objects), or as a stream of chunks. */
 export type ObjectInput = { whole: Uint8Array } | { chunks: AsyncIterable<Uint8Array> }
@@ -112,11 +115,12 @@ export class ParsePool {
    * Parses one object. Output chunks reach `onOutput` in order, each before the result; the promise
    * resolves after the worker's last message and never rejects.
    */
-  parse(name: string, input: ObjectInput, onOutput: OutputHandler, signal?: AbortSignal): Promise<ParseResult | SourceFailure> {
+  parse(name: string, input: ObjectInput, onOutput: OutputHandler, signal?: AbortSignal, skipRecords = 0): Promise<ParseResult | SourceFailure> {
     const { port1, port2 } = new MessageChannel()
     const first = 'whole' in input ? standalone(input.whole) : null
     const spares = this.spares.splice(0, SPARES_PER_TASK)
     const task: ParseTask = { ...this.options.parse, port: port2, first, last: first !== null, name, spares }
+    if (skipRecords > 0) task.skipRecords = skipRecords
     const transferList: Transferable[] = first ? [port2, first.buffer as ArrayBuffer, ...spares] : [port2, ...spares]
     const running = this.piscina.run(task, { transferList })
     return feed(port1, 'chunks' in input ? input.chunks : null, onOutput, running, signal).then((result) => {
@@ -194,7 +198,7 @@ export function feed(
           )
           return
         case 'output': {
-          const ready = onOutput(msg.data, msg.records)
+          const ready = onOutput(msg.data, msg.records, msg.through)
           if (ready) void ready.then(() => send({ type: 'credit' }))
           else send({ type: 'credit' })
           return

@@ -5,6 +5,7 @@
 // SQS for more. On stop, the messages still in the ring go back to SQS at once; those started finish.
 
 import type { Acker, InFlight, Outcome } from './acker.ts'
+import { checkpointId, type Checkpoints } from './checkpoints.ts'
 import { CollectorError, errorInfo, isCollectorError, isErrorCode, SKIP_CODES, type ErrorCode, type SkipReason } from '../errors.ts'
 import type { Fetcher } from './fetcher.ts'
 import type { Logger } from '../log.ts'
@@ -35,26 +36,74 @@ export interface ProcessorOptions extends TriageOptions {
    * a deep backlog cannot starve one with a few messages.
    */
   slots?: Slots
+  /** state_dir: the objects' checkpoints (checkpoints.ts), shared by every source; none by default. */
+  checkpoints?: Checkpoints
 }
 
-/** Counts a write's records until the sink confirms them; settles once the object's last one is in. */
+/**
+ * Counts a write's records until the sink confirms them; settles once the object's last one is in. Also
+ * the object's checkpoint: `frontier` is the `through` (protocol.ts) of the last chunk confirmed with every
+ * chunk before it; a chunk the sink failed stops it there for good (what follows is not counted, even
+ * when confirmed: the checkpoint counts only leading records). Sinks confirm in write order (their
+ * ledger), but this does not rely on it.
+ */
 class Confirmations {
   private pending = 0
   private error: Error | null = null
   private closed = false
   private waiter: ((err: Error | null) => void) | null = null
+  /** Chunks written so far; the next one's number. */
+  private written = 0
+  /** The first chunk not yet confirmed (every one before it is). */
+  private head = 0
+  /** `through` of each chunk from `head` on; true once confirmed, while one before it is not. */
+  private readonly throughs = new Map<number, number>()
+  private readonly early = new Set<number>()
+  private blocked = false
+  frontier: number
 
-  constructor(private readonly onConfirmed: (records: number) => void) {}
-
-  add(): void {
-    this.pending++
+  constructor(
+    private readonly onConfirmed: (records: number) => void,
+    private readonly onCheckpoint: ((through: number) => void) | null = null,
+    start = 0,
+  ) {
+    this.frontier = start
   }
 
-  confirm(err: Error | null, records: number): void {
+  /** One more chunk, settling the object's elements up to `through`; returns its number for confirm(). */
+  add(through: number): number {
+    this.pending++
+    if (this.onCheckpoint) this.throughs.set(this.written, through)
+    return this.written++
+  }
+
+  confirm(chunk: number, err: Error | null, records: number): void {
     this.pending--
-    if (err) this.error ??= err
-    else this.onConfirmed(records)
+    if (err) {
+      this.error ??= err
+      this.blocked = true
+    } else {
+      this.onConfirmed(records)
+      if (this.onCheckpoint && !this.blocked) this.advance(chunk)
+    }
     this.check()
+  }
+
+  private advance(chunk: number): void {
+    if (chunk !== this.head) {
+      this.early.add(chunk)
+      return
+    }
+    let through = this.throughs.get(this.head)!
+    this.throughs.delete(this.head++)
+    while (this.early.delete(this.head)) {
+      through = this.throughs.get(this.head)!
+      this.throughs.delete(this.head++)
+    }
+    if (through > this.frontier) {
+      this.frontier = through
+      this.onCheckpoint!(through)
+    }
   }
 
   /** No more writes: resolves with the first sink error, or null once everything is confirmed. */
@@ -233,18 +282,40 @@ export class Processor {
   private async processObject(ref: ObjectRef, entry: InFlight): Promise<Outcome> {
     const started = performance.now()
     const where = { bucket: ref.bucket, key: ref.key, messageId: entry.id }
-    const confirmations = new Confirmations((records) => this.metrics.countEvents(records))
+    const countEvents = (records: number) => this.metrics.countEvents(records)
+    let confirmations = new Confirmations(countEvents)
     const signal = this.abort.signal
     let failure: Failure | null = null
     let fetched = started
+    let etag: string | null = null
     try {
       const opened = await this.fetcher.open(ref, signal)
       fetched = performance.now()
+      const store = this.options.checkpoints
+      etag = store ? opened.etag : null
+      if (store && etag !== null) {
+        const tag = etag
+        const id = checkpointId(ref.bucket, ref.key, tag)
+        ;(entry.checkpoints ??= []).push(id)
+        const prior = store.get(id)
+        if (prior?.complete) {
+          // Confirmed whole before (a crash before its message was deleted, or another object of the
+          // message failed): not written again, only deleted.
+          if ('chunks' in opened.input) void opened.input.chunks[Symbol.asyncIterator]().return?.()
+          this.log.info({ ...where, records: prior.records }, 'object confirmed whole before (checkpoint): not written again')
+          this.slots.release()
+          this.metrics.countObject('processed')
+          return 'ok'
+        }
+        if (prior) this.log.info({ ...where, records: prior.records }, 'resuming the object after the records confirmed before (checkpoint)')
+        confirmations = new Confirmations(countEvents, (through) => store.advance(ref.bucket, ref.key, tag, through), prior?.records ?? 0)
+      }
       const result = await this.pool.parse(
         `s3://${ref.bucket}/${ref.key}`,
         opened.input,
-        (data, records) => this.write(data, records, confirmations),
+        (data, records, through) => this.write(data, records, through, confirmations),
         signal,
+        confirmations.frontier,
       )
       this.countSkips(result.stats.skipped, result.stats.invalidUtf8, where)
       this.metrics.eventLag.add(result.stats.eventLag)
@@ -264,6 +335,7 @@ export class Processor {
     const sinkError = await confirmations.settled()
     this.metrics.parseSeconds.observe((performance.now() - started) / 1000)
     if (!failure && !sinkError) {
+      if (etag !== null) this.options.checkpoints?.advance(ref.bucket, ref.key, etag, confirmations.frontier, true)
       this.metrics.countObject('processed')
       const ms = Math.round
       this.log.debug({ ...where, fetchMs: ms(fetched - started), parseMs: ms(parsed - fetched), confirmMs: ms(performance.now() - parsed) }, 'object done')
@@ -308,13 +380,13 @@ export class Processor {
   }
 
   /** Hands one output chunk to the sink; resolves when the sink can take more. */
-  private write(data: Uint8Array, records: number, confirmations: Confirmations): void | Promise<void> {
-    confirmations.add()
+  private write(data: Uint8Array, records: number, through: number, confirmations: Confirmations): void | Promise<void> {
+    const chunk = confirmations.add(through)
     const bytes = data.byteLength
     this.slots.hold(bytes)
     const more = this.sink.write(data, (err) => {
       if (!this.sink.keepsConfirmed) this.pool.recycle(data)
-      confirmations.confirm(err, records)
+      confirmations.confirm(chunk, err, records)
       this.slots.confirmed(bytes)
     })
     if (more) return

@@ -109,3 +109,66 @@ describe('max_record_size bounds a record\'s output too', () => {
     }
   })
 })
+
+describe.each(['fortisiem', 'json'] as const)('checkpoints (skipRecords) in the %s format', (format) => {
+  // Every element of Records is numbered once, written or skipped: a parse that leaves out the first n
+  // writes what the elements after the n-th write, and each chunk's `through` counts the elements settled.
+  const deep = `${'{"x":'.repeat(70)}1${'}'.repeat(70)}`
+  const generated = buildLogFile(new RecordGenerator({ seed: 9, startTime: new Date(0) }), { records: 40, account: '111122223333', region: 'eu-west-1', time: new Date(0) }).body
+  const generatedElements = (JSON.parse(gunzipSync(generated).toString('utf8')) as { Records: unknown[] }).Records.map((r) => JSON.stringify(r))
+  const mixed = ['{"a":1}', '5', '{"b":tru}', '"x"', '{"c":{}}', deep, '{"d":[1,2]}', '[]', '{"e":"\\u00e9"}', '{}', '{"f":null}']
+  const lines = (elements: string[], skip: number, fastPaths: boolean, piece: number) => {
+    const parser = new ObjectParser({ ...options(format, fastPaths), skipRecords: skip }, clock)
+    const text = Buffer.from(`{"Records":[${elements.join(',')}]}`)
+    let out = ''
+    const throughs: number[] = []
+    const take = () => {
+      for (let t = parser.take(); t; t = parser.take()) {
+        out += Buffer.from(t.data).toString('utf8')
+        throughs.push(t.through)
+      }
+    }
+    for (let at = 0; at < text.length; at += piece) {
+      parser.push(text.subarray(at, at + piece))
+      take()
+    }
+    parser.end()
+    take()
+    return { out, throughs, settled: parser.settled, stats: parser.stats }
+  }
+
+  it.each([
+    ['generated', generatedElements],
+    ['mixed: non-objects, bad JSON, too deep', mixed],
+  ])('leaves out the first n elements, written or skipped: %s', (_name, elements) => {
+    // What each element writes on its own (nothing when it is skipped).
+    const own = elements.map((e) => lines([e], 0, true, 1 << 20).out)
+    for (const fastPaths of [true, false]) {
+      for (const skip of [0, 1, 2, 3, Math.floor(elements.length / 2), elements.length - 1, elements.length, elements.length + 3]) {
+        for (const piece of [7, 97, 1 << 20]) {
+          const got = lines(elements, skip, fastPaths, piece)
+          expect(got.out, `skip ${skip}, pieces of ${piece}`).toBe(own.slice(skip).join(''))
+          expect(got.settled).toBe(elements.length)
+          // Non-decreasing, never beyond the elements, and each chunk's elements written before its through.
+          for (let i = 1; i < got.throughs.length; i++) expect(got.throughs[i]).toBeGreaterThan(got.throughs[i - 1])
+          for (const t of got.throughs) expect(t).toBeLessThanOrEqual(elements.length)
+          if (skip > 0 && skip < elements.length) expect(Object.values(got.stats.skipped).reduce((a, n) => a + (n ?? 0), 0)).toBe(own.slice(skip).filter((o) => o === '').length)
+        }
+      }
+    }
+  })
+
+  it("a chunk's through counts the elements settled with it, never a written record that is not in it", () => {
+    const got = lines(mixed, 0, true, 3)
+    // Pieces of 3 bytes and a take after each: one chunk per written record.
+    const written: number[] = []
+    mixed.forEach((e, i) => {
+      if (lines([e], 0, true, 1 << 20).out !== '') written.push(i)
+    })
+    expect(got.throughs).toHaveLength(written.length)
+    got.throughs.forEach((through, k) => {
+      expect(through).toBeGreaterThan(written[k])
+      expect(through).toBeLessThanOrEqual(written[k + 1] ?? mixed.length)
+    })
+  })
+})
