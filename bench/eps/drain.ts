@@ -233,6 +233,13 @@ export async function drainMode(o: DrainOptions) {
     const mainSeconds = win.end.mainSeconds - win.start.mainSeconds
     const byName = byNameBetween(win)
     const counted = subject === 'collector' ? parseSecondsAtExit(result.stderr) - (await parseAtFirst) : 0
+    // --collector-arg='--state-dir DIR': what the checkpoints' commits took of the main thread (its own count).
+    const checkpoints = logLines(result.stderr).find((l) => l.msg === 'checkpoints closed') as { commits?: number; rows?: number; commitMs?: number } | undefined
+    const stopped = logLines(result.stderr).find((l) => l.msg === 'collector stopped') as { cpu?: { mainMs?: number } } | undefined
+    if (checkpoints && stopped?.cpu?.mainMs) {
+      const { commits = 0, rows = 0, commitMs = 0 } = checkpoints
+      process.stderr.write(`checkpoints: ${commits} commits, ${rows} rows, ${commitMs} ms committing = ${((100 * commitMs) / stopped.cpu.mainMs).toFixed(1)}% of the main thread's ${stopped.cpu.mainMs} ms CPU (whole run)\n`)
+    }
     const named = 'MainThread' in win.end.byName
     const parseSeconds = named ? (byName.WorkerThread ?? 0) : counted
     const micros = (seconds: number) => (seconds * 1e6) / windowRecords
