@@ -132,7 +132,7 @@ export class Checkpoints {
       // Exclusive: the first write takes the lock and keeps it, so a second collector on the same
       // state_dir fails at start instead of sharing (and pruning) this one's checkpoints.
       db.exec('PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL')
-      db.exec(`CREATE TABLE IF NOT EXISTS checkpoints (bucket TEXT NOT NULL, key TEXT NOT NULL, etag TEXT NOT NULL,
+      db.exec(`CREATE TABLE IF NOT EXISTS checkpoints (bucket TEXT NOT NULL, key BLOB NOT NULL, etag TEXT NOT NULL,
         records INTEGER NOT NULL, complete INTEGER NOT NULL, updated INTEGER NOT NULL,
         PRIMARY KEY (bucket, key, etag)) WITHOUT ROWID`)
       db.exec('BEGIN IMMEDIATE; COMMIT')
@@ -198,10 +198,10 @@ export class Checkpoints {
     try {
       this.db.exec('BEGIN')
       for (const [id, entry] of this.pending) {
-        if (entry) this.upsert.run(entry.bucket, entry.key, entry.etag, entry.records, entry.complete ? 1 : 0, entry.updated)
+        if (entry) this.upsert.run(entry.bucket, keyBytes(entry.key), entry.etag, entry.records, entry.complete ? 1 : 0, entry.updated)
         else {
           const [bucket, etag, key] = splitId(id)
-          this.remover.run(bucket, key, etag)
+          this.remover.run(bucket, keyBytes(key), etag)
         }
       }
       this.db.exec('COMMIT')
@@ -274,15 +274,25 @@ export class Checkpoints {
   private load(): void {
     const oldest = this.clock() - this.maxAgeMs
     this.db.prepare('DELETE FROM checkpoints WHERE updated < ?').run(oldest)
-    const rows = this.db.prepare('SELECT bucket, key, etag, records, complete, updated FROM checkpoints ORDER BY updated').all() as unknown as Array<Omit<Entry, 'complete'> & { complete: number }>
+    const rows = this.db.prepare('SELECT bucket, key, etag, records, complete, updated FROM checkpoints ORDER BY updated').all() as unknown as Array<Omit<Entry, 'complete' | 'key'> & { key: Uint8Array; complete: number }>
     for (const r of rows) {
-      const entry: Entry = { bucket: r.bucket, key: r.key, etag: r.etag, records: Number(r.records), complete: Number(r.complete) === 1, updated: Number(r.updated) }
+      const entry: Entry = { bucket: r.bucket, key: utf8.decode(r.key), etag: r.etag, records: Number(r.records), complete: Number(r.complete) === 1, updated: Number(r.updated) }
       this.entries.set(checkpointId(entry.bucket, entry.key, entry.etag), entry)
     }
     while (this.entries.size > this.maxEntries) this.drop(this.entries.keys().next().value!)
     this.flush()
     if (rows.length > 0) this.log.info({ path: this.path, checkpoints: this.entries.size }, 'checkpoints loaded: objects in flight at the last stop resume after their confirmed records')
   }
+}
+
+const utf8 = new TextDecoder()
+
+/**
+ * Keys are kept as their UTF-8 bytes (a BLOB): Node 22's binding cuts a string at a NUL, and a key may
+ * hold anything (a notification's key is the writer's word).
+ */
+function keyBytes(key: string): Uint8Array {
+  return Buffer.from(key, 'utf8')
 }
 
 function splitId(id: string): [string, string, string] {
