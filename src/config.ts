@@ -144,6 +144,8 @@ export const settings: readonly Setting[] = [
     help: 'received messages waiting for processing (rounded up to a power of two)' },
   { name: 'max_objects_in_flight', flag: 'max-objects-in-flight', kind: 'int', min: 1, max: 4096, commands: ALL,
     help: 'objects being fetched, parsed or written at once; default: 2 x parse threads + 2' },
+  { name: 'dedup_window', flag: 'dedup-window', kind: 'int', default: '0', min: 0, max: 10_000_000, commands: RUN,
+    help: 'eventIDs each parse thread remembers: a record whose eventID it saw in another object (CloudTrail delivered the event twice) is dropped and counted (cloudtrail_records_deduplicated_total); about 85 bytes per entry per parse thread; 0 turns it off' },
   { name: 'state_dir', flag: 'state-dir', kind: 'string', commands: ['run'],
     help: 'directory of the per-object checkpoints (checkpoints.sqlite): after a crash, each object resumes after its last confirmed record; one collector per directory; default: none (kill -9 writes the objects in flight again)' },
   { name: 'shutdown_timeout', flag: 'shutdown-timeout', kind: 'seconds', default: '30', min: 0, max: 3600, commands: RUN,
@@ -234,6 +236,8 @@ export interface Config {
   ringSize: number
   maxObjectsInFlight: number
   shutdownTimeout: number
+  /** dedup_window: eventIDs remembered per parse thread (workers/dedup.ts); 0: off. */
+  dedupWindow: number
   /** state_dir: where the checkpoints are kept (pipeline/checkpoints.ts); undefined: none. */
   stateDir?: string
   metricsPort: number
@@ -705,6 +709,7 @@ export function loadConfig(command: Command, flags: RawSettings, env: NodeJS.Pro
     maxObjectsInFlight: (v.max_objects_in_flight as number | undefined) ?? parseThreads * 2 + 2,
     shutdownTimeout: v.shutdown_timeout as number,
     stateDir: (v.state_dir as string | undefined) || undefined,
+    dedupWindow: (v.dedup_window as number | undefined) ?? 0,
     metricsPort: v.metrics_port as number,
     metricsHost: metricsHost(v.metrics_host as string),
     queueStatsInterval: v.queue_stats_interval as number,

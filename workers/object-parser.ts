@@ -20,6 +20,7 @@ import { eventTimeMs, parseTime } from './event-time.ts'
 import { EVENT_LAG_BUCKETS, emptyStats, type ParseOptions, type ParseStats, type SkipReason } from './protocol.ts'
 import { RecordCutter, type PreScanner, type RecordHandler } from './record-cutter.ts'
 import { warmUp } from './warm-up.ts'
+import { eventIdOf, windowFor, type DedupWindow } from './dedup.ts'
 
 const decoder = new TextDecoder('utf-8')
 const encoder = new TextEncoder()
@@ -53,14 +54,20 @@ export class ObjectParser implements RecordHandler, PreScanner {
   private cut = 0
   /** The first elements to leave out (ParseTask.skipRecords). */
   private readonly skipFirst: number
+  /** dedup_window: this thread's recent eventIDs (dedup.ts); null when off. */
+  private readonly dedup: DedupWindow | null
+  /** The object, for the dedup window (ParseTask.name). */
+  private readonly objectName: string
 
   /** `fast`: a fast flattener of its own (the warm-up's); by default the thread's, warmed up first. */
   constructor(
-    private readonly options: ParseOptions & { skipRecords?: number },
+    private readonly options: ParseOptions & { skipRecords?: number; name?: string },
     private readonly clock: () => number = Date.now,
     fast?: FastFlattener,
   ) {
     this.skipFirst = options.skipRecords ?? 0
+    this.dedup = options.dedupWindow ? windowFor(options.dedupWindow) : null
+    this.objectName = options.name ?? ''
     if (options.fastPaths !== false && !fast) warmUp(options, (o, f) => new ObjectParser(o, clock, f))
     this.slicer = options.format === 'json' && options.fastPaths !== false ? new JsonSlicer(options.limits.maxDepth) : null
     this.out = new OutputBuilder(options.limits.outputChunkBytes, options.framing, options.syslog, clock)
@@ -217,6 +224,15 @@ export class ObjectParser implements RecordHandler, PreScanner {
 
   /** `time`: the record's eventTime when the formatter found it (NaN: it has none); else it is looked up. */
   private endRecord(buf: Uint8Array, start: number, end: number, time?: number): void {
+    if (this.dedup) {
+      const id = eventIdOf(buf, start, end)
+      if (id !== null && this.dedup.duplicate(id, this.objectName)) {
+        this.out.abandonRecord()
+        this.cut++
+        this.stats.deduplicated++
+        return
+      }
+    }
     this.out.endRecord()
     this.cut++
     this.stats.records++

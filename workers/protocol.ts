@@ -55,6 +55,11 @@ export interface ParseOptions {
   limits: ParseLimits
   /** The single-pass fast paths (default), or when false the straightforward reference ones (tests, benchmarks). */
   fastPaths?: boolean
+  /**
+   * dedup_window: how many recent eventIDs each parse thread remembers (workers/dedup.ts); a record whose
+   * eventID one of them had in another object is dropped and counted. 0 or absent: off.
+   */
+  dedupWindow?: number
 }
 
 export interface ParseTask extends ParseOptions {
@@ -108,6 +113,8 @@ export interface ParseStats {
   skipped: SkipCounts
   /** Records written with invalid UTF-8 replaced by U+FFFD. */
   invalidUtf8: number
+  /** Records dropped: their eventID was in this thread's dedup window from another object (dedup_window). */
+  deduplicated: number
   compressedBytes: number
   decompressedBytes: number
   outputBytes: number
@@ -125,5 +132,5 @@ export type ParseResult =
 
 export function emptyStats(): ParseStats {
   const eventLag = { counts: new Array<number>(EVENT_LAG_BUCKETS.length + 1).fill(0), sum: 0, count: 0 }
-  return { records: 0, skipped: {}, invalidUtf8: 0, compressedBytes: 0, decompressedBytes: 0, outputBytes: 0, eventLag, busyMs: 0, cpuMs: 0 }
+  return { records: 0, skipped: {}, invalidUtf8: 0, deduplicated: 0, compressedBytes: 0, decompressedBytes: 0, outputBytes: 0, eventLag, busyMs: 0, cpuMs: 0 }
 }

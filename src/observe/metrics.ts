@@ -200,6 +200,7 @@ export class Metrics {
   readonly errors: Counter<keyof SourceLabels | 'stage' | 'reason'>
   readonly parseSeconds: Histogram<keyof SourceLabels>
   readonly visibilityExtensions: Counter<keyof SourceLabels>
+  readonly deduplicated: Counter<keyof SourceLabels>
   /** Every source's, summed. */
   readonly totals: Totals = { received: 0, deleted: 0, events: 0, errors: 0 }
   /** The message lag of the latest receipt of any source, seconds. */
@@ -242,6 +243,13 @@ export class Metrics {
     this.visibilityExtensions = new Counter({
       name: 'cloudtrail_sqs_visibility_extensions_total',
       help: 'ChangeMessageVisibility extensions of messages still in flight',
+      labelNames,
+      registers,
+    })
+
+    this.deduplicated = new Counter({
+      name: 'cloudtrail_records_deduplicated_total',
+      help: 'Records dropped as a repeat of an eventID seen in another object (dedup_window)',
       labelNames,
       registers,
     })
@@ -319,6 +327,7 @@ export class SourceMetrics {
   readonly events: Child
   readonly parseSeconds: { observe(value: number): void }
   readonly visibilityExtensions: Child
+  readonly deduplicated: Child
   /** This source's own. */
   readonly totals: Totals = { received: 0, deleted: 0, events: 0, errors: 0 }
   /** The message lag of this source's latest receipt, seconds. */
@@ -344,6 +353,7 @@ export class SourceMetrics {
     this.events = root.events.labels(l)
     this.parseSeconds = root.parseSeconds.labels(l)
     this.visibilityExtensions = root.visibilityExtensions.labels(l)
+    this.deduplicated = root.deduplicated.labels(l)
     for (const result of ['processed', 'skipped', 'failed'] as const) this.objectChildren.set(result, root.objects.labels({ ...l, result }))
     for (const child of this.objectChildren.values()) child.inc(0)
     // Every stage and reason of src/errors.ts, at 0 from the start so that rates exist.
@@ -353,7 +363,7 @@ export class SourceMetrics {
       child.inc(0)
       this.errorChildren.set(code, child)
     }
-    for (const c of [this.received, this.deleted, this.testEvents, this.s3Bytes, this.s3RegionRedirects, this.events, this.visibilityExtensions]) c.inc(0)
+    for (const c of [this.received, this.deleted, this.testEvents, this.s3Bytes, this.s3RegionRedirects, this.events, this.visibilityExtensions, this.deduplicated]) c.inc(0)
   }
 
   /** The registry every source's metrics are in. */

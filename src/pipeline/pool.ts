@@ -45,6 +45,7 @@ export function parseOptions(config: Config): ParseOptions {
       maxDepth: config.maxDepth,
       outputChunkBytes: OUTPUT_CHUNK_BYTES,
     },
+    ...(config.dedupWindow > 0 ? { dedupWindow: config.dedupWindow } : {}),
   }
 }
 

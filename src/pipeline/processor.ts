@@ -318,6 +318,7 @@ export class Processor {
         confirmations.frontier,
       )
       this.countSkips(result.stats.skipped, result.stats.invalidUtf8, where)
+      if (result.stats.deduplicated > 0) this.metrics.deduplicated.inc(result.stats.deduplicated)
       this.metrics.eventLag.add(result.stats.eventLag)
       if (!result.ok) {
         // The S3 body failing mid-stream is S3's fault, not the object's.

@@ -31,10 +31,10 @@ const errorSeries = async (metrics: SourceMetrics) => (await samples(metrics)).f
 
 /**
  * The stage under which the collector counts each error code of src/errors.ts, by the code's prefix; null
- * for the codes that end the run instead of being counted (a setting, the queue at start-up).
+ * for the codes that end the run instead of being counted (a setting, the queue or the state_dir at start-up).
  */
 function stageOf(code: string): ErrorStage | null {
-  if (code === 'ERR_CONFIG' || code === 'ERR_SQS') return null
+  if (code === 'ERR_CONFIG' || code === 'ERR_SQS' || code === 'ERR_STATE') return null
   if (/^ERR_(NOTIFICATION|BUCKET|KEY)_/.test(code)) return 'notification'
   if (code.startsWith('ERR_S3_')) return 's3'
   if (/^ERR_(OBJECT_|WORKER|SHUTDOWN)/.test(code)) return 'object'
