@@ -56,8 +56,9 @@ class Confirmations {
   private written = 0
   /** The first chunk not yet confirmed (every one before it is). */
   private head = 0
-  /** `through` of each chunk from `head` on; true once confirmed, while one before it is not. */
+  /** `through` of each chunk from `head` on. */
   private readonly throughs = new Map<number, number>()
+  /** Chunks confirmed while one before them is not yet. */
   private readonly early = new Set<number>()
   private blocked = false
   frontier: number
