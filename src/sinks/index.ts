@@ -99,6 +99,6 @@ export function sinkFor(config: Config, logger: Logger): Sink {
     tlsInsecure: config.tlsInsecure,
     httpHeaders: { ...config.httpHeaders },
     httpBatchBytes: config.httpBatchBytes,
-    httpContentType: config.format === 'json' ? 'application/x-ndjson' : 'text/plain; charset=utf-8',
+    httpContentType: config.format !== 'fortisiem' ? 'application/x-ndjson' : 'text/plain; charset=utf-8',
   })
 }
