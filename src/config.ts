@@ -105,8 +105,8 @@ export const settings: readonly Setting[] = [
   { name: 'use_dualstack_endpoint', scope: 'source', flag: 'use-dualstack-endpoint', kind: 'bool', default: 'false', commands: ['run'],
     help: 'dual-stack (IPv4 and IPv6) endpoints for SQS and S3 (sqs.REGION.api.aws, s3.dualstack.REGION.amazonaws.com)' },
   // Output.
-  { name: 'format', flag: 'format', kind: 'enum', values: ['fortisiem', 'json'], default: 'fortisiem', commands: ALL,
-    help: 'fortisiem: "<ctime> FortiSIEM-CloudTrail [path]=value …"; json: each record as CloudTrail wrote it' },
+  { name: 'format', flag: 'format', kind: 'enum', values: ['fortisiem', 'json', 'ocsf'], default: 'fortisiem', commands: ALL,
+    help: 'fortisiem: "<ctime> FortiSIEM-CloudTrail [path]=value …"; json: each record as CloudTrail wrote it; ocsf: each record as an OCSF 1.1.0 event (API Activity, Authentication)' },
   { name: 'output', flag: 'output', kind: 'string', default: 'stdout', commands: ALL,
     help: 'stdout, file:PATH, tcp://host:port, tls://host:port (syslog RFC 5424/6587), http(s)://…' },
   { name: 'tls_ca_file', flag: 'tls-ca-file', kind: 'string', commands: ALL, help: 'PEM CA bundle to trust for tls:// and https:// sinks' },

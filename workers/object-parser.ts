@@ -14,6 +14,7 @@ import { FastFlattener } from './fortisiem/fast.ts'
 import { plainBytes } from './json-bytes.ts'
 import { RecordSyntaxError, RecordTooLargeError, flattenRecord, isStackOverflow } from './fortisiem/reference.ts'
 import { minifyRecord } from './json/reference.ts'
+import { formatOcsf } from './ocsf/format.ts'
 import { JsonSlicer } from './json/fast.ts'
 import { OutputBuilder } from './frames.ts'
 import { eventTimeMs, parseTime } from './event-time.ts'
@@ -170,6 +171,9 @@ export class ObjectParser implements RecordHandler, PreScanner {
       if (this.header) {
         const fields = flattenRecord(text, this.options.limits.maxDepth, this.options.limits.maxRecordBytes)
         this.out.writeString(fields.length > 0 ? `${this.header.get()} ${fields}` : this.header.get())
+      } else if (this.options.format === 'ocsf') {
+        // The ocsf format has this path only (ocsf/format.ts): JSON.parse, an object built, JSON.stringify.
+        this.out.writeString(formatOcsf(text, this.options.limits.maxRecordBytes, hasSpace))
       } else {
         this.out.writeString(minifyRecord(text))
       }

@@ -19,7 +19,7 @@ import type { ErrorCode, SkipReason } from '../src/errors.ts'
 // Everything the main thread needs travels over the port, so it arrives in order; the Piscina task
 // itself resolves only to free the worker. Small objects travel whole in `first` with `last: true`.
 
-export type Format = 'fortisiem' | 'json'
+export type Format = 'fortisiem' | 'json' | 'ocsf'
 /**
  * How the parse workers frame each record for the sink:
  * - `lines`: the record followed by `\n` (stdout, file, HTTP bodies);
