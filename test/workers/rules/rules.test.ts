@@ -312,13 +312,22 @@ describe.each(['fortisiem', 'json'] as const)('the %s format under rules', (form
   })
 
   it('a very long value and many keys stay linear', () => {
+    // Not through the oracle: its regular expressions backtrack on these.
     const long = 'a'.repeat(3 << 20)
     const keys = Array.from({ length: 50_000 }, (_, k) => `"k${k}":${k}`).join(',')
-    const doc = `{"Records":[{"eventName":"${long}","x":1},{${keys},"eventName":"Get"},{"eventName":"ok"}]}`
-    const rules = spec({ drop: [`eventName=${'*a'.repeat(300)}*b`, 'eventName=Get'], redact: ['k49999'] })
-    const t = performance.now()
-    check('long', encoder.encode(doc), format, true, rules)
-    expect(performance.now() - t).toBeLessThan(20_000)
+    const doc = `{"Records":[{"eventName":"${long}","x":1},{${keys},"eventName":"Got"},{"eventName":"Get"}]}`
+    const rules = spec({ drop: [`eventName=${'*a'.repeat(300)}*b`, 'eventName=Get', `eventName=${'a'.repeat(1000)}*b`], redact: ['k49999', 'k1/*'] })
+    for (const fast of [true, false]) {
+      const t = performance.now()
+      const got = parseObjectSync(gzipSync(doc), options(format, fast, rules), clock)
+      expect(performance.now() - t).toBeLessThan(20_000)
+      expect(got.stats.dropped).toEqual({ 'eventName=Get': 1 })
+      expect(got.stats.redacted).toEqual({ k49999: 1 })
+      expect(got.stats.records).toBe(2)
+      const text = got.output.toString('utf8')
+      expect(text).toContain(format === 'json' ? '"k49999":"[REDACTED]"' : '[k49999]=[REDACTED]')
+      expect(text).toContain(format === 'json' ? '"k49998":49998' : '[k49998]=49998')
+    }
   })
 })
 
