@@ -9,7 +9,7 @@
 // the outermost such value, whole, and the first rule in order that names it counts it.
 
 import { type JsonValue, RawNumber } from '../fortisiem/reference.ts'
-import { NOT_KEPT, REDACTED, type RuleSet } from './compile.ts'
+import { type MatchRule, NOT_KEPT, REDACTED, type RuleSet, matchesValue } from './compile.ts'
 
 const encoder = new TextEncoder()
 
@@ -44,23 +44,22 @@ export function fields(record: JsonValue): [string, string][] {
 
 export function evaluate(rules: RuleSet, record: JsonValue): ReferenceVerdict {
   const all = fields(record)
-  const matches = (label: string, target: number, alternatives: { matches(b: Uint8Array, s: number, e: number): boolean }[]) => {
-    void label
-    const path = rules.paths[target]
+  const matches = (rule: MatchRule) => {
+    const path = rules.paths[rule.target]
     return all.some(([p, v]) => {
       if (p !== path) return false
       const bytes = encoder.encode(v)
-      return alternatives.some((g) => g.matches(bytes, 0, bytes.length))
+      return matchesValue(rule, bytes, 0, bytes.length)
     })
   }
   let dropped: string | null = null
   for (const rule of rules.drop) {
-    if (matches(rule.label, rule.target, rule.alternatives)) {
+    if (matches(rule)) {
       dropped = rule.label
       break
     }
   }
-  if (dropped === null && rules.keep.length > 0 && !rules.keep.some((r) => matches(r.label, r.target, r.alternatives))) dropped = NOT_KEPT
+  if (dropped === null && rules.keep.length > 0 && !rules.keep.some(matches)) dropped = NOT_KEPT
   const hit = new Set<number>()
   const redactOf = (path: string): number => {
     for (let k = 0; k < rules.redact.length; k++) {

@@ -15,7 +15,8 @@
 // Nothing recurses.
 
 import { isUtf8 } from 'node:buffer'
-import type { RuleSet } from './compile.ts'
+import { firstFlagged } from '../json-bytes.ts'
+import { matchesValue, type RuleSet } from './compile.ts'
 
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
@@ -44,15 +45,32 @@ function skipSpace(buf: Uint8Array, i: number, end: number): number {
   return i
 }
 
-/** Index of the closing quote of the string opening at i - 1 (i is just after it), or -1. */
-function stringEnd(buf: Uint8Array, i: number, end: number): number {
+/** Words in platform order; computed here, not imported, as fortisiem/fast.ts says why. */
+const LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
+
+// Skipping is most of the scan: 4 bytes at a time to the next byte that may matter (a quote or backslash in
+// a string; a quote or bracket outside), as json/fast.ts and fortisiem/fast.ts do. bench/rules.bench.ts,
+// corpus, fortisiem, a drop rule that matches nothing: 5.2 CPU µs per record on top of writing it with
+// indexOf() and a byte loop, ? with words.
+
+/** Index of the closing quote of the string whose first byte is at i (just after its opening quote), or -1. */
+function stringEnd(buf: Uint8Array, view: DataView, i: number, end: number): number {
   for (;;) {
-    const q = buf.indexOf(QUOTE, i)
-    if (q < 0 || q >= end) return -1
-    let run = 0
-    for (let k = q - 1; k >= i && buf[k] === BACKSLASH; k--) run++
-    if ((run & 1) === 0) return q
-    i = q + 1
+    while (i + 4 <= end) {
+      const x = view.getInt32(i, LE)
+      const q = x ^ 0x22222222
+      const b = x ^ 0x5c5c5c5c
+      const t = (((q - 0x01010101) & ~q) | ((b - 0x01010101) & ~b)) & 0x80808080
+      if (t !== 0) {
+        i += firstFlagged(t)
+        break
+      }
+      i += 4
+    }
+    if (i >= end) return -1
+    const c = buf[i]
+    if (c === QUOTE) return i
+    i += c === BACKSLASH ? 2 : 1
   }
 }
 
@@ -79,6 +97,8 @@ export class RuleScanner {
   private frameRedact: Int32Array
   private frameRedactRule: Int32Array
   private readonly digits = new Uint8Array(16)
+  private viewBuf: Uint8Array | null = null
+  private view: DataView = new DataView(new ArrayBuffer(0))
 
   constructor(
     private readonly rules: RuleSet,
@@ -124,6 +144,11 @@ export class RuleScanner {
     this.frameRedact[0] = -1
     let i = start + 1
     let first = true
+    if (buf !== this.viewBuf) {
+      this.viewBuf = buf
+      this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
+    }
+    const view = this.view
     for (;;) {
       i = skipSpace(buf, i, limit)
       if (i >= limit) return -1
@@ -162,7 +187,7 @@ export class RuleScanner {
       } else {
         if (c !== QUOTE) return -1
         ks = i + 1
-        ke = stringEnd(buf, ks, limit)
+        ke = stringEnd(buf, view, ks, limit)
         if (ke < 0) return -1
         i = skipSpace(buf, ke + 1, limit)
         if (i >= limit || buf[i] !== COLON) return -1
@@ -256,7 +281,7 @@ export class RuleScanner {
       const s = i
       let e: number
       if (c === QUOTE) {
-        const close = stringEnd(buf, i + 1, limit)
+        const close = stringEnd(buf, view, i + 1, limit)
         if (close < 0) return -1
         e = close + 1
         if (capture >= 0) this.captureString(capture, buf, i + 1, close)
@@ -307,13 +332,10 @@ export class RuleScanner {
     const rules = this.rules
     for (const r of rules.readers[t]) {
       if (this.hit[r] === 1) continue
-      const rule = r < rules.drop.length ? rules.drop[r] : rules.keep[r - rules.drop.length]
-      for (const glob of rule.alternatives) {
-        if (glob.matches(buf, s, e)) {
-          this.hit[r] = 1
-          break
-        }
-      }
+      const drop = r < rules.drop.length
+      if (!matchesValue(drop ? rules.drop[r] : rules.keep[r - rules.drop.length], buf, s, e)) continue
+      // Not decided here: a later copy of a key on the path may still come (JSON.parse keeps the last).
+      this.hit[r] = 1
     }
   }
 
@@ -334,20 +356,34 @@ export class RuleScanner {
   private skipContainer(buf: Uint8Array, i: number, limit: number, depth: number): number {
     const max = this.maxDepth
     if (depth > max) return -1
+    const view = this.view
     let d = 1
-    for (i++; i < limit; i++) {
+    const top = depth - 1 // the depth of what is open at i is top + d
+    for (i++; ; ) {
+      while (i + 4 <= limit) {
+        const x = view.getInt32(i, LE)
+        const q = x ^ 0x22222222
+        const o = (x | 0x20202020) ^ 0x7b7b7b7b // { or [
+        const c = (x | 0x20202020) ^ 0x7d7d7d7d // } or ]
+        const t = (((q - 0x01010101) & ~q) | ((o - 0x01010101) & ~o) | ((c - 0x01010101) & ~c)) & 0x80808080
+        if (t !== 0) {
+          i += firstFlagged(t)
+          break
+        }
+        i += 4
+      }
+      if (i >= limit) return -1
       const b = buf[i]
       if (b === QUOTE) {
-        i = stringEnd(buf, i + 1, limit)
+        i = stringEnd(buf, view, i + 1, limit)
         if (i < 0) return -1
       } else if (b === OPEN_BRACE || b === OPEN_BRACKET) {
-        d++
-        if (depth + d - 1 > max) return -1
+        if (top + ++d > max) return -1
       } else if (b === CLOSE_BRACE || b === CLOSE_BRACKET) {
         if (--d === 0) return i + 1
       }
+      i++
     }
-    return -1
   }
 
   private growFrames(n: number): void {
