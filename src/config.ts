@@ -768,7 +768,8 @@ export function sameSource(a: SourceConfig, b: SourceConfig): boolean {
 
 /** The global settings that differ between two configurations (a reload applies only the sources). */
 export function globalChanges(a: Config, b: Config): string[] {
-  const plain = (c: Config) => ({ ...c, sources: undefined, httpHeaders: c.httpHeaders, proxy: c.proxy }) as Record<string, unknown>
+  // rules: the top level's are every source's default, and a reload applies them through the sources.
+  const plain = (c: Config) => ({ ...c, sources: undefined, rules: undefined, httpHeaders: c.httpHeaders, proxy: c.proxy }) as Record<string, unknown>
   const x = plain(a)
   const y = plain(b)
   return Object.keys(x).filter((k) => JSON.stringify(x[k]) !== JSON.stringify(y[k]))

@@ -593,3 +593,14 @@ describe('drop, keep and redact', () => {
     )
   })
 })
+
+describe('drop, keep and redact on reload', () => {
+  it('are no global change: a reload applies them through the sources', async () => {
+    const { globalChanges, sameSource } = await import('../src/config.ts')
+    const a = loadConfig('run', { ...base, drop: ['readOnly=true'] }, {})
+    const b = loadConfig('run', { ...base, drop: ['readOnly=false'] }, {})
+    expect(globalChanges(a, b)).toEqual([])
+    expect(sameSource(a.sources[0], b.sources[0])).toBe(false)
+    expect(sameSource(a.sources[0], loadConfig('run', { ...base, drop: ['readOnly=true'] }, {}).sources[0])).toBe(true)
+  })
+})
