@@ -248,8 +248,9 @@ export class RuleScanner {
           if (redact < 0) redact = this.redactOf[t]
         }
         if (next < 0) continue
-        if (!redactTarget) {
-          // A key on a drop or keep rule's path: it must not come twice in this object.
+        if (!redactTarget && !this.ambiguous) {
+          // A key on a drop or keep rule's path: it must not come twice in this object. Once one has, the
+          // reference decides and no more are noted (100,000 copies of a key would make this quadratic).
           for (let h = this.frameHits[f]; h < hitsTop; h++) if (this.hits[h] === next) this.ambiguous = true
           if (hitsTop >= this.hits.length) this.hits = grown(this.hits, hitsTop + 1)
           this.hits[hitsTop++] = next

@@ -311,6 +311,18 @@ describe.each(['fortisiem', 'json'] as const)('the %s format under rules', (form
     }
   })
 
+  it('a key repeated 100,000 times stays linear (the reference decides, once)', () => {
+    const dup = Array.from({ length: 100_000 }, (_, k) => `"eventName":"List${k}"`).join(',')
+    const doc = `{"Records":[{${dup},"eventName":"Put"},{"eventName":"ListX"}]}`
+    for (const fast of [true, false]) {
+      const t = performance.now()
+      const got = parseObjectSync(gzipSync(doc), options(format, fast, spec({ drop: ['eventName=List*'] })), clock)
+      expect(performance.now() - t).toBeLessThan(20_000)
+      expect(got.stats.dropped).toEqual({ 'eventName=List*': 1 }) // the last eventName of the first record is Put
+      expect(got.stats.records).toBe(1)
+    }
+  })
+
   it('a very long value and many keys stay linear', () => {
     // Not through the oracle: its regular expressions backtrack on these.
     const long = 'a'.repeat(3 << 20)
