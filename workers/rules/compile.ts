@@ -45,8 +45,8 @@ export interface MatchRule {
   /** The alternatives with a star. */
   alternatives: Glob[]
   /**
-   * The alternatives without one, by length and first byte: a rule listing 80 event names compares a value
-   * with the one or two of its length and first letter, not with 80 (bench/rules.bench.ts).
+   * The alternatives without one, by length and first byte: a rule listing 80 event names (the benchmark's
+   * drop rule, bench/rules.bench.ts) compares a value with the few of its length and first letter, not with 80.
    */
   exact: Map<number, Uint8Array[]>
 }
