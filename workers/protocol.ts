@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads'
 import type { ErrorCode, SkipReason } from '../src/errors.ts'
+import type { RuleSpec } from './rules/compile.ts'
 
 // Everything that crosses the thread boundary between the main thread (src/pipeline/pool.ts) and a parse worker
 // (workers/parse.worker.ts) is typed here, in one place.
@@ -55,6 +56,11 @@ export interface ParseOptions {
   limits: ParseLimits
   /** The single-pass fast paths (default), or when false the straightforward reference ones (tests, benchmarks). */
   fastPaths?: boolean
+  /**
+   * The source's drop, keep and redact rules (workers/rules/), as the configuration gives them: a few short
+   * strings, compiled once per thread and kept by their text (object-parser.ts). None: every record is written.
+   */
+  rules?: RuleSpec
 }
 
 export interface ParseTask extends ParseOptions {
@@ -96,6 +102,10 @@ export interface ParseStats {
   /** Records written to the output. */
   records: number
   skipped: SkipCounts
+  /** Records dropped by the rules, by rule (its text, or "keep" when no keep rule matched). */
+  dropped: Record<string, number>
+  /** Records written with values redacted, by redact rule (its text). */
+  redacted: Record<string, number>
   /** Records written with invalid UTF-8 replaced by U+FFFD. */
   invalidUtf8: number
   compressedBytes: number
@@ -115,5 +125,5 @@ export type ParseResult =
 
 export function emptyStats(): ParseStats {
   const eventLag = { counts: new Array<number>(EVENT_LAG_BUCKETS.length + 1).fill(0), sum: 0, count: 0 }
-  return { records: 0, skipped: {}, invalidUtf8: 0, compressedBytes: 0, decompressedBytes: 0, outputBytes: 0, eventLag, busyMs: 0, cpuMs: 0 }
+  return { records: 0, skipped: {}, dropped: {}, redacted: {}, invalidUtf8: 0, compressedBytes: 0, decompressedBytes: 0, outputBytes: 0, eventLag, busyMs: 0, cpuMs: 0 }
 }

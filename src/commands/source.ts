@@ -132,6 +132,7 @@ export class Source {
       topics: config.topics,
       maxObjectsInFlight: global.maxObjectsInFlight,
       slots,
+      rules: config.rules,
     })
     // --drain: the DrainPolicy says when this queue is done, after an empty receive or as soon as SQS counts
     // nothing left; otherwise a receiver waits cloudtrail_msg_pull_interval after an empty receive.

@@ -9,6 +9,7 @@ import { CollectorError, errorInfo, isCollectorError, isErrorCode, SKIP_CODES, t
 import type { Fetcher } from './fetcher.ts'
 import type { Logger } from '../log.ts'
 import type { SourceMetrics } from '../observe/metrics.ts'
+import type { RuleSpec } from '../../workers/rules/compile.ts'
 import type { ObjectRef, RefusedRef } from './notifications.ts'
 import type { ParsePool } from './pool.ts'
 import type { Received, Ring } from './ring.ts'
@@ -35,6 +36,8 @@ export interface ProcessorOptions extends TriageOptions {
    * a deep backlog cannot starve one with a few messages.
    */
   slots?: Slots
+  /** The source's drop, keep and redact rules, sent with each of its objects to the shared pool. */
+  rules?: RuleSpec
 }
 
 /** Counts a write's records until the sink confirms them; settles once the object's last one is in. */
@@ -245,8 +248,10 @@ export class Processor {
         opened.input,
         (data, records) => this.write(data, records, confirmations),
         signal,
+        this.options.rules,
       )
       this.countSkips(result.stats.skipped, result.stats.invalidUtf8, where)
+      this.metrics.countRules(result.stats.dropped, result.stats.redacted)
       this.metrics.eventLag.add(result.stats.eventLag)
       if (!result.ok) {
         // The S3 body failing mid-stream is S3's fault, not the object's.
