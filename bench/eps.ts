@@ -1,6 +1,6 @@
 // The EPS harness (issues 4 and 10): the collector end to end against fauxqs, and the parse stage alone.
 //
-//   node dist/bench/eps.js --mode threads [--files 200] [--max-threads <cpus>] [--reps 5] [--formats fortisiem,json]
+//   node dist/bench/eps.js --mode threads [--files 200] [--max-threads <cpus>] [--reps 5] [--formats fortisiem,json,ocsf]
 //   node dist/bench/eps.js --mode drain   [--files 300] [--reps 3] [--format fortisiem] [--parse-threads N]
 //                                         [--sink file|stdout] [--wait-time S]
 //   node dist/bench/eps.js --mode ramp    [--start 4000] [--factor 2] [--step-seconds 20] [--max-eps 512000]
@@ -21,6 +21,7 @@ import { drainMode } from './eps/drain.ts'
 import { rampMode } from './eps/ramp.ts'
 import { threadsMode } from './eps/threads.ts'
 import { host, saveResults } from './lib/results.ts'
+import type { Format } from '../workers/protocol.ts'
 
 const { values } = parseArgs({
   options: {
@@ -67,14 +68,16 @@ function optionalInt(name: string): number | undefined {
   return values[name as keyof typeof values] === undefined ? undefined : num(name, 0, 0, 1)
 }
 
-function format(raw: string | undefined): 'fortisiem' | 'json' {
-  const f = raw ?? 'fortisiem'
-  if (f !== 'fortisiem' && f !== 'json') {
-    process.stderr.write(`eps: format must be fortisiem or json, got ${JSON.stringify(f)}\n`)
+/** A format the mode runs: threads all three; drain and ramp compare with the reference loop, which writes fortisiem or json. */
+function format<F extends Format>(raw: string | undefined, allowed: readonly F[]): F {
+  const f = (raw ?? 'fortisiem') as F
+  if (!allowed.includes(f)) {
+    process.stderr.write(`eps: format must be ${allowed.join(' or ')}, got ${JSON.stringify(raw)}\n`)
     process.exit(2)
   }
   return f
 }
+const LOOP_FORMATS = ['fortisiem', 'json'] as const
 
 function dataKind(raw: string | undefined): 'corpus' | 'synthetic' {
   const v = raw ?? 'corpus'
@@ -109,7 +112,7 @@ switch (values.mode) {
       files: num('files', 200, 150, 1),
       maxThreads: num('max-threads', Math.max(2, cpus().length), Math.max(2, cpus().length), 1),
       reps: num('reps', 5, 3, 1),
-      formats: (values.formats ?? 'fortisiem,json').split(',').map((f) => format(f.trim())),
+      formats: (values.formats ?? 'fortisiem,json,ocsf').split(',').map((f) => format(f.trim(), ['fortisiem', 'json', 'ocsf'] as const)),
     })
     break
   case 'drain':
@@ -117,7 +120,7 @@ switch (values.mode) {
       data: dataKind(values.data),
       files: num('files', 300, 150, 1),
       reps: num('reps', 3, 2, 1),
-      format: format(values.format),
+      format: format(values.format, LOOP_FORMATS),
       parseThreads: optionalInt('parse-threads'),
       waitTime: values['wait-time'] === undefined ? undefined : num('wait-time', 0, 0, 0),
       sink: sink(values.sink),
@@ -133,7 +136,7 @@ switch (values.mode) {
       maxEps: num('max-eps', 512_000, 512_000, 1000),
       refine: num('refine', 2, 1, 0),
       warmupSeconds: num('warmup', 5, 3, 0),
-      format: format(values.format),
+      format: format(values.format, LOOP_FORMATS),
       parseThreads: optionalInt('parse-threads'),
       pullThreads: optionalInt('pull-threads'),
       collectorArgs: collectorArgs(),

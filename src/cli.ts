@@ -178,9 +178,17 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const { startCollector } = await import('./commands/run.ts')
+  // The signals first: one that comes while the queues are probed stops the collector once it has started
+  // (without a handler, Node's default would kill it with messages received and not handed back).
+  let collector: Awaited<ReturnType<typeof startCollector>> | null = null
+  let stopAsked = false
+  onSignals(log, () => {
+    stopAsked = true
+    collector?.stop('signal')
+  })
   try {
-    const collector = await startCollector(config, log)
-    onSignals(log, () => collector.stop('signal'))
+    collector = await startCollector(config, log)
+    if (stopAsked) collector.stop('signal')
     // SIGHUP: the config file (and the environment and flags) read again; a configuration that does not
     // load leaves the running one as it is.
     process.on('SIGHUP', () => {
@@ -193,7 +201,7 @@ async function main(argv: string[]): Promise<number> {
         log.error({ code, reason: message }, 'reload refused: the configuration does not load; the running one is kept')
         return
       }
-      void collector.reload(next)
+      void collector?.reload(next)
     })
     return await collector.done
   } catch (err) {

@@ -17,6 +17,7 @@ import { partitionOf, sqsEndpoint, type EndpointFlags } from './aws/endpoints.ts
 import { compileKeyPattern, DEFAULT_KEY_PATTERN, type KeyPattern } from './pipeline/object-keys.ts'
 import { checkHttpHeaders, readCaBundle, sinkFraming } from './sinks/output.ts'
 import type { Format, Framing } from '../workers/protocol.ts'
+import { compileRules, type RuleSpec } from '../workers/rules/compile.ts'
 
 export type Command = 'run' | 'parse' | 'demo'
 type Kind = 'int' | 'seconds' | 'bytes' | 'string' | 'list' | 'bool' | 'enum'
@@ -105,8 +106,8 @@ export const settings: readonly Setting[] = [
   { name: 'use_dualstack_endpoint', scope: 'source', flag: 'use-dualstack-endpoint', kind: 'bool', default: 'false', commands: ['run'],
     help: 'dual-stack (IPv4 and IPv6) endpoints for SQS and S3 (sqs.REGION.api.aws, s3.dualstack.REGION.amazonaws.com)' },
   // Output.
-  { name: 'format', flag: 'format', kind: 'enum', values: ['fortisiem', 'json'], default: 'fortisiem', commands: ALL,
-    help: 'fortisiem: "<ctime> FortiSIEM-CloudTrail [path]=value …"; json: each record as CloudTrail wrote it' },
+  { name: 'format', flag: 'format', kind: 'enum', values: ['fortisiem', 'json', 'ocsf'], default: 'fortisiem', commands: ALL,
+    help: 'fortisiem: "<ctime> FortiSIEM-CloudTrail [path]=value …"; json: each record as CloudTrail wrote it; ocsf: each record as an OCSF 1.1.0 event (API Activity, Authentication)' },
   { name: 'output', flag: 'output', kind: 'string', default: 'stdout', commands: ALL,
     help: 'stdout, file:PATH, tcp://host:port, tls://host:port (syslog RFC 5424/6587), http(s)://…' },
   { name: 'tls_ca_file', flag: 'tls-ca-file', kind: 'string', commands: ALL, help: 'PEM CA bundle to trust for tls:// and https:// sinks' },
@@ -126,6 +127,13 @@ export const settings: readonly Setting[] = [
     help: 'syslog HOSTNAME: 1 to 255 printable ASCII characters, no spaces; default: this host' },
   { name: 'key_pattern', scope: 'source', flag: 'key-pattern', kind: 'string', default: DEFAULT_KEY_PATTERN, commands: RUN,
     help: 'regular expression for object keys to parse (digests and other keys are skipped and counted); JavaScript syntax, matched in linear time (no lookaheads or backreferences)' },
+  // drop, keep and redact rules (README "Drop, keep and redact"; workers/rules/), checked at start.
+  { name: 'drop', scope: 'source', flag: 'drop', kind: 'list', commands: ALL,
+    help: 'PATH=PATTERN: records with a value at PATH matching PATTERN (alternatives split by |, * any run of characters) are dropped before they are formatted (repeatable)' },
+  { name: 'keep', scope: 'source', flag: 'keep', kind: 'list', commands: ALL,
+    help: 'PATH=PATTERN as for drop: when given, only records that match one keep rule (and no drop rule) are written (repeatable)' },
+  { name: 'redact', scope: 'source', flag: 'redact', kind: 'list', commands: ALL,
+    help: 'PATH, or PATH/* for everything under it: its values are written as "[REDACTED]", in both formats (repeatable)' },
   // Limits and tuning.
   { name: 'max_object_size', flag: 'max-object-size', kind: 'bytes', default: '2GiB', min: 1024, commands: ALL,
     help: 'decompressed size beyond which an object is a permanent error (gzip bombs)' },
@@ -203,6 +211,8 @@ export interface SourceConfig {
   useFipsEndpoint: boolean
   useDualstackEndpoint: boolean
   keyPattern: KeyPattern
+  /** drop, keep and redact: compiled in the parse threads, once per thread (workers/rules/). */
+  rules: RuleSpec
   pullInterval: number
   pullThreads: number
   visibilityTimeout: number
@@ -247,6 +257,8 @@ export interface Config {
   statusInterval: number
   statsLogInterval: number
   drain: boolean
+  /** The top level's drop, keep and redact rules: parse's, and every source's default (each source has its own in `sources`). */
+  rules: RuleSpec
   readonly httpHeaders: Readonly<Record<string, string>>
   /** proxy, no_proxy and the environment's HTTPS_PROXY, HTTP_PROXY, NO_PROXY, for every source (not enumerable: a proxy URL may hold a password). */
   readonly proxy: ProxySettings
@@ -373,6 +385,21 @@ export function readEnvironment(env: NodeJS.ProcessEnv): RawSettings {
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1e3, kib: 1024, m: 1e6, mb: 1e6, mib: 1024 ** 2, g: 1e9, gb: 1e9, gib: 1024 ** 3 }
 
+/** Lists whose items may hold commas: one item per flag, line or list element. */
+const WHOLE_ITEMS = new Set(['http_header', 'drop', 'keep', 'redact'])
+const RULE_SETTINGS = new Set(['drop', 'keep', 'redact'])
+
+/** The rules of one source (or of parse), compiled once here so that a bad one stops the start, named. */
+function ruleSpec(v: Record<string, string | string[] | number | boolean | undefined>): RuleSpec {
+  const spec: RuleSpec = Object.freeze({
+    drop: Object.freeze([...((v.drop as string[] | undefined) ?? [])]),
+    keep: Object.freeze([...((v.keep as string[] | undefined) ?? [])]),
+    redact: Object.freeze([...((v.redact as string[] | undefined) ?? [])]),
+  })
+  compileRules(spec)
+  return spec
+}
+
 function parseValue(setting: Setting, raw: string | string[] | boolean): string | string[] | number | boolean {
   const shown = setting.secret ? '(hidden)' : JSON.stringify(raw)
   const bad = (expected: string): never => {
@@ -384,7 +411,7 @@ function parseValue(setting: Setting, raw: string | string[] | boolean): string 
     return n
   }
   if (setting.kind === 'list') {
-    const list = (Array.isArray(raw) ? raw : [String(raw)]).flatMap((v) => (setting.name === 'http_header' ? [v] : v.split(',')))
+    const list = (Array.isArray(raw) ? raw : [String(raw)]).flatMap((v) => (WHOLE_ITEMS.has(setting.name) ? [v] : v.split(',')))
     return list.map((v) => v.trim()).filter((v) => v !== '')
   }
   if (Array.isArray(raw)) return bad('a single value')
@@ -717,6 +744,7 @@ export function loadConfig(command: Command, flags: RawSettings, env: NodeJS.Pro
     statusInterval: v.status_interval as number,
     statsLogInterval: v.stats_log_interval as number,
     drain: v.drain as boolean,
+    rules: ruleSpec(parsedValues(merged, (s) => RULE_SETTINGS.has(s.name))),
     httpHeaders: {},
     proxy: DIRECT,
   }
@@ -750,7 +778,8 @@ export function sameSource(a: SourceConfig, b: SourceConfig): boolean {
 
 /** The global settings that differ between two configurations (a reload applies only the sources). */
 export function globalChanges(a: Config, b: Config): string[] {
-  const plain = (c: Config) => ({ ...c, sources: undefined, httpHeaders: c.httpHeaders, proxy: c.proxy }) as Record<string, unknown>
+  // rules: the top level's are every source's default, and a reload applies them through the sources.
+  const plain = (c: Config) => ({ ...c, sources: undefined, rules: undefined, httpHeaders: c.httpHeaders, proxy: c.proxy }) as Record<string, unknown>
   const x = plain(a)
   const y = plain(b)
   return Object.keys(x).filter((k) => JSON.stringify(x[k]) !== JSON.stringify(y[k]))
@@ -819,6 +848,7 @@ function sourceConfig(index: number, v: Record<string, string | string[] | numbe
     useFipsEndpoint: endpointFlags.fips,
     useDualstackEndpoint: endpointFlags.dualStack,
     keyPattern: compileKeyPattern(v.key_pattern as string),
+    rules: ruleSpec(v),
     pullInterval: v.cloudtrail_msg_pull_interval as number,
     pullThreads: v.cloudtrail_msg_pull_thread_num as number,
     visibilityTimeout: v.visibility_timeout as number,

@@ -176,13 +176,15 @@ export class CollectorError extends Error {
 
 /** A setting failed validation: the message names it; the CLI exits with status 2. */
 export class ConfigError extends CollectorError {
-  constructor(
-    /** The setting at fault, as a user spells it (`sources[1].bucket` inside a list of sources). */
-    override readonly setting: string,
-    /** What is wrong with it, without the setting's name. */
-    readonly detail: string,
-  ) {
+  /** The setting at fault, as a user spells it (`sources[1].bucket` inside a list of sources). */
+  declare readonly setting: string
+  /** What is wrong with it, without the setting's name. */
+  readonly detail: string
+
+  // No parameter properties: Node's type stripping (the suites import src/ as it is) takes none.
+  constructor(setting: string, detail: string) {
     super('ERR_CONFIG', `${setting}: ${detail}`, { setting })
+    this.detail = detail
     this.name = 'ConfigError'
   }
 }

@@ -568,3 +568,39 @@ describe('profile and role_arn', () => {
     if (setting === 'external_id') expect(err.message).not.toContain(String((flags as RawSettings).external_id))
   })
 })
+
+describe('drop, keep and redact', () => {
+  const sources = [
+    { queue_url: 'arn:aws:sqs:us-east-1:111122223333:org-trail', bucket: ['org-trail-logs'] },
+    { queue_url: 'https://sqs.eu-west-1.amazonaws.com/444455556666/ct', bucket: ['tenant-b-logs'], name: 'tenant-b', drop: ['eventName=Get*,List*'], redact: [] },
+  ]
+
+  it('takes repeated flags, whole (a comma is part of a pattern), as every source’s default below its own', () => {
+    const c = loadConfig('run', { config: file('c.json', JSON.stringify({ drop: ['readOnly=true'], keep: ['recipientAccountId=111122223333'], redact: ['responseElements/credentials/*'], sources })) }, {})
+    expect(c.sources[0].rules).toEqual({ drop: ['readOnly=true'], keep: ['recipientAccountId=111122223333'], redact: ['responseElements/credentials/*'] })
+    expect(c.sources[1].rules).toEqual({ drop: ['eventName=Get*,List*'], keep: ['recipientAccountId=111122223333'], redact: [] })
+    const flags = loadConfig('parse', { drop: ['eventName=A,B', 'readOnly=true'], redact: ['requestParameters'] }, {})
+    expect(flags.rules).toEqual({ drop: ['eventName=A,B', 'readOnly=true'], keep: [], redact: ['requestParameters'] })
+    expect(loadConfig('parse', {}, { CLOUDTRAIL_INGEST_KEEP: 'readOnly=false' }).rules.keep).toEqual(['readOnly=false'])
+  })
+
+  it('refuses a bad rule at start, naming the setting, the rule and the source', () => {
+    expect(() => loadConfig('parse', { drop: ['readOnly=true', 'eventName'] }, {})).toThrow('drop: rule 2 ("eventName"): expected PATH=PATTERN')
+    expect(() => loadConfig('parse', { redact: ['a/*/b'] }, {})).toThrow(/^redact: rule 1 \("a\/\*\/b"\): the one wildcard/)
+    const bad = [sources[0], { ...sources[1], keep: ['x/*=1'] }]
+    expect(configError({ config: file('c.json', JSON.stringify({ sources: bad })) }).message).toMatch(
+      /^sources\[1\]\.keep: rule 1 \("x\/\*=1"\): a path has no wildcards.* \(source 1, tenant-b\)$/,
+    )
+  })
+})
+
+describe('drop, keep and redact on reload', () => {
+  it('are no global change: a reload applies them through the sources', async () => {
+    const { globalChanges, sameSource } = await import('../src/config.ts')
+    const a = loadConfig('run', { ...base, drop: ['readOnly=true'] }, {})
+    const b = loadConfig('run', { ...base, drop: ['readOnly=false'] }, {})
+    expect(globalChanges(a, b)).toEqual([])
+    expect(sameSource(a.sources[0], b.sources[0])).toBe(false)
+    expect(sameSource(a.sources[0], loadConfig('run', { ...base, drop: ['readOnly=true'] }, {}).sources[0])).toBe(true)
+  })
+})

@@ -14,6 +14,7 @@ import { FastFlattener } from './fortisiem/fast.ts'
 import { plainBytes } from './json-bytes.ts'
 import { RecordSyntaxError, RecordTooLargeError, flattenRecord, isStackOverflow } from './fortisiem/reference.ts'
 import { minifyRecord } from './json/reference.ts'
+import { formatOcsf } from './ocsf/format.ts'
 import { JsonSlicer } from './json/fast.ts'
 import { OutputBuilder } from './frames.ts'
 import { eventTimeMs, parseTime } from './event-time.ts'
@@ -21,6 +22,8 @@ import { EVENT_LAG_BUCKETS, emptyStats, type ParseOptions, type ParseStats, type
 import { RecordCutter, type PreScanner, type RecordHandler } from './record-cutter.ts'
 import { warmUp } from './warm-up.ts'
 import { eventIdOf, windowFor, type DedupWindow } from './dedup.ts'
+import { compileRules, hasRules, type RuleSet, type RuleSpec } from './rules/compile.ts'
+import { Fate, RecordRules } from './rules/evaluate.ts'
 
 const decoder = new TextDecoder('utf-8')
 const encoder = new TextEncoder()
@@ -36,6 +39,21 @@ function flattenerFor(maxDepth: number): FastFlattener {
   return f
 }
 
+/**
+ * Each source's rules, compiled once per thread: a task carries its source's rule spec (a few short strings,
+ * cloned with the task), found here by its text.
+ */
+const ruleSets = new Map<string, RuleSet>()
+function ruleSetFor(spec: RuleSpec): RuleSet {
+  const key = JSON.stringify([spec.drop, spec.keep, spec.redact])
+  let set = ruleSets.get(key)
+  if (!set) {
+    if (ruleSets.size >= 256) ruleSets.clear() // reloads with ever new rules: stay bounded
+    ruleSets.set(key, (set = compileRules(spec)))
+  }
+  return set
+}
+
 export class ObjectParser implements RecordHandler, PreScanner {
   readonly stats: ParseStats = emptyStats()
   private readonly cutter: RecordCutter
@@ -43,6 +61,10 @@ export class ObjectParser implements RecordHandler, PreScanner {
   private readonly header: PerSecond | null
   private readonly slicer: JsonSlicer | null
   private readonly fast: FastFlattener | null
+  /** The source's rules; null without any. */
+  private readonly rules: RecordRules | null
+  /** A redacted record is being written: the rules have had their say. */
+  private rewriting = false
   /** The header and its space, encoded once per second. */
   private headerText = ''
   private headerBytes = new Uint8Array(0)
@@ -73,8 +95,10 @@ export class ObjectParser implements RecordHandler, PreScanner {
     this.out = new OutputBuilder(options.limits.outputChunkBytes, options.framing, options.syslog, clock)
     this.header = options.format === 'fortisiem' ? new PerSecond((d) => `${ctime(d)} FortiSIEM-CloudTrail`, clock) : null
     this.fast = options.format === 'fortisiem' && options.fastPaths !== false ? (fast ?? flattenerFor(options.limits.maxDepth)) : null
-    // The fast paths read (and validate) each record in the same pass that finds its end.
-    this.cutter = new RecordCutter(this, options.limits, this.slicer || this.fast ? this : null)
+    this.rules = hasRules(options.rules) ? new RecordRules(ruleSetFor(options.rules), options.limits.maxDepth) : null
+    // The fast paths read (and validate) each record in the same pass that finds its end; with rules, the
+    // rules' scan finds it (rules/scan.ts).
+    this.cutter = new RecordCutter(this, options.limits, this.slicer || this.fast || this.rules ? this : null)
   }
 
   /**
@@ -114,6 +138,54 @@ export class ObjectParser implements RecordHandler, PreScanner {
   takeRecord(buf: Uint8Array, start: number, limit: number): number {
     // Left out for the checkpoint: the cutter finds its end and hands it to onRecord, which drops it.
     if (this.cut < this.skipFirst) return -1
+    if (this.rules) {
+      // Before anything is formatted: a dropped record costs the rules' scan to its end, nothing more.
+      const end = this.rules.scan(buf, start, Math.min(limit, start + this.options.limits.maxRecordBytes))
+      if (end < 0) return -1
+      if (this.applyRules(buf, start, end, true)) return end
+      if (!this.slicer && !this.fast) {
+        this.onRecord(buf, start, end, true, true)
+        return end
+      }
+    }
+    return this.takeWhole(buf, start, limit)
+  }
+
+  /**
+   * The rules' verdict on the record in buf[start, end): true when that settled it (dropped, skipped, or
+   * written redacted), false when it is to be written as it is.
+   */
+  private applyRules(buf: Uint8Array, start: number, end: number, scanned: boolean): boolean {
+    const rules = this.rules!
+    const fate = rules.decide(buf, start, end, scanned)
+    if (fate === Fate.WRITE) return false
+    if (fate === Fate.DROP) {
+      this.cut++ // settled: numbered for the checkpoint as a skipped record is
+      const dropped = this.stats.dropped
+      dropped[rules.dropRule] = (dropped[rules.dropRule] ?? 0) + 1
+    } else if (fate === Fate.NOT_JSON) {
+      this.onSkip('record_not_json')
+    } else {
+      const written = this.stats.records
+      this.rewriting = true
+      try {
+        this.onRecord(rules.bytes, 0, rules.length, true)
+      } finally {
+        this.rewriting = false
+      }
+      if (this.stats.records > written) {
+        const redacted = this.stats.redacted
+        for (const r of rules.redacted) {
+          const label = rules.rules.redact[r].label
+          redacted[label] = (redacted[label] ?? 0) + 1
+        }
+      }
+    }
+    return true
+  }
+
+  /** The fast paths' pre-scan of a whole record (written as it is). */
+  private takeWhole(buf: Uint8Array, start: number, limit: number): number {
     const out = this.out
     if (this.slicer) {
       const end = this.slicer.scan(buf, start, limit)
@@ -150,11 +222,13 @@ export class ObjectParser implements RecordHandler, PreScanner {
     return end
   }
 
-  onRecord(buf: Uint8Array, start: number, end: number, hasSpace: boolean): void {
+  /** `judged`: the rules have already let it through as it is. */
+  onRecord(buf: Uint8Array, start: number, end: number, hasSpace: boolean, judged = false): void {
     if (this.cut < this.skipFirst) {
       this.cut++
       return
     }
+    if (this.rules && !this.rewriting && !judged && this.applyRules(buf, start, end, false)) return
     if (this.fast) {
       // The fortisiem fast path (fortisiem/fast.ts): one pass over the bytes, straight into the output.
       this.out.beginRecord()
@@ -199,6 +273,9 @@ export class ObjectParser implements RecordHandler, PreScanner {
       if (this.header) {
         const fields = flattenRecord(text, this.options.limits.maxDepth, this.options.limits.maxRecordBytes)
         this.out.writeString(fields.length > 0 ? `${this.header.get()} ${fields}` : this.header.get())
+      } else if (this.options.format === 'ocsf') {
+        // The ocsf format has this path only (ocsf/format.ts): JSON.parse, an object built, JSON.stringify.
+        this.out.writeString(formatOcsf(text, this.options.limits.maxRecordBytes, hasSpace))
       } else {
         this.out.writeString(minifyRecord(text))
       }

@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads'
 import type { ErrorCode, SkipReason } from '../src/errors.ts'
+import type { RuleSpec } from './rules/compile.ts'
 
 // Everything that crosses the thread boundary between the main thread (src/pipeline/pool.ts) and a parse worker
 // (workers/parse.worker.ts) is typed here, in one place.
@@ -19,7 +20,7 @@ import type { ErrorCode, SkipReason } from '../src/errors.ts'
 // Everything the main thread needs travels over the port, so it arrives in order; the Piscina task
 // itself resolves only to free the worker. Small objects travel whole in `first` with `last: true`.
 
-export type Format = 'fortisiem' | 'json'
+export type Format = 'fortisiem' | 'json' | 'ocsf'
 /**
  * How the parse workers frame each record for the sink:
  * - `lines`: the record followed by `\n` (stdout, file, HTTP bodies);
@@ -60,6 +61,11 @@ export interface ParseOptions {
    * eventID one of them had in another object is dropped and counted. 0 or absent: off.
    */
   dedupWindow?: number
+  /**
+   * The source's drop, keep and redact rules (workers/rules/), as the configuration gives them: a few short
+   * strings, compiled once per thread and kept by their text (object-parser.ts). None: every record is written.
+   */
+  rules?: RuleSpec
 }
 
 export interface ParseTask extends ParseOptions {
@@ -111,6 +117,10 @@ export interface ParseStats {
   /** Records written to the output. */
   records: number
   skipped: SkipCounts
+  /** Records dropped by the rules, by rule (its text, or "keep" when no keep rule matched). */
+  dropped: Record<string, number>
+  /** Records written with values redacted, by redact rule (its text). */
+  redacted: Record<string, number>
   /** Records written with invalid UTF-8 replaced by U+FFFD. */
   invalidUtf8: number
   /** Records dropped: their eventID was in this thread's dedup window from another object (dedup_window). */
@@ -132,5 +142,5 @@ export type ParseResult =
 
 export function emptyStats(): ParseStats {
   const eventLag = { counts: new Array<number>(EVENT_LAG_BUCKETS.length + 1).fill(0), sum: 0, count: 0 }
-  return { records: 0, skipped: {}, invalidUtf8: 0, deduplicated: 0, compressedBytes: 0, decompressedBytes: 0, outputBytes: 0, eventLag, busyMs: 0, cpuMs: 0 }
+  return { records: 0, skipped: {}, dropped: {}, redacted: {}, invalidUtf8: 0, deduplicated: 0, compressedBytes: 0, decompressedBytes: 0, outputBytes: 0, eventLag, busyMs: 0, cpuMs: 0 }
 }

@@ -1,5 +1,5 @@
 // eps --mode threads: the parse stage alone, whole process against whole process. `parse --threads k`
-// for k = 1…K and both formats over one local data set, the floor (bench/floor.ts: gunzipSync +
+// for k = 1…K and every format (fortisiem, json, ocsf) over one local data set, the floor (bench/floor.ts: gunzipSync +
 // JSON.parse of each file, one thread) and gunzip alone, interleaved: each repetition runs every subject
 // once, in an order rotated by one each time, and every ratio is the median of ratios taken within one
 // repetition. Issue 10's goal 2: fortisiem ≥ 1.0× the floor and json ≥ 1.5× on one thread, and two threads'
@@ -11,6 +11,7 @@
 // "parse finished" log line counts it (main thread, parse threads on objects, the rest: V8's helpers,
 // libuv, the kernel), over the same span; the floor's is its whole process (one thread and V8's helpers).
 
+import type { Format } from '../../workers/protocol.ts'
 import { dist } from '../lib/paths.ts'
 import { logLines } from '../../src/emulator/collector-cli.ts'
 import { check, runNode, type ChildResult } from '../lib/child.ts'
@@ -27,7 +28,7 @@ export interface ThreadsOptions {
   files: number
   maxThreads: number
   reps: number
-  formats: ('fortisiem' | 'json')[]
+  formats: Format[]
 }
 
 /** CPU milliseconds by thread, as `parse` logs them at the end ("parse finished"). */
@@ -40,7 +41,7 @@ interface CpuSplit {
 interface Subject {
   id: string
   label: string
-  format?: 'fortisiem' | 'json'
+  format?: Format
   threads?: number
   /** The child, the seconds it measured itself (without start-up and exit), and its CPU by thread if it says. */
   run: () => Promise<{ child: ChildResult; innerSeconds: number; split?: CpuSplit }>

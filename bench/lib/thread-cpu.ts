@@ -75,8 +75,10 @@ export class ProcSampler {
       try {
         const seconds = statCpuSeconds(readFileSync(`/proc/${this.pid}/task/${tid}/stat`, 'utf8'))
         const known = this.threads.get(tid)
-        // The main task is named again each time: until the child has exec'd node it bears its parent's name.
-        const name = known && tid !== main ? known.name : readFileSync(`/proc/${this.pid}/task/${tid}/comm`, 'utf8').trim()
+        // Each thread is named again each time: until the child has exec'd node the main task bears its
+        // parent's name, and a new thread bears its creator's until it names itself (a worker seen that
+        // early was counted as MainThread for good: thread-cpu.test.ts under load).
+        const name = readFileSync(`/proc/${this.pid}/task/${tid}/comm`, 'utf8').trim()
         if (known) Object.assign(known, { name, seconds })
         else this.threads.set(tid, { name, seconds })
       } catch {

@@ -16,7 +16,7 @@ import { Checkpoints } from '../pipeline/checkpoints.ts'
 import { Slots } from '../pipeline/slots.ts'
 import { sinkFor } from '../sinks/index.ts'
 import type { Sink } from '../sinks/sink.ts'
-import { Source, type Shared } from './source.ts'
+import { Source, type Probed, type Shared } from './source.ts'
 
 const NO_CPU = { mainMs: 0, processMs: 0 }
 
@@ -37,24 +37,24 @@ export interface CollectorHandle {
 }
 
 export async function startCollector(config: Config, log: Logger, metrics = new Metrics()): Promise<CollectorHandle> {
-  // What the sources share, and the sources: nothing starts against a queue that cannot be read.
   // The checkpoints first: a state_dir that cannot be opened stops the start before anything connects.
   const checkpoints = config.stateDir === undefined ? undefined : await Checkpoints.open(config.stateDir, log)
+  // The queues first: nothing starts against a queue that cannot be read.
+  const probed: Probed[] = []
+  try {
+    for (const source of config.sources) probed.push(await Source.probe(source, { config, metrics, log }))
+  } catch (err) {
+    for (const p of probed) p.clients.destroy()
+    checkpoints?.close()
+    throw err
+  }
+  // What the sources share, then their stages.
   const sink: Sink = sinkFor(config, log)
   const pool = new ParsePool({ threads: config.parseThreads, parse: parseOptions(config) })
   // One admission for every source (processor.ts says why that is fair).
   const slots = new Slots(config.maxObjectsInFlight)
   const shared: Shared = { config, pool, sink, slots, metrics, log, checkpoints }
-  const sources: Source[] = []
-  try {
-    for (const source of config.sources) sources.push(await Source.open(source, shared))
-  } catch (err) {
-    for (const s of sources) s.clients.destroy()
-    sink.destroy()
-    await pool.close()
-    checkpoints?.close()
-    throw err
-  }
+  const sources = probed.map((p) => new Source(p, shared))
   for (const s of sources) log.info(s.startingFields(), 'source ready')
   log.info({ sources: sources.length, parseThreads: config.parseThreads, format: config.format, output: maskUrl(config.output) }, 'collector starting')
 

@@ -30,6 +30,15 @@ export interface QueueInfo {
   redrive: boolean
 }
 
+/** A source whose queue answered: its clients, what the queue said, its metrics and logger. */
+export interface Probed {
+  config: SourceConfig
+  clients: AwsClients
+  queue: QueueInfo
+  metrics: SourceMetrics
+  log: Logger
+}
+
 /** What every source shares. */
 export interface Shared {
   config: Config
@@ -95,14 +104,20 @@ export class Source {
   /** --drain: its queue was found empty with nothing held. */
   drained = false
 
-  private constructor(
-    readonly config: SourceConfig,
-    readonly clients: AwsClients,
-    readonly queue: QueueInfo,
-    readonly metrics: SourceMetrics,
-    readonly log: Logger,
-    shared: Shared,
-  ) {
+  readonly config: SourceConfig
+  readonly clients: AwsClients
+  readonly queue: QueueInfo
+  readonly metrics: SourceMetrics
+  readonly log: Logger
+
+  /** Its stages, over what every source shares, once its queue answered (probe). */
+  constructor(probed: Probed, shared: Shared) {
+    const { config, clients, queue, metrics, log } = probed
+    this.config = config
+    this.clients = clients
+    this.queue = queue
+    this.metrics = metrics
+    this.log = log
     const { config: global, pool, sink, slots, checkpoints } = shared
     this.ring = new Ring<Received>(global.ringSize)
     const onDeleted = checkpoints ? (e: { checkpoints?: string[] }) => e.checkpoints && checkpoints.remove(e.checkpoints) : undefined
@@ -121,6 +136,7 @@ export class Source {
       topics: config.topics,
       maxObjectsInFlight: global.maxObjectsInFlight,
       slots,
+      rules: config.rules,
       checkpoints,
     })
     // --drain: the DrainPolicy says when this queue is done, after an empty receive or as soon as SQS counts
@@ -137,8 +153,13 @@ export class Source {
     })
   }
 
-  /** Its clients, and its queue probed: nothing starts against a queue that cannot be read. */
+  /** Its clients, and its queue probed, then its stages (a reload's new source). */
   static async open(config: SourceConfig, shared: Shared): Promise<Source> {
+    return new Source(await Source.probe(config, shared), shared)
+  }
+
+  /** Its clients, and its queue probed: nothing starts against a queue that cannot be read. */
+  static async probe(config: SourceConfig, shared: Pick<Shared, 'config' | 'metrics' | 'log'>): Promise<Probed> {
     const log = shared.log.child(config.organization ? { source: config.name, organization: config.organization } : { source: config.name })
     // Before the clients: a role's AssumeRole failures are counted as this source's.
     const metrics = shared.metrics.forSource({ source: config.name, organization: config.organization, queue: config.queueName })
@@ -160,7 +181,7 @@ export class Source {
       clients.destroy()
       throw err
     }
-    return new Source(config, clients, queue, metrics, log, shared)
+    return { config, clients, queue, metrics, log }
   }
 
   /** Starts receiving and processing; `onDrained` is called once its queue is drained (--drain). */

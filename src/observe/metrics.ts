@@ -198,6 +198,8 @@ export class Metrics {
   readonly s3RegionRedirects: Counter<keyof SourceLabels>
   readonly events: Counter<keyof SourceLabels>
   readonly errors: Counter<keyof SourceLabels | 'stage' | 'reason'>
+  readonly recordsDropped: Counter<keyof SourceLabels | 'rule'>
+  readonly recordsRedacted: Counter<keyof SourceLabels | 'rule'>
   readonly parseSeconds: Histogram<keyof SourceLabels>
   readonly visibilityExtensions: Counter<keyof SourceLabels>
   readonly deduplicated: Counter<keyof SourceLabels>
@@ -232,6 +234,8 @@ export class Metrics {
       registers,
     })
     this.events = new Counter({ name: 'cloudtrail_events_total', help: 'CloudTrail records written to the sink', labelNames, registers })
+    this.recordsDropped = new Counter({ name: 'cloudtrail_records_dropped_total', help: 'Records dropped by a drop rule, or by no keep rule (rule="keep"), before they were formatted', labelNames: [...labelNames, 'rule'], registers })
+    this.recordsRedacted = new Counter({ name: 'cloudtrail_records_redacted_total', help: 'Records written with values replaced by a redact rule', labelNames: [...labelNames, 'rule'], registers })
     this.errors = new Counter({ name: 'cloudtrail_errors_total', help: 'Errors by stage and reason', labelNames: [...labelNames, 'stage', 'reason'], registers })
     this.parseSeconds = new Histogram({
       name: 'cloudtrail_parse_seconds',
@@ -336,6 +340,9 @@ export class SourceMetrics {
   readonly labelValues: Record<string, string>
   private readonly objectChildren = new Map<ObjectResult, Child>()
   private readonly errorChildren = new Map<ErrorCode, Child>()
+  /** By rule: bound once, the first time a rule drops or redacts (the rules are the configuration's, so few). */
+  private readonly droppedChildren = new Map<string, Child>()
+  private readonly redactedChildren = new Map<string, Child>()
 
   constructor(
     readonly root: Metrics,
@@ -398,6 +405,18 @@ export class SourceMetrics {
     this.events.inc(records)
     this.totals.events += records
     this.root.totals.events += records
+  }
+
+  /** An object's records dropped and redacted, by rule (workers/protocol.ts, ParseStats). */
+  countRules(dropped: Readonly<Record<string, number>>, redacted: Readonly<Record<string, number>>): void {
+    for (const rule in dropped) this.ruleChild(this.droppedChildren, this.root.recordsDropped, rule).inc(dropped[rule])
+    for (const rule in redacted) this.ruleChild(this.redactedChildren, this.root.recordsRedacted, rule).inc(redacted[rule])
+  }
+
+  private ruleChild(children: Map<string, Child>, counter: Counter<keyof SourceLabels | 'rule'>, rule: string): Child {
+    let child = children.get(rule)
+    if (!child) children.set(rule, (child = counter.labels({ ...this.labelValues, rule })))
+    return child
   }
 
   countObject(result: ObjectResult): void {

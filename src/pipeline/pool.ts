@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { MessageChannel, type MessagePort, type ResourceLimits, type Transferable } from 'node:worker_threads'
 import { Piscina } from 'piscina'
 import type { Config } from '../config.ts'
+import type { RuleSpec } from '../../workers/rules/compile.ts'
 import { emptyStats, type ParseOptions, type ParseResult, type ParseTask, type ToMain, type ToWorker } from '../../workers/protocol.ts'
 
 /**
@@ -46,6 +47,7 @@ export function parseOptions(config: Config): ParseOptions {
       outputChunkBytes: OUTPUT_CHUNK_BYTES,
     },
     ...(config.dedupWindow > 0 ? { dedupWindow: config.dedupWindow } : {}),
+    rules: config.rules,
   }
 }
 
@@ -114,13 +116,16 @@ export class ParsePool {
 
   /**
    * Parses one object. Output chunks reach `onOutput` in order, each before the result; the promise
-   * resolves after the worker's last message and never rejects.
+   * resolves after the worker's last message and never rejects. `rules`: the object's source's drop,
+   * keep and redact rules (the pool is every source's): their text goes with the task and each thread
+   * compiles a rule set once (workers/object-parser.ts); without, the pool's options say.
    */
-  parse(name: string, input: ObjectInput, onOutput: OutputHandler, signal?: AbortSignal, skipRecords = 0): Promise<ParseResult | SourceFailure> {
+  parse(name: string, input: ObjectInput, onOutput: OutputHandler, signal?: AbortSignal, rules?: RuleSpec, skipRecords = 0): Promise<ParseResult | SourceFailure> {
     const { port1, port2 } = new MessageChannel()
     const first = 'whole' in input ? standalone(input.whole) : null
     const spares = this.spares.splice(0, SPARES_PER_TASK)
     const task: ParseTask = { ...this.options.parse, port: port2, first, last: first !== null, name, spares }
+    if (rules !== undefined) task.rules = rules
     if (skipRecords > 0) task.skipRecords = skipRecords
     const transferList: Transferable[] = first ? [port2, first.buffer as ArrayBuffer, ...spares] : [port2, ...spares]
     const running = this.piscina.run(task, { transferList })

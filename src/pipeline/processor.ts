@@ -10,6 +10,7 @@ import { CollectorError, errorInfo, isCollectorError, isErrorCode, SKIP_CODES, t
 import type { Fetcher } from './fetcher.ts'
 import type { Logger } from '../log.ts'
 import type { SourceMetrics } from '../observe/metrics.ts'
+import type { RuleSpec } from '../../workers/rules/compile.ts'
 import type { ObjectRef, RefusedRef } from './notifications.ts'
 import type { ParsePool } from './pool.ts'
 import type { Received, Ring } from './ring.ts'
@@ -36,6 +37,8 @@ export interface ProcessorOptions extends TriageOptions {
    * a deep backlog cannot starve one with a few messages.
    */
   slots?: Slots
+  /** The source's drop, keep and redact rules, sent with each of its objects to the shared pool. */
+  rules?: RuleSpec
   /** state_dir: the objects' checkpoints (checkpoints.ts), shared by every source; none by default. */
   checkpoints?: Checkpoints
 }
@@ -316,9 +319,11 @@ export class Processor {
         opened.input,
         (data, records, through) => this.write(data, records, through, confirmations),
         signal,
+        this.options.rules,
         confirmations.frontier,
       )
       this.countSkips(result.stats.skipped, result.stats.invalidUtf8, where)
+      this.metrics.countRules(result.stats.dropped, result.stats.redacted)
       if (result.stats.deduplicated > 0) this.metrics.deduplicated.inc(result.stats.deduplicated)
       this.metrics.eventLag.add(result.stats.eventLag)
       if (!result.ok) {

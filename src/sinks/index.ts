@@ -90,6 +90,11 @@ function tlsOptions(options: SinkOptions): TlsTrust {
   return { ca: readCaBundle(options.tlsCaFile), tlsInsecure: options.tlsInsecure }
 }
 
+/** The HTTP sink's Content-Type for a format: json and ocsf lines are NDJSON, fortisiem lines plain text. */
+export function contentTypeFor(format: Config['format']): string {
+  return format === 'fortisiem' ? 'text/plain; charset=utf-8' : 'application/x-ndjson'
+}
+
 /** The sink a command (run, parse, demo) writes to, from the config. */
 export function sinkFor(config: Config, logger: Logger): Sink {
   return createSink({
@@ -99,6 +104,6 @@ export function sinkFor(config: Config, logger: Logger): Sink {
     tlsInsecure: config.tlsInsecure,
     httpHeaders: { ...config.httpHeaders },
     httpBatchBytes: config.httpBatchBytes,
-    httpContentType: config.format === 'json' ? 'application/x-ndjson' : 'text/plain; charset=utf-8',
+    httpContentType: contentTypeFor(config.format),
   })
 }

@@ -122,16 +122,18 @@ describe('credentialProvider with roleArn', () => {
   })
 
   it('serves still-valid credentials through a failing refresh, fails once they expire, and recovers when STS answers again', async () => {
-    const { sts, provider, get, failures } = await setup(2)
+    // 5 s credentials: refreshed from 4 s on, handed out until 0.5 s before they expire (10 % of the
+    // lifetime), so the window in between holds on a loaded host too.
+    const { sts, provider, get, failures } = await setup(5)
     const first = await get()
     const expiry = sts.issued.get(first.accessKeyId)!.expiration.getTime()
     sts.failNext(1000, 'unavailable')
-    // Past the refresh (80 % of 2 s) and up to the margin before the expiry: the old ones, every time.
-    await sleep(1650)
-    while (Date.now() < expiry - 300) {
+    // Past the refresh (80 % of the lifetime) and up to the margin before the expiry: the old ones, every time.
+    await sleep(Math.max(0, expiry - 1000 - Date.now()) + 50)
+    do {
       expect((await get()).accessKeyId).toBe(first.accessKeyId)
       await sleep(20)
-    }
+    } while (Date.now() < expiry - 600)
     expect(failures.length).toBeGreaterThanOrEqual(1)
     expect(provider.state()).toMatchObject({ status: 'failing', role: ROLE, expiration: new Date(expiry), error: { code: 'ServiceUnavailable' } })
     // Expired: the failure, and STS still called only as the backoff allows (not for each of these calls).

@@ -1,12 +1,14 @@
 // `cloudtrail-ingest parse PATH…`: the same parse pool over local files and directories.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { gzipSync } from 'node:zlib'
+import { gunzipSync, gzipSync } from 'node:zlib'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { realFiles } from '../../bench/lib/corpus.ts'
 import { flattenRecord } from '../../workers/fortisiem/reference.ts'
+import { OCSF_VERSION, formatOcsf } from '../../workers/ocsf/format.ts'
 import { runCli, startCli } from '../helpers/fauxqs.ts'
-import { fixtureRecords } from '../helpers/fixtures.ts'
+import { fixtureRecords, fixturesDir } from '../helpers/fixtures.ts'
 import { peakRss } from '../helpers/process.ts'
 
 const records = fixtureRecords().map((r) => r.record)
@@ -35,6 +37,35 @@ describe('parse', () => {
     expect(got).toHaveLength(expected.length)
     const key = (r: unknown) => JSON.stringify(r)
     expect(new Set(got.map(key))).toEqual(new Set(expected.map(key)))
+  })
+
+  it('parses fixture files in the ocsf format: one OCSF event per line, each record once', async () => {
+    // A console sign-in document (gzipped here), and a log file CloudTrail itself wrote, as it is.
+    const signIn = readFileSync(join(fixturesDir, 'records', 'awsdocs-cloudtrail-ug-console-sign-in-events-0.json'), 'utf8')
+    const signInGz = join(mkdtempSync(join(tmpdir(), 'ct-parse-ocsf-')), 'sign-in.json.gz')
+    writeFileSync(signInGz, gzipSync(signIn))
+    const real = realFiles().files.reduce((a, b) => (statSync(b).size > statSync(a).size ? b : a))
+    const want = [signIn, gunzipSync(readFileSync(real)).toString('utf8')].flatMap((t) => (JSON.parse(t) as { Records: Record<string, unknown>[] }).Records)
+    expect(want.length).toBeGreaterThan(20)
+    const res = await runCli(['parse', signInGz, real, '--format', 'ocsf', '--threads', '1'])
+    expect(res.code, res.stderr).toBe(0)
+    const lines = res.stdout.split('\n')
+    expect(lines.pop()).toBe('')
+    const events = lines.map((l) => JSON.parse(l) as { class_uid: number; metadata: { uid: string; version: string } })
+    // The files' order in the output is the pool's; each file's records come in their order.
+    const byId = (list: { metadata: { uid: string } }[]) => [...list].sort((a, b) => (a.metadata.uid < b.metadata.uid ? -1 : 1))
+    expect(byId(events)).toEqual(byId(want.map((r) => JSON.parse(formatOcsf(JSON.stringify(r))) as { metadata: { uid: string } })))
+    expect(new Set(events.map((e) => e.metadata.uid))).toEqual(new Set(want.map((r) => r.eventID)))
+    expect(events.every((e) => e.metadata.version === OCSF_VERSION)).toBe(true)
+    expect(events.filter((e) => e.class_uid === 3002)).toHaveLength(1)
+  })
+
+  it('parses every .json.gz under a directory in the ocsf format', async () => {
+    const res = await runCli(['parse', dir, '--format', 'ocsf', '--threads', '2'])
+    expect(res.code, res.stderr).toBe(0)
+    const got = res.stdout.split('\n').filter(Boolean)
+    expect(new Set(got)).toEqual(new Set(expected.map((r) => formatOcsf(JSON.stringify(r)))))
+    expect(got).toHaveLength(expected.length)
   })
 
   it('writes FortiSIEM lines to a file', async () => {

@@ -11,7 +11,7 @@ import { loadConfig } from '../../src/config.ts'
 import { silentLogger } from '../../src/log.ts'
 import { Metrics } from '../../src/observe/metrics.ts'
 import { cleanup, emulator, useCleanup } from '../helpers/cleanup.ts'
-import { credentials, type Emulator } from '../helpers/fauxqs.ts'
+import { credentials, anotherWiring } from '../helpers/fauxqs.ts'
 import { seedObjects, seqsInFile, tmpFile } from '../helpers/seed.ts'
 import { waitUntil } from '../helpers/wait.ts'
 
@@ -20,8 +20,7 @@ useCleanup()
 describe('sources sharing one parse pool', () => {
   it('serve a source with a small backlog while another has a hundred times more: both make progress', async () => {
     const emu = await emulator()
-    const small = emu.harness.wire('small', { visibilityTimeout: 60, topic: 'small-topic', bucket: 'small-logs' })
-    const emuSmall = { ...emu, putLog: (key: string, records: unknown[]) => emu.putLog(key, records, small.bucket), notify: (keys: string[]) => emu.harness.notify(small, keys) } as Emulator
+    const emuSmall = anotherWiring(emu, 'small', { visibilityTimeout: 60 })
     // The deep one first: its messages are in its queue before the small one has any.
     const deep = await seedObjects(emu, 200, { per: 20, prefix: 'Deep', tag: 'd' })
     const few = await seedObjects(emuSmall, 2, { per: 20, prefix: 'Few', tag: 'f' })
@@ -45,7 +44,7 @@ describe('sources sharing one parse pool', () => {
         max_objects_in_flight: 2,
         sources: [
           { name: 'deep', queue_url: emu.queueUrl, bucket: [emu.bucket] },
-          { name: 'small', queue_url: small.queueUrl, bucket: [small.bucket] },
+          { name: 'small', queue_url: emuSmall.queueUrl, bucket: [emuSmall.bucket] },
         ],
       }),
     )

@@ -60,6 +60,18 @@ export async function startEmulator(options: { visibilityTimeout?: number; redri
     bucket: `cloudtrail-logs-${n}`,
     buckets: options.buckets,
   })
+  return view(harness, wiring)
+}
+
+/**
+ * A second CloudTrail wiring (queue, topic, bucket) in `emu`'s fauxqs, as an Emulator of its own: another
+ * account's trail for the suites with several sources. Stopping it stops the shared emulator.
+ */
+export function anotherWiring(emu: Emulator, name: string, { visibilityTimeout = 30 }: { visibilityTimeout?: number } = {}): Emulator {
+  return view(emu.harness, emu.harness.wire(name, { visibilityTimeout, topic: `${name}-topic`, bucket: `${name}-logs` }))
+}
+
+function view(harness: CloudTrailEmulator, wiring: Wiring): Emulator {
   const putObject = (key: string, body: Uint8Array | string, bucket = wiring.bucket) => harness.putObject(bucket, key, body)
   return {
     harness,

@@ -17,6 +17,7 @@ import { Receivers } from '../../src/pipeline/receiver.ts'
 import { Ring, type Received } from '../../src/pipeline/ring.ts'
 import type { Sink } from '../../src/sinks/sink.ts'
 import type { ParseLimits } from '../../workers/protocol.ts'
+import type { RuleSpec } from '../../workers/rules/compile.ts'
 import { cleanup } from './cleanup.ts'
 import { cloudTrailKey, credentials, type Emulator } from './fauxqs.ts'
 
@@ -47,6 +48,8 @@ export interface PipelineOptions {
   endpoint?: string
   /** The queue has a redrive policy: permanent failures are left for its dead-letter queue. */
   redrive?: boolean
+  /** The source's drop, keep and redact rules. */
+  rules?: RuleSpec
 }
 
 export interface Pipeline {
@@ -75,7 +78,7 @@ export function pipeline(emu: Emulator, options: PipelineOptions): Pipeline {
   const acker = new Acker(sqs, { queueUrl: emu.queueUrl, visibilityTimeout, redrive }, metrics, log)
   const pool = new ParsePool({ threads: 2, parse: { format: 'json', framing: 'lines', limits }, ...poolOptions })
   const fetcher = new Fetcher(s3, log, { endpoint, onBytes: (n) => metrics.s3Bytes.inc(n) })
-  const processor = new Processor(ring, acker, fetcher, pool, sink, metrics, log, { buckets: [emu.bucket], keyPattern: /\.json\.gz$/, maxObjectsInFlight })
+  const processor = new Processor(ring, acker, fetcher, pool, sink, metrics, log, { buckets: [emu.bucket], keyPattern: /\.json\.gz$/, maxObjectsInFlight, rules: options.rules })
   const receivers = new Receivers(sqs, ring, acker, metrics, log, {
     queueUrl: emu.queueUrl,
     waitTime: 1,

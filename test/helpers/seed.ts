@@ -79,7 +79,10 @@ export function seqsOf(lines: string[]): string[] {
 
 /** The seqs in an NDJSON file, in order; none while the file does not exist. */
 export function seqsInFile(path: string): string[] {
-  return existsSync(path) ? seqsOf(readFileSync(path, 'utf8').split('\n')) : []
+  if (!existsSync(path)) return []
+  // Only whole lines: a collector still writing may have left the last one half written.
+  const text = readFileSync(path, 'utf8')
+  return seqsOf(text.slice(0, text.lastIndexOf('\n') + 1).split('\n'))
 }
 
 /** The seqs in the NDJSON bodies a test SIEM accepted (2xx), in order. */

@@ -1,7 +1,8 @@
 // kill -9 mid-drain with state_dir: a collector killed twice with SIGKILL and started again resumes each
 // object after its last confirmed record and writes no object confirmed whole again. Measured as
 // crash.test.ts measures (the same queue, objects and settings, and --state-dir): every record at least
-// once, whole lines only, at most 1% written twice, with the file sink and with the HTTP sink.
+// once, whole lines only, at most 1% written twice with the file sink; with the HTTP sink 1% and the POSTs
+// the SIEM answered and the collector never read (the sink's window, up to 2 per kill).
 
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -109,7 +110,10 @@ describe.each([
     if (twice.size > 0) console.log(`objects written twice (${name}): ${[...twice].join(', ')}`)
     console.log(`kill -9 ${process.env.CT_CKPT_BEFORE ? 'without' : 'with'} checkpoints (${name}): ${TOTAL} records, ${kills.length} kills (at ${kills.join(', ')} written), ${duplicates} duplicates (${((100 * duplicates) / TOTAL).toFixed(2)}%), ${lost} lost`)
     expect(lost).toBe(0)
-    if (!process.env.CT_CKPT_BEFORE) expect(duplicates).toBeLessThanOrEqual(TOTAL * MAX_DUPLICATES)
+    // HTTP: 1%, and beside it what no checkpoint can know, the sink's window of POSTs the SIEM may have
+    // answered before the kill (2 POSTs of one object each, per kill): measured 1.0–3.5% on a loaded host.
+    const window = name === 'http' ? kills.length * 2 * PER_OBJECT : 0
+    if (!process.env.CT_CKPT_BEFORE) expect(duplicates).toBeLessThanOrEqual(TOTAL * MAX_DUPLICATES + window)
     expect(emu.remaining()).toBe(0)
   }, 180_000)
 })

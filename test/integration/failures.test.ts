@@ -25,6 +25,19 @@ const seed = (emu: Emulator, n: number) => seedObjects(emu, n, { per: 40, prefix
 const outFile = () => tmpFile('ct-fail-')
 
 describe('failure handling', () => {
+  it('on SIGTERM while the queue is still being probed, starts, stops at once and exits 0 (not killed by the signal)', async () => {
+    const emu = await emulator()
+    const p = await proxy(emu)
+    // GetQueueAttributes answered after 2 s: the signal comes meanwhile.
+    p.rule = (req) => (req.action === 'GetQueueAttributes' ? { kind: 'delay', ms: 2000 } : { kind: 'pass' })
+    const run = startCli(runArgs(emu, ['--output', `file:${outFile()}`], { endpoint: p.url, drain: false }), runEnv)
+    await waitUntil(() => (p.seen.get('GetQueueAttributes') ?? 0) > 0, 'the queue probe to be sent')
+    run.child.kill('SIGTERM')
+    const res = await run.result
+    expect([res.code, res.signal], res.stderr.slice(-2000)).toEqual([0, null])
+    expect(res.logs.some((l) => l.msg === 'collector stopped')).toBe(true)
+  }, 30_000)
+
   it('on SIGTERM stops receiving, finishes what is in flight, exits 0; the rest comes back', async () => {
     const emu = await emulator({ visibilityTimeout: 3 })
     const expected = await seed(emu, 12)

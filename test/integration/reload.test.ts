@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { cleanup, emulator, useCleanup } from '../helpers/cleanup.ts'
 import { logLines } from '../../src/emulator/collector-cli.ts'
-import { credentials, runEnv, startCli, type Emulator } from '../helpers/fauxqs.ts'
+import { credentials, runEnv, startCli, anotherWiring } from '../helpers/fauxqs.ts'
 import { seedObjects, seqsInFile, tmpFile } from '../helpers/seed.ts'
 import { waitUntil } from '../helpers/wait.ts'
 
@@ -16,12 +16,11 @@ useCleanup()
 describe('SIGHUP', () => {
   it('starts added sources, stops removed ones, restarts changed ones, and keeps the running configuration when the file is bad', async () => {
     const emu = await emulator()
-    const wiringB = emu.harness.wire('reload-b', { visibilityTimeout: 30, topic: 'reload-b-topic', bucket: 'reload-b-logs' })
-    const emuB = { ...emu, putLog: (key: string, records: unknown[]) => emu.putLog(key, records, wiringB.bucket), notify: (keys: string[]) => emu.harness.notify(wiringB, keys) } as Emulator
+    const emuB = anotherWiring(emu, 'reload-b')
     const out = tmpFile('ct-reload-')
     const path = tmpFile('ct-reload-', 'collector.json')
     const a = { name: 'a', queue_url: emu.queueUrl, bucket: [emu.bucket] }
-    const b = { name: 'b', queue_url: wiringB.queueUrl, bucket: [wiringB.bucket] }
+    const b = { name: 'b', queue_url: emuB.queueUrl, bucket: [emuB.bucket] }
     const write = (sources: unknown[]) =>
       writeFileSync(
         path,
@@ -85,6 +84,6 @@ describe('SIGHUP', () => {
     expect(written.length).toBe(all.length)
     expect(new Set(written)).toEqual(new Set(all))
     expect(emu.remaining()).toBe(0)
-    expect(emu.harness.depth(wiringB).undeleted).toBe(0)
+    expect(emuB.remaining()).toBe(0)
   }, 180_000)
 })

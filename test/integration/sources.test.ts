@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest'
 import { cleanup, emulator, useCleanup } from '../helpers/cleanup.ts'
 import { StsStandIn } from '../../src/emulator/sts-stand-in.ts'
 import { FaultProxy } from '../helpers/fault-proxy.ts'
-import { runCli, type Emulator } from '../helpers/fauxqs.ts'
+import { runCli, anotherWiring } from '../helpers/fauxqs.ts'
 import { seedObjects, seqsInFile, tmpFile } from '../helpers/seed.ts'
 
 useCleanup()
@@ -30,14 +30,12 @@ describe('several sources in one collector', () => {
     const emu = await emulator()
     const sts = await StsStandIn.start({ roles: { [ROLE]: { externalId: EXTERNAL_ID } }, lifetimeSeconds: 900 })
     cleanup(() => sts.stop())
-    const wiringB = emu.harness.wire('tenant-b', { visibilityTimeout: 30, topic: 'tenant-b-topic', bucket: 'tenant-b-logs' })
-    // seedObjects on the second wiring: the same emulator, B's bucket and queue.
-    const emuB = { ...emu, putLog: (key: string, records: unknown[]) => emu.putLog(key, records, wiringB.bucket), notify: (keys: string[]) => emu.harness.notify(wiringB, keys) } as Emulator
+    const emuB = anotherWiring(emu, 'tenant-b')
     const seqsA = await seedObjects(emu, 6, { per: 30, prefix: 'SrcA', tag: 'a' })
     const seqsB = await seedObjects(emuB, 6, { per: 30, prefix: 'SrcB', tag: 'b' })
     // On A's queue, a notification naming an object of B's bucket: whoever writes to A's queue must not
     // make the collector read B's bucket with A's credentials.
-    await emu.harness.notify(emu.wiring, [`AWSLogs/444455556666/CloudTrail/us-east-1/2026/11/10/forged.json.gz`], wiringB.bucket)
+    await emu.notify([`AWSLogs/444455556666/CloudTrail/us-east-1/2026/11/10/forged.json.gz`], emuB.bucket)
 
     const proxy = await FaultProxy.start(emu.endpoint)
     cleanup(() => proxy.stop())
@@ -61,8 +59,8 @@ describe('several sources in one collector', () => {
         sources: [
           { name: 'tenant-a', queue_url: emu.queueUrl, bucket: [emu.bucket], access_key_id: A.accessKeyId, secret_key: A.secretAccessKey },
           {
-            queue_url: wiringB.queueUrl,
-            bucket: [wiringB.bucket],
+            queue_url: emuB.queueUrl,
+            bucket: [emuB.bucket],
             organization: 'tenant-b',
             access_key_id: B.accessKeyId,
             secret_key: B.secretAccessKey,
@@ -83,13 +81,13 @@ describe('several sources in one collector', () => {
     expect(new Set(written)).toEqual(new Set([...seqsA, ...seqsB]))
     // Both queues drained, the forged message deleted as refused.
     expect(emu.remaining()).toBe(0)
-    expect(emu.harness.depth(wiringB).undeleted).toBe(0)
+    expect(emuB.remaining()).toBe(0)
     const refused = res.logs.filter((l) => l.code === 'ERR_BUCKET_NOT_ALLOWED')
     expect(refused).toHaveLength(1)
-    expect(refused[0]).toMatchObject({ source: 'tenant-a', bucket: wiringB.bucket })
+    expect(refused[0]).toMatchObject({ source: 'tenant-a', bucket: emuB.bucket })
     // Each source's reads signed with its own keys, never the other's; nothing read of B's bucket with A's.
     expect(gets.filter((g) => g.bucket === emu.bucket).length).toBeGreaterThanOrEqual(6)
-    expect(gets.filter((g) => g.bucket === wiringB.bucket).length).toBeGreaterThanOrEqual(6)
+    expect(gets.filter((g) => g.bucket === emuB.bucket).length).toBeGreaterThanOrEqual(6)
     // B's base keys only asked STS for the role (with the external id); its reads went with the role's.
     const calls = sts.assumeRoleCalls(ROLE)
     expect(calls.length).toBeGreaterThanOrEqual(1)
@@ -101,7 +99,7 @@ describe('several sources in one collector', () => {
     }
     // Each source is named in its log lines: the default name of the second is ACCOUNT/QUEUE.
     const ready = res.logs.filter((l) => l.msg === 'source ready').map((l) => l.source)
-    expect(ready).toEqual(['tenant-a', wiringB.queueUrl.split('/').slice(-2).join('/')])
+    expect(ready).toEqual(['tenant-a', emuB.queueUrl.split('/').slice(-2).join('/')])
     expect(res.logs.filter((l) => l.msg === 'source drained').map((l) => l.source).sort()).toEqual([...ready].sort())
     // The secrets of the file never reach the logs.
     for (const secret of [A.secretAccessKey, B.secretAccessKey, EXTERNAL_ID]) expect(res.stderr).not.toContain(secret)

@@ -72,6 +72,24 @@ describe('Metrics', () => {
     expect([a.totals.events, b.totals.received]).toEqual([0, 0])
   })
 
+  it('counts records dropped and redacted by rule, with the source labels, one series per rule', async () => {
+    const metrics = new Metrics(false)
+    const a = metrics.forSource({ source: '111122223333/ct', organization: 'acme', queue: 'ct' })
+    const b = metrics.forSource({ source: '444455556666/ct', organization: '', queue: 'ct' })
+    a.countRules({ 'eventName=Describe*|List*': 90, keep: 3 }, { 'responseElements/credentials/*': 2 })
+    a.countRules({ 'eventName=Describe*|List*': 10 }, {})
+    b.countRules({}, { requestParameters: 5 })
+    const all = await samples(metrics)
+    const of = (name: string, source: string, rule: string) => all.find((s) => s.name === name && s.labels.source === source && s.labels.rule === rule)
+    expect(of('cloudtrail_records_dropped_total', '111122223333/ct', 'eventName=Describe*|List*')).toMatchObject({ value: 100, labels: { organization: 'acme', queue: 'ct' } })
+    expect(of('cloudtrail_records_dropped_total', '111122223333/ct', 'keep')?.value).toBe(3)
+    expect(of('cloudtrail_records_redacted_total', '111122223333/ct', 'responseElements/credentials/*')?.value).toBe(2)
+    expect(of('cloudtrail_records_redacted_total', '444455556666/ct', 'requestParameters')?.value).toBe(5)
+    expect(all.filter((s) => s.name === 'cloudtrail_records_dropped_total' && s.labels.source === '444455556666/ct')).toEqual([])
+    // Dropped records are not written: the events counter does not move.
+    expect(metrics.totals.events).toBe(0)
+  })
+
   it("exports every stage's error reasons at 0 from the start, among them the reason of each error code the pipeline counts", async () => {
     const metrics = sourceMetrics()
     const series = await errorSeries(metrics)

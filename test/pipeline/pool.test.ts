@@ -200,3 +200,31 @@ describe('ParsePool', () => {
     expect(view.buffer.byteLength).toBe(limits.outputChunkBytes * 2)
   })
 })
+
+describe('ParsePool: each source its rules', () => {
+  it('applies the rule set each task names, through the same threads, as the synchronous parser does', async () => {
+    const p = pool({ threads: 2 })
+    const gz = object(300)
+    const a = { drop: ['eventName=Describe*|List*|Get*'], keep: [], redact: [] }
+    const b = { drop: [], keep: ['readOnly=false'], redact: ['userIdentity/*'] }
+    const none = { drop: [], keep: [], redact: [] }
+    // Interleaved: several objects of each source in flight at once, on both threads.
+    const wants = new Map([a, b, none].map((rules) => [rules, parseObjectSync(gz, { format: 'json', framing: 'lines', limits, rules }).stats]))
+    // Each its own copy: a whole object's buffer moves to the thread.
+    const runs = await Promise.all([a, b, none, a, b, none].map((rules) => p.parse('test-object', { whole: new Uint8Array(gz) }, () => {}, undefined, rules).then((result) => ({ rules, result }))))
+    for (const { rules, result } of runs) {
+      const want = wants.get(rules)!
+      expect(result.ok).toBe(true)
+      expect(result.stats.records).toBe(want.records)
+      expect(result.stats.dropped).toEqual(want.dropped)
+      expect(result.stats.redacted).toEqual(want.redacted)
+    }
+    const [ra, rb, rn] = runs.map((r) => r.result.stats)
+    expect(rn.records).toBe(300)
+    expect(Object.values(ra.dropped)[0]).toBeGreaterThan(0)
+    expect(rb.dropped.keep).toBeGreaterThan(0)
+    expect(rb.redacted['userIdentity/*']).toBe(rb.records)
+    // Without rules in the task, the pool's own (none here) apply.
+    expect((await p.parse('test-object', { whole: new Uint8Array(gz) }, () => {})).stats.records).toBe(300)
+  })
+})

@@ -253,3 +253,37 @@ describe('Processor: stopping', () => {
     expect(emu.remaining()).toBe(8)
   })
 })
+
+describe('Processor: drop, keep and redact', () => {
+  it('drops and redacts as its source says, counts both by rule, deletes the message, and measures the lag of what it wrote only', async () => {
+    const emu = await emulator()
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
+    const recs = Array.from({ length: 40 }, (_, i) => ({ ...records[i % records.length], eventTime: now, eventName: i % 4 === 0 ? 'PutObject' : `List${i}`, seq: i }))
+    await putMessage(emu, 'Rules', gzipSync(JSON.stringify({ Records: recs })))
+    const out = tmpFile('ct-proc-')
+    const rules = { drop: ['eventName=List*'], keep: [], redact: ['userIdentity'] }
+    const { metrics } = pipeline(emu, { sink: new FileSink(out, { logger: pino({ level: 'silent' }) }), rules })
+    await waitUntil(() => metrics.totals.deleted === 1, 'the message to be deleted', 15_000)
+    const lines = readFileSync(out, 'utf8').split('\n').slice(0, -1)
+    expect(lines).toHaveLength(10)
+    for (const line of lines) expect(JSON.parse(line)).toMatchObject({ eventName: 'PutObject', userIdentity: '[REDACTED]' })
+    const value = async (counter: { get(): Promise<{ values: { value: number; labels: Record<string, unknown> }[] }> }, rule: string) =>
+      (await counter.get()).values.find((v) => v.labels.rule === rule && v.labels.source === metrics.labels.source)?.value
+    expect(await value(metrics.root.recordsDropped, 'eventName=List*')).toBe(30)
+    expect(await value(metrics.root.recordsRedacted, 'userIdentity')).toBe(10)
+    expect(metrics.totals.events).toBe(10)
+    const lag = (await metrics.registry.metrics()).split('\n').find((l) => l.startsWith('cloudtrail_event_lag_seconds_count') && l.includes(metrics.labels.source))
+    expect(lag?.endsWith(' 10')).toBe(true)
+    expect(emu.remaining()).toBe(0)
+  })
+
+  it('deletes the message of an object whose records are all dropped', async () => {
+    const emu = await emulator()
+    await putMessage(emu, 'AllDropped', gzipSync(JSON.stringify({ Records: records.slice(0, 20) })))
+    const { metrics } = pipeline(emu, { sink: new FileSink(tmpFile('ct-proc-'), { logger: pino({ level: 'silent' }) }), rules: { drop: [], keep: ['eventName=NoSuchEvent'], redact: [] } })
+    await waitUntil(() => metrics.totals.deleted === 1, 'the message to be deleted', 15_000)
+    expect(metrics.totals.events).toBe(0)
+    expect((await metrics.root.recordsDropped.get()).values.find((v) => v.labels.rule === 'keep')?.value).toBe(20)
+    expect(emu.remaining()).toBe(0)
+  })
+})

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { silentLogger } from '../../src/log.ts'
-import { createSink, FileSink, HttpSink, StdoutSink, SyslogSink } from '../../src/sinks/index.ts'
+import { contentTypeFor, createSink, FileSink, HttpSink, StdoutSink, SyslogSink } from '../../src/sinks/index.ts'
 
 describe('createSink', () => {
   let dir: string
@@ -31,6 +31,12 @@ describe('createSink', () => {
       expect([sink.kind, sink.framing, sink.healthy]).toEqual([kind, framing, healthy])
       await sink.close() // also stops trying to connect
     }
+  })
+
+  it('posts json and ocsf lines as NDJSON, fortisiem lines as text', () => {
+    expect(contentTypeFor('json')).toBe('application/x-ndjson')
+    expect(contentTypeFor('ocsf')).toBe('application/x-ndjson')
+    expect(contentTypeFor('fortisiem')).toBe('text/plain; charset=utf-8')
   })
 
   it.each([

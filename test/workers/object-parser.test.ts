@@ -7,6 +7,7 @@ import { gunzipSync } from 'node:zlib'
 import { flattenRecord } from '../../workers/fortisiem/reference.ts'
 import { ObjectParser, parseObjectSync } from '../../workers/object-parser.ts'
 import type { Format, ParseOptions } from '../../workers/protocol.ts'
+import type { RuleSpec } from '../../workers/rules/compile.ts'
 import { fixtureDocuments } from '../helpers/fixtures.ts'
 import * as hostile from '../helpers/hostile.ts'
 
@@ -117,8 +118,8 @@ describe.each(['fortisiem', 'json'] as const)('checkpoints (skipRecords) in the 
   const generated = buildLogFile(new RecordGenerator({ seed: 9, startTime: new Date(0) }), { records: 40, account: '111122223333', region: 'eu-west-1', time: new Date(0) }).body
   const generatedElements = (JSON.parse(gunzipSync(generated).toString('utf8')) as { Records: unknown[] }).Records.map((r) => JSON.stringify(r))
   const mixed = ['{"a":1}', '5', '{"b":tru}', '"x"', '{"c":{}}', deep, '{"d":[1,2]}', '[]', '{"e":"\\u00e9"}', '{}', '{"f":null}']
-  const lines = (elements: string[], skip: number, fastPaths: boolean, piece: number) => {
-    const parser = new ObjectParser({ ...options(format, fastPaths), skipRecords: skip }, clock)
+  const lines = (elements: string[], skip: number, fastPaths: boolean, piece: number, rules?: RuleSpec) => {
+    const parser = new ObjectParser({ ...options(format, fastPaths), skipRecords: skip, ...(rules ? { rules } : {}) }, clock)
     const text = Buffer.from(`{"Records":[${elements.join(',')}]}`)
     let out = ''
     const throughs: number[] = []
@@ -154,6 +155,19 @@ describe.each(['fortisiem', 'json'] as const)('checkpoints (skipRecords) in the 
           for (const t of got.throughs) expect(t).toBeLessThanOrEqual(elements.length)
           if (skip > 0 && skip < elements.length) expect(Object.values(got.stats.skipped).reduce((a, n) => a + (n ?? 0), 0)).toBe(own.slice(skip).filter((o) => o === '').length)
         }
+      }
+    }
+  })
+
+  it('numbers the records the rules drop or redact as settled too', () => {
+    const rules: RuleSpec = { drop: ['a=1', 'f=*'], keep: [], redact: ['e'] }
+    const own = mixed.map((e) => lines([e], 0, true, 1 << 20, rules).out)
+    expect(own.filter((o) => o === '').length).toBeGreaterThan(5)
+    for (const fastPaths of [true, false]) {
+      for (let skip = 0; skip <= mixed.length; skip++) {
+        const got = lines(mixed, skip, fastPaths, 5, rules)
+        expect(got.out, `skip ${skip}`).toBe(own.slice(skip).join(''))
+        expect(got.settled).toBe(mixed.length)
       }
     }
   })

@@ -5,6 +5,11 @@
 /** Throws SyntaxError when `text` is not valid JSON. */
 export function minifyRecord(text: string): string {
   JSON.parse(text)
+  return dropSpace(text)
+}
+
+/** `text` (valid JSON) without the whitespace outside its strings. */
+export function dropSpace(text: string): string {
   let out = ''
   let from = 0
   let inString = false
