@@ -65,7 +65,7 @@ describe.each([
     await emu?.stop()
   })
 
-  it('loses nothing, tears nothing, and writes at most 1% twice across two kills', async () => {
+  it('loses nothing, tears nothing, and writes at most 1% twice across two kills (HTTP: beside it, the POSTs answered before each kill)', async () => {
     emu = await startEmulator({ visibilityTimeout: 3 })
     await seedObjects(emu, OBJECTS, { per: PER_OBJECT, prefix: 'Ckpt' })
     sink = await makeSink()
