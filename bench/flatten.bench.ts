@@ -8,7 +8,6 @@
 //   npx tsc -p tsconfig.json && node dist/bench/flatten.bench.js
 
 import { gunzipSync } from 'node:zlib'
-import { Bench, type Task } from 'tinybench'
 import { buildLogFile } from '../src/synthetic/log-file.ts'
 import { RecordGenerator } from '../src/synthetic/records.ts'
 import { FastFlattener } from '../workers/fortisiem/fast.ts'
@@ -16,6 +15,7 @@ import { flattenRecord } from '../workers/fortisiem/reference.ts'
 import { OutputBuilder } from '../workers/frames.ts'
 import { RecordCutter, type RecordHandler } from '../workers/record-cutter.ts'
 import { corpusDocuments } from './lib/corpus.ts'
+import { bestOfRounds } from './lib/rounds.ts'
 
 const MAX_DEPTH = 128 // config.ts's default max_depth
 const MAX_RECORD = 8 << 20 // and max_record_size, which bounds a record's fields too
@@ -176,19 +176,7 @@ const tasks: { name: string; records: number; fn: () => void }[] = [
   { name: 'fast, corpus', records: corpusTexts.length, fn: () => flattenAll(corpusFast, corpusDoc, corpusOffsets, corpusOut) },
 ]
 
-const best = new Map<string, number>() // task -> lowest median ms
-for (let round = 0; round < ROUNDS; round++) {
-  const bench = new Bench({ time: 300, warmupTime: 100, iterations: 3, warmupIterations: 2 })
-  for (const t of tasks) bench.add(t.name, t.fn)
-  await bench.run()
-  for (const task of bench.tasks) best.set(task.name, Math.min(best.get(task.name) ?? Infinity, median(task)))
-}
-
-function median(task: Task): number {
-  const r = task.result
-  if (r.state !== 'completed' && r.state !== 'aborted-with-statistics') throw new Error(`${task.name}: ${r.state}`)
-  return r.latency.p50
-}
+const best = await bestOfRounds(tasks, ROUNDS, 300) // task -> lowest median ms
 
 /** Records per second of a task, from its best median. */
 function rate(name: string): number {

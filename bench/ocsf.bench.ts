@@ -5,11 +5,11 @@
 // (ROUNDS=n to change the number of rounds):
 //   npx tsc -p tsconfig.json && node dist/bench/ocsf.bench.js
 
-import { Bench, type Task } from 'tinybench'
 import { minifyRecord } from '../workers/json/reference.ts'
 import { formatOcsf, ocsfEvent } from '../workers/ocsf/format.ts'
 import { objectMembers } from '../workers/ocsf/members.ts'
 import { corpusRecords } from './lib/corpus.ts'
+import { bestOfRounds } from './lib/rounds.ts'
 
 const texts = corpusRecords()
 const parsed = texts.map((t) => JSON.parse(t) as Record<string, unknown>)
@@ -25,19 +25,7 @@ const tasks: { name: string; fn: () => void }[] = [
   { name: 'ocsf part: objectMembers (unmapped copy)', fn: () => texts.forEach((t) => objectMembers(t)) },
 ]
 
-const best = new Map<string, number>()
-for (let round = 0; round < ROUNDS; round++) {
-  const bench = new Bench({ time: 400, warmupTime: 100, iterations: 3, warmupIterations: 2 })
-  for (const t of tasks) bench.add(t.name, t.fn)
-  await bench.run()
-  for (const task of bench.tasks) best.set(task.name, Math.min(best.get(task.name) ?? Infinity, median(task)))
-}
-
-function median(task: Task): number {
-  const r = task.result
-  if (r.state !== 'completed' && r.state !== 'aborted-with-statistics') throw new Error(`${task.name}: ${r.state}`)
-  return r.latency.p50
-}
+const best = await bestOfRounds(tasks, ROUNDS, 400) // task -> lowest median ms
 
 console.log(`corpus: ${texts.length} records, ${(bytes / texts.length).toFixed(0)} bytes each on average; ocsf lines ${(outBytes / texts.length).toFixed(0)} bytes each (x${(outBytes / bytes).toFixed(2)})`)
 console.log('| subject | records/s | µs/record |')
