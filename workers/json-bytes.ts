@@ -1,11 +1,13 @@
 // JSON's grammar over UTF-8 bytes, as both fast paths read it (fortisiem/fast.ts and json/fast.ts): the
-// byte values, whitespace, digits, hex digits, escapes, UTF-8 sequences, and where a SWAR word's first
-// flagged byte is.
+// byte values, whitespace, digits, hex digits, escapes, UTF-8 sequences.
 //
 // The byte values are a const enum, so tsc writes each one into the module that uses it as a literal: a
 // value imported from another module is read through that module's binding at run time, which made the
 // flattener about 27% slower when the endianness flag LE came from here (bench/flatten.bench.ts). For the
-// same reason each hot module computes its own LE. Imported functions cost 0-2% there and are shared.
+// same reason each hot module computes its own LE, and its own firstFlagged (where a SWAR word's first
+// flagged byte is): a function value chosen by LE and imported from here was not inlined in the string
+// scans (callgrind over json-slice.bench's files: 6,558M instructions imported, 6,356M local, 6,337M when
+// it was local before the modules were split). Functions declared here cost 0-2% and are shared.
 
 export const enum Byte {
   TAB = 0x09,
@@ -25,8 +27,6 @@ export const enum Byte {
   DEL = 0x7f,
 }
 
-/** Words are read in the platform's byte order (see firstFlagged()). */
-const LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
 
 export function isSpace(c: number): boolean {
   return c === Byte.SPACE || c === Byte.LF || c === Byte.CR || c === Byte.TAB
@@ -132,11 +132,6 @@ export function validUtf8(buf: Uint8Array, s: number, e: number): boolean {
   return true
 }
 
-/**
- * The index (0-3) within a word read in platform order of the first byte flagged in `t` (not 0): SWAR
- * tests flag a byte by its top bit.
- */
-export const firstFlagged = LE ? (t: number): number => (31 - Math.clz32(t & -t)) >> 3 : (t: number): number => Math.clz32(t) >> 3
 
 /**
  * The same bytes as a plain Uint8Array. Callers hand over Buffers (a chunk of the inflated object) and

@@ -39,7 +39,7 @@
 // Nothing recurses: containers are an explicit stack of frames. One instance keeps its caches from record
 // to record and file to file: use one per thread, not one per file.
 
-import { Byte, escapeLength, firstFlagged, hex4, isDigit, isSpace, plainBytes, skipSpace, utf8Length, validUtf8 } from '../json-bytes.ts'
+import { Byte, escapeLength, hex4, isDigit, isSpace, plainBytes, skipSpace, utf8Length, validUtf8 } from '../json-bytes.ts'
 import type { OutputBuilder } from '../frames.ts'
 import { type Bytes, type Ints, grownUint8, openBrackets, parseString, specialOrHigh, stringEnd, valueStop, writeEscape } from './bytes.ts'
 import { KeyCache, type RawKey, hashRange, learnSuccessor, spells } from './keys.ts'
@@ -80,6 +80,11 @@ const LOOKAHEAD = SCRATCH_KEPT >> 1
  * the bytes under them agree everywhere. Computed here, not imported (see above).
  */
 const LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
+/**
+ * The index (0-3) within a word read in platform order of the first byte flagged in `t` (not 0): SWAR
+ * tests flag a byte by its top bit. Here, not imported: ../json-bytes.ts says why.
+ */
+const firstFlagged = LE ? (t: number): number => (31 - Math.clz32(t & -t)) >> 3 : (t: number): number => Math.clz32(t) >> 3
 
 /** The shape's hash: FNV-1a over its tokens, as keys.ts hashes a key's spelling (local for the reason LE is). */
 const HASH_SEED = 0x811c9dc5 | 0

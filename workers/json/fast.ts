@@ -8,7 +8,7 @@
 // the caller (isUtf8 first): the reference decodes it with replacement characters.
 
 import type { OutputBuilder } from '../frames.ts'
-import { firstFlagged, isDigit, isHex, skipSpace } from '../json-bytes.ts'
+import { isDigit, isHex, skipSpace } from '../json-bytes.ts'
 
 const enum T {
   Value, // a value must come
@@ -25,6 +25,11 @@ const INCOMPLETE = -2
 
 /** Words in platform order; computed here, not imported, as ../json-bytes.ts says why. */
 const LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
+/**
+ * The index (0-3) within a word read in platform order of the first byte flagged in `t` (not 0): SWAR
+ * tests flag a byte by its top bit. Here, not imported: ../json-bytes.ts says why.
+ */
+const firstFlagged = LE ? (t: number): number => (31 - Math.clz32(t & -t)) >> 3 : (t: number): number => Math.clz32(t) >> 3
 
 /**
  * Flags (top bit of each byte) the bytes of a 4-byte word that may be '"', '\\' or below 0x20: SWAR, four

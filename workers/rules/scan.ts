@@ -15,7 +15,6 @@
 // Nothing recurses.
 
 import { isUtf8 } from 'node:buffer'
-import { firstFlagged } from '../json-bytes.ts'
 import { matchesValue, type RuleSet } from './compile.ts'
 
 const QUOTE = 0x22
@@ -47,6 +46,11 @@ function skipSpace(buf: Uint8Array, i: number, end: number): number {
 
 /** Words in platform order; computed here, not imported, as fortisiem/fast.ts says why. */
 const LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
+/**
+ * The index (0-3) within a word read in platform order of the first byte flagged in `t` (not 0): SWAR
+ * tests flag a byte by its top bit. Here, not imported: ../json-bytes.ts says why.
+ */
+const firstFlagged = LE ? (t: number): number => (31 - Math.clz32(t & -t)) >> 3 : (t: number): number => Math.clz32(t) >> 3
 
 // Skipping is most of the scan: 4 bytes at a time to the next byte that may matter (a quote or backslash in
 // a string; a quote or bracket outside), as json/fast.ts and fortisiem/fast.ts do. On the corpus's short
