@@ -66,3 +66,15 @@ export function corrupt(gz: Buffer): Buffer {
 export function deepBody(depth: number): string {
   return '['.repeat(depth) + ']'.repeat(depth)
 }
+
+/** Gzipped documents every parse path must get through, record by record, as the reference does (named for the test's title). */
+export function hostileObjects(): [string, Uint8Array][] {
+  return [
+    ['invalid utf-8', invalidUtf8Document('x')],
+    ['bom', bomDocument([{ a: 1 }, { b: [] }])],
+    ['mixed', mixedRecordsDocument([{ a: 1 }, { b: 2 }, { c: {} }])],
+    ['proto', prototypeDocument('p')],
+    ['deep', deepDocument(100, [{ a: 1 }, { b: 2 }])],
+    ['bad records', gzipSync('{"Records":[{"a":tru},{"ok":1},{"b":"raw\\ttab"},{},{"eventSource":"ec2.amazonaws.com"}]}')],
+  ]
+}

@@ -29,12 +29,7 @@ function both(gz: Uint8Array, format: Format, framing: ParseOptions['framing'] =
 const objects: [string, Uint8Array][] = [
   ...fixtureDocuments().map(({ name, text }): [string, Uint8Array] => [name, gzipSync(text)]),
   ['generated', buildLogFile(new RecordGenerator({ seed: 5, startTime: new Date(0) }), { records: 3000, account: '111122223333', region: 'eu-west-1', time: new Date(0) }).body],
-  ['invalid utf-8', hostile.invalidUtf8Document('x')],
-  ['bom', hostile.bomDocument([{ a: 1 }, { b: [] }])],
-  ['mixed', hostile.mixedRecordsDocument([{ a: 1 }, { b: 2 }, { c: {} }])],
-  ['proto', hostile.prototypeDocument('p')],
-  ['deep', hostile.deepDocument(100, [{ a: 1 }, { b: 2 }])],
-  ['bad records', gzipSync('{"Records":[{"a":tru},{"ok":1},{"b":"raw\ttab"},{},{"eventSource":"ec2.amazonaws.com"}]}')],
+  ...hostile.hostileObjects(),
 ]
 
 describe.each(['fortisiem', 'json'] as const)('the %s fast path, a whole object at a time', (format) => {

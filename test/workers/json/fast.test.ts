@@ -5,6 +5,7 @@ import { JsonSlicer } from '../../../workers/json/fast.ts'
 import { OutputBuilder } from '../../../workers/frames.ts'
 import { RecordCutter } from '../../../workers/record-cutter.ts'
 import { fixtureDocuments, fixtureRecords } from '../../helpers/fixtures.ts'
+import { cutRecords } from '../../helpers/records.ts'
 
 const enc = new TextEncoder()
 const dec = new TextDecoder()
@@ -29,19 +30,11 @@ function reference(bytes: Uint8Array): string | null {
   }
 }
 
-function records(doc: string): { bytes: Uint8Array; hasSpace: boolean }[] {
-  const out: { bytes: Uint8Array; hasSpace: boolean }[] = []
-  const cutter = new RecordCutter({ onRecord: (b, s, e, hasSpace) => out.push({ bytes: b.slice(s, e), hasSpace }), onSkip: () => {} }, { maxRecordBytes: 1 << 22, maxDepth: 64 })
-  cutter.push(enc.encode(doc))
-  cutter.end()
-  return out
-}
-
 describe('JsonSlicer', () => {
   it('equals the reference on every fixture record, pretty-printed as found and compact', () => {
     let n = 0
     for (const { text } of fixtureDocuments()) {
-      for (const r of records(text)) {
+      for (const r of cutRecords(text)) {
         expect(fast(r.bytes, r.hasSpace)).toBe(reference(r.bytes))
         n++
       }

@@ -10,8 +10,8 @@ import { RecordSyntaxError, RecordTooLargeError } from '../../../workers/fortisi
 import { parseObjectSync } from '../../../workers/object-parser.ts'
 import { OCSF_VERSION, formatOcsf } from '../../../workers/ocsf/format.ts'
 import type { Format, ParseOptions } from '../../../workers/protocol.ts'
-import { RecordCutter } from '../../../workers/record-cutter.ts'
 import { fixtureDocuments, fixtureRecords } from '../../helpers/fixtures.ts'
+import { cutRecords } from '../../helpers/records.ts'
 import * as hostile from '../../helpers/hostile.ts'
 
 type Obj = Record<string, unknown>
@@ -164,20 +164,11 @@ function check(text: string): Obj {
   return event
 }
 
-function cut(doc: string): { text: string; hasSpace: boolean }[] {
-  const out: { text: string; hasSpace: boolean }[] = []
-  const dec = new TextDecoder()
-  const cutter = new RecordCutter({ onRecord: (b, s, e, hasSpace) => out.push({ text: dec.decode(b.subarray(s, e)), hasSpace }), onSkip: () => {} }, { maxRecordBytes: 1 << 22, maxDepth: 64 })
-  cutter.push(new TextEncoder().encode(doc))
-  cutter.end()
-  return out
-}
-
 describe('formatOcsf', () => {
   it('maps every fixture record field by field, pretty-printed as found and compact', () => {
     let n = 0
     for (const { text } of fixtureDocuments()) {
-      for (const r of cut(text)) {
+      for (const r of cutRecords(text)) {
         check(r.text)
         // The cutter's hasSpace says when whitespace can be left in: the same line either way.
         expect(formatOcsf(r.text, Infinity, r.hasSpace)).toBe(formatOcsf(r.text))
@@ -284,12 +275,7 @@ const clock = () => Date.UTC(2026, 10, 26, 15, 2, 56)
 describe('the ocsf format in the parse threads (ObjectParser)', () => {
   const objects: [string, Uint8Array][] = [
     ...fixtureDocuments().map(({ name, text }): [string, Uint8Array] => [name, gzipSync(text)]),
-    ['invalid utf-8', hostile.invalidUtf8Document('x')],
-    ['bom', hostile.bomDocument([{ a: 1 }, { b: [] }])],
-    ['mixed', hostile.mixedRecordsDocument([{ a: 1 }, { b: 2 }, { c: {} }])],
-    ['proto', hostile.prototypeDocument('p')],
-    ['deep', hostile.deepDocument(100, [{ a: 1 }, { b: 2 }])],
-    ['bad records', gzipSync('{"Records":[{"a":tru},{"ok":1},{"b":"raw\ttab"},{},{"eventSource":"ec2.amazonaws.com"}]}')],
+    ...hostile.hostileObjects(),
     ['too large', gzipSync(`{"Records":[{"a":"${'x'.repeat(1 << 20)}"},{"ok":1}]}`)],
   ]
 

@@ -8,17 +8,16 @@ import { type JsonValue, RawNumber, parseLossless } from '../../../workers/forti
 import { minifyRecord } from '../../../workers/json/reference.ts'
 import { parseObjectSync } from '../../../workers/object-parser.ts'
 import type { Format, ParseOptions } from '../../../workers/protocol.ts'
-import { RecordCutter } from '../../../workers/record-cutter.ts'
 import { compileRules, matchesValue, type RuleSpec } from '../../../workers/rules/compile.ts'
 import { Glob } from '../../../workers/rules/glob.ts'
 import { fixtureDocuments } from '../../helpers/fixtures.ts'
+import { cutRecords } from '../../helpers/records.ts'
 
 const clock = () => Date.UTC(2026, 10, 26, 15, 2, 56)
 const limits = { maxDecompressedBytes: 1 << 30, maxRecordBytes: 1 << 22, maxDepth: 64, outputChunkBytes: 1 << 20 }
 const options = (format: Format, fastPaths: boolean, rules?: RuleSpec): ParseOptions => ({ format, framing: 'lines', fastPaths, limits, rules })
 const spec = (s: Partial<RuleSpec>): RuleSpec => ({ drop: [], keep: [], redact: [], ...s })
 const encoder = new TextEncoder()
-const decoder = new TextDecoder()
 
 // ---------------------------------------------------------------------------------------------------------
 // The oracle: written from the README's words, sharing nothing with workers/rules/ but the parser.
@@ -97,13 +96,7 @@ function stringify(v: JsonValue): string {
 }
 
 /** The records of a document as the cutter cuts them. */
-function cut(doc: Uint8Array): string[] {
-  const texts: string[] = []
-  const cutter = new RecordCutter({ onRecord: (b, s, e) => texts.push(decoder.decode(b.subarray(s, e))), onSkip: () => {} }, limits)
-  cutter.push(doc)
-  cutter.end()
-  return texts
-}
+const cut = (doc: Uint8Array): string[] => cutRecords(doc, limits).map((r) => r.text)
 
 /** What the parse threads must make of a document under `rules`, from the oracle and the rule-less reference formatter. */
 function expected(doc: Uint8Array, format: Format, rules: RuleSpec) {
