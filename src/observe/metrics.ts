@@ -353,6 +353,10 @@ export class SourceMetrics {
     this.received = root.received.labels(l)
     this.deleted = root.deleted.labels(l)
     this.testEvents = root.testEvents.labels(l)
+    // Histograms too have their series from the start (a labelled child has none until its first
+    // observation, and a dashboard's rate() over it would show no data instead of none seen).
+    root.messageLag.zero(l)
+    root.parseSeconds.zero(l)
     this.messageLag = root.messageLag.labels(l)
     this.eventLag = root.eventLag.child(l)
     this.s3Bytes = root.s3Bytes.labels(l)

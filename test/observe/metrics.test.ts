@@ -109,6 +109,10 @@ describe('Metrics', () => {
     // The objects' results too.
     const objects = (await samples(metrics)).filter((s) => s.name === 'cloudtrail_s3_objects_total')
     expect(objects.map((s) => [s.labels.result, s.value])).toEqual([['processed', 0], ['skipped', 0], ['failed', 0]])
+    // And the histograms: a rate() over a source that has seen nothing yet is 0, not "no data".
+    for (const name of ['cloudtrail_sqs_message_lag_seconds_count', 'cloudtrail_parse_seconds_count', 'cloudtrail_event_lag_seconds_count']) {
+      expect((await samples(metrics)).filter((s) => s.name === name).map((s) => s.value), name).toEqual([0])
+    }
   })
 
   it('counts errors, objects, receipts, deletes and events in the exposition and in the running totals', async () => {
