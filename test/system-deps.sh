@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The Debian packages the tests start for real: Prometheus and promtool (scrape and rule tests), rsyslogd
 # with its TLS driver (a real syslog receiver), util-linux's `script` (a pseudo-terminal for the status
-# line). `make test` and CI call this: what is missing is installed when this user may (root, or sudo
-# without a password); otherwise it stops at once with one line naming the packages and the command.
+# line), a C compiler and libdeflate's headers (the gunzip addon). `make test` and CI call this: what is
+# missing is installed when this user may (root, or sudo without a password); otherwise it stops at once
+# with one line naming the packages and the command.
 set -euo pipefail
 
 need=()
@@ -11,6 +12,9 @@ command -v rsyslogd >/dev/null 2>&1 || need+=(rsyslog)
 compgen -G '/usr/lib/*/rsyslog/lmnsd_gtls.so' >/dev/null || [ -e /usr/lib/rsyslog/lmnsd_gtls.so ] || need+=(rsyslog-gnutls)
 command -v script >/dev/null 2>&1 || need+=(bsdutils)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# The libdeflate addon the build compiles (native/gunzip.c), which test/workers/inflate.test.ts requires.
+command -v cc >/dev/null 2>&1 || need+=(gcc)
+[ -e /usr/include/libdeflate.h ] || need+=(libdeflate-dev)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ]; then

@@ -12,7 +12,7 @@
 
 import type { MessagePort } from 'node:worker_threads'
 import { createGunzip, type Gunzip } from 'node:zlib'
-import { WholeInflater } from './inflate.ts'
+import { lastMemberSize, WholeInflater } from './inflate.ts'
 import { ObjectParser } from './object-parser.ts'
 import { offerSpares } from './frames.ts'
 import type { ErrorCode } from '../src/errors.ts'
@@ -61,12 +61,6 @@ function report(port: MessagePort, parser: ObjectParser, failure: Failure | null
   port.postMessage({ type: 'done', result } satisfies ToMain)
   port.close()
   return result
-}
-
-/** The gzip trailer's ISIZE: the size (mod 2^32) of the last member, never more than the whole. */
-function lastMemberSize(gz: Uint8Array): number {
-  const n = gz.length
-  return (gz[n - 4] | (gz[n - 3] << 8) | (gz[n - 2] << 16) | (gz[n - 1] << 24)) >>> 0
 }
 
 /** The whole path; null when the object must take the stream path instead. */

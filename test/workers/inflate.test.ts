@@ -1,7 +1,9 @@
-// The whole path's inflater answers exactly as gunzipSync does, reusing the thread's buffer.
+// The whole path's inflater answers exactly as gunzipSync does, reusing the thread's buffer: with
+// libdeflate (which `make` builds, and this suite requires) and with zlib alone.
 import { gunzipSync, gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { WholeInflater } from '../../workers/inflate.ts'
+import { nativeGunzip, type NativeGunzip } from '../../workers/native-gunzip.ts'
 import { realFiles } from '../../bench/lib/corpus.ts'
 import { readFileSync } from 'node:fs'
 
@@ -24,7 +26,15 @@ function inflated(inflater: WholeInflater, gz: Uint8Array, limit = 16 * MiB): Bu
   return copy
 }
 
-describe('WholeInflater', () => {
+it('has the libdeflate addon (make builds build/gunzip.node; CT_INFLATE=zlib turns it off)', () => {
+  if (process.env.CT_INFLATE === 'zlib') expect(nativeGunzip).toBeNull()
+  else expect(nativeGunzip?.version).toMatch(/^\d+\.\d+/)
+})
+
+describe.each([
+  ['libdeflate', nativeGunzip],
+  ['zlib', null],
+] as [string, NativeGunzip | null][])('WholeInflater with %s', (_inflater, native) => {
   const a = gzipSync('hello world '.repeat(1000))
   const b = gzipSync('a second member')
   const flipped = (buf: Buffer, at: number) => {
@@ -45,7 +55,7 @@ describe('WholeInflater', () => {
     ['not gzip', Buffer.from('{"Records":[]}')],
     ['empty', Buffer.alloc(0)],
   ])('answers as gunzipSync does: %s', (_name, gz) => {
-    const inflater = new WholeInflater()
+    const inflater = new WholeInflater(native)
     const want = reference(gz, 16 * MiB)
     expect(inflated(inflater, gz)).toEqual(want)
     // And the next object is unaffected by what came before.
@@ -53,7 +63,7 @@ describe('WholeInflater', () => {
   })
 
   it('answers as gunzipSync does on every real log file of the corpus, one buffer for all', () => {
-    const inflater = new WholeInflater()
+    const inflater = new WholeInflater(native)
     const { files } = realFiles()
     expect(files.length).toBeGreaterThan(600)
     const buffers = new Set<ArrayBufferLike>()
@@ -68,7 +78,7 @@ describe('WholeInflater', () => {
   })
 
   it('grows for a large object, up to the limit and not one byte past it, then gives the memory back', () => {
-    const inflater = new WholeInflater()
+    const inflater = new WholeInflater(native)
     const text = Buffer.alloc(10 * MiB, 'x')
     const gz = gzipSync(text)
     // (Buffer.compare: vitest's deep equality takes seconds over megabytes.)
@@ -79,13 +89,22 @@ describe('WholeInflater', () => {
       const exact = Buffer.alloc(size, 'y')
       expect(Buffer.compare(inflated(inflater, gzipSync(exact), 16 * MiB)!, exact)).toBe(0)
     }
+    // Two members, the first larger than the buffer and the trailer naming only the small last one.
+    const big = Buffer.alloc(6 * MiB, 'z')
+    const two = inflated(inflater, Buffer.concat([gzipSync(big), b]), 16 * MiB)!
+    expect(two.length).toBe(big.length + 15)
+    expect(Buffer.compare(two.subarray(0, big.length), big)).toBe(0)
+    // A trailer that lies about the size: corrupt, as gunzipSync says.
+    const lying = Buffer.from(gzipSync(big))
+    lying.writeUInt32LE(12 * MiB, lying.length - 4)
+    expect(inflated(inflater, lying, 16 * MiB)).toEqual(reference(lying, 16 * MiB))
     const small = inflater.inflate(a, 16 * MiB)!
     expect(small.text.buffer.byteLength).toBeLessThanOrEqual(4 * MiB)
     small.release()
   })
 
   it('gives an object inflated while the buffer is taken a buffer of its own', () => {
-    const inflater = new WholeInflater()
+    const inflater = new WholeInflater(native)
     const first = inflater.inflate(a, 16 * MiB)!
     const second = inflater.inflate(Buffer.concat([b, b]), 16 * MiB)!
     expect(second.text.buffer).not.toBe(first.text.buffer)
