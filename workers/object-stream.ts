@@ -10,7 +10,7 @@
 //   are still delivered), go through zlib's stream with 256 KiB output chunks and credit-based flow
 //   control: memory follows the chunk and the largest record, not the object.
 
-import type { MessagePort } from 'node:worker_threads'
+import { threadId, type MessagePort } from 'node:worker_threads'
 import { createGunzip, type Gunzip } from 'node:zlib'
 import { lastMemberSize, WholeInflater } from './inflate.ts'
 import { ObjectParser } from './object-parser.ts'
@@ -55,8 +55,10 @@ function postOutput(port: MessagePort, parser: ObjectParser): boolean {
  */
 function report(port: MessagePort, parser: ObjectParser, failure: Failure | null, cpuStart: NodeJS.CpuUsage): ParseResult {
   postOutput(port, parser)
-  const cpu = process.threadCpuUsage(cpuStart)
-  parser.stats.cpuMs = (cpu.user + cpu.system) / 1000
+  const cpu = process.threadCpuUsage()
+  parser.stats.threadCpuMs = (cpu.user + cpu.system) / 1000
+  parser.stats.cpuMs = parser.stats.threadCpuMs - (cpuStart.user + cpuStart.system) / 1000
+  parser.stats.thread = threadId
   const result: ParseResult = failure ? { ok: false, ...failure, stats: parser.stats } : { ok: true, stats: parser.stats }
   port.postMessage({ type: 'done', result } satisfies ToMain)
   port.close()

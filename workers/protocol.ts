@@ -133,6 +133,9 @@ export interface ParseStats {
   busyMs: number
   /** CPU milliseconds of the worker's thread on this object, from the task's start to its verdict. */
   cpuMs: number
+  /** The worker's threadId, and its thread's CPU milliseconds since it started, at the verdict (ParsePool.cpuMs). */
+  thread: number
+  threadCpuMs: number
 }
 
 export type ParseResult =
@@ -142,5 +145,5 @@ export type ParseResult =
 
 export function emptyStats(): ParseStats {
   const eventLag = { counts: new Array<number>(EVENT_LAG_BUCKETS.length + 1).fill(0), sum: 0, count: 0 }
-  return { records: 0, skipped: {}, dropped: {}, redacted: {}, invalidUtf8: 0, deduplicated: 0, compressedBytes: 0, decompressedBytes: 0, outputBytes: 0, eventLag, busyMs: 0, cpuMs: 0 }
+  return { records: 0, skipped: {}, dropped: {}, redacted: {}, invalidUtf8: 0, deduplicated: 0, compressedBytes: 0, decompressedBytes: 0, outputBytes: 0, eventLag, busyMs: 0, cpuMs: 0, thread: 0, threadCpuMs: 0 }
 }

@@ -78,7 +78,7 @@ class StateGauge {
 
 /**
  * CPU seconds by thread, read at scrape time: the main thread (receive, fetch, hand-off, sink, delete), the
- * parse threads (what they spent on objects), and the whole process (prom-client's
+ * parse threads (each thread's clock since its first object: ParsePool.cpuMs), and the whole process (prom-client's
  * process_cpu_seconds_total has it too): what is left is V8's helper threads (GC, compilation), libuv's
  * threads and the kernel.
  */
@@ -86,7 +86,7 @@ class ThreadCpuCounter {
   readonly type = 'counter'
   readonly aggregator = 'sum'
   readonly name = 'cloudtrail_thread_cpu_seconds_total'
-  readonly help = 'CPU seconds by thread: main, parse (the parse threads on objects), process (every thread)'
+  readonly help = 'CPU seconds by thread: main, parse (the parse threads since their first object), process (every thread)'
 
   constructor(private readonly parseCpuMs: () => number | undefined) {}
 

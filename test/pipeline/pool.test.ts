@@ -169,7 +169,7 @@ describe('ParsePool', () => {
     expect((await parse(p, { whole: new Uint8Array(object(20)) })).result).toMatchObject({ ok: true, stats: { records: 20 } })
   })
 
-  it('parses on its threads at once, and adds up their busy and CPU time', async () => {
+  it("parses on its threads at once, adds up their busy time, and counts their CPU by each thread's clock", async () => {
     const p = pool()
     const results = await Promise.all([1, 2, 3, 4].map(() => parse(p, { whole: new Uint8Array(object(3000)) })))
     for (const { result } of results) expect(result).toMatchObject({ ok: true, stats: { records: 3000 } })
@@ -178,7 +178,16 @@ describe('ParsePool', () => {
     expect(busy).toBeGreaterThan(0)
     expect(cpu).toBeGreaterThan(0)
     expect(p.busyMs).toBeCloseTo(busy, 6)
-    expect(p.cpuMs).toBeCloseTo(cpu, 6)
+    // Each thread's clock from its first object's start to its latest verdict: at least the objects' own CPU
+    // (what lies between them too), and all of it on threads of this pool.
+    expect(p.cpuMs).toBeGreaterThanOrEqual(cpu - 1e-6)
+    const threads = new Set(results.map((r) => r.result.stats.thread))
+    expect([...threads].every((t) => t > 0)).toBe(true)
+    const spans = [...threads].map((t) => {
+      const own = results.filter((r) => r.result.stats.thread === t).map((r) => r.result.stats)
+      return Math.max(...own.map((s) => s.threadCpuMs)) - Math.min(...own.map((s) => s.threadCpuMs - s.cpuMs))
+    })
+    expect(p.cpuMs).toBeCloseTo(spans.reduce((a, b) => a + b, 0), 6)
   })
 
   it("hands an output chunk's buffer back to the next object (moved: detached here), but not a view or a buffer of another size", async () => {
