@@ -73,3 +73,25 @@ describe('OutputBuilder: whole records only', () => {
     expect(Buffer.from(out.take()!.data).toString()).toBe('kept\n\n')
   })
 })
+
+describe('OutputBuilder: chunk buffers', () => {
+  it('hands a full chunk over in its own buffer, and copies a small one out, keeping the large buffer for the next chunk', () => {
+    const chunkBytes = 1 << 12
+    const out = new OutputBuilder(chunkBytes, 'lines')
+    while (!out.full) record(out, 'r'.repeat(100), 'end')
+    const full = out.take()!
+    // Moved as it is: the view starts its buffer, which is larger than the chunk (room for one more record).
+    expect(full.data.byteOffset).toBe(0)
+    expect(full.data.buffer.byteLength).toBeGreaterThan(full.data.length)
+
+    record(out, 'small', 'end')
+    const small = out.take()!
+    expect(Buffer.from(small.data).toString()).toBe('small\n')
+    expect(small.data.buffer.byteLength).toBe(small.data.length)
+    // The next chunk is written into the buffer the small one was copied from (not a new one).
+    while (!out.full) record(out, 's'.repeat(100), 'end')
+    const next = out.take()!
+    expect(next.data.buffer.byteLength).toBe(full.data.buffer.byteLength)
+    expect(Buffer.from(next.data).toString()).toBe(`${'s'.repeat(100)}\n`.repeat(next.records))
+  })
+})
