@@ -17,6 +17,12 @@ export interface ParseSummary {
   failed: number
   records: number
   skipped: number
+  /** Records dropped by the rules, by rule (as cloudtrail_records_dropped_total counts them); only with rules. */
+  dropped?: Record<string, number>
+  /** Records written with values redacted, by rule; only with redact rules. */
+  redacted?: Record<string, number>
+  /** Records dropped as repeats of an eventID (dedup_window); only with a window. */
+  deduplicated?: number
   seconds: number
   /** CPU by thread over the run (start-up not included). */
   cpu?: CpuMs & { parseMs: number }
@@ -42,6 +48,10 @@ export async function* listFiles(paths: string[]): AsyncGenerator<string> {
   }
 }
 
+function addCounts(into: Record<string, number>, counts: Readonly<Record<string, number>>): void {
+  for (const k in counts) into[k] = (into[k] ?? 0) + counts[k]
+}
+
 async function openFile(path: string): Promise<ObjectInput> {
   const { size } = await stat(path)
   if (size <= WHOLE_OBJECT_BYTES) return { whole: await readFile(path) }
@@ -54,6 +64,9 @@ export async function parseFiles(paths: string[], config: Config, log: Logger): 
   const sink = sinkFor(config, log)
   const pool = new ParsePool({ threads: config.parseThreads, parse: parseOptions(config) })
   const summary: ParseSummary = { files: 0, failed: 0, records: 0, skipped: 0, seconds: 0 }
+  if (config.rules.drop.length + config.rules.keep.length > 0) summary.dropped = {}
+  if (config.rules.redact.length > 0) summary.redacted = {}
+  if (config.dedupWindow > 0) summary.deduplicated = 0
   const running = new Set<Promise<void>>()
   const sinkErrors: Error[] = []
 
@@ -68,6 +81,9 @@ export async function parseFiles(paths: string[], config: Config, log: Logger): 
       return new Promise<void>((resolve) => sink.once('drain', resolve))
     })
     summary.records += result.stats.records
+    if (summary.dropped) addCounts(summary.dropped, result.stats.dropped)
+    if (summary.redacted) addCounts(summary.redacted, result.stats.redacted)
+    if (summary.deduplicated !== undefined) summary.deduplicated += result.stats.deduplicated
     summary.skipped += Object.values(result.stats.skipped).reduce((a, b) => a + (b ?? 0), 0)
     for (const [reason, n] of Object.entries(result.stats.skipped)) if (n) log.warn({ file: path, reason, records: n }, 'records skipped')
     if (!result.ok) {

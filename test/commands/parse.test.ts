@@ -39,6 +39,22 @@ describe('parse', () => {
     expect(new Set(got.map(key))).toEqual(new Set(expected.map(key)))
   })
 
+  it('reports what its rules dropped and redacted, by rule, in the "parse finished" line', async () => {
+    const drop = 'eventName=Describe*|List*'
+    const redact = 'requestParameters'
+    const res = await runCli(['parse', dir, '--format', 'json', '--drop', drop, '--redact', redact])
+    expect(res.code, res.stderr).toBe(0)
+    const lines = res.stdout.split('\n').filter(Boolean)
+    const dropped = expected.filter((r) => /^(Describe|List)/.test(String(r.eventName))).length
+    expect(dropped).toBeGreaterThan(0)
+    expect(lines).toHaveLength(expected.length - dropped)
+    const redacted = lines.filter((l) => l.includes('"requestParameters":"[REDACTED]"')).length
+    expect(redacted).toBeGreaterThan(0)
+    const summary = res.logs.find((l) => l.msg === 'parse finished')
+    expect(summary).toMatchObject({ records: lines.length, dropped: { [drop]: dropped }, redacted: { [redact]: redacted } })
+    expect(summary).not.toHaveProperty('deduplicated')
+  })
+
   it('parses fixture files in the ocsf format: one OCSF event per line, each record once', async () => {
     // A console sign-in document (gzipped here), and a log file CloudTrail itself wrote, as it is.
     const signIn = readFileSync(join(fixturesDir, 'records', 'awsdocs-cloudtrail-ug-console-sign-in-events-0.json'), 'utf8')
