@@ -14,6 +14,7 @@ import { startTelemetry } from '../observe/telemetry.ts'
 import { ParsePool, parseOptions } from '../pipeline/pool.ts'
 import { Checkpoints } from '../pipeline/checkpoints.ts'
 import { Slots } from '../pipeline/slots.ts'
+import { FileSink } from '../sinks/file.ts'
 import { sinkFor } from '../sinks/index.ts'
 import type { Sink } from '../sinks/sink.ts'
 import { Source, type Probed, type Shared } from './source.ts'
@@ -50,6 +51,8 @@ export async function startCollector(config: Config, log: Logger, metrics = new 
   }
   // What the sources share, then their stages.
   const sink: Sink = sinkFor(config, log)
+  // What the file sink wrote before a crash but never confirmed is found in the file: confirmed now.
+  if (checkpoints && sink instanceof FileSink) for (const t of await sink.recover(checkpoints.journal)) checkpoints.advance(t.bucket, t.key, t.etag, t.through)
   const pool = new ParsePool({ threads: config.parseThreads, parse: parseOptions(config) })
   // One admission for every source (processor.ts says why that is fair).
   const slots = new Slots(config.maxObjectsInFlight)

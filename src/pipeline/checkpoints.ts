@@ -38,6 +38,7 @@ import { join } from 'node:path'
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import { CollectorError, describeError } from '../errors.ts'
 import type { Logger } from '../log.ts'
+import type { ChunkTag } from '../sinks/sink.ts'
 
 /**
  * At most one commit per this many ms: confirmations that arrive together (one fsync's, one POST's) are
@@ -75,7 +76,87 @@ export function checkpointId(bucket: string, key: string, etag: string): string 
   return `${bucket}\u0000${etag}\u0000${key}`
 }
 
+/** A chunk the file sink is about to write: where in the file, its CRC-32, and what it completes. */
+export interface JournaledChunk {
+  readonly start: number
+  readonly end: number
+  readonly crc: number
+  readonly tag: ChunkTag
+}
+
+/** The file (by device and inode) a batch of chunks went into. */
+export interface JournaledBatch {
+  readonly dev: number
+  readonly ino: number
+  readonly chunks: JournaledChunk[]
+}
+
+/** Batches the journal keeps: the one being written, and those whose checkpoints may not be committed yet. */
+const JOURNAL_BATCHES = 4
+
+/**
+ * The file sink's journal (sinks/file.ts), in the same store: before each batch is written, its tagged chunks
+ * (offsets in the file, CRC-32, object and records through). After kill -9 what was written is in the file
+ * even though its fsync never returned, and so never confirmed: a collector started again finds each such
+ * chunk there, byte for byte, fsyncs it and counts it as confirmed, instead of writing it a second time.
+ * A chunk not there whole and unchanged (a torn write, a power loss, another file at the path) is simply
+ * written again. Only the last JOURNAL_BATCHES batches are kept: older ones were confirmed and committed.
+ */
+export class SinkJournal {
+  private batch = 0
+  private readonly insert: StatementSync
+
+  constructor(private readonly db: DatabaseSync) {
+    db.exec(`CREATE TABLE IF NOT EXISTS sink_chunks (seq INTEGER PRIMARY KEY, batch INTEGER NOT NULL, path BLOB NOT NULL,
+      dev INTEGER NOT NULL, ino INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, crc INTEGER NOT NULL,
+      bucket TEXT NOT NULL, key BLOB NOT NULL, etag TEXT NOT NULL, through INTEGER NOT NULL)`)
+    const last = db.prepare('SELECT max(batch) AS batch FROM sink_chunks').get() as { batch: number | null } | undefined
+    this.batch = Number(last?.batch ?? 0)
+    this.insert = db.prepare('INSERT INTO sink_chunks (batch, path, dev, ino, start, end, crc, bucket, key, etag, through) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+  }
+
+  /** Before the batch is written: committed at once (one transaction of a few rows, each batch ≥ 100 ms apart). */
+  writing(path: string, batch: JournaledBatch): void {
+    const n = ++this.batch
+    this.db.exec('BEGIN')
+    try {
+      this.db.prepare('DELETE FROM sink_chunks WHERE batch <= ?').run(n - JOURNAL_BATCHES)
+      const p = keyBytes(path)
+      for (const c of batch.chunks) this.insert.run(n, p, batch.dev, batch.ino, c.start, c.end, c.crc, c.tag.bucket, keyBytes(c.tag.key), c.tag.etag, c.tag.through)
+      this.db.exec('COMMIT')
+    } catch (err) {
+      this.db.exec('ROLLBACK')
+      throw err
+    }
+  }
+
+  /** What the last batches for `path` were, oldest first. */
+  written(path: string): JournaledBatch[] {
+    const rows = this.db.prepare('SELECT batch, dev, ino, start, end, crc, bucket, key, etag, through FROM sink_chunks WHERE path = ? ORDER BY seq').all(keyBytes(path)) as unknown as Array<{
+      batch: number
+      dev: number
+      ino: number
+      start: number
+      end: number
+      crc: number
+      bucket: string
+      key: Uint8Array
+      etag: string
+      through: number
+    }>
+    const batches = new Map<number, JournaledBatch>()
+    for (const r of rows) {
+      let b = batches.get(Number(r.batch))
+      if (!b) batches.set(Number(r.batch), (b = { dev: Number(r.dev), ino: Number(r.ino), chunks: [] }))
+      b.chunks.push({ start: Number(r.start), end: Number(r.end), crc: Number(r.crc), tag: { bucket: r.bucket, key: utf8.decode(r.key), etag: r.etag, through: Number(r.through) } })
+    }
+    return [...batches.values()]
+  }
+}
+
 export class Checkpoints {
+  /** The file sink's journal (state_dir with a file: output). */
+  readonly journal: SinkJournal
   /** Every entry, oldest update first (an update moves it to the end). */
   private readonly entries = new Map<string, Entry>()
   /** What the next commit writes: an entry, or null to delete it. */
@@ -111,6 +192,7 @@ export class Checkpoints {
        complete = max(complete, excluded.complete), updated = excluded.updated`,
     )
     this.remover = db.prepare('DELETE FROM checkpoints WHERE bucket = ? AND key = ? AND etag = ?')
+    this.journal = new SinkJournal(db)
     this.load()
     this.pruner = setInterval(() => this.prune(), PRUNE_EVERY_MS)
     this.pruner.unref()

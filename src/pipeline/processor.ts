@@ -292,6 +292,8 @@ export class Processor {
     let failure: Failure | null = null
     let fetched = started
     let etag: string | null = null
+    /** With checkpoints: the object, which each chunk's tag names (the file sink's journal). */
+    let object: { bucket: string; key: string; etag: string } | null = null
     try {
       const opened = await this.fetcher.open(ref, signal)
       fetched = performance.now()
@@ -313,11 +315,12 @@ export class Processor {
         }
         if (prior) this.log.info({ ...where, records: prior.records }, 'resuming the object after the records confirmed before (checkpoint)')
         confirmations = new Confirmations(countEvents, (through) => store.advance(ref.bucket, ref.key, tag, through), prior?.records ?? 0)
+        object = { bucket: ref.bucket, key: ref.key, etag: tag }
       }
       const result = await this.pool.parse(
         `s3://${ref.bucket}/${ref.key}`,
         opened.input,
-        (data, records, through) => this.write(data, records, through, confirmations),
+        (data, records, through) => this.write(data, records, through, confirmations, object),
         signal,
         this.options.rules,
         confirmations.frontier,
@@ -387,15 +390,16 @@ export class Processor {
   }
 
   /** Hands one output chunk to the sink; resolves when the sink can take more. */
-  private write(data: Uint8Array, records: number, through: number, confirmations: Confirmations): void | Promise<void> {
+  private write(data: Uint8Array, records: number, through: number, confirmations: Confirmations, object: { bucket: string; key: string; etag: string } | null): void | Promise<void> {
     const chunk = confirmations.add(through)
     const bytes = data.byteLength
     this.slots.hold(bytes)
-    const more = this.sink.write(data, (err) => {
+    const confirm = (err: Error | null) => {
       if (!this.sink.keepsConfirmed) this.pool.recycle(data)
       confirmations.confirm(chunk, err, records)
       this.slots.confirmed(bytes)
-    })
+    }
+    const more = object ? this.sink.write(data, confirm, { ...object, through }) : this.sink.write(data, confirm)
     if (more) return
     return this.drained()
   }

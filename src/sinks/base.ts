@@ -12,7 +12,7 @@
 import { EventEmitter } from 'node:events'
 import { CollectorError } from '../errors.ts'
 import { Ledger, type Pending } from './ledger.ts'
-import type { Confirm, Framing, Sink } from './sink.ts'
+import type { ChunkTag, Confirm, Framing, Sink } from './sink.ts'
 
 /** Unconfirmed bytes at or above which write() returns false, unless the sink is told otherwise. */
 export const defaultHighWaterMark = 8 * 1024 * 1024
@@ -43,12 +43,12 @@ export abstract class SinkBase<E extends Pending = Pending> extends EventEmitter
   }
 
   /** Failures confirm synchronously, before write returns. */
-  write(chunk: Uint8Array, confirm: Confirm): boolean {
+  write(chunk: Uint8Array, confirm: Confirm, tag?: ChunkTag): boolean {
     if (this.#closed) {
       confirm(new CollectorError('ERR_SINK_CLOSED', `${this.kind} sink is closed`))
       return false
     }
-    return this.accept(chunk, confirm)
+    return this.accept(chunk, confirm, tag)
   }
 
   flush(): Promise<void> {
@@ -71,7 +71,7 @@ export abstract class SinkBase<E extends Pending = Pending> extends EventEmitter
   }
 
   /** A write to an open sink: records it in the ledger and starts it on its way; returns what ledger.add() says. */
-  protected abstract accept(chunk: Uint8Array, confirm: Confirm): boolean
+  protected abstract accept(chunk: Uint8Array, confirm: Confirm, tag?: ChunkTag): boolean
 
   /** A flush() waits on writes the sink holds back (to batch or fsync them): send them now. */
   protected push(): void {}

@@ -8,6 +8,17 @@ export type { Framing }
 export type Confirm = (err: Error | null) => void
 
 /**
+ * What a chunk completes, for a sink that can find it again after a crash (the file sink's journal,
+ * sinks/file.ts): the object (bucket, key, ETag) and its `Records` elements settled through this chunk.
+ */
+export interface ChunkTag {
+  readonly bucket: string
+  readonly key: string
+  readonly etag: string
+  readonly through: number
+}
+
+/**
  * A destination for formatted records. Chunks handed to `write` always hold whole framed records.
  *
  * Events: 'drain' (below the high-water mark again) and 'fatal' (the destination can never take data
@@ -29,7 +40,8 @@ export interface Sink extends EventEmitter {
    * broken connection): its buffer must not be given back to the parse threads for reuse.
    */
   readonly keepsConfirmed?: boolean
-  write(chunk: Uint8Array, confirm: Confirm): boolean
+  /** `tag`: what the chunk completes (state_dir only); a sink without a journal ignores it. */
+  write(chunk: Uint8Array, confirm: Confirm, tag?: ChunkTag): boolean
   /** Pushes out what is buffered now; resolves once every write so far is confirmed or failed. */
   flush(): Promise<void>
   /** flush(), then releases connections and files. Safe to call twice. */

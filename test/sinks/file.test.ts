@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { within } from '../../src/sleep.ts'
 import { silentLogger } from '../../src/log.ts'
+import { Checkpoints } from '../../src/pipeline/checkpoints.ts'
 import { FileSink, cutTornLine } from '../../src/sinks/file.ts'
 import { captureLogger, codeOf, recorder } from '../helpers/sink-harness.ts'
 import { waitUntil } from '../helpers/wait.ts'
@@ -313,5 +314,80 @@ describe('file sink to files that cannot be fsynced', () => {
     expect(await within(ended, 5_000)).toBe(true)
     expect(Buffer.concat(received)).toEqual(Buffer.concat(chunks))
     expect(lines.filter((l) => /without fsync/.test(String(l.msg)))).toHaveLength(1)
+  })
+})
+
+describe('file sink with a journal (state_dir): what a crash left written but unconfirmed', () => {
+  const tag = (object: number, through: number) => ({ bucket: 'b', key: `k/${object} ü`, etag: `"e${object}"`, through })
+
+  /** Two batches of tagged chunks, written and confirmed; the journal then holds both, as after a crash before their fsync. */
+  async function written(path: string, stateDir: string) {
+    const store = await Checkpoints.open(stateDir, silentLogger())
+    const sink = new FileSink(path, { logger: silentLogger(), fsyncIntervalMs: 60_000 })
+    expect(await sink.recover(store.journal)).toEqual([])
+    sink.write(line(0), () => {}, tag(0, 2))
+    sink.write(line(1), () => {}, tag(0, 5))
+    await sink.flush()
+    sink.write(line(2), () => {}) // no tag: not journaled, but its bytes count for the offsets after it
+    sink.write(line(3), () => {}, tag(1, 1))
+    await sink.flush()
+    await sink.close()
+    return store
+  }
+
+  it('finds every journaled chunk that is in the file byte for byte, in order', async () => {
+    const path = join(dir, 'out.ndjson')
+    const store = await written(path, join(dir, 'state'))
+    const again = new FileSink(path, { logger: silentLogger() })
+    expect(await again.recover(store.journal)).toEqual([tag(0, 2), tag(0, 5), tag(1, 1)])
+    await again.close()
+    store.close()
+  })
+
+  it('stops at the first chunk that is not there whole: cut short, or changed', async () => {
+    const path = join(dir, 'out.ndjson')
+    const store = await written(path, join(dir, 'state'))
+    const size = (await stat(path)).size
+    await truncate(path, size - 3) // the last chunk torn
+    const cut = new FileSink(path, { logger: silentLogger() })
+    expect(await cut.recover(store.journal)).toEqual([tag(0, 2), tag(0, 5)])
+    // A byte of the second chunk changed (a power loss's zeros, say): neither it nor anything after counts.
+    const bytes = await readFile(path)
+    bytes[line(0).length + 5] ^= 0x20
+    await writeFile(path, bytes)
+    const changed = new FileSink(path, { logger: silentLogger() })
+    expect(await changed.recover(store.journal)).toEqual([tag(0, 2)])
+    await cut.close()
+    await changed.close()
+    store.close()
+  })
+
+  it('counts nothing in another file at the path (rotated, or replaced), and nothing when the file is gone', async () => {
+    const path = join(dir, 'out.ndjson')
+    const store = await written(path, join(dir, 'state'))
+    const bytes = await readFile(path)
+    await rename(path, `${path}.1`)
+    const gone = new FileSink(path, { logger: silentLogger() })
+    expect(await gone.recover(store.journal)).toEqual([])
+    await writeFile(path, bytes) // the same bytes, another inode
+    const other = new FileSink(path, { logger: silentLogger() })
+    expect(await other.recover(store.journal)).toEqual([])
+    await gone.close()
+    await other.close()
+    store.close()
+  })
+
+  it('keeps the journal to the last batches', async () => {
+    const path = join(dir, 'out.ndjson')
+    const store = await Checkpoints.open(join(dir, 'state'), silentLogger())
+    const sink = new FileSink(path, { logger: silentLogger(), fsyncIntervalMs: 60_000 })
+    await sink.recover(store.journal)
+    for (let b = 0; b < 10; b++) {
+      sink.write(line(b), () => {}, tag(b, 1))
+      await sink.flush()
+    }
+    await sink.close()
+    expect(store.journal.written(path).map((batch) => batch.chunks[0].tag.key)).toEqual([6, 7, 8, 9].map((b) => `k/${b} ü`))
+    store.close()
   })
 })
