@@ -160,3 +160,16 @@ describe('deploy/grafana dashboard', () => {
     expect(overlaps).toEqual([])
   })
 })
+
+describe('deploy/grafana dashboard: filtering', () => {
+  it('draws the records the rules dropped and redacted, by rule, and those dedup_window dropped, in a row of their own', () => {
+    const panel = panels.find((p) => p.title === 'Records dropped, redacted and deduplicated per second')!
+    expect(panel.targets!.map((t) => t.expr)).toEqual([
+      expect.stringMatching(/^sum by \(rule\) \(rate\(cloudtrail_records_dropped_total\{[^}]*\}\[\$__rate_interval\]\)\) > 0$/),
+      expect.stringMatching(/^sum by \(rule\) \(rate\(cloudtrail_records_redacted_total\{[^}]*\}\[\$__rate_interval\]\)\) > 0$/),
+      expect.stringMatching(/^sum\(rate\(cloudtrail_records_deduplicated_total\{[^}]*\}\[\$__rate_interval\]\)\) > 0$/),
+    ])
+    const row = allPanels.find((p) => p.type === 'row' && p.title.startsWith('Filtering'))!
+    expect(panel.gridPos.y).toBe(row.gridPos.y + 1)
+  })
+})

@@ -86,7 +86,7 @@ const queueStatsGauges = [
   'cloudtrail_sqs_queue_stats_timestamp_seconds',
 ]
 /** Panels that draw only what goes wrong (`> 0`): empty while the collectors are healthy. */
-const quietWhenHealthy = new Set(['Errors per second by stage and reason', 'Records skipped per second by reason'])
+const quietWhenHealthy = new Set(['Errors per second by stage and reason', 'Records skipped per second by reason', 'Records dropped, redacted and deduplicated per second'])
 
 /** A value as Grafana puts a single selection of a multi-value variable into a regex matcher. */
 const regexEscape = (value: string) => value.replace(/[\\^$*+?.()|{}[\]]/g, '\\\\$&')
@@ -152,7 +152,9 @@ describe('deploy/ against a real Prometheus scraping the demo and two collectors
       return child
     }
     const shared = run('shared', sharedPort, ['--pull-threads', '2', '--pull-interval', '1', '--parse-threads', '1', '--queue-stats-interval', '2'])
-    const blind = run('blind', blindPort, ['--pull-threads', '1', '--pull-interval', '2', '--parse-threads', '2', '--queue-stats-interval', '0'])
+    // The blind collector filters too, so that the filtering panel's metrics are there to query.
+    const filters = ['--drop', 'eventName=Describe*|List*', '--redact', 'requestParameters', '--dedup-window', '1000']
+    const blind = run('blind', blindPort, ['--pull-threads', '1', '--pull-interval', '2', '--parse-threads', '2', '--queue-stats-interval', '0', ...filters])
     traffic = new Traffic({ eps: 300, bucket: emulator.bucket, topicArn: emulator.topicArn, s3: emulator.s3, sns: emulator.sns })
     traffic.start()
 
@@ -258,6 +260,17 @@ describe('deploy/ against a real Prometheus scraping the demo and two collectors
     }
     expect(await prometheus!.value('count(sum by (source) (increase(cloudtrail_s3_objects_total{result="processed"}[30s])) > 0)')).toBe(2)
     expect(await prometheus!.value(`rate(cloudtrail_events_total{instance="${at.demo}"}[30s])`)).toBeGreaterThan(0)
+  })
+
+  it("draws what the blind collector's rules dropped and redacted", async () => {
+    const panel = panels.find((p) => p.title === 'Records dropped, redacted and deduplicated per second')!
+    const values = { job: JOB, organization: '.*', source: '.*', instance: regexEscape(at.blind) }
+    await waitFor(async () => {
+      for (const t of panel.targets!.slice(0, 2)) if ((await prometheus!.samples(substitute(t.expr, values))).length === 0) return false
+      return true
+    }, 'dropped and redacted records on the dashboard', 30_000)
+    const rules = (await prometheus!.samples(substitute(panel.targets![0].expr, values))).map((s) => s.metric.rule)
+    expect(rules).toEqual(['eventName=Describe*|List*'])
   })
 
   it('uses only metrics the collectors export, in the dashboard and the rules', async () => {
