@@ -6,9 +6,9 @@
 // Node-API only, so one build serves every Node major; where it is not built, workers/inflate.ts uses zlib.
 //
 // gunzip(input, output) -> the bytes written into output, every gzip member one after another, and a zero
-// byte after a member ending the input, as Node's zlib does; -1 when the input is not gzip or is corrupt or truncated (bad header, bad data, CRC or ISIZE
-// mismatch: libdeflate checks both), -2 when output is too small. The caller keeps both buffers; nothing
-// here holds on to them past the call.
+// byte after a member ending the input, as Node's zlib does; -1 when the input is not gzip or is corrupt or
+// truncated (bad header, bad data, CRC or ISIZE mismatch: libdeflate checks both); -2 when output is too
+// small. The caller keeps both buffers; nothing here holds on to them past the call.
 #include <libdeflate.h>
 #include <node_api.h>
 #include <stddef.h>
