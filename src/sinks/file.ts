@@ -77,6 +77,11 @@ export class FileSink extends SinkBase<FileEntry> {
   #saidNoSync = false
   /** The file's tail was checked for a torn line left by a crash (once per process). */
   #checked = false
+  /**
+   * That check, started with the sink: a collector started again after a crash may never write to its file
+   * (the other collectors of a fleet drained the queue), and the torn line would stay.
+   */
+  readonly #tail: Promise<void>
   #lastRotationCheck = 0
   #timer: NodeJS.Timeout | null = null
   /** The running write+fsync cycle, if any; only one runs at a time. */
@@ -91,6 +96,13 @@ export class FileSink extends SinkBase<FileEntry> {
     this.#logger = options.logger
     this.#retryMaxDelayMs = options.retryMaxDelayMs ?? 30_000
     this.#intervalMs = options.fsyncIntervalMs ?? 100
+    // A failure here (no directory yet, no permission) is tried again, and reported, by the first write.
+    this.#tail = cutTornLine(path, this.#logger).then(
+      () => {
+        this.#checked = true
+      },
+      () => {},
+    )
   }
 
   get healthy(): boolean {
@@ -231,6 +243,7 @@ export class FileSink extends SinkBase<FileEntry> {
    * file, unchanged since: otherwise the batch starts again from its first chunk, here.
    */
   async #open(): Promise<void> {
+    if (!this.#checked) await this.#tail
     if (!this.#checked) {
       await cutTornLine(this.path, this.#logger)
       this.#checked = true
@@ -296,6 +309,7 @@ export class FileSink extends SinkBase<FileEntry> {
   }
 
   async #found(journal: SinkJournal): Promise<ChunkTag[]> {
+    await this.#tail
     const batches = journal.written(this.path)
     if (batches.length === 0) return []
     let handle: FileHandle
@@ -399,6 +413,7 @@ export class FileSink extends SinkBase<FileEntry> {
       if (this.#timer !== null) clearTimeout(this.#timer)
       this.#timer = null
       await this.#cycle
+      await this.#tail
       await this.#closeHandle()
     })()
     return this.#released

@@ -165,6 +165,14 @@ describe('file sink after a crash', () => {
     expect(await readFile(path, 'utf8')).toBe('whole one\nwhole two\nnext\n')
   })
 
+  it('cuts it at start, though nothing is ever written (a collector of a fleet whose queue the others drained)', async () => {
+    const path = join(dir, 'out.log')
+    await writeFile(path, 'whole one\ntorn half of a rec')
+    const sink = new FileSink(path, { logger: silentLogger() })
+    await sink.close()
+    expect(await readFile(path, 'utf8')).toBe('whole one\n')
+  })
+
   it('leaves a file that ends with a newline alone, and a file with no newline at all becomes empty', async () => {
     await writeFile(join(dir, 'a'), 'x\n'.repeat(50_000))
     await cutTornLine(join(dir, 'a'), silentLogger())
