@@ -155,7 +155,7 @@ export const settings: readonly Setting[] = [
   { name: 'dedup_window', flag: 'dedup-window', kind: 'int', default: '0', min: 0, max: 10_000_000, commands: RUN,
     help: 'eventIDs each parse thread remembers: a record whose eventID it saw in another object (CloudTrail delivered the event twice) is dropped and counted (cloudtrail_records_deduplicated_total); about 85 bytes per entry per parse thread; 0 turns it off' },
   { name: 'state_dir', flag: 'state-dir', kind: 'string', commands: ['run'],
-    help: 'directory of the per-object checkpoints (checkpoints.sqlite): after a crash, each object resumes after its last confirmed record; one collector per directory; default: none (kill -9 writes the objects in flight again)' },
+    help: 'directory of the per-object checkpoints (checkpoints.sqlite): after a crash, each object resumes after its last confirmed record, and what the file sink wrote but had not confirmed is found in the file; one collector per directory; default: none (kill -9 writes the objects in flight again)' },
   { name: 'shutdown_timeout', flag: 'shutdown-timeout', kind: 'seconds', default: '30', min: 0, max: 3600, commands: RUN,
     help: 'on SIGINT/SIGTERM, how long to finish what is in flight' },
   // Operations.
