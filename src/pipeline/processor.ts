@@ -16,7 +16,7 @@ import type { ParsePool } from './pool.ts'
 import type { Received, Ring } from './ring.ts'
 import { Slots } from './slots.ts'
 import { triage, type TriageOptions } from './triage.ts'
-import type { Sink } from '../sinks/sink.ts'
+import type { ChunkTag, Sink } from '../sinks/sink.ts'
 
 /** Why an object failed before the sink had its say (its stage, s3 or object, is the code's). */
 interface Failure {
@@ -25,6 +25,8 @@ interface Failure {
 }
 
 type Where = { bucket: string; key: string; messageId: string }
+/** An object by bucket, key and ETag, as its checkpoint and its chunks' tags name it. */
+type CheckpointedObject = Omit<ChunkTag, 'through'>
 
 export interface ProcessorOptions extends TriageOptions {
   maxObjectsInFlight: number
@@ -291,17 +293,15 @@ export class Processor {
     const signal = this.abort.signal
     let failure: Failure | null = null
     let fetched = started
-    let etag: string | null = null
-    /** With checkpoints: the object, which each chunk's tag names (the file sink's journal). */
-    let object: { bucket: string; key: string; etag: string } | null = null
+    /** With checkpoints and an ETag: the object its checkpoint names, and each chunk's tag (the file sink's journal). */
+    let object: CheckpointedObject | null = null
     try {
       const opened = await this.fetcher.open(ref, signal)
       fetched = performance.now()
       const store = this.options.checkpoints
-      etag = store ? opened.etag : null
-      if (store && etag !== null) {
-        const tag = etag
-        const id = checkpointId(ref.bucket, ref.key, tag)
+      if (store && opened.etag !== null) {
+        const o: CheckpointedObject = (object = { bucket: ref.bucket, key: ref.key, etag: opened.etag })
+        const id = checkpointId(o.bucket, o.key, o.etag)
         ;(entry.checkpoints ??= []).push(id)
         const prior = store.get(id)
         if (prior?.complete) {
@@ -314,8 +314,7 @@ export class Processor {
           return 'ok'
         }
         if (prior) this.log.info({ ...where, records: prior.records }, 'resuming the object after the records confirmed before (checkpoint)')
-        confirmations = new Confirmations(countEvents, (through) => store.advance(ref.bucket, ref.key, tag, through), prior?.records ?? 0)
-        object = { bucket: ref.bucket, key: ref.key, etag: tag }
+        confirmations = new Confirmations(countEvents, (through) => store.advance(o.bucket, o.key, o.etag, through), prior?.records ?? 0)
       }
       const result = await this.pool.parse(
         `s3://${ref.bucket}/${ref.key}`,
@@ -345,7 +344,7 @@ export class Processor {
     const sinkError = await confirmations.settled()
     this.metrics.parseSeconds.observe((performance.now() - started) / 1000)
     if (!failure && !sinkError) {
-      if (etag !== null) this.options.checkpoints?.advance(ref.bucket, ref.key, etag, confirmations.frontier, true)
+      if (object) this.options.checkpoints?.advance(object.bucket, object.key, object.etag, confirmations.frontier, true)
       this.metrics.countObject('processed')
       const ms = Math.round
       this.log.debug({ ...where, fetchMs: ms(fetched - started), parseMs: ms(parsed - fetched), confirmMs: ms(performance.now() - parsed) }, 'object done')
@@ -390,7 +389,7 @@ export class Processor {
   }
 
   /** Hands one output chunk to the sink; resolves when the sink can take more. */
-  private write(data: Uint8Array, records: number, through: number, confirmations: Confirmations, object: { bucket: string; key: string; etag: string } | null): void | Promise<void> {
+  private write(data: Uint8Array, records: number, through: number, confirmations: Confirmations, object: CheckpointedObject | null): void | Promise<void> {
     const chunk = confirmations.add(through)
     const bytes = data.byteLength
     this.slots.hold(bytes)
