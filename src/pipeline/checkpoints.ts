@@ -105,6 +105,7 @@ const JOURNAL_BATCHES = 4
 export class SinkJournal {
   private batch = 0
   private readonly insert: StatementSync
+  private readonly prune: StatementSync
 
   constructor(private readonly db: DatabaseSync) {
     db.exec(`CREATE TABLE IF NOT EXISTS sink_chunks (seq INTEGER PRIMARY KEY, batch INTEGER NOT NULL, path BLOB NOT NULL,
@@ -113,6 +114,7 @@ export class SinkJournal {
     const last = db.prepare('SELECT max(batch) AS batch FROM sink_chunks').get() as { batch: number | null } | undefined
     this.batch = Number(last?.batch ?? 0)
     this.insert = db.prepare('INSERT INTO sink_chunks (batch, path, dev, ino, start, end, crc, bucket, key, etag, through) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+    this.prune = db.prepare('DELETE FROM sink_chunks WHERE batch <= ?')
   }
 
   /** Before the batch is written: committed at once (one transaction of a few rows, each batch ≥ 100 ms apart). */
@@ -120,7 +122,7 @@ export class SinkJournal {
     const n = ++this.batch
     this.db.exec('BEGIN')
     try {
-      this.db.prepare('DELETE FROM sink_chunks WHERE batch <= ?').run(n - JOURNAL_BATCHES)
+      this.prune.run(n - JOURNAL_BATCHES)
       const p = keyBytes(path)
       for (const c of batch.chunks) this.insert.run(n, p, batch.dev, batch.ino, c.start, c.end, c.crc, c.tag.bucket, keyBytes(c.tag.key), c.tag.etag, c.tag.through)
       this.db.exec('COMMIT')
