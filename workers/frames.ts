@@ -24,8 +24,13 @@ const MAX_SPARES = 8
 /** Keeps `buffers` (given back by the main thread) for the next chunks; what does not fit the pool is dropped. */
 export function offerSpares(buffers: readonly ArrayBuffer[] | undefined, chunkBytes: number): void {
   if (!buffers) return
+  for (const b of buffers) if (spares.length < MAX_SPARES && fits(b, chunkBytes)) spares.push(b)
+}
+
+/** Whether a spare buffer can hold chunks of chunkBytes (and is not much larger). */
+function fits(buffer: ArrayBuffer, chunkBytes: number): boolean {
   const size = chunkBuffer(chunkBytes)
-  for (const b of buffers) if (spares.length < MAX_SPARES && b.byteLength >= size && b.byteLength <= 2 * size) spares.push(b)
+  return buffer.byteLength >= size && buffer.byteLength <= 2 * size
 }
 
 /** The size of a chunk's buffer: room for a chunk and a record that starts just before its end. */
@@ -34,10 +39,9 @@ function chunkBuffer(chunkBytes: number): number {
 }
 
 function newChunk(chunkBytes: number): Uint8Array {
-  const size = chunkBuffer(chunkBytes)
   const spare = spares.pop()
   // (Of another size only where builders of several chunk sizes share a thread: the tests.)
-  return spare && spare.byteLength >= size && spare.byteLength <= 2 * size ? new Uint8Array(spare) : Buffer.allocUnsafeSlow(size)
+  return spare && fits(spare, chunkBytes) ? new Uint8Array(spare) : Buffer.allocUnsafeSlow(chunkBuffer(chunkBytes))
 }
 
 const NONE = new Uint8Array(0)
