@@ -18,11 +18,11 @@ const LIMIT = 16 << 20
 if (!nativeGunzip) throw new Error('build/gunzip.node is not built (make build; needs cc and libdeflate-dev), or CT_INFLATE=zlib is set')
 
 const sets = [
-  { name: 'real log files', ...loaded(realFiles().files, realFiles().records) },
-  { name: `${FILES} files of 1,000 records`, ...loaded(corpusDataset(FILES).files, corpusDataset(FILES).records) },
+  { name: 'real log files', ...loaded(realFiles()) },
+  { name: `${FILES} files of 1,000 records`, ...loaded(corpusDataset(FILES)) },
 ]
 
-function loaded(files: string[], records: number) {
+function loaded({ files, records }: { files: string[]; records: number }) {
   return { gz: files.map((f) => readFileSync(f)), records }
 }
 
