@@ -621,19 +621,10 @@ export async function checkMetricsListen(config: Pick<Config, 'metricsHost' | 'm
  * (an organization's log archive beside a member account's own trail).
  */
 function bucketOwners(entries: readonly string[], buckets: readonly string[]): Map<string, string> {
-  const owners = new Map<string, string>()
-  for (const entry of entries) {
-    const eq = entry.lastIndexOf('=')
-    const bucket = eq < 0 ? '*' : entry.slice(0, eq).trim()
-    const id = entry.slice(eq + 1).trim()
+  return perBucket('bucket_owner', entries, buckets, (entry, bucket, id) => {
     if (!/^\d{12}$/.test(id)) throw new ConfigError('bucket_owner', `expected a 12-digit account id or BUCKET=ID, got ${JSON.stringify(entry)}`)
-    if (bucket !== '*' && !buckets.includes(bucket) && !buckets.includes('*')) {
-      throw new ConfigError('bucket_owner', `${JSON.stringify(bucket)} is not one of the configured buckets`)
-    }
-    if (owners.has(bucket)) throw new ConfigError('bucket_owner', bucket === '*' ? 'more than one account id for every bucket' : `more than one account id for ${JSON.stringify(bucket)}`)
-    owners.set(bucket, id)
-  }
-  return owners
+    return [bucket ?? '*', id]
+  }, (bucket) => (bucket === '*' ? 'more than one account id for every bucket' : `more than one account id for ${JSON.stringify(bucket)}`))
 }
 
 /**
@@ -642,19 +633,34 @@ function bucketOwners(entries: readonly string[], buckets: readonly string[]): M
  * redirected.
  */
 function bucketRegions(entries: readonly string[], buckets: readonly string[]): Map<string, string> {
-  const regions = new Map<string, string>()
-  for (const entry of entries) {
-    const eq = entry.lastIndexOf('=')
-    const bucket = entry.slice(0, Math.max(eq, 0)).trim()
-    const region = entry.slice(eq + 1).trim()
-    if (eq <= 0 || bucket === '*' || !REGION.test(region)) {
+  return perBucket('bucket_region', entries, buckets, (entry, bucket, region) => {
+    if (!bucket || bucket === '*' || !REGION.test(region)) {
       throw new ConfigError('bucket_region', `expected BUCKET=REGION with a region such as eu-west-1, got ${JSON.stringify(entry)}`)
     }
-    if (!buckets.includes(bucket) && !buckets.includes('*')) throw new ConfigError('bucket_region', `${JSON.stringify(bucket)} is not one of the configured buckets`)
-    if (regions.has(bucket)) throw new ConfigError('bucket_region', `more than one region for ${JSON.stringify(bucket)}`)
-    regions.set(bucket, region)
+    return [bucket, region]
+  }, (bucket) => `more than one region for ${JSON.stringify(bucket)}`)
+}
+
+/**
+ * A list of `[BUCKET=]VALUE` entries into a map by bucket ('*': every other bucket): `read` checks an
+ * entry (bucket null without `=`), each bucket must be one the collector may read, and named once.
+ */
+function perBucket(
+  setting: string,
+  entries: readonly string[],
+  buckets: readonly string[],
+  read: (entry: string, bucket: string | null, value: string) => [bucket: string, value: string],
+  twice: (bucket: string) => string,
+): Map<string, string> {
+  const map = new Map<string, string>()
+  for (const entry of entries) {
+    const eq = entry.lastIndexOf('=')
+    const [bucket, value] = read(entry, eq < 0 ? null : entry.slice(0, eq).trim(), entry.slice(eq + 1).trim())
+    if (bucket !== '*' && !buckets.includes(bucket) && !buckets.includes('*')) throw new ConfigError(setting, `${JSON.stringify(bucket)} is not one of the configured buckets`)
+    if (map.has(bucket)) throw new ConfigError(setting, twice(bucket))
+    map.set(bucket, value)
   }
-  return regions
+  return map
 }
 
 /** Parsed values by setting name, for the settings `which` selects, from `raw` over the defaults. */
