@@ -15,7 +15,8 @@ const ROUNDS = Number(process.env.ROUNDS ?? 5)
 const FILES = Number(process.env.FILES ?? 50)
 const LIMIT = 16 << 20
 
-if (!nativeGunzip) throw new Error('build/gunzip.node is not built (make build; needs cc and libdeflate-dev), or CT_INFLATE=zlib is set')
+const native = nativeGunzip()
+if (!native) throw new Error('build/gunzip.node is not built (make build; needs cc and libdeflate-dev), or CT_INFLATE=zlib is set')
 
 const sets = [
   { name: 'real log files', ...loaded(realFiles()) },
@@ -26,7 +27,7 @@ function loaded({ files, records }: { files: string[]; records: number }) {
   return { gz: files.map((f) => readFileSync(f)), records }
 }
 
-const withNative = new WholeInflater(nativeGunzip)
+const withNative = new WholeInflater(native)
 const withZlib = new WholeInflater(null)
 
 function all(gz: Buffer[], inflate: (g: Buffer) => number): number {
@@ -45,7 +46,7 @@ function through(inflater: WholeInflater) {
   }
 }
 
-console.log(`libdeflate ${nativeGunzip.version}, Node ${process.version}; best of ${ROUNDS} rounds\n`)
+console.log(`libdeflate ${native.version}, Node ${process.version}; best of ${ROUNDS} rounds\n`)
 console.log('| data | inflater | µs/record | MB/s out | vs zlib |')
 console.log('|---|---|---:|---:|---:|')
 for (const set of sets) {

@@ -45,7 +45,8 @@ export class WholeInflater {
   private out: Buffer = Buffer.allocUnsafeSlow(KEEP_BYTES)
   private busy = false
 
-  constructor(private readonly native: NativeGunzip | null = nativeGunzip) {
+  /** `native`: libdeflate, null for zlib alone; by default the addon if built, looked up on the first object. */
+  constructor(private native: NativeGunzip | null | undefined = undefined) {
     const gunzip = createGunzip() as unknown as { _handle?: ZlibHandle; _writeState?: unknown }
     const handle = gunzip._handle
     const state = gunzip._writeState
@@ -67,6 +68,7 @@ export class WholeInflater {
    * the stream path, which says which).
    */
   inflate(gz: Uint8Array, limit: number): Inflated | null {
+    if (this.native === undefined) this.native = nativeGunzip()
     if (this.busy || (this.handle === null && this.native === null)) {
       const text = inflateAlone(gz, limit)
       return text && { text, release: () => {} }

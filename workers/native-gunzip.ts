@@ -1,6 +1,11 @@
 // libdeflate's whole-buffer gunzip (native/gunzip.c), when `make` could build it; null otherwise, and then
 // inflate.ts uses Node's zlib as it always did. CT_INFLATE=zlib turns it off, for benchmarks that pair
 // the two (bench/inflate.bench.ts) and for a host where it misbehaves.
+//
+// Loaded on first use, not while the module is evaluated: Piscina loads the worker's module graph with
+// require(esm), and once in CI on Node 22 that load aborted the process (FATAL ERROR
+// v8::Module::IsGraphAsync must be used on an instantiated module). The cause is not proven; loading the
+// addon from inside the graph's evaluation was the one thing new there, and now the graph does no loading.
 
 import { createRequire } from 'node:module'
 
@@ -27,4 +32,10 @@ function load(): NativeGunzip | null {
   return null
 }
 
-export const nativeGunzip: NativeGunzip | null = load()
+let loaded: NativeGunzip | null | undefined
+
+/** The addon, loaded on the first call; null when it is not built or CT_INFLATE=zlib. */
+export function nativeGunzip(): NativeGunzip | null {
+  if (loaded === undefined) loaded = load()
+  return loaded
+}
